@@ -1,0 +1,70 @@
+//! The MX-compatible aggregation API: routes and wire types, the member state machine and its
+//! background jobs, the institution catalog, and the sandbox banks behind it.
+
+pub mod auth;
+pub mod catalog;
+pub mod engine;
+pub mod error;
+pub mod oauth;
+pub mod params;
+pub mod routes;
+pub mod sandbox;
+pub mod status;
+pub mod version;
+pub mod wire;
+pub mod worker;
+
+use std::sync::Arc;
+
+use openiav_core::clock::Clock;
+use openiav_core::crypto::Keyring;
+use openiav_store::Store;
+
+pub use error::MxError;
+
+/// Settings of the aggregation side.
+#[derive(Clone, Debug)]
+pub struct AggregationConfig {
+    /// Base of every absolute URL handed out (OAuth windows), e.g. `http://127.0.0.1:8080`.
+    pub public_base_url: String,
+    /// How long the sandbox bank takes for each step of a job.
+    pub sandbox_delay_ms: i64,
+    /// How long an MFA or account-selection challenge waits for an answer before EXPIRED.
+    pub challenge_timeout_ms: i64,
+    /// How long an OAuth window URI stays usable.
+    pub oauth_window_ttl_ms: i64,
+}
+
+impl Default for AggregationConfig {
+    fn default() -> Self {
+        Self {
+            public_base_url: "http://127.0.0.1:8080".into(),
+            sandbox_delay_ms: 0,
+            challenge_timeout_ms: 10 * 60 * 1000,
+            oauth_window_ttl_ms: 10 * 60 * 1000,
+        }
+    }
+}
+
+/// Everything a handler or the worker needs.
+pub struct Aggregation {
+    pub store: Store,
+    pub keyring: Keyring,
+    pub clock: Arc<dyn Clock>,
+    pub config: AggregationConfig,
+    pub tenants: auth::TenantCache,
+}
+
+impl Aggregation {
+    pub fn new(store: Store, keyring: Keyring, clock: Arc<dyn Clock>, config: AggregationConfig) -> Arc<Self> {
+        Arc::new(Self { store, keyring, clock, config, tenants: auth::TenantCache::default() })
+    }
+}
+
+/// Shared state of the aggregation router.
+pub type AppState = Arc<Aggregation>;
+
+/// The aggregation listener's routes (MX Platform API plus the OAuth test bank pages).
+pub fn router(state: AppState) -> axum::Router {
+    routes::router().merge(oauth::router()).with_state(state)
+}

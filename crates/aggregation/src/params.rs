@@ -1,0 +1,153 @@
+//! Request parsing at the edge: JSON bodies whatever their content type, query strings with
+//! `name[]` arrays, and MX pagination.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use openiav_store::repo::PageRequest;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::MxError;
+
+/// A JSON body parsed into `T`; any failure is a 400 in MX's envelope.
+pub struct MxJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MxJson<T> {
+    type Rejection = MxError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| MxError::bad_request("The request body could not be read."))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(MxError::bad_request("A JSON request body is required."));
+        }
+        serde_json::from_slice(&bytes)
+            .map(MxJson)
+            .map_err(|e| MxError::bad_request(format!("The request body is not valid: {e}.")))
+    }
+}
+
+/// The raw query string as ordered pairs.
+#[derive(Debug, Default)]
+pub struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    pub fn parse(query: Option<&str>) -> Self {
+        Self(url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect())
+    }
+
+    /// The last value given for `name` (or `name[]`).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(k, _)| k == name || k.strip_suffix("[]") == Some(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value for `name`, `name[]`, or comma-separated inside either.
+    pub fn get_all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name || k.strip_suffix("[]") == Some(name))
+            .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect::<Vec<_>>())
+            .collect()
+    }
+
+    /// A boolean parameter: `true`/`false` (any case), or a 400.
+    pub fn get_bool(&self, name: &str) -> Result<Option<bool>, MxError> {
+        match self.get(name) {
+            None | Some("") => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(_) => Err(MxError::bad_request(format!("The `{name}` query parameter must be true or false."))),
+        }
+    }
+
+    /// `page` and `records_per_page` with MX's rules: positive integers; a page size above
+    /// `max` falls back to 25 and one below 10 is raised to 10.
+    pub fn page(&self, max: i64) -> Result<PageRequest, MxError> {
+        let bad = || MxError::bad_request("Pagination query parameter must be an integer greater than zero.");
+        let parse = |name: &str| -> Result<Option<i64>, MxError> {
+            match self.get(name) {
+                None | Some("") => Ok(None),
+                Some(v) => v.trim().parse::<i64>().ok().filter(|n| *n > 0).map(Some).ok_or_else(bad),
+            }
+        };
+        let page = parse("page")?.unwrap_or(1);
+        let per_page = match parse("records_per_page")? {
+            None => 25,
+            Some(n) if n > max => 25,
+            Some(n) => n.max(10),
+        };
+        if page > 1_000_000 {
+            return Err(bad());
+        }
+        Ok(PageRequest { page, per_page })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = MxError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::parse(parts.uri.query()))
+    }
+}
+
+/// MX's pagination object; every field is an integer.
+#[derive(Debug, Serialize)]
+pub struct Pagination {
+    pub current_page: i64,
+    pub per_page: i64,
+    pub total_entries: i64,
+    pub total_pages: i64,
+}
+
+impl Pagination {
+    pub fn new(req: PageRequest, total: i64) -> Self {
+        Self {
+            current_page: req.page,
+            per_page: req.per_page,
+            total_entries: total,
+            total_pages: (total + req.per_page - 1) / req.per_page,
+        }
+    }
+}
+
+/// Pages an in-memory list with the same rules as stored lists.
+pub fn paginate<T: Clone>(items: &[T], req: PageRequest) -> (Vec<T>, Pagination) {
+    let start = usize::try_from(req.offset()).unwrap_or(usize::MAX).min(items.len());
+    let end = start.saturating_add(usize::try_from(req.limit()).unwrap_or(0)).min(items.len());
+    (items[start..end].to_vec(), Pagination::new(req, items.len() as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagination_follows_mx_bounds() {
+        let q = QueryParams::parse(Some("page=2&records_per_page=5000"));
+        assert_eq!(q.page(1000).unwrap(), PageRequest { page: 2, per_page: 25 });
+        let q = QueryParams::parse(Some("records_per_page=3"));
+        assert_eq!(q.page(100).unwrap().per_page, 10);
+        assert!(QueryParams::parse(Some("page=0")).page(100).is_err());
+        assert!(QueryParams::parse(Some("page=abc")).page(100).is_err());
+        assert!(QueryParams::parse(Some("records_per_page=1.5")).page(100).is_err());
+    }
+
+    #[test]
+    fn arrays_accept_brackets_repeats_and_commas() {
+        let q = QueryParams::parse(Some("iso_country_code[]=US&iso_country_code[]=CA&x=a,b"));
+        assert_eq!(q.get_all("iso_country_code"), vec!["US", "CA"]);
+        assert_eq!(q.get_all("x"), vec!["a", "b"]);
+        assert_eq!(q.get("iso_country_code"), Some("CA"));
+    }
+
+    #[test]
+    fn pagination_counts_pages() {
+        let p = Pagination::new(PageRequest { page: 1, per_page: 25 }, 51);
+        assert_eq!(p.total_pages, 3);
+        let p = Pagination::new(PageRequest { page: 1, per_page: 25 }, 0);
+        assert_eq!(p.total_pages, 0);
+    }
+}

@@ -1,0 +1,86 @@
+//! The MX Platform API routes, one module per resource, and the lookups they share.
+
+mod accounts;
+mod institutions;
+mod members;
+mod users;
+
+use axum::routing::{get, post, put};
+use axum::Router;
+use openiav_core::ids::{TenantId, UserGuid};
+use openiav_store::records::{MemberRecord, UserRecord};
+use openiav_store::repo::{members as member_repo, users as user_repo};
+
+use crate::version::ApiVersion;
+use crate::{AppState, MxError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(users::create).get(users::list))
+        .route("/users/{user}", get(users::read).put(users::update).delete(users::delete))
+        .route("/institutions", get(institutions::list))
+        .route("/institutions/favorites", get(institutions::favorites))
+        .route("/institutions/{code}", get(institutions::read))
+        .route("/institutions/{code}/credentials", get(institutions::credentials))
+        .route("/users/{user}/members", post(members::create).get(members::list))
+        .route("/users/{user}/members/{member}", get(members::read).put(members::update).delete(members::delete))
+        .route("/users/{user}/members/{member}/aggregate", post(members::aggregate))
+        .route("/users/{user}/members/{member}/verify", post(members::verify))
+        .route("/users/{user}/members/{member}/identify", post(members::identify))
+        .route("/users/{user}/members/{member}/check_balance", post(members::check_balance))
+        .route("/users/{user}/members/{member}/extend_history", post(members::extend_history))
+        .route("/users/{user}/members/{member}/status", get(members::status))
+        .route("/users/{user}/members/{member}/challenges", get(members::challenges))
+        .route("/users/{user}/members/{member}/resume", put(members::resume))
+        .route("/users/{user}/members/{member}/credentials", get(members::credentials))
+        .route("/users/{user}/members/{member}/oauth_window_uri", get(members::oauth_window_uri))
+        .route("/users/{user}/members/{member}/accounts", get(accounts::list_by_member))
+        .route("/users/{user}/members/{member}/accounts/{account}", get(accounts::read_by_member))
+        .route("/users/{user}/members/{member}/account_numbers", get(accounts::numbers_by_member))
+        .route("/users/{user}/members/{member}/account_owners", get(accounts::owners_by_member))
+        .route("/users/{user}/members/{member}/transactions", get(accounts::transactions_by_member))
+        .route("/users/{user}/accounts", get(accounts::list_by_user))
+        .route("/users/{user}/accounts/{account}", get(accounts::read_by_user))
+        .route("/users/{user}/accounts/{account}/account_numbers", get(accounts::numbers_by_account))
+        .route("/users/{user}/accounts/{account}/transactions", get(accounts::transactions_by_account))
+        .route("/users/{user}/transactions", get(accounts::transactions_by_user))
+        .route("/users/{user}/transactions/{transaction}", get(accounts::read_transaction))
+}
+
+/// The user named in the path: its guid, or in v20250224 also its partner `id`.
+pub(crate) async fn load_user(
+    state: &AppState,
+    tenant: TenantId,
+    v: ApiVersion,
+    ident: &str,
+) -> Result<UserRecord, MxError> {
+    let ident = ident.to_owned();
+    let by_id = v.accepts_partner_ids();
+    state
+        .store
+        .read(|mut c| async move { user_repo::find(&mut c, tenant, &ident, by_id).await })
+        .await?
+        .ok_or(MxError::NotFound)
+}
+
+/// The member named in the path and its user (fetched only when the user must be resolved).
+pub(crate) async fn load_member(
+    state: &AppState,
+    tenant: TenantId,
+    v: ApiVersion,
+    user_ident: &str,
+    member_ident: &str,
+) -> Result<MemberRecord, MxError> {
+    let user_guid = match UserGuid::parse(user_ident) {
+        Some(g) => g,
+        None if v.accepts_partner_ids() => load_user(state, tenant, v, user_ident).await?.guid,
+        None => return Err(MxError::NotFound),
+    };
+    let member = member_ident.to_owned();
+    let by_id = v.accepts_partner_ids();
+    state
+        .store
+        .read(|mut c| async move { member_repo::find(&mut c, tenant, &user_guid, &member, by_id).await })
+        .await?
+        .ok_or(MxError::NotFound)
+}

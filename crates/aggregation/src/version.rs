@@ -1,0 +1,105 @@
+//! API version negotiation: `Accept: application/vnd.mx.api.v1+json` selects v20111101,
+//! `Accept-Version: v20250224` selects v20250224; a missing or generic `Accept` is tolerated.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::MxError;
+
+/// Which MX API version a request speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiVersion {
+    V20111101,
+    V20250224,
+}
+
+impl ApiVersion {
+    /// Whether path identifiers may be the partner-defined `id` as well as the guid.
+    pub fn accepts_partner_ids(self) -> bool {
+        self == Self::V20250224
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            Self::V20111101 => HeaderValue::from_static("application/vnd.mx.api.v1+json"),
+            Self::V20250224 => HeaderValue::from_static("application/json"),
+        }
+    }
+
+    /// A JSON response in this version's content type.
+    pub fn json<T: Serialize>(self, status: StatusCode, body: &T) -> Response {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response(),
+            Err(e) => MxError::Internal(format!("serialising a response: {e}")).into_response(),
+        }
+    }
+
+    fn negotiate(parts: &Parts) -> Result<Self, MxError> {
+        if let Some(v) = parts.headers.get("accept-version") {
+            return match v.to_str().map(str::trim) {
+                Ok("v20250224") => Ok(Self::V20250224),
+                Ok("v20111101") => Ok(Self::V20111101),
+                _ => Err(MxError::NotAcceptable),
+            };
+        }
+        let accept = match parts.headers.get(header::ACCEPT).map(|v| v.to_str()) {
+            None => return Ok(Self::V20111101),
+            Some(Ok(a)) => a.to_ascii_lowercase(),
+            Some(Err(_)) => return Err(MxError::NotAcceptable),
+        };
+        let acceptable = accept.trim().is_empty()
+            || accept.split(',').any(|m| {
+                let m = m.split(';').next().unwrap_or("").trim();
+                m == "*/*" || m == "application/*" || m.ends_with("json")
+            });
+        if acceptable {
+            Ok(Self::V20111101)
+        } else {
+            Err(MxError::NotAcceptable)
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
+    type Rejection = MxError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Self::negotiate(parts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn negotiate(headers: &[(&str, &str)]) -> Result<ApiVersion, MxError> {
+        let mut b = Request::builder();
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let (parts, _) = b.body(()).unwrap().into_parts();
+        ApiVersion::negotiate(&parts)
+    }
+
+    #[test]
+    fn accepts_both_conventions_and_generic_accepts() {
+        assert_eq!(negotiate(&[("accept", "application/vnd.mx.api.v1+json")]).unwrap(), ApiVersion::V20111101);
+        assert_eq!(
+            negotiate(&[("accept", "application/json"), ("accept-version", "v20250224")]).unwrap(),
+            ApiVersion::V20250224
+        );
+        assert_eq!(negotiate(&[]).unwrap(), ApiVersion::V20111101);
+        assert_eq!(negotiate(&[("accept", "application/json, text/plain, */*")]).unwrap(), ApiVersion::V20111101);
+        assert_eq!(negotiate(&[("accept", "application/vnd.mx.api.v2beta+json")]).unwrap(), ApiVersion::V20111101);
+    }
+
+    #[test]
+    fn refuses_unknown_versions() {
+        assert!(matches!(negotiate(&[("accept", "text/html")]), Err(MxError::NotAcceptable)));
+        assert!(matches!(negotiate(&[("accept-version", "v1999")]), Err(MxError::NotAcceptable)));
+    }
+}

@@ -1,0 +1,137 @@
+//! The running application: store, keyring, routers on their listeners, the job worker, and a
+//! graceful stop that drains in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::MatchedPath;
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use openiav_aggregation::{Aggregation, AggregationConfig, MxError};
+use openiav_core::clock::{Clock, SystemClock};
+use openiav_core::crypto::{Keyring, MasterKey};
+use openiav_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_http::trace::TraceLayer;
+
+use crate::bootstrap::{self, IssuedTenant, PresetCredentials};
+use crate::config::{base_url_for, ServeArgs};
+
+/// A built application whose listeners are bound and ready to serve.
+pub struct App {
+    aggregation_listener: TcpListener,
+    payments_listener: TcpListener,
+    aggregation: Arc<Aggregation>,
+    store: Store,
+    /// The sandbox tenant's credentials when this start created it.
+    pub sandbox: Option<IssuedTenant>,
+}
+
+async fn health() -> impl IntoResponse {
+    (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
+}
+
+/// Traces name the route template, never the concrete path (OAuth tokens travel in paths).
+fn trace_layer<S>(router: Router<S>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        tracing::info_span!("request", http.method = %req.method(), http.route = %route)
+    }))
+}
+
+impl App {
+    /// Opens the store, bootstraps the sandbox tenant, and binds both listeners.
+    pub async fn build(
+        database_url: &str,
+        master_key: &MasterKey,
+        args: ServeArgs,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let store = Store::open(database_url).await.context("opening the database")?;
+        let preset = PresetCredentials {
+            mx_client_id: args.sandbox_mx_client_id.clone(),
+            mx_api_key: args.sandbox_mx_api_key.clone(),
+            dwolla_key: args.sandbox_dwolla_key.clone(),
+            dwolla_secret: args.sandbox_dwolla_secret.clone(),
+        };
+        let sandbox = bootstrap::ensure_sandbox_tenant(&store, clock.as_ref(), preset)
+            .await
+            .context("bootstrapping the sandbox tenant")?;
+        let aggregation_listener = TcpListener::bind(args.aggregation_listen)
+            .await
+            .with_context(|| format!("binding the aggregation listener on {}", args.aggregation_listen))?;
+        let payments_listener = TcpListener::bind(args.payments_listen)
+            .await
+            .with_context(|| format!("binding the payments listener on {}", args.payments_listen))?;
+        let public = args
+            .aggregation_public_url
+            .clone()
+            .unwrap_or_else(|| base_url_for(aggregation_listener.local_addr().expect("bound")));
+        let config = AggregationConfig {
+            public_base_url: public,
+            sandbox_delay_ms: args.sandbox_delay_ms as i64,
+            challenge_timeout_ms: args.challenge_timeout_ms as i64,
+            ..AggregationConfig::default()
+        };
+        let aggregation = Aggregation::new(store.clone(), Keyring::new(master_key), clock, config);
+        Ok(Self { aggregation_listener, payments_listener, aggregation, store, sandbox })
+    }
+
+    /// Builds with the system clock.
+    pub async fn build_default(database_url: &str, master_key: &MasterKey, args: ServeArgs) -> anyhow::Result<Self> {
+        Self::build(database_url, master_key, args, Arc::new(SystemClock)).await
+    }
+
+    pub fn aggregation_addr(&self) -> SocketAddr {
+        self.aggregation_listener.local_addr().expect("bound listener")
+    }
+
+    pub fn payments_addr(&self) -> SocketAddr {
+        self.payments_listener.local_addr().expect("bound listener")
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests, stops
+    /// the worker and closes the store.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+
+        let aggregation_router = trace_layer(
+            openiav_aggregation::router(self.aggregation.clone())
+                .route("/health", get(health))
+                .fallback(|| async { MxError::NotFound })
+                .method_not_allowed_fallback(|| async {
+                    MxError::MethodNotAllowed("This method is not allowed on this path.".into())
+                }),
+        );
+        let payments_router = trace_layer(Router::new().route("/health", get(health)));
+
+        let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
+        let aggregation =
+            axum::serve(self.aggregation_listener, aggregation_router).with_graceful_shutdown(stopped(stop_rx.clone()));
+        let payments =
+            axum::serve(self.payments_listener, payments_router).with_graceful_shutdown(stopped(stop_rx.clone()));
+        tracing::info!("openiav is serving");
+        let (a, p) = tokio::join!(aggregation, payments);
+        a.context("aggregation listener")?;
+        p.context("payments listener")?;
+        let _ = worker.await;
+        self.store.close().await;
+        tracing::info!("openiav stopped cleanly");
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! Command line and environment: every flag has an `OPENIAV_*` environment equivalent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "openiav",
+    version,
+    about = "Open-banking instant account verification: MX-compatible aggregation and Dwolla-compatible payments"
+)]
+pub struct Cli {
+    /// Database URL: `sqlite://openiav.db` (default, in the working directory) or `postgres://…`.
+    #[arg(long, global = true, env = "OPENIAV_DATABASE_URL", default_value = "sqlite://openiav.db")]
+    pub database: String,
+
+    /// Hex-encoded 32-byte key that encrypts credentials and account numbers at rest. Without it,
+    /// the key is read from (or generated into) the key file.
+    #[arg(long, global = true, env = "OPENIAV_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+
+    /// Where the encryption key is kept when none is given: defaults to the SQLite file's name
+    /// with `.key`, or `openiav.key` in the working directory.
+    #[arg(long, global = true, env = "OPENIAV_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API listeners and the job worker (bootstraps a sandbox tenant on first start).
+    Serve(ServeArgs),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its credentials (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Print the credentials as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address of the MX-compatible aggregation API.
+    #[arg(long, env = "OPENIAV_AGGREGATION_LISTEN", default_value = "127.0.0.1:8080")]
+    pub aggregation_listen: SocketAddr,
+
+    /// Address of the Dwolla-compatible payments API.
+    #[arg(long, env = "OPENIAV_PAYMENTS_LISTEN", default_value = "127.0.0.1:8081")]
+    pub payments_listen: SocketAddr,
+
+    /// Public base URL of the aggregation API, used in every absolute URL it returns.
+    #[arg(long, env = "OPENIAV_AGGREGATION_PUBLIC_URL")]
+    pub aggregation_public_url: Option<String>,
+
+    /// Public base URL of the payments API.
+    #[arg(long, env = "OPENIAV_PAYMENTS_PUBLIC_URL")]
+    pub payments_public_url: Option<String>,
+
+    /// How long each step of a sandbox bank job takes, in milliseconds.
+    #[arg(long, env = "OPENIAV_SANDBOX_DELAY_MS", default_value_t = 0)]
+    pub sandbox_delay_ms: u64,
+
+    /// How long an MFA or account-selection challenge waits before the member becomes EXPIRED.
+    #[arg(long, env = "OPENIAV_CHALLENGE_TIMEOUT_MS", default_value_t = 600_000)]
+    pub challenge_timeout_ms: u64,
+
+    /// Credentials of the sandbox tenant, used when it is first bootstrapped.
+    #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
+    pub sandbox_mx_client_id: Option<String>,
+    #[arg(long, env = "OPENIAV_SANDBOX_MX_API_KEY", hide = true, hide_env_values = true)]
+    pub sandbox_mx_api_key: Option<String>,
+    #[arg(long, env = "OPENIAV_SANDBOX_DWOLLA_KEY", hide = true)]
+    pub sandbox_dwolla_key: Option<String>,
+    #[arg(long, env = "OPENIAV_SANDBOX_DWOLLA_SECRET", hide = true, hide_env_values = true)]
+    pub sandbox_dwolla_secret: Option<String>,
+}
+
+impl ServeArgs {
+    /// Defaults for tests: both listeners on ephemeral loopback ports, no delays.
+    pub fn ephemeral() -> Self {
+        Self {
+            aggregation_listen: "127.0.0.1:0".parse().expect("valid address"),
+            payments_listen: "127.0.0.1:0".parse().expect("valid address"),
+            aggregation_public_url: None,
+            payments_public_url: None,
+            sandbox_delay_ms: 0,
+            challenge_timeout_ms: 600_000,
+            sandbox_mx_client_id: None,
+            sandbox_mx_api_key: None,
+            sandbox_dwolla_key: None,
+            sandbox_dwolla_secret: None,
+        }
+    }
+}
+
+/// `http://addr`, with an unspecified address replaced by loopback.
+pub fn base_url_for(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        if addr.is_ipv4() {
+            "127.0.0.1".to_owned()
+        } else {
+            "[::1]".to_owned()
+        }
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    format!("http://{host}:{}", addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn base_urls_replace_unspecified_hosts() {
+        assert_eq!(base_url_for("0.0.0.0:8080".parse().unwrap()), "http://127.0.0.1:8080");
+        assert_eq!(base_url_for("127.0.0.1:9".parse().unwrap()), "http://127.0.0.1:9");
+    }
+}

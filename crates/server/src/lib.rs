@@ -1,0 +1,8 @@
+//! The `openiav` server: configuration, tenant bootstrap, listeners, the job worker and
+//! graceful shutdown, wired into one [`app::App`] that the binary and the tests both start.
+
+pub mod app;
+pub mod bootstrap;
+pub mod config;
+pub mod keys;
+pub mod telemetry;

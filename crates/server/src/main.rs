@@ -1,0 +1,75 @@
+//! The `openiav` binary: parses the command line and hands over to the library.
+
+use anyhow::Context;
+use clap::Parser;
+use openiav_core::clock::SystemClock;
+use openiav_server::app::App;
+use openiav_server::bootstrap::{self, PresetCredentials};
+use openiav_server::config::{Cli, Command, TenantCommand};
+use openiav_server::{keys, telemetry};
+use openiav_store::Store;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let key = keys::load_or_create(cli.encryption_key.as_deref(), cli.key_file.as_deref(), &cli.database)?;
+            let app = App::build_default(&cli.database, &key, args).await?;
+            if let Some(tenant) = &app.sandbox {
+                println!("{}", bootstrap::sandbox_banner(tenant));
+            }
+            println!(
+                "openiav is listening: aggregation (MX) on http://{}, payments (Dwolla) on http://{}",
+                app.aggregation_addr(),
+                app.payments_addr()
+            );
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Tenant(TenantCommand::Create { name, json }) => {
+            let store = Store::open(&cli.database).await.context("opening the database")?;
+            let issued =
+                bootstrap::create_tenant(&store, &SystemClock, &name, false, PresetCredentials::default()).await?;
+            store.close().await;
+            if json {
+                println!("{}", serde_json::to_string(&issued)?);
+            } else {
+                println!(
+                    "tenant {} created\n  MX client_id: {}\n  MX api_key:   {}\n  Dwolla key:    {}\n  Dwolla secret: {}",
+                    issued.id, issued.mx.client_id, issued.mx.api_key, issued.dwolla.key, issued.dwolla.secret
+                );
+            }
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = Store::open(&cli.database).await.context("opening the database")?;
+            store.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; draining in-flight requests");
+}

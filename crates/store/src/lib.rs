@@ -1,0 +1,154 @@
+//! The Store: one trait over SQLite and PostgreSQL, the records both hold, and durable jobs.
+//!
+//! Both backends speak the same SQL through sqlx's `Any` driver (placeholders are `$1`, types are
+//! `BIGINT`, `TEXT`, `BOOLEAN` and blobs), so every query in [`repo`] is written once. What differs
+//! lives in [`sqlite`] and [`postgres`]: connection set-up, migrations, how a write transaction
+//! is run (SQLite groups concurrent writes into one `BEGIN IMMEDIATE` commit; PostgreSQL runs each
+//! in its own transaction) and how jobs are claimed.
+
+pub mod error;
+pub mod postgres;
+pub mod records;
+pub mod repo;
+pub mod sqlite;
+pub mod testing;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+pub use sqlx::AnyConnection as Conn;
+use tokio::sync::Notify;
+
+pub use error::StoreError;
+
+/// Which SQL dialect a backend speaks where the shared SQL is not enough.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A unit of work run inside one write transaction. It reports its outcome through `Reply`
+/// only after the transaction that holds it has committed (or failed to).
+pub type WriteOp = Box<dyn for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Box<dyn Reply>> + Send + 'static>;
+
+/// The pending answer of one [`WriteOp`].
+pub trait Reply: Send {
+    /// Whether the op itself succeeded; a failed op is rolled back to its savepoint.
+    fn succeeded(&self) -> bool;
+    /// Delivers the op's result, or `commit`'s error if the transaction did not commit.
+    fn deliver(self: Box<Self>, commit: Result<(), StoreError>);
+}
+
+/// A storage backend. Implemented by [`sqlite::SqliteDatabase`] and [`postgres::PgDatabase`].
+pub trait Database: Send + Sync + 'static {
+    fn dialect(&self) -> Dialect;
+    /// Runs `op` in a write transaction; the op's reply is delivered after commit.
+    fn submit_write(&self, op: WriteOp) -> BoxFuture<'_, ()>;
+    /// A pooled connection for reads.
+    fn read_connection(&self) -> BoxFuture<'_, Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError>>;
+    /// Starts whatever relays cross-process job notifications into `notify` (PostgreSQL LISTEN).
+    fn listen_for_jobs(&self, notify: Arc<Notify>) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Closes connections, finishing queued writes first.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// A cloneable handle on a backend, with typed helpers for reads and writes.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<dyn Database>,
+    jobs_ready: Arc<Notify>,
+}
+
+struct TypedReply<T> {
+    result: Result<T, StoreError>,
+    tx: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T: Send> Reply for TypedReply<T> {
+    fn succeeded(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    fn deliver(self: Box<Self>, commit: Result<(), StoreError>) {
+        let me = *self;
+        let out = match commit {
+            Ok(()) => me.result,
+            Err(e) => me.result.and(Err(e)),
+        };
+        let _ = me.tx.send(out);
+    }
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite://…` or `postgres://…`); each backend applies its
+    /// migrations as it opens.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let db: Arc<dyn Database> = if url.starts_with("sqlite:") {
+            Arc::new(sqlite::SqliteDatabase::open(url).await?)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Arc::new(postgres::PgDatabase::open(url).await?)
+        } else {
+            return Err(StoreError::Config(format!(
+                "database URL must start with sqlite: or postgres:, got {:?}",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let jobs_ready = Arc::new(Notify::new());
+        db.listen_for_jobs(jobs_ready.clone()).await?;
+        Ok(Self { db, jobs_ready })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Runs `op` in one write transaction and returns its result once it is durable.
+    pub async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let boxed: WriteOp = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = op(conn).await;
+                Box::new(TypedReply { result, tx }) as Box<dyn Reply>
+            })
+        });
+        self.db.submit_write(boxed).await;
+        rx.await.map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
+    }
+
+    /// Runs `op` on a read connection.
+    pub async fn read<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(sqlx::pool::PoolConnection<sqlx::Any>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let conn = self.db.read_connection().await?;
+        op(conn).await
+    }
+
+    /// Wakes job workers in this process (other processes hear it through the database).
+    pub fn jobs_enqueued(&self) {
+        self.jobs_ready.notify_one();
+    }
+
+    /// Resolves when jobs may have been enqueued since the last call.
+    pub fn jobs_ready(&self) -> Arc<Notify> {
+        self.jobs_ready.clone()
+    }
+
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+/// Runs a fixed statement without preparing it (savepoints and other transaction control).
+pub async fn execute_raw(conn: &mut Conn, sql: &'static str) -> Result<(), StoreError> {
+    sqlx::Executor::execute(conn, sqlx::raw_sql(sql)).await?;
+    Ok(())
+}

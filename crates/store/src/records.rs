@@ -1,0 +1,247 @@
+//! Rows as the store holds them. Secret fields are ciphertext here; only callers holding the
+//! keyring turn them back into plaintext.
+
+use openiav_core::clock::Timestamp;
+use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// One organisation using openiav, with hashes of its credentials.
+#[derive(Clone, Debug)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub name: String,
+    pub mx_client_id: String,
+    pub mx_api_key_hash: String,
+    pub dwolla_key: String,
+    pub dwolla_secret_hash: String,
+    pub is_sandbox: bool,
+    pub created_at: Timestamp,
+}
+
+/// An MX user.
+#[derive(Clone, Debug)]
+pub struct UserRecord {
+    pub guid: UserGuid,
+    pub tenant_id: TenantId,
+    pub id: Option<String>,
+    pub email: Option<String>,
+    pub is_disabled: bool,
+    pub metadata: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An MX member and the state of the job running on it.
+#[derive(Clone, Debug)]
+pub struct MemberRecord {
+    pub guid: MemberGuid,
+    pub tenant_id: TenantId,
+    pub user_guid: UserGuid,
+    pub id: Option<String>,
+    pub institution_code: String,
+    pub name: String,
+    /// AEAD ciphertext of the credential answers.
+    pub credentials: Option<Vec<u8>>,
+    pub credentials_fingerprint: Option<String>,
+    pub is_oauth: bool,
+    pub connection_status: String,
+    pub connection_status_message: Option<String>,
+    pub is_being_aggregated: bool,
+    pub is_authenticated: bool,
+    pub aggregated_at: Option<Timestamp>,
+    pub successfully_aggregated_at: Option<Timestamp>,
+    pub background_aggregation_is_disabled: bool,
+    pub metadata: Option<String>,
+    /// JSON array of use cases, when set.
+    pub use_cases: Option<String>,
+    pub has_processed_accounts: bool,
+    pub has_processed_account_numbers: bool,
+    pub has_processed_account_owners: bool,
+    pub has_processed_transactions: bool,
+    /// JSON of the running job (owned by the aggregation crate).
+    pub job: Option<String>,
+    /// JSON of the open challenges (owned by the aggregation crate); never holds answers.
+    pub challenges: Option<String>,
+    pub oauth_token_hash: Option<String>,
+    pub oauth_expires_at: Option<Timestamp>,
+    /// JSON of the options the last OAuth window was requested with.
+    pub oauth_options: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// An account discovered on a member.
+#[derive(Clone, Debug)]
+pub struct AccountRecord {
+    pub guid: AccountGuid,
+    pub tenant_id: TenantId,
+    pub user_guid: UserGuid,
+    pub member_guid: MemberGuid,
+    /// Which sandbox template produced it (`checking`, `savings`, `credit_card`).
+    pub kind: String,
+    /// Seed of the account's deterministic data (transactions, owners).
+    pub seed: i64,
+    pub name: String,
+    pub account_type: String,
+    pub subtype: Option<String>,
+    pub balance_cents: i64,
+    pub available_balance_cents: Option<i64>,
+    pub credit_limit_cents: Option<i64>,
+    pub apr_bps: Option<i64>,
+    pub routing_number: Option<String>,
+    /// AEAD ciphertext of the account number.
+    pub account_number: Option<Vec<u8>>,
+    pub account_number_last4: Option<String>,
+    pub account_number_guid: String,
+    pub owner_guid: String,
+    /// True once a verification job made this account's numbers available.
+    pub numbers_verified: bool,
+    pub history_days: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A durable background job.
+#[derive(Clone, Debug)]
+pub struct JobRecord {
+    pub seq: i64,
+    pub tenant_id: TenantId,
+    pub queue: String,
+    /// What the job is about (for example a member guid), so it can be cancelled with it.
+    pub subject: String,
+    pub payload: String,
+    pub run_at: Timestamp,
+    pub attempts: i64,
+}
+
+fn ts(row: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
+    Ok(Timestamp::from_millis(row.try_get::<i64, _>(col)?))
+}
+
+fn opt_ts(row: &AnyRow, col: &str) -> Result<Option<Timestamp>, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(col)?.map(Timestamp::from_millis))
+}
+
+/// A boolean column: PostgreSQL hands the Any driver a bool, SQLite an integer 0/1.
+fn flag(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
+    match row.try_get::<bool, _>(col) {
+        Err(sqlx::Error::ColumnDecode { .. }) => Ok(row.try_get::<i64, _>(col)? != 0),
+        other => other,
+    }
+}
+
+fn tenant_id(row: &AnyRow) -> Result<TenantId, sqlx::Error> {
+    let s: String = row.try_get("tenant_id")?;
+    TenantId::parse(&s).ok_or_else(|| sqlx::Error::Decode(format!("bad tenant id {s:?}").into()))
+}
+
+impl TenantRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let id: String = row.try_get("id")?;
+        Ok(Self {
+            id: TenantId::parse(&id).ok_or_else(|| sqlx::Error::Decode("bad tenant id".into()))?,
+            name: row.try_get("name")?,
+            mx_client_id: row.try_get("mx_client_id")?,
+            mx_api_key_hash: row.try_get("mx_api_key_hash")?,
+            dwolla_key: row.try_get("dwolla_key")?,
+            dwolla_secret_hash: row.try_get("dwolla_secret_hash")?,
+            is_sandbox: flag(row, "is_sandbox")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
+impl UserRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            guid: UserGuid::from_stored(row.try_get("guid")?),
+            tenant_id: tenant_id(row)?,
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            is_disabled: flag(row, "is_disabled")?,
+            metadata: row.try_get("metadata")?,
+            created_at: ts(row, "created_at")?,
+            updated_at: ts(row, "updated_at")?,
+        })
+    }
+}
+
+impl MemberRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            guid: MemberGuid::from_stored(row.try_get("guid")?),
+            tenant_id: tenant_id(row)?,
+            user_guid: UserGuid::from_stored(row.try_get("user_guid")?),
+            id: row.try_get("id")?,
+            institution_code: row.try_get("institution_code")?,
+            name: row.try_get("name")?,
+            credentials: row.try_get("credentials")?,
+            credentials_fingerprint: row.try_get("credentials_fingerprint")?,
+            is_oauth: flag(row, "is_oauth")?,
+            connection_status: row.try_get("connection_status")?,
+            connection_status_message: row.try_get("connection_status_message")?,
+            is_being_aggregated: flag(row, "is_being_aggregated")?,
+            is_authenticated: flag(row, "is_authenticated")?,
+            aggregated_at: opt_ts(row, "aggregated_at")?,
+            successfully_aggregated_at: opt_ts(row, "successfully_aggregated_at")?,
+            background_aggregation_is_disabled: flag(row, "background_aggregation_is_disabled")?,
+            metadata: row.try_get("metadata")?,
+            use_cases: row.try_get("use_cases")?,
+            has_processed_accounts: flag(row, "has_processed_accounts")?,
+            has_processed_account_numbers: flag(row, "has_processed_account_numbers")?,
+            has_processed_account_owners: flag(row, "has_processed_account_owners")?,
+            has_processed_transactions: flag(row, "has_processed_transactions")?,
+            job: row.try_get("job")?,
+            challenges: row.try_get("challenges")?,
+            oauth_token_hash: row.try_get("oauth_token_hash")?,
+            oauth_expires_at: opt_ts(row, "oauth_expires_at")?,
+            oauth_options: row.try_get("oauth_options")?,
+            created_at: ts(row, "created_at")?,
+            updated_at: ts(row, "updated_at")?,
+        })
+    }
+}
+
+impl AccountRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            guid: AccountGuid::from_stored(row.try_get("guid")?),
+            tenant_id: tenant_id(row)?,
+            user_guid: UserGuid::from_stored(row.try_get("user_guid")?),
+            member_guid: MemberGuid::from_stored(row.try_get("member_guid")?),
+            kind: row.try_get("kind")?,
+            seed: row.try_get("seed")?,
+            name: row.try_get("name")?,
+            account_type: row.try_get("type")?,
+            subtype: row.try_get("subtype")?,
+            balance_cents: row.try_get("balance_cents")?,
+            available_balance_cents: row.try_get("available_balance_cents")?,
+            credit_limit_cents: row.try_get("credit_limit_cents")?,
+            apr_bps: row.try_get("apr_bps")?,
+            routing_number: row.try_get("routing_number")?,
+            account_number: row.try_get("account_number")?,
+            account_number_last4: row.try_get("account_number_last4")?,
+            account_number_guid: row.try_get("account_number_guid")?,
+            owner_guid: row.try_get("owner_guid")?,
+            numbers_verified: flag(row, "numbers_verified")?,
+            history_days: row.try_get("history_days")?,
+            created_at: ts(row, "created_at")?,
+            updated_at: ts(row, "updated_at")?,
+        })
+    }
+}
+
+impl JobRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            seq: row.try_get("seq")?,
+            tenant_id: tenant_id(row)?,
+            queue: row.try_get("queue")?,
+            subject: row.try_get("subject")?,
+            payload: row.try_get("payload")?,
+            run_at: ts(row, "run_at")?,
+            attempts: row.try_get("attempts")?,
+        })
+    }
+}

@@ -1,0 +1,32 @@
+//! Queries, one module per aggregate. Every function takes the connection of the caller's
+//! transaction and, where rows belong to a tenant, the tenant id: no query crosses tenants.
+
+pub mod accounts;
+pub mod jobs;
+pub mod members;
+pub mod tenants;
+pub mod users;
+
+/// A page request with MX's conventions: 1-based page, bounded page size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl PageRequest {
+    pub fn limit(self) -> i64 {
+        self.per_page
+    }
+
+    pub fn offset(self) -> i64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
+/// A page of rows and the total number of matching rows.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}

@@ -1,0 +1,1431 @@
+//! Store conformance: every case runs against SQLite and against PostgreSQL, each on a fresh
+//! database. PostgreSQL cases need `OPENIAV_TEST_POSTGRES_URL` (a server the tests may create
+//! databases on); without it they print a line saying so and pass.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures::FutureExt;
+use openiav_core::clock::Timestamp;
+use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
+use openiav_store::records::{AccountRecord, JobRecord, MemberRecord, TenantRecord, UserRecord};
+use openiav_store::repo::users::UserFilter;
+use openiav_store::repo::{accounts, jobs, members, tenants, users, PageRequest};
+use openiav_store::{testing, Dialect, Store, StoreError};
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+/// A freshly opened store and the URL it was opened with (for cases that reopen it).
+struct TestDb {
+    store: Store,
+    url: String,
+}
+
+/// Runs `case` on a store over a fresh SQLite file, then closes it.
+async fn on_sqlite<F, Fut>(case: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = testing::scratch_sqlite_url(dir.path()).await;
+    let store = Store::open(&url).await.expect("open SQLite store");
+    assert_eq!(store.dialect(), Dialect::Sqlite);
+    let outcome = AssertUnwindSafe(case(TestDb { store: store.clone(), url })).catch_unwind().await;
+    store.close().await;
+    drop(dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Runs `case` on a store over a fresh PostgreSQL database, then drops that database; skips
+/// (and says so) when no server is configured.
+async fn on_postgres<F, Fut>(case: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(admin) = testing::postgres_test_url() else {
+        eprintln!("skipping PostgreSQL: OPENIAV_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = testing::scratch_postgres_url(&admin).await.expect("create scratch PostgreSQL database");
+    let store = Store::open(&url).await.expect("open PostgreSQL store");
+    assert_eq!(store.dialect(), Dialect::Postgres);
+    let outcome = AssertUnwindSafe(case(TestDb { store: store.clone(), url: url.clone() })).catch_unwind().await;
+    store.close().await;
+    if let Err(e) = testing::drop_scratch_postgres(&admin, &url).await {
+        eprintln!("could not drop scratch database {url}: {e}");
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Declares one test per case per backend: `sqlite::<case>` and `postgres::<case>`.
+macro_rules! conformance {
+    (both: [$($case:ident),* $(,)?], sqlite_only: [$($sqlite_case:ident),* $(,)?] $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::on_sqlite(super::$case).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $sqlite_case() {
+                    super::on_sqlite(super::$sqlite_case).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::on_postgres(super::$case).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    both: [
+        tenants_insert_find_get_sandbox_and_count,
+        tenants_duplicate_client_id_or_dwolla_key_conflicts,
+        users_insert_and_find_by_guid_or_partner_id,
+        users_partner_id_is_unique_per_tenant_only,
+        users_list_filters_and_paginates_in_creation_order,
+        users_update_persists_and_missing_user_is_not_found,
+        users_delete_cascades_members_accounts_and_jobs,
+        users_of_one_tenant_are_invisible_to_another,
+        members_round_trip_every_field_through_insert_and_save,
+        members_find_duplicate_matches_fingerprint_institution_and_user,
+        members_find_by_oauth_token_hash,
+        members_list_paginates_per_user_in_creation_order,
+        members_delete_removes_their_accounts_and_jobs,
+        members_of_one_tenant_are_invisible_to_another,
+        accounts_upsert_inserts_then_refreshes_keeping_identity,
+        accounts_save_updates_mutable_fields_only,
+        accounts_list_all_and_find_filter_by_member_user_and_tenant,
+        jobs_enqueue_returns_increasing_seq,
+        jobs_claim_returns_due_jobs_and_leases_them,
+        jobs_complete_deletes_and_retry_at_reschedules,
+        jobs_next_due_reports_earliest_due_time,
+        jobs_cancel_removes_jobs_by_subject,
+        jobs_survive_closing_and_reopening_the_store,
+        failed_write_leaves_no_trace,
+        concurrent_writes_commit_independently_of_failing_ones,
+        write_is_visible_to_the_next_read,
+        cancelled_write_is_not_committed_by_later_writes,
+    ],
+    sqlite_only: [
+        sqlite_read_connection_refuses_writes,
+        sqlite_database_is_in_wal_mode,
+    ],
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record builders and shortcuts
+// ---------------------------------------------------------------------------------------------
+
+/// A fixed "now" so tests do not depend on the wall clock.
+const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+fn at(offset_ms: i64) -> Timestamp {
+    T0.plus_millis(offset_ms)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", TenantId::generate())
+}
+
+/// Compares every field: records carry `Debug` but not `PartialEq`.
+#[track_caller]
+fn assert_same<T: Debug>(actual: &T, expected: &T) {
+    assert_eq!(format!("{actual:#?}"), format!("{expected:#?}"));
+}
+
+#[track_caller]
+fn assert_not_found<T: Debug>(r: Result<T, StoreError>) {
+    match r {
+        Err(StoreError::NotFound) => {}
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+fn page(page: i64, per_page: i64) -> PageRequest {
+    PageRequest { page, per_page }
+}
+
+fn tenant_record(is_sandbox: bool, created_at: Timestamp) -> TenantRecord {
+    TenantRecord {
+        id: TenantId::generate(),
+        name: unique("Tenant"),
+        mx_client_id: unique("client"),
+        mx_api_key_hash: unique("api-key-hash"),
+        dwolla_key: unique("dwolla-key"),
+        dwolla_secret_hash: unique("dwolla-secret-hash"),
+        is_sandbox,
+        created_at,
+    }
+}
+
+fn user_record(tenant: TenantId, id: Option<&str>, created_at: Timestamp) -> UserRecord {
+    UserRecord {
+        guid: UserGuid::generate(),
+        tenant_id: tenant,
+        id: id.map(str::to_owned),
+        email: Some(format!("{}@example.com", unique("user"))),
+        is_disabled: false,
+        metadata: Some(r#"{"tier":"gold","n":1}"#.to_owned()),
+        created_at,
+        updated_at: created_at.plus_millis(1),
+    }
+}
+
+fn member_record(tenant: TenantId, user: &UserGuid, created_at: Timestamp) -> MemberRecord {
+    MemberRecord {
+        guid: MemberGuid::generate(),
+        tenant_id: tenant,
+        user_guid: user.clone(),
+        id: Some(unique("member-id")),
+        institution_code: "mxbank".to_owned(),
+        name: "MX Bank".to_owned(),
+        // Every byte value, so no encoding step can quietly mangle the ciphertext.
+        credentials: Some((0..=255u8).chain([0, 0, 255]).collect()),
+        credentials_fingerprint: Some(unique("fp")),
+        is_oauth: false,
+        connection_status: "CONNECTED".to_owned(),
+        connection_status_message: Some("Connected to MX Bank".to_owned()),
+        is_being_aggregated: true,
+        is_authenticated: true,
+        aggregated_at: Some(created_at.plus_millis(10)),
+        successfully_aggregated_at: Some(created_at.plus_millis(20)),
+        background_aggregation_is_disabled: false,
+        metadata: Some(r#"{"k":"v"}"#.to_owned()),
+        use_cases: Some(r#"["MONEY_MOVEMENT","PFM"]"#.to_owned()),
+        has_processed_accounts: true,
+        has_processed_account_numbers: false,
+        has_processed_account_owners: true,
+        has_processed_transactions: false,
+        job: Some(r#"{"type":"aggregate","step":2,"unicode":"é✓"}"#.to_owned()),
+        challenges: Some(r#"[{"guid":"CRD-1","type":"TEXT"}]"#.to_owned()),
+        oauth_token_hash: Some(unique("oauth-hash")),
+        oauth_expires_at: Some(created_at.plus_millis(600_000)),
+        oauth_options: Some(r#"{"client_redirect_url":"https://example.com/cb"}"#.to_owned()),
+        created_at,
+        updated_at: created_at.plus_millis(30),
+    }
+}
+
+fn account_record(
+    tenant: TenantId,
+    user: &UserGuid,
+    member: &MemberGuid,
+    kind: &str,
+    created_at: Timestamp,
+) -> AccountRecord {
+    AccountRecord {
+        guid: AccountGuid::generate(),
+        tenant_id: tenant,
+        user_guid: user.clone(),
+        member_guid: member.clone(),
+        kind: kind.to_owned(),
+        seed: 0x1234_5678_9abc,
+        name: format!("My {kind}"),
+        account_type: "CHECKING".to_owned(),
+        subtype: Some("PERSONAL".to_owned()),
+        balance_cents: 1_234_567,
+        available_balance_cents: Some(1_200_000),
+        credit_limit_cents: Some(500_000),
+        apr_bps: Some(1_999),
+        routing_number: Some("021000021".to_owned()),
+        account_number: Some(vec![0, 1, 2, 254, 255, 0]),
+        account_number_last4: Some("6789".to_owned()),
+        account_number_guid: format!("ACN-{}", TenantId::generate()),
+        owner_guid: format!("ACO-{}", TenantId::generate()),
+        numbers_verified: false,
+        history_days: 90,
+        created_at,
+        updated_at: created_at.plus_millis(5),
+    }
+}
+
+async fn put_tenant(store: &Store, t: &TenantRecord) {
+    let t = t.clone();
+    store.write(move |c| Box::pin(async move { tenants::insert(c, &t).await })).await.expect("insert tenant");
+}
+
+/// Inserts a fresh non-sandbox tenant and returns its id.
+async fn new_tenant(store: &Store) -> TenantId {
+    let t = tenant_record(false, T0);
+    put_tenant(store, &t).await;
+    t.id
+}
+
+async fn put_user(store: &Store, u: &UserRecord) {
+    let u = u.clone();
+    store.write(move |c| Box::pin(async move { users::insert(c, &u).await })).await.expect("insert user");
+}
+
+async fn new_user(store: &Store, tenant: TenantId) -> UserRecord {
+    let u = user_record(tenant, None, T0);
+    put_user(store, &u).await;
+    u
+}
+
+async fn put_member(store: &Store, m: &MemberRecord) {
+    let m = m.clone();
+    store.write(move |c| Box::pin(async move { members::insert(c, &m).await })).await.expect("insert member");
+}
+
+async fn new_member(store: &Store, tenant: TenantId, user: &UserGuid) -> MemberRecord {
+    let m = member_record(tenant, user, T0);
+    put_member(store, &m).await;
+    m
+}
+
+async fn upsert_account(store: &Store, a: &AccountRecord) -> AccountRecord {
+    let a = a.clone();
+    store.write(move |c| Box::pin(async move { accounts::upsert(c, &a).await })).await.expect("upsert account")
+}
+
+async fn enqueue(store: &Store, tenant: TenantId, queue: &str, subject: &str, payload: &str, run_at: Timestamp) -> i64 {
+    let (queue, subject, payload) = (queue.to_owned(), subject.to_owned(), payload.to_owned());
+    store
+        .write(move |c| Box::pin(async move { jobs::enqueue(c, tenant, &queue, &subject, &payload, run_at, T0).await }))
+        .await
+        .expect("enqueue job")
+}
+
+async fn claim(store: &Store, queue: &str, now: Timestamp, lease_ms: i64, limit: i64) -> Vec<JobRecord> {
+    let queue = queue.to_owned();
+    store
+        .write(move |c| Box::pin(async move { jobs::claim(c, &queue, now, lease_ms, limit).await }))
+        .await
+        .expect("claim jobs")
+}
+
+fn seqs(jobs: &[JobRecord]) -> Vec<i64> {
+    jobs.iter().map(|j| j.seq).collect()
+}
+
+async fn find_user(store: &Store, tenant: TenantId, ident: &str, by_id: bool) -> Option<UserRecord> {
+    let ident = ident.to_owned();
+    store.read(|mut c| async move { users::find(&mut c, tenant, &ident, by_id).await }).await.expect("find user")
+}
+
+async fn list_users(store: &Store, tenant: TenantId, filter: UserFilter, req: PageRequest) -> (i64, Vec<UserRecord>) {
+    let p =
+        store.read(|mut c| async move { users::list(&mut c, tenant, &filter, req).await }).await.expect("list users");
+    (p.total, p.items)
+}
+
+async fn find_member(
+    store: &Store,
+    tenant: TenantId,
+    user: &UserGuid,
+    ident: &str,
+    by_id: bool,
+) -> Option<MemberRecord> {
+    let (user, ident) = (user.clone(), ident.to_owned());
+    store
+        .read(|mut c| async move { members::find(&mut c, tenant, &user, &ident, by_id).await })
+        .await
+        .expect("find member")
+}
+
+async fn member_in_tenant(store: &Store, tenant: TenantId, guid: &MemberGuid) -> Option<MemberRecord> {
+    let guid = guid.clone();
+    store
+        .read(|mut c| async move { members::find_in_tenant(&mut c, tenant, guid.as_str()).await })
+        .await
+        .expect("find member in tenant")
+}
+
+async fn all_accounts(
+    store: &Store,
+    tenant: TenantId,
+    user: &UserGuid,
+    member: Option<&MemberGuid>,
+) -> Vec<AccountRecord> {
+    let (user, member) = (user.clone(), member.cloned());
+    store
+        .read(|mut c| async move { accounts::all(&mut c, tenant, &user, member.as_ref()).await })
+        .await
+        .expect("all accounts")
+}
+
+async fn jobs_about(store: &Store, subject: &str) -> i64 {
+    let subject = subject.to_owned();
+    store.read(|mut c| async move { jobs::count_for_subject(&mut c, &subject).await }).await.expect("count jobs")
+}
+
+async fn tenant_count(store: &Store) -> i64 {
+    store.read(|mut c| async move { tenants::count(&mut c).await }).await.expect("count tenants")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenants
+// ---------------------------------------------------------------------------------------------
+
+async fn tenants_insert_find_get_sandbox_and_count(db: TestDb) {
+    let store = db.store;
+    assert_eq!(tenant_count(&store).await, 0);
+    assert!(store.read(|mut c| async move { tenants::find_sandbox(&mut c).await }).await.unwrap().is_none());
+
+    let live = tenant_record(false, at(0));
+    let late_sandbox = tenant_record(true, at(2_000));
+    let early_sandbox = tenant_record(true, at(1_000));
+    for t in [&live, &late_sandbox, &early_sandbox] {
+        put_tenant(&store, t).await;
+    }
+
+    let client_id = live.mx_client_id.clone();
+    let found =
+        store.read(|mut c| async move { tenants::find_by_mx_client_id(&mut c, &client_id).await }).await.unwrap();
+    assert_same(&found.expect("tenant by client id"), &live);
+    let missing =
+        store.read(|mut c| async move { tenants::find_by_mx_client_id(&mut c, "no-such-client").await }).await;
+    assert!(missing.unwrap().is_none());
+
+    let id = late_sandbox.id;
+    assert_same(&store.read(|mut c| async move { tenants::get(&mut c, id).await }).await.unwrap(), &late_sandbox);
+    let unknown = TenantId::generate();
+    assert_not_found(store.read(|mut c| async move { tenants::get(&mut c, unknown).await }).await);
+
+    let sandbox = store.read(|mut c| async move { tenants::find_sandbox(&mut c).await }).await.unwrap();
+    assert_same(&sandbox.expect("a sandbox tenant"), &early_sandbox);
+    assert_eq!(tenant_count(&store).await, 3);
+}
+
+async fn tenants_duplicate_client_id_or_dwolla_key_conflicts(db: TestDb) {
+    let store = db.store;
+    let first = tenant_record(false, T0);
+    put_tenant(&store, &first).await;
+
+    let mut same_client = tenant_record(false, T0);
+    same_client.mx_client_id = first.mx_client_id.clone();
+    let r = store.write(move |c| Box::pin(async move { tenants::insert(c, &same_client).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate mx_client_id: {r:?}");
+
+    let mut same_dwolla = tenant_record(false, T0);
+    same_dwolla.dwolla_key = first.dwolla_key.clone();
+    let r = store.write(move |c| Box::pin(async move { tenants::insert(c, &same_dwolla).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate dwolla_key: {r:?}");
+
+    let mut same_id = tenant_record(false, T0);
+    same_id.id = first.id;
+    let r = store.write(move |c| Box::pin(async move { tenants::insert(c, &same_id).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate id: {r:?}");
+
+    assert_eq!(tenant_count(&store).await, 1);
+    let id = first.id;
+    assert_same(&store.read(|mut c| async move { tenants::get(&mut c, id).await }).await.unwrap(), &first);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+// ---------------------------------------------------------------------------------------------
+
+async fn users_insert_and_find_by_guid_or_partner_id(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = user_record(tenant, Some("partner-1"), T0);
+    put_user(&store, &user).await;
+    let bare =
+        UserRecord { id: None, email: None, metadata: None, is_disabled: true, ..user_record(tenant, None, at(1)) };
+    put_user(&store, &bare).await;
+
+    assert_same(&find_user(&store, tenant, user.guid.as_str(), false).await.expect("by guid"), &user);
+    assert_same(&find_user(&store, tenant, user.guid.as_str(), true).await.expect("by guid, by_id"), &user);
+    assert!(
+        find_user(&store, tenant, "partner-1", false).await.is_none(),
+        "partner id must not match when by_id=false"
+    );
+    assert_same(&find_user(&store, tenant, "partner-1", true).await.expect("by partner id"), &user);
+    assert!(find_user(&store, tenant, "partner-2", true).await.is_none());
+    assert!(find_user(&store, tenant, UserGuid::generate().as_str(), true).await.is_none());
+    assert_same(
+        &find_user(&store, tenant, bare.guid.as_str(), false).await.expect("user without optional fields"),
+        &bare,
+    );
+}
+
+async fn users_partner_id_is_unique_per_tenant_only(db: TestDb) {
+    let store = db.store;
+    let (a, b) = (new_tenant(&store).await, new_tenant(&store).await);
+    put_user(&store, &user_record(a, Some("same"), T0)).await;
+    put_user(&store, &user_record(b, Some("same"), T0)).await;
+
+    let dup = user_record(a, Some("same"), T0);
+    let r = store.write(move |c| Box::pin(async move { users::insert(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate partner id in one tenant: {r:?}");
+
+    let existing = find_user(&store, a, "same", true).await.unwrap();
+    let mut same_guid = user_record(b, None, T0);
+    same_guid.guid = existing.guid.clone();
+    let r = store.write(move |c| Box::pin(async move { users::insert(c, &same_guid).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate guid: {r:?}");
+
+    // Users without a partner id never collide.
+    put_user(&store, &user_record(a, None, T0)).await;
+    put_user(&store, &user_record(a, None, T0)).await;
+    assert_eq!(list_users(&store, a, UserFilter::default(), page(1, 25)).await.0, 3);
+}
+
+async fn users_list_filters_and_paginates_in_creation_order(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    put_user(&store, &user_record(other, Some("u0"), T0)).await;
+
+    let mut created = Vec::new();
+    for i in 0..5i64 {
+        let mut u = user_record(tenant, Some(&format!("u{i}")), at(i * 1000));
+        u.email = Some(if i % 2 == 0 { "even@example.com".to_owned() } else { format!("odd{i}@example.com") });
+        u.is_disabled = i >= 3;
+        put_user(&store, &u).await;
+        created.push(u);
+    }
+    let guids = |us: &[UserRecord]| us.iter().map(|u| u.guid.clone()).collect::<Vec<_>>();
+
+    let (total, items) = list_users(&store, tenant, UserFilter::default(), page(1, 2)).await;
+    assert_eq!(total, 5);
+    assert_eq!(guids(&items), guids(&created[0..2]));
+    assert_same(&items[0], &created[0]);
+    let (total, items) = list_users(&store, tenant, UserFilter::default(), page(2, 2)).await;
+    assert_eq!(total, 5);
+    assert_eq!(guids(&items), guids(&created[2..4]));
+    let (_, items) = list_users(&store, tenant, UserFilter::default(), page(3, 2)).await;
+    assert_eq!(guids(&items), guids(&created[4..5]));
+    let (total, items) = list_users(&store, tenant, UserFilter::default(), page(4, 2)).await;
+    assert_eq!((total, items.len()), (5, 0));
+    let (_, items) = list_users(&store, tenant, UserFilter::default(), page(1, 100)).await;
+    assert_eq!(guids(&items), guids(&created));
+
+    let by_id = UserFilter { id: Some("u3".into()), ..Default::default() };
+    let (total, items) = list_users(&store, tenant, by_id, page(1, 10)).await;
+    assert_eq!(total, 1);
+    assert_same(&items[0], &created[3]);
+
+    let by_email = UserFilter { email: Some("even@example.com".into()), ..Default::default() };
+    let (total, items) = list_users(&store, tenant, by_email, page(1, 10)).await;
+    assert_eq!(total, 3);
+    assert_eq!(guids(&items), vec![created[0].guid.clone(), created[2].guid.clone(), created[4].guid.clone()]);
+
+    let disabled = UserFilter { is_disabled: Some(true), ..Default::default() };
+    let (total, items) = list_users(&store, tenant, disabled, page(1, 10)).await;
+    assert_eq!(total, 2);
+    assert_eq!(guids(&items), guids(&created[3..5]));
+
+    let enabled = UserFilter { is_disabled: Some(false), ..Default::default() };
+    assert_eq!(list_users(&store, tenant, enabled, page(1, 10)).await.0, 3);
+
+    let combined = UserFilter { email: Some("even@example.com".into()), is_disabled: Some(true), ..Default::default() };
+    let (total, items) = list_users(&store, tenant, combined, page(1, 10)).await;
+    assert_eq!(total, 1);
+    assert_eq!(items[0].guid, created[4].guid);
+
+    let combined_page2 = UserFilter { email: Some("even@example.com".into()), ..Default::default() };
+    let (total, items) = list_users(&store, tenant, combined_page2, page(2, 2)).await;
+    assert_eq!(total, 3);
+    assert_eq!(guids(&items), vec![created[4].guid.clone()]);
+
+    let nothing = UserFilter { id: Some("nobody".into()), ..Default::default() };
+    let (total, items) = list_users(&store, tenant, nothing, page(1, 10)).await;
+    assert_eq!((total, items.len()), (0, 0));
+}
+
+async fn users_update_persists_and_missing_user_is_not_found(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = user_record(tenant, Some("before"), T0);
+    put_user(&store, &user).await;
+
+    let mut changed = user.clone();
+    changed.id = Some("after".into());
+    changed.email = None;
+    changed.is_disabled = true;
+    changed.metadata = Some(r#"{"changed":true}"#.into());
+    changed.updated_at = at(60_000);
+    let u = changed.clone();
+    store.write(move |c| Box::pin(async move { users::update(c, &u).await })).await.expect("update user");
+
+    assert_same(&find_user(&store, tenant, user.guid.as_str(), false).await.unwrap(), &changed);
+    assert!(find_user(&store, tenant, "before", true).await.is_none());
+    assert_eq!(find_user(&store, tenant, "after", true).await.unwrap().guid, user.guid);
+
+    let ghost = user_record(tenant, None, T0);
+    assert_not_found(store.write(move |c| Box::pin(async move { users::update(c, &ghost).await })).await);
+}
+
+async fn users_delete_cascades_members_accounts_and_jobs(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let doomed = new_user(&store, tenant).await;
+    let kept = new_user(&store, tenant).await;
+
+    let mut doomed_members = Vec::new();
+    for _ in 0..2 {
+        let m = new_member(&store, tenant, &doomed.guid).await;
+        upsert_account(&store, &account_record(tenant, &doomed.guid, &m.guid, "checking", T0)).await;
+        upsert_account(&store, &account_record(tenant, &doomed.guid, &m.guid, "savings", T0)).await;
+        enqueue(&store, tenant, "aggregate", m.guid.as_str(), "{}", T0).await;
+        doomed_members.push(m);
+    }
+    let kept_member = new_member(&store, tenant, &kept.guid).await;
+    upsert_account(&store, &account_record(tenant, &kept.guid, &kept_member.guid, "checking", T0)).await;
+    enqueue(&store, tenant, "aggregate", kept_member.guid.as_str(), "{}", T0).await;
+
+    let guid = doomed.guid.clone();
+    store.write(move |c| Box::pin(async move { users::delete(c, tenant, &guid).await })).await.expect("delete user");
+
+    assert!(find_user(&store, tenant, doomed.guid.as_str(), false).await.is_none());
+    for m in &doomed_members {
+        assert!(member_in_tenant(&store, tenant, &m.guid).await.is_none(), "member of a deleted user survived");
+        assert_eq!(jobs_about(&store, m.guid.as_str()).await, 0, "job of a deleted user survived");
+    }
+    assert!(all_accounts(&store, tenant, &doomed.guid, None).await.is_empty(), "accounts of a deleted user survived");
+
+    assert!(find_user(&store, tenant, kept.guid.as_str(), false).await.is_some());
+    assert!(member_in_tenant(&store, tenant, &kept_member.guid).await.is_some());
+    assert_eq!(all_accounts(&store, tenant, &kept.guid, None).await.len(), 1);
+    assert_eq!(jobs_about(&store, kept_member.guid.as_str()).await, 1);
+
+    let guid = doomed.guid.clone();
+    assert_not_found(store.write(move |c| Box::pin(async move { users::delete(c, tenant, &guid).await })).await);
+}
+
+async fn users_of_one_tenant_are_invisible_to_another(db: TestDb) {
+    let store = db.store;
+    let (a, b) = (new_tenant(&store).await, new_tenant(&store).await);
+    let user = user_record(a, Some("shared-partner-id"), T0);
+    put_user(&store, &user).await;
+    let member = new_member(&store, a, &user.guid).await;
+    enqueue(&store, a, "aggregate", member.guid.as_str(), "{}", T0).await;
+
+    assert!(find_user(&store, b, user.guid.as_str(), false).await.is_none());
+    assert!(find_user(&store, b, user.guid.as_str(), true).await.is_none());
+    assert!(find_user(&store, b, "shared-partner-id", true).await.is_none());
+    let (total, items) = list_users(&store, b, UserFilter::default(), page(1, 10)).await;
+    assert_eq!((total, items.len()), (0, 0));
+    let by_id = UserFilter { id: Some("shared-partner-id".into()), ..Default::default() };
+    assert_eq!(list_users(&store, b, by_id, page(1, 10)).await.0, 0);
+
+    let mut hijack = user.clone();
+    hijack.tenant_id = b;
+    hijack.email = Some("attacker@example.com".into());
+    assert_not_found(store.write(move |c| Box::pin(async move { users::update(c, &hijack).await })).await);
+    let guid = user.guid.clone();
+    assert_not_found(store.write(move |c| Box::pin(async move { users::delete(c, b, &guid).await })).await);
+
+    assert_same(&find_user(&store, a, user.guid.as_str(), false).await.expect("still there for its tenant"), &user);
+    assert!(member_in_tenant(&store, a, &member.guid).await.is_some());
+    assert_eq!(jobs_about(&store, member.guid.as_str()).await, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Members
+// ---------------------------------------------------------------------------------------------
+
+async fn members_round_trip_every_field_through_insert_and_save(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = member_record(tenant, &user.guid, T0);
+    put_member(&store, &member).await;
+
+    assert_same(&find_member(&store, tenant, &user.guid, member.guid.as_str(), false).await.unwrap(), &member);
+    let partner_id = member.id.clone().unwrap();
+    assert!(find_member(&store, tenant, &user.guid, &partner_id, false).await.is_none());
+    assert_same(&find_member(&store, tenant, &user.guid, &partner_id, true).await.unwrap(), &member);
+    assert_same(&member_in_tenant(&store, tenant, &member.guid).await.unwrap(), &member);
+
+    // Every mutable field changes, optional ones to None.
+    let emptied = MemberRecord {
+        id: None,
+        institution_code: "otherbank".into(),
+        name: "Other Bank".into(),
+        credentials: None,
+        credentials_fingerprint: None,
+        is_oauth: true,
+        connection_status: "CHALLENGED".into(),
+        connection_status_message: None,
+        is_being_aggregated: false,
+        is_authenticated: false,
+        aggregated_at: None,
+        successfully_aggregated_at: None,
+        background_aggregation_is_disabled: true,
+        metadata: None,
+        use_cases: None,
+        has_processed_accounts: false,
+        has_processed_account_numbers: true,
+        has_processed_account_owners: false,
+        has_processed_transactions: true,
+        job: None,
+        challenges: None,
+        oauth_token_hash: None,
+        oauth_expires_at: None,
+        oauth_options: None,
+        created_at: at(-5_000),
+        updated_at: at(90_000),
+        ..member.clone()
+    };
+    let m = emptied.clone();
+    store.write(move |c| Box::pin(async move { members::save(c, &m).await })).await.expect("save member");
+    assert_same(&member_in_tenant(&store, tenant, &member.guid).await.unwrap(), &emptied);
+
+    // And back from None to (new) values, including a large credentials blob.
+    let refilled = MemberRecord {
+        id: Some("new-partner-id".into()),
+        credentials: Some((0..70_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect()),
+        credentials_fingerprint: Some("fp-new".into()),
+        connection_status_message: Some("Needs MFA".into()),
+        aggregated_at: Some(at(100_000)),
+        successfully_aggregated_at: Some(at(99_000)),
+        metadata: Some(r#"{"a":[1,2,3]}"#.into()),
+        use_cases: Some(r#"["PFM"]"#.into()),
+        job: Some(r#"{"type":"verify","step":0}"#.into()),
+        challenges: Some(r#"[{"guid":"CRD-2","type":"OPTIONS","options":["a","b"]}]"#.into()),
+        oauth_token_hash: Some("token-hash-new".into()),
+        oauth_expires_at: Some(at(700_000)),
+        oauth_options: Some(r#"{"enable_app2app":false}"#.into()),
+        updated_at: at(100_001),
+        ..emptied.clone()
+    };
+    let m = refilled.clone();
+    store.write(move |c| Box::pin(async move { members::save(c, &m).await })).await.expect("save member again");
+    assert_same(&find_member(&store, tenant, &user.guid, member.guid.as_str(), false).await.unwrap(), &refilled);
+
+    // Saving a member that does not exist (or under another user) is NotFound.
+    let ghost = member_record(tenant, &user.guid, T0);
+    assert_not_found(store.write(move |c| Box::pin(async move { members::save(c, &ghost).await })).await);
+    let mut moved = refilled.clone();
+    moved.user_guid = UserGuid::generate();
+    assert_not_found(store.write(move |c| Box::pin(async move { members::save(c, &moved).await })).await);
+    assert_same(&member_in_tenant(&store, tenant, &member.guid).await.unwrap(), &refilled);
+}
+
+async fn members_find_duplicate_matches_fingerprint_institution_and_user(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other_tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let other_user = new_user(&store, tenant).await;
+    let mut member = member_record(tenant, &user.guid, T0);
+    member.credentials_fingerprint = Some("fp-1".into());
+    put_member(&store, &member).await;
+    let mut unrelated = member_record(tenant, &other_user.guid, T0);
+    unrelated.credentials_fingerprint = Some("fp-2".into());
+    put_member(&store, &unrelated).await;
+
+    let dup = |tenant: TenantId, user: &UserGuid, institution: &str, fp: &str| {
+        let (store, user, institution, fp) = (store.clone(), user.clone(), institution.to_owned(), fp.to_owned());
+        async move {
+            store
+                .read(|mut c| async move { members::find_duplicate(&mut c, tenant, &user, &institution, &fp).await })
+                .await
+                .expect("find_duplicate")
+        }
+    };
+    assert_same(&dup(tenant, &user.guid, "mxbank", "fp-1").await.expect("duplicate"), &member);
+    assert!(dup(tenant, &user.guid, "mxbank", "fp-2").await.is_none(), "other fingerprint");
+    assert!(dup(tenant, &user.guid, "otherbank", "fp-1").await.is_none(), "other institution");
+    assert!(dup(tenant, &other_user.guid, "mxbank", "fp-1").await.is_none(), "other user");
+    assert!(dup(other_tenant, &user.guid, "mxbank", "fp-1").await.is_none(), "other tenant");
+    assert_eq!(dup(tenant, &other_user.guid, "mxbank", "fp-2").await.expect("its own duplicate").guid, unrelated.guid);
+}
+
+async fn members_find_by_oauth_token_hash(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let mut with_token = member_record(tenant, &user.guid, T0);
+    with_token.oauth_token_hash = Some("hash-1".into());
+    put_member(&store, &with_token).await;
+    let mut without = member_record(tenant, &user.guid, T0);
+    without.oauth_token_hash = None;
+    put_member(&store, &without).await;
+
+    let found = store.read(|mut c| async move { members::find_by_oauth_token(&mut c, "hash-1").await }).await.unwrap();
+    assert_same(&found.expect("member by token hash"), &with_token);
+    let none = store.read(|mut c| async move { members::find_by_oauth_token(&mut c, "hash-2").await }).await.unwrap();
+    assert!(none.is_none());
+}
+
+async fn members_list_paginates_per_user_in_creation_order(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let other = new_user(&store, tenant).await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let m = member_record(tenant, &user.guid, at(i * 1000));
+        put_member(&store, &m).await;
+        created.push(m);
+    }
+    new_member(&store, tenant, &other.guid).await;
+
+    let list = |user: UserGuid, req: PageRequest| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { members::list(&mut c, tenant, &user, req).await })
+                .await
+                .expect("list members")
+        }
+    };
+    let guids = |ms: &[MemberRecord]| ms.iter().map(|m| m.guid.clone()).collect::<Vec<_>>();
+
+    let p = list(user.guid.clone(), page(1, 2)).await;
+    assert_eq!(p.total, 5);
+    assert_eq!(guids(&p.items), guids(&created[0..2]));
+    assert_same(&p.items[1], &created[1]);
+    let p = list(user.guid.clone(), page(2, 2)).await;
+    assert_eq!((p.total, guids(&p.items)), (5, guids(&created[2..4])));
+    let p = list(user.guid.clone(), page(3, 2)).await;
+    assert_eq!((p.total, guids(&p.items)), (5, guids(&created[4..5])));
+    let p = list(user.guid.clone(), page(9, 2)).await;
+    assert_eq!((p.total, p.items.len()), (5, 0));
+    assert_eq!(list(other.guid.clone(), page(1, 10)).await.total, 1);
+    assert_eq!(list(UserGuid::generate(), page(1, 10)).await.total, 0);
+}
+
+async fn members_delete_removes_their_accounts_and_jobs(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let doomed = new_member(&store, tenant, &user.guid).await;
+    let kept = new_member(&store, tenant, &user.guid).await;
+    for kind in ["checking", "savings"] {
+        upsert_account(&store, &account_record(tenant, &user.guid, &doomed.guid, kind, T0)).await;
+    }
+    let kept_account = upsert_account(&store, &account_record(tenant, &user.guid, &kept.guid, "checking", T0)).await;
+    enqueue(&store, tenant, "aggregate", doomed.guid.as_str(), "{}", T0).await;
+    enqueue(&store, tenant, "verify", doomed.guid.as_str(), "{}", T0).await;
+    enqueue(&store, tenant, "aggregate", kept.guid.as_str(), "{}", T0).await;
+
+    let guid = doomed.guid.clone();
+    store
+        .write(move |c| Box::pin(async move { members::delete(c, tenant, &guid).await }))
+        .await
+        .expect("delete member");
+
+    assert!(member_in_tenant(&store, tenant, &doomed.guid).await.is_none());
+    assert!(all_accounts(&store, tenant, &user.guid, Some(&doomed.guid)).await.is_empty());
+    assert_eq!(jobs_about(&store, doomed.guid.as_str()).await, 0);
+
+    assert!(member_in_tenant(&store, tenant, &kept.guid).await.is_some());
+    let remaining = all_accounts(&store, tenant, &user.guid, None).await;
+    assert_eq!(remaining.len(), 1);
+    assert_same(&remaining[0], &kept_account);
+    assert_eq!(jobs_about(&store, kept.guid.as_str()).await, 1);
+    assert!(find_user(&store, tenant, user.guid.as_str(), false).await.is_some(), "the user stays");
+
+    let guid = doomed.guid.clone();
+    assert_not_found(store.write(move |c| Box::pin(async move { members::delete(c, tenant, &guid).await })).await);
+}
+
+async fn members_of_one_tenant_are_invisible_to_another(db: TestDb) {
+    let store = db.store;
+    let (a, b) = (new_tenant(&store).await, new_tenant(&store).await);
+    let user = new_user(&store, a).await;
+    let member = new_member(&store, a, &user.guid).await;
+    let account = upsert_account(&store, &account_record(a, &user.guid, &member.guid, "checking", T0)).await;
+    enqueue(&store, a, "aggregate", member.guid.as_str(), "{}", T0).await;
+
+    assert!(find_member(&store, b, &user.guid, member.guid.as_str(), false).await.is_none());
+    assert!(find_member(&store, b, &user.guid, member.id.as_deref().unwrap(), true).await.is_none());
+    assert!(member_in_tenant(&store, b, &member.guid).await.is_none());
+    let (u, inst, fp) =
+        (user.guid.clone(), member.institution_code.clone(), member.credentials_fingerprint.clone().unwrap());
+    let dup =
+        store.read(|mut c| async move { members::find_duplicate(&mut c, b, &u, &inst, &fp).await }).await.unwrap();
+    assert!(dup.is_none());
+    let u = user.guid.clone();
+    let listed = store.read(|mut c| async move { members::list(&mut c, b, &u, page(1, 10)).await }).await.unwrap();
+    assert_eq!((listed.total, listed.items.len()), (0, 0));
+
+    let mut hijack = member.clone();
+    hijack.tenant_id = b;
+    hijack.connection_status = "DISCONNECTED".into();
+    assert_not_found(store.write(move |c| Box::pin(async move { members::save(c, &hijack).await })).await);
+    let guid = member.guid.clone();
+    assert_not_found(store.write(move |c| Box::pin(async move { members::delete(c, b, &guid).await })).await);
+
+    assert_same(&member_in_tenant(&store, a, &member.guid).await.expect("still there for its tenant"), &member);
+    assert_same(&all_accounts(&store, a, &user.guid, None).await[0], &account);
+    assert_eq!(jobs_about(&store, member.guid.as_str()).await, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+// ---------------------------------------------------------------------------------------------
+
+async fn accounts_upsert_inserts_then_refreshes_keeping_identity(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+
+    let original = account_record(tenant, &user.guid, &member.guid, "checking", T0);
+    let stored = upsert_account(&store, &original).await;
+    assert_same(&stored, &original);
+
+    // A verification job marks the numbers verified.
+    let mut verified = stored.clone();
+    verified.numbers_verified = true;
+    let a = verified.clone();
+    store.write(move |c| Box::pin(async move { accounts::save(c, &a).await })).await.expect("save account");
+
+    // A later aggregation produces a fresh record for the same (member, kind).
+    let refresh = AccountRecord {
+        guid: AccountGuid::generate(),
+        seed: 42,
+        name: "Renamed checking".into(),
+        account_type: "SAVINGS".into(),
+        subtype: None,
+        balance_cents: 99,
+        available_balance_cents: None,
+        credit_limit_cents: None,
+        apr_bps: None,
+        routing_number: Some("011000015".into()),
+        account_number: Some(vec![9, 9, 9]),
+        account_number_last4: Some("0999".into()),
+        account_number_guid: "ACN-new".into(),
+        owner_guid: "ACO-new".into(),
+        numbers_verified: false,
+        history_days: 7,
+        created_at: at(50_000),
+        updated_at: at(50_001),
+        ..original.clone()
+    };
+    let refreshed = upsert_account(&store, &refresh).await;
+    let expected = AccountRecord {
+        // Identity and verification survive the refresh...
+        guid: original.guid.clone(),
+        created_at: original.created_at,
+        numbers_verified: true,
+        account_number_guid: original.account_number_guid.clone(),
+        owner_guid: original.owner_guid.clone(),
+        history_days: original.history_days,
+        // ...while the refreshed data replaces the old.
+        ..refresh.clone()
+    };
+    assert_same(&refreshed, &expected);
+
+    let stored = all_accounts(&store, tenant, &user.guid, Some(&member.guid)).await;
+    assert_eq!(stored.len(), 1, "one account per (member, kind)");
+    assert_same(&stored[0], &expected);
+
+    // Another kind on the same member is a new account.
+    let savings = account_record(tenant, &user.guid, &member.guid, "savings", T0);
+    assert_same(&upsert_account(&store, &savings).await, &savings);
+    assert_eq!(all_accounts(&store, tenant, &user.guid, Some(&member.guid)).await.len(), 2);
+}
+
+async fn accounts_save_updates_mutable_fields_only(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other_tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+    let account = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "checking", T0)).await;
+
+    let mut changed = account.clone();
+    changed.balance_cents = -4_200;
+    changed.available_balance_cents = None;
+    changed.numbers_verified = true;
+    changed.history_days = 730;
+    changed.updated_at = at(77_000);
+    // Not mutable through save: these must be ignored.
+    changed.name = "ignored".into();
+    changed.seed = 1;
+    let a = changed.clone();
+    store.write(move |c| Box::pin(async move { accounts::save(c, &a).await })).await.expect("save account");
+
+    let expected = AccountRecord {
+        balance_cents: -4_200,
+        available_balance_cents: None,
+        numbers_verified: true,
+        history_days: 730,
+        updated_at: at(77_000),
+        ..account.clone()
+    };
+    let (u, g) = (user.guid.clone(), account.guid.clone());
+    let found = store.read(|mut c| async move { accounts::find(&mut c, tenant, &u, g.as_str()).await }).await.unwrap();
+    assert_same(&found.expect("account"), &expected);
+
+    let ghost = account_record(tenant, &user.guid, &member.guid, "savings", T0);
+    assert_not_found(store.write(move |c| Box::pin(async move { accounts::save(c, &ghost).await })).await);
+    let mut hijack = changed.clone();
+    hijack.tenant_id = other_tenant;
+    hijack.balance_cents = 1;
+    assert_not_found(store.write(move |c| Box::pin(async move { accounts::save(c, &hijack).await })).await);
+    assert_eq!(all_accounts(&store, tenant, &user.guid, None).await[0].balance_cents, -4_200);
+}
+
+async fn accounts_list_all_and_find_filter_by_member_user_and_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other_tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let other_user = new_user(&store, tenant).await;
+    let m1 = new_member(&store, tenant, &user.guid).await;
+    let m2 = new_member(&store, tenant, &user.guid).await;
+    let m3 = new_member(&store, tenant, &other_user.guid).await;
+
+    let mut created = Vec::new();
+    for (member, kind) in [(&m1, "checking"), (&m2, "checking"), (&m1, "savings"), (&m1, "credit_card")] {
+        created.push(upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, kind, T0)).await);
+    }
+    upsert_account(&store, &account_record(tenant, &other_user.guid, &m3.guid, "checking", T0)).await;
+    let guids = |xs: &[AccountRecord]| xs.iter().map(|a| a.guid.clone()).collect::<Vec<_>>();
+
+    let all = all_accounts(&store, tenant, &user.guid, None).await;
+    assert_eq!(guids(&all), guids(&created), "every account of the user, in creation order");
+    let of_m1 = all_accounts(&store, tenant, &user.guid, Some(&m1.guid)).await;
+    assert_eq!(guids(&of_m1), vec![created[0].guid.clone(), created[2].guid.clone(), created[3].guid.clone()]);
+    assert!(all_accounts(&store, other_tenant, &user.guid, None).await.is_empty());
+    assert!(all_accounts(&store, tenant, &user.guid, Some(&m3.guid)).await.is_empty(), "m3 belongs to another user");
+
+    let list = |member: Option<MemberGuid>, req: PageRequest| {
+        let (store, user) = (store.clone(), user.guid.clone());
+        async move {
+            store
+                .read(|mut c| async move { accounts::list(&mut c, tenant, &user, member.as_ref(), req).await })
+                .await
+                .expect("list accounts")
+        }
+    };
+    let p = list(None, page(1, 3)).await;
+    assert_eq!((p.total, guids(&p.items)), (4, guids(&created[0..3])));
+    let p = list(None, page(2, 3)).await;
+    assert_eq!((p.total, guids(&p.items)), (4, guids(&created[3..4])));
+    let p = list(Some(m1.guid.clone()), page(2, 2)).await;
+    assert_eq!((p.total, guids(&p.items)), (3, vec![created[3].guid.clone()]));
+    let p = list(Some(m2.guid.clone()), page(1, 10)).await;
+    assert_eq!(p.total, 1);
+    assert_same(&p.items[0], &created[1]);
+
+    let find = |tenant: TenantId, user: UserGuid, guid: AccountGuid| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { accounts::find(&mut c, tenant, &user, guid.as_str()).await })
+                .await
+                .expect("find account")
+        }
+    };
+    assert_same(&find(tenant, user.guid.clone(), created[2].guid.clone()).await.expect("account"), &created[2]);
+    assert!(find(tenant, other_user.guid.clone(), created[2].guid.clone()).await.is_none(), "other user");
+    assert!(find(other_tenant, user.guid.clone(), created[2].guid.clone()).await.is_none(), "other tenant");
+    assert!(find(tenant, user.guid.clone(), AccountGuid::generate()).await.is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------------------------
+
+async fn jobs_enqueue_returns_increasing_seq(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let mut seen = Vec::new();
+    for i in 0..5 {
+        seen.push(enqueue(&store, tenant, if i % 2 == 0 { "a" } else { "b" }, "s", "{}", T0).await);
+    }
+    // Several enqueued in one transaction.
+    let batch = store
+        .write(move |c| {
+            Box::pin(async move {
+                let mut out = Vec::new();
+                for _ in 0..3 {
+                    out.push(jobs::enqueue(c, tenant, "a", "s", "{}", T0, T0).await?);
+                }
+                Ok(out)
+            })
+        })
+        .await
+        .unwrap();
+    seen.extend(batch);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "seqs must increase: {seen:?}");
+    assert_eq!(jobs_about(&store, "s").await, 8);
+}
+
+async fn jobs_claim_returns_due_jobs_and_leases_them(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let overdue = enqueue(&store, tenant, "q", "s-overdue", r#"{"n":1}"#, at(-1_000)).await;
+    let due_now = enqueue(&store, tenant, "q", "s-now", r#"{"n":2}"#, at(0)).await;
+    let later = enqueue(&store, tenant, "q", "s-later", r#"{"n":3}"#, at(60_000)).await;
+    let elsewhere = enqueue(&store, tenant, "other", "s-other", "{}", at(-5_000)).await;
+
+    let claimed = claim(&store, "q", T0, 30_000, 10).await;
+    assert_eq!(seqs(&claimed), vec![overdue, due_now], "only due jobs, earliest first");
+    let first = &claimed[0];
+    assert_eq!((first.tenant_id, first.queue.as_str(), first.subject.as_str()), (tenant, "q", "s-overdue"));
+    assert_eq!((first.payload.as_str(), first.run_at, first.attempts), (r#"{"n":1}"#, at(-1_000), 1));
+    assert_eq!(claimed[1].attempts, 1);
+
+    // Leased: nobody else gets them until the lease runs out.
+    assert!(claim(&store, "q", T0, 30_000, 10).await.is_empty());
+    assert!(claim(&store, "q", at(29_999), 30_000, 10).await.is_empty());
+
+    // The lease ran out (the worker died): claimed again, one more attempt.
+    let again = claim(&store, "q", at(30_000), 30_000, 10).await;
+    assert_eq!(seqs(&again), vec![overdue, due_now]);
+    assert!(again.iter().all(|j| j.attempts == 2), "{again:?}");
+
+    // At 60 s the leases end again and the later job is due too; `limit` caps the claim.
+    let capped = claim(&store, "q", at(60_000), 30_000, 2).await;
+    assert_eq!(seqs(&capped), vec![overdue, due_now]);
+    assert!(capped.iter().all(|j| j.attempts == 3));
+    let rest = claim(&store, "q", at(60_000), 30_000, 2).await;
+    assert_eq!(seqs(&rest), vec![later]);
+    assert_eq!(rest[0].attempts, 1);
+
+    // Queues are separate.
+    let other = claim(&store, "other", T0, 1_000, 10).await;
+    assert_eq!(seqs(&other), vec![elsewhere]);
+}
+
+async fn jobs_complete_deletes_and_retry_at_reschedules(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let done = enqueue(&store, tenant, "q", "s-done", "{}", T0).await;
+    let retried = enqueue(&store, tenant, "q", "s-retry", "{}", T0).await;
+    assert_eq!(seqs(&claim(&store, "q", T0, 30_000, 10).await), vec![done, retried]);
+
+    store.write(move |c| Box::pin(async move { jobs::complete(c, done).await })).await.unwrap();
+    assert_eq!(jobs_about(&store, "s-done").await, 0);
+
+    // Retrying releases the lease and moves the job to its new time.
+    store.write(move |c| Box::pin(async move { jobs::retry_at(c, retried, at(5_000)).await })).await.unwrap();
+    assert!(claim(&store, "q", at(4_999), 30_000, 10).await.is_empty(), "not due before its new time");
+    let again = claim(&store, "q", at(5_000), 30_000, 10).await;
+    assert_eq!(seqs(&again), vec![retried]);
+    assert_eq!((again[0].run_at, again[0].attempts), (at(5_000), 2));
+
+    store.write(move |c| Box::pin(async move { jobs::complete(c, retried).await })).await.unwrap();
+    assert_eq!(jobs_about(&store, "s-retry").await, 0);
+    assert!(claim(&store, "q", at(1_000_000), 30_000, 10).await.is_empty());
+}
+
+async fn jobs_next_due_reports_earliest_due_time(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let next_due = |queue: &'static str| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { jobs::next_due(&mut c, queue).await }).await.expect("next_due") }
+    };
+    assert_eq!(next_due("q").await, None);
+
+    enqueue(&store, tenant, "q", "s", "{}", at(5_000)).await;
+    let early = enqueue(&store, tenant, "q", "s", "{}", at(2_000)).await;
+    enqueue(&store, tenant, "other", "s", "{}", at(1_000)).await;
+    assert_eq!(next_due("q").await, Some(at(2_000)));
+    assert_eq!(next_due("other").await, Some(at(1_000)));
+
+    // A leased job is next due when its lease ends.
+    assert_eq!(seqs(&claim(&store, "q", at(2_000), 10_000, 10).await), vec![early]);
+    assert_eq!(next_due("q").await, Some(at(5_000)));
+    store.write(move |c| Box::pin(async move { jobs::retry_at(c, early, at(20_000)).await })).await.unwrap();
+    assert_eq!(next_due("q").await, Some(at(5_000)));
+    let late = claim(&store, "q", at(5_000), 60_000, 10).await;
+    assert_eq!(late.len(), 1);
+    assert_eq!(next_due("q").await, Some(at(20_000)));
+    let late_seq = late[0].seq;
+    store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
+    assert_eq!(next_due("q").await, Some(at(65_000)), "the remaining job is leased until 65 s");
+    store.write(move |c| Box::pin(async move { jobs::complete(c, late_seq).await })).await.unwrap();
+    assert_eq!(next_due("q").await, None);
+}
+
+async fn jobs_cancel_removes_jobs_by_subject(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other_tenant = new_tenant(&store).await;
+    enqueue(&store, tenant, "q", "s1", "{}", T0).await;
+    enqueue(&store, tenant, "q", "s1", "{}", at(1_000)).await;
+    enqueue(&store, tenant, "q2", "s1", "{}", T0).await;
+    let s2 = enqueue(&store, tenant, "q", "s2", "{}", T0).await;
+
+    let cancel = |tenant: TenantId, queue: &'static str, subject: &'static str| {
+        let store = store.clone();
+        async move {
+            store.write(move |c| Box::pin(async move { jobs::cancel(c, tenant, queue, subject).await })).await.unwrap()
+        }
+    };
+    assert_eq!(cancel(other_tenant, "q", "s1").await, 0, "another tenant cannot cancel these jobs");
+    assert_eq!(jobs_about(&store, "s1").await, 3);
+    assert_eq!(cancel(tenant, "q", "s1").await, 2);
+    assert_eq!(jobs_about(&store, "s1").await, 1, "the job in another queue stays");
+    assert_eq!(seqs(&claim(&store, "q", at(10_000), 1_000, 10).await), vec![s2]);
+    assert_eq!(cancel(tenant, "q", "s1").await, 0);
+}
+
+async fn jobs_survive_closing_and_reopening_the_store(db: TestDb) {
+    let tenant = new_tenant(&db.store).await;
+    let user = new_user(&db.store, tenant).await;
+    let seq = enqueue(&db.store, tenant, "q", user.guid.as_str(), r#"{"durable":true}"#, T0).await;
+    db.store.close().await;
+
+    let reopened = Store::open(&db.url).await.expect("reopen store");
+    let claimed = claim(&reopened, "q", T0, 30_000, 10).await;
+    assert_eq!(seqs(&claimed), vec![seq]);
+    assert_eq!(claimed[0].payload, r#"{"durable":true}"#);
+    assert_same(&find_user(&reopened, tenant, user.guid.as_str(), false).await.expect("user survives"), &user);
+    // The lease taken before a restart is durable too.
+    reopened.close().await;
+    let again = Store::open(&db.url).await.expect("reopen store again");
+    assert!(claim(&again, "q", T0, 30_000, 10).await.is_empty());
+    assert_eq!(seqs(&claim(&again, "q", at(30_000), 30_000, 10).await), vec![seq]);
+    again.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write semantics
+// ---------------------------------------------------------------------------------------------
+
+async fn failed_write_leaves_no_trace(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = user_record(tenant, Some("ghost"), T0);
+    let u = user.clone();
+    let r: Result<(), _> = store
+        .write(move |c| {
+            Box::pin(async move {
+                users::insert(c, &u).await?;
+                jobs::enqueue(c, tenant, "q", u.guid.as_str(), "{}", T0, T0).await?;
+                Err(StoreError::Conflict("the op changed its mind".into()))
+            })
+        })
+        .await;
+    assert!(matches!(&r, Err(StoreError::Conflict(m)) if m == "the op changed its mind"), "{r:?}");
+    assert!(find_user(&store, tenant, user.guid.as_str(), false).await.is_none());
+    assert_eq!(jobs_about(&store, user.guid.as_str()).await, 0);
+
+    // A database error half-way rolls back the earlier statements of the same op.
+    let first = user_record(tenant, Some("first"), T0);
+    let (f, u) = (first.clone(), user.clone());
+    let r = store
+        .write(move |c| {
+            Box::pin(async move {
+                users::insert(c, &f).await?;
+                users::insert(c, &u).await?;
+                let mut dup = u.clone();
+                dup.guid = UserGuid::generate(); // same partner id: a unique violation
+                users::insert(c, &dup).await
+            })
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert!(find_user(&store, tenant, first.guid.as_str(), false).await.is_none());
+    assert!(find_user(&store, tenant, user.guid.as_str(), false).await.is_none());
+
+    // The store keeps working, and the same rows can now be written.
+    put_user(&store, &user).await;
+    assert_same(&find_user(&store, tenant, "ghost", true).await.unwrap(), &user);
+}
+
+async fn concurrent_writes_commit_independently_of_failing_ones(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let taken = user_record(tenant, Some("taken"), T0);
+    put_user(&store, &taken).await;
+
+    // Hold the writer (and, on PostgreSQL, a connection) briefly so the burst queues up and
+    // SQLite runs it as one grouped transaction.
+    let blocker = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(|_c| {
+                    Box::pin(async move {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        Ok(())
+                    })
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Kind {
+        Ok,
+        OpError,
+        Constraint,
+    }
+    let kind = |i: usize| match i % 5 {
+        1 => Kind::OpError,
+        3 if i.is_multiple_of(2) => Kind::Constraint,
+        _ => Kind::Ok,
+    };
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
+    let mut set = tokio::task::JoinSet::new();
+    let mut planned = Vec::new();
+    for i in 0..50usize {
+        let user = user_record(tenant, Some(&format!("burst-{i}")), at(i as i64));
+        planned.push((i, kind(i), user.clone()));
+        let (store, barrier, k) = (store.clone(), barrier.clone(), kind(i));
+        set.spawn(async move {
+            barrier.wait().await;
+            let r = store
+                .write(move |c| {
+                    Box::pin(async move {
+                        users::insert(c, &user).await?;
+                        jobs::enqueue(c, tenant, "q", user.guid.as_str(), "{}", T0, T0).await?;
+                        match k {
+                            Kind::Ok => Ok(i),
+                            Kind::OpError => Err(StoreError::Corrupt(format!("op {i} failed"))),
+                            Kind::Constraint => {
+                                let mut dup = user_record(tenant, Some("taken"), T0);
+                                dup.email = None;
+                                users::insert(c, &dup).await.map(|()| i)
+                            }
+                        }
+                    })
+                })
+                .await;
+            (i, r)
+        });
+    }
+    let mut results = std::collections::BTreeMap::new();
+    while let Some(joined) = set.join_next().await {
+        let (i, r) = joined.expect("write task");
+        results.insert(i, r);
+    }
+    blocker.await.unwrap().expect("blocker write");
+
+    let mut ok = 0;
+    for (i, k, user) in &planned {
+        let r = &results[i];
+        match k {
+            Kind::Ok => {
+                assert_eq!(r.as_ref().ok(), Some(i), "write {i} should commit: {r:?}");
+                ok += 1;
+            }
+            Kind::OpError => assert!(matches!(r, Err(StoreError::Corrupt(_))), "write {i}: {r:?}"),
+            Kind::Constraint => assert!(matches!(r, Err(StoreError::Conflict(_))), "write {i}: {r:?}"),
+        }
+        let found = find_user(&store, tenant, user.guid.as_str(), false).await;
+        assert_eq!(found.is_some(), *k == Kind::Ok, "user of write {i} ({k:?})");
+        assert_eq!(jobs_about(&store, user.guid.as_str()).await, i64::from(*k == Kind::Ok), "job of write {i} ({k:?})");
+    }
+    assert_eq!(ok, 35, "the plan: 35 succeed, 10 fail in the op, 5 hit a constraint");
+    assert_eq!(list_users(&store, tenant, UserFilter::default(), page(1, 1)).await.0, 36);
+    assert_eq!(claim(&store, "q", T0, 1_000, 1_000).await.len(), 35);
+}
+
+async fn write_is_visible_to_the_next_read(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    for i in 0..25i64 {
+        let u = user_record(tenant, Some(&format!("v{i}")), at(i));
+        let guid = u.guid.clone();
+        store.write(move |c| Box::pin(async move { users::insert(c, &u).await })).await.unwrap();
+        assert!(find_user(&store, tenant, guid.as_str(), false).await.is_some(), "write {i} not visible");
+        assert_eq!(list_users(&store, tenant, UserFilter::default(), page(1, 1)).await.0, i + 1);
+    }
+    // A returned value and the row it describes agree.
+    let seq = store
+        .write(move |c| Box::pin(async move { jobs::enqueue(c, tenant, "q", "visible", "{}", T0, T0).await }))
+        .await
+        .unwrap();
+    assert_eq!(seqs(&claim(&store, "q", T0, 1_000, 10).await), vec![seq]);
+}
+
+async fn cancelled_write_is_not_committed_by_later_writes(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let ghost = user_record(tenant, Some("cancelled"), T0);
+    let g = ghost.clone();
+    // The caller gives up while the op is still running; the op then fails.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        store.write(move |c| {
+            Box::pin(async move {
+                users::insert(c, &g).await?;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Err::<(), _>(StoreError::Corrupt("failed after the caller left".into()))
+            })
+        }),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the write should still have been running");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Later writes and reads, on whatever connections, must not see or commit its insert.
+    for i in 0..40 {
+        let u = user_record(tenant, Some(&format!("after-{i}")), at(i));
+        put_user(&store, &u).await;
+        assert!(find_user(&store, tenant, ghost.guid.as_str(), false).await.is_none(), "uncommitted row visible");
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = store.clone();
+        set.spawn(async move { put_user(&store, &user_record(tenant, Some(&format!("burst-{i}")), T0)).await });
+    }
+    while let Some(r) = set.join_next().await {
+        r.unwrap();
+    }
+    assert!(
+        find_user(&store, tenant, ghost.guid.as_str(), false).await.is_none(),
+        "a cancelled, failed write committed"
+    );
+    assert_eq!(list_users(&store, tenant, UserFilter::default(), page(1, 1)).await.0, 80);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite only
+// ---------------------------------------------------------------------------------------------
+
+async fn sqlite_read_connection_refuses_writes(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let refused = store
+        .read(|mut c| async move {
+            Ok(sqlx::query("UPDATE tenants SET name = 'changed' WHERE id = $1")
+                .bind(tenant.to_string())
+                .execute(&mut *c)
+                .await)
+        })
+        .await
+        .unwrap();
+    let err = refused.expect_err("a read connection must refuse UPDATE");
+    assert!(err.to_string().to_lowercase().contains("readonly"), "unexpected error: {err}");
+    let refused = store
+        .read(|mut c| async move { Ok(sqlx::query("CREATE TABLE sneaky (x BIGINT)").execute(&mut *c).await) })
+        .await
+        .unwrap();
+    assert!(refused.is_err(), "a read connection must refuse DDL");
+    let query_only: i64 = store
+        .read(|mut c| async move { Ok(sqlx::query_scalar("PRAGMA query_only").fetch_one(&mut *c).await?) })
+        .await
+        .unwrap();
+    assert_eq!(query_only, 1);
+    let t = store.read(|mut c| async move { tenants::get(&mut c, tenant).await }).await.unwrap();
+    assert_ne!(t.name, "changed");
+}
+
+async fn sqlite_database_is_in_wal_mode(db: TestDb) {
+    let store = db.store;
+    new_tenant(&store).await;
+    let mode: String = store
+        .read(|mut c| async move { Ok(sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *c).await?) })
+        .await
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    let path = db.url.strip_prefix("sqlite://").expect("sqlite URL");
+    assert!(std::path::Path::new(path).exists(), "database file at {path}");
+    assert!(std::path::Path::new(&format!("{path}-wal")).exists(), "WAL file next to {path}");
+}

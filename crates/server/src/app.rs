@@ -90,6 +90,11 @@ impl App {
         Self::build(database_url, master_key, args, Arc::new(SystemClock)).await
     }
 
+    /// The store this app runs on (tests use it to add tenants).
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
     pub fn aggregation_addr(&self) -> SocketAddr {
         self.aggregation_listener.local_addr().expect("bound listener")
     }

@@ -10,20 +10,20 @@ use openiav_store::{Store, StoreError};
 use serde::Serialize;
 
 /// A tenant's credentials in the clear, as printed once at creation.
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct IssuedTenant {
     pub id: String,
     pub mx: MxCredentials,
     pub dwolla: DwollaCredentials,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct MxCredentials {
     pub client_id: String,
     pub api_key: String,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct DwollaCredentials {
     pub key: String,
     pub secret: String,

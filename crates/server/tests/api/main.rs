@@ -1,0 +1,14 @@
+//! Black-box tests of the aggregation API through the real server on an ephemeral port.
+//! SQLite by default; PostgreSQL when `OPENIAV_TEST_POSTGRES_URL` is set.
+
+mod helpers;
+
+mod auth_and_versions;
+mod institutions;
+mod isolation_and_secrets;
+mod lifecycle;
+mod members;
+mod oauth;
+mod test_passwords;
+mod users;
+mod verification;

@@ -1,0 +1,95 @@
+//! `/users`.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn create_read_update_delete_a_user() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let r = c.post("/users", json!({ "user": { "id": "partner-2345", "email": "a@example.com", "metadata": "m", "is_disabled": false } })).await;
+    assert_eq!(r.status, 200);
+    let user = &r.body["user"];
+    let guid = user["guid"].as_str().unwrap();
+    assert!(guid.starts_with("USR-"));
+    assert_eq!(user["id"], "partner-2345");
+    assert_eq!(user["email"], "a@example.com");
+    assert_eq!(user["is_disabled"], false);
+
+    let r = c.get(&format!("/users/{guid}")).await;
+    assert_eq!(r.body["user"]["metadata"], "m");
+
+    let r = c.put(&format!("/users/{guid}"), json!({ "user": { "is_disabled": true, "metadata": "n" } })).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["user"]["is_disabled"], true);
+    assert_eq!(r.body["user"]["email"], "a@example.com");
+    assert_eq!(c.get(&format!("/users/{guid}")).await.body["user"]["metadata"], "n");
+
+    let r = c.delete(&format!("/users/{guid}")).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.text, "");
+    assert_eq!(c.get(&format!("/users/{guid}")).await.status, 404);
+    assert_eq!(c.delete(&format!("/users/{guid}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn a_duplicate_partner_id_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    assert_eq!(c.post("/users", json!({ "user": { "id": "same" } })).await.status, 200);
+    let r = c.post("/users", json!({ "user": { "id": "same" } })).await;
+    assert_eq!(r.status, 409);
+    assert!(r.error_message().contains("already exists"));
+}
+
+#[tokio::test]
+async fn list_filters_and_paginates_with_integer_fields() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    for i in 0..12 {
+        let r = c
+            .post(
+                "/users",
+                json!({ "user": { "id": format!("u{i}"), "email": format!("{}@x.io", i % 3), "is_disabled": i == 4 } }),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let r = c.get("/users?records_per_page=10&page=2").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["users"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        r.body["pagination"],
+        json!({ "current_page": 2, "per_page": 10, "total_entries": 12, "total_pages": 2 })
+    );
+    assert_eq!(r.body["users"][0]["id"], "u10");
+
+    let r = c.get("/users?email=1@x.io").await;
+    assert_eq!(r.body["pagination"]["total_entries"], 4);
+    let r = c.get("/users?id=u7").await;
+    assert_eq!(r.body["users"][0]["id"], "u7");
+    let r = c.get("/users?is_disabled=true").await;
+    assert_eq!(r.body["users"].as_array().unwrap().len(), 1);
+    assert_eq!(r.body["users"][0]["id"], "u4");
+
+    for bad in ["page=0", "page=x", "records_per_page=-1", "is_disabled=maybe"] {
+        let r = c.get(&format!("/users?{bad}")).await;
+        assert_eq!(r.status, 400, "{bad}");
+    }
+    let r = c.get("/users?records_per_page=5000").await;
+    assert_eq!(r.body["pagination"]["per_page"], 25);
+}
+
+#[tokio::test]
+async fn v20250224_paths_accept_the_partner_id() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let r = c.post("/users", json!({ "user": { "id": "mine-1" } })).await;
+    let guid = r.body["user"]["guid"].as_str().unwrap().to_owned();
+    let v2 = c.v2025();
+    let r = v2.get("/users/mine-1").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["user"]["guid"], guid);
+    assert_eq!(c.get("/users/mine-1").await.status, 404, "v20111101 paths take guids only");
+}

@@ -159,7 +159,6 @@ pub struct Resp {
     pub content_type: String,
     pub text: String,
     pub body: Value,
-    pub location: Option<String>,
 }
 
 impl Resp {
@@ -216,10 +215,9 @@ impl Client {
         let status = resp.status().as_u16();
         let content_type =
             resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = resp.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, content_type, text, body, location }
+        Resp { status, content_type, text, body }
     }
 
     pub async fn get(&self, path: &str) -> Resp {

@@ -115,7 +115,7 @@ async fn read_list_update_and_delete_members() {
     assert_eq!(r.body["member"]["metadata"], "meta");
     assert_eq!(r.body["member"]["use_cases"], json!(["MONEY_MOVEMENT"]));
     assert_eq!(r.body["member"]["connection_status"], "CREATED", "no credential change, no aggregation");
-    assert_eq!(c.v2025().get(&format!("/users/u-77/members/mine")).await.body["member"]["guid"], guid.as_str());
+    assert_eq!(c.v2025().get("/users/u-77/members/mine").await.body["member"]["guid"], guid.as_str());
 
     c.member_guid(&user, "mxuser", "second", true).await;
     let r = c.get(&format!("/users/{user}/members?records_per_page=10")).await;

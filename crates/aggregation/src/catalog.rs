@@ -1,6 +1,7 @@
 //! The institution catalog: MX Bank, MX Bank (OAuth) and 250+ synthetic institutions, loaded
 //! once from `data/institutions.json`, with MX's search and product filters.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use openiav_core::ids::derived_guid as guid_from;
@@ -139,6 +140,8 @@ impl InstitutionFilter {
 /// The loaded catalog.
 pub struct Catalog {
     institutions: Vec<Institution>,
+    /// Position in `institutions` by code and by guid.
+    index: HashMap<String, usize>,
 }
 
 static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
@@ -149,7 +152,12 @@ static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
             field.guid = guid_from("CRD", &[&inst.code, &field.field_name]);
         }
     }
-    Catalog { institutions }
+    let mut index = HashMap::with_capacity(institutions.len() * 2);
+    for (i, inst) in institutions.iter().enumerate() {
+        index.insert(inst.code.clone(), i);
+        index.insert(inst.guid.clone(), i);
+    }
+    Catalog { institutions, index }
 });
 
 impl Catalog {
@@ -159,7 +167,7 @@ impl Catalog {
 
     /// By code, or by guid.
     pub fn find(&self, code_or_guid: &str) -> Option<&Institution> {
-        self.institutions.iter().find(|i| i.code == code_or_guid || i.guid == code_or_guid)
+        self.index.get(code_or_guid).map(|&i| &self.institutions[i])
     }
 
     pub fn search(&self, f: &InstitutionFilter) -> Vec<&Institution> {

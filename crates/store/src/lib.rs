@@ -1,7 +1,8 @@
 //! The Store: one trait over SQLite and PostgreSQL, the records both hold, and durable jobs.
 //!
-//! Both backends speak the same SQL through sqlx's `Any` driver (placeholders are `$1`, types are
-//! `BIGINT`, `TEXT`, `BOOLEAN` and blobs), so every query in [`repo`] is written once. What differs
+//! Both backends speak the same SQL through sqlx's `Any` driver (placeholders are `$1`, columns
+//! are `BIGINT`, `TEXT`, blobs and flags: `BOOLEAN` on PostgreSQL, `INTEGER` 0/1 on SQLite), so
+//! every query in [`repo`] is written once. What differs
 //! lives in [`sqlite`] and [`postgres`]: connection set-up, migrations, how a write transaction
 //! is run (SQLite groups concurrent writes into one `BEGIN IMMEDIATE` commit; PostgreSQL runs each
 //! in its own transaction) and how jobs are claimed.

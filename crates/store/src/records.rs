@@ -4,7 +4,7 @@
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Column, Row};
 
 /// One organisation using openiav, with hashes of its credentials.
 #[derive(Clone, Debug)]
@@ -125,9 +125,13 @@ fn opt_ts(row: &AnyRow, col: &str) -> Result<Option<Timestamp>, sqlx::Error> {
 
 /// A boolean column: PostgreSQL hands the Any driver a bool, SQLite an integer 0/1.
 fn flag(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
-    match row.try_get::<bool, _>(col) {
-        Err(sqlx::Error::ColumnDecode { .. }) => Ok(row.try_get::<i64, _>(col)? != 0),
-        other => other,
+    // PostgreSQL columns are BOOLEAN; SQLite stores flags as INTEGER 0/1 (the Any driver
+    // cannot decode SQLite booleans).
+    let column = row.try_column(col)?;
+    if column.type_info().kind() == sqlx::any::AnyTypeInfoKind::Bool {
+        row.try_get::<bool, _>(col)
+    } else {
+        Ok(row.try_get::<i64, _>(col)? != 0)
     }
 }
 

@@ -1,0 +1,104 @@
+//! The `openiav` binary itself: zero-configuration serve, tenant create, migrate, SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn openiav() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_openiav"));
+    for var in ["OPENIAV_DATABASE_URL", "OPENIAV_ENCRYPTION_KEY", "OPENIAV_KEY_FILE", "RUST_LOG"] {
+        c.env_remove(var);
+    }
+    c
+}
+
+#[test]
+fn migrate_then_tenant_create_prints_credentials_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db", dir.path().display());
+    let out = openiav().args(["--database", &db, "migrate"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = openiav().args(["--database", &db, "tenant", "create", "--name", "Acme", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["id"].is_string());
+    for (k, f) in [("mx", "client_id"), ("mx", "api_key"), ("dwolla", "key"), ("dwolla", "secret")] {
+        assert!(v[k][f].as_str().is_some_and(|s| s.len() >= 16), "{k}.{f}");
+    }
+    let bytes = std::fs::read(dir.path().join("t.db")).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains(v["mx"]["api_key"].as_str().unwrap()), "API keys are stored hashed");
+}
+
+#[test]
+fn serve_with_zero_configuration_bootstraps_prints_credentials_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = openiav()
+        .current_dir(dir.path())
+        .args(["serve", "--aggregation-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut listening = None;
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if line.contains("is listening") {
+            listening = Some(line.clone());
+            break;
+        }
+        printed.push(line);
+    }
+    let listening = listening.expect("the server announces its listeners");
+    let banner = printed.join("\n");
+    let api_key =
+        banner.lines().find(|l| l.contains("api_key:")).and_then(|l| l.split_whitespace().last()).unwrap().to_owned();
+    let client_id =
+        banner.lines().find(|l| l.contains("client_id:")).and_then(|l| l.split_whitespace().last()).unwrap().to_owned();
+    let addr = listening.split("http://").nth(1).unwrap().split(',').next().unwrap().trim().to_owned();
+    assert!(dir.path().join("openiav.db").exists(), "the SQLite file is in the working directory");
+    assert!(dir.path().join("openiav.key").exists(), "the generated key sits beside the database");
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        assert_eq!(http.get(format!("http://{addr}/health")).send().await.unwrap().status(), 200);
+        let r = http
+            .get(format!("http://{addr}/institutions/mxbank"))
+            .basic_auth(&client_id, Some(&api_key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    });
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            assert!(exit.success(), "openiav exits 0 after SIGTERM, got {exit:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "openiav did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A second start finds the tenant and does not print credentials again.
+    let out = openiav()
+        .current_dir(dir.path())
+        .args(["serve", "--aggregation-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = out;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("is listening"), "{first}");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}

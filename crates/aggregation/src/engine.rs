@@ -10,7 +10,7 @@ use openiav_store::{Conn, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::sandbox::data::{self, AccountKind};
+use crate::sandbox::data;
 use crate::sandbox::{self, BankFailure, LoginOutcome, MfaKind, MfaOutcome};
 use crate::status::ConnectionStatus;
 use crate::Aggregation;
@@ -467,9 +467,12 @@ async fn store_accounts(
     with_card: bool,
 ) -> Result<Vec<AccountRecord>, StoreError> {
     let now = agg.clock.now();
+    let known = accounts::all(conn, m.tenant_id, &m.user_guid, Some(&m.guid)).await?;
     let mut out = Vec::new();
     for tpl in data::accounts_for(&m.institution_code, owner, with_card) {
-        let guid = AccountGuid::generate();
+        // A refreshed account keeps its guid, so its numbers are encrypted for that guid.
+        let guid =
+            known.iter().find(|a| a.kind == tpl.kind.as_str()).map_or_else(AccountGuid::generate, |a| a.guid.clone());
         let mut rec = AccountRecord {
             guid: guid.clone(),
             tenant_id: m.tenant_id,
@@ -494,20 +497,10 @@ async fn store_accounts(
             created_at: now,
             updated_at: now,
         };
-        // The ciphertext is bound to the account guid; an upsert that keeps an older guid
-        // re-encrypts below.
         if let Some(number) = &tpl.account_number {
             rec.account_number = Some(agg.keyring.encrypt(&account_number_context(&rec), number.as_bytes()));
         }
-        let mut stored = accounts::upsert(conn, &rec).await?;
-        if stored.guid != rec.guid {
-            if let Some(number) = &tpl.account_number {
-                stored.account_number = Some(agg.keyring.encrypt(&account_number_context(&stored), number.as_bytes()));
-                accounts::set_account_number(conn, &stored).await?;
-            }
-        }
-        debug_assert!(tpl.kind != AccountKind::CreditCard || stored.account_number.is_none());
-        out.push(stored);
+        out.push(accounts::upsert(conn, &rec).await?);
     }
     Ok(out)
 }

@@ -133,14 +133,3 @@ pub async fn find(
         .await?;
     Ok(row.as_ref().map(AccountRecord::from_row).transpose()?)
 }
-
-/// Replaces an account's number ciphertext (after re-encrypting it for that account).
-pub async fn set_account_number(conn: &mut Conn, a: &AccountRecord) -> Result<(), StoreError> {
-    sqlx::query("UPDATE accounts SET account_number = $3 WHERE tenant_id = $1 AND guid = $2")
-        .bind(a.tenant_id.to_string())
-        .bind(a.guid.as_str())
-        .bind(&a.account_number)
-        .execute(conn)
-        .await?;
-    Ok(())
-}

@@ -32,9 +32,28 @@ impl ApiVersion {
     /// A JSON response in this version's content type.
     pub fn json<T: Serialize>(self, status: StatusCode, body: &T) -> Response {
         match serde_json::to_vec(body) {
-            Ok(bytes) => (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response(),
+            Ok(bytes) => self.bytes(status, bytes),
             Err(e) => MxError::Internal(format!("serialising a response: {e}")).into_response(),
         }
+    }
+
+    /// `{"<key>": body}` written straight from `body`, without building an intermediate value.
+    pub fn wrapped<T: Serialize>(self, status: StatusCode, key: &'static str, body: &T) -> Response {
+        let mut bytes = Vec::with_capacity(512);
+        bytes.extend_from_slice(b"{\"");
+        bytes.extend_from_slice(key.as_bytes());
+        bytes.extend_from_slice(b"\":");
+        match serde_json::to_writer(&mut bytes, body) {
+            Ok(()) => {
+                bytes.push(b'}');
+                self.bytes(status, bytes)
+            }
+            Err(e) => MxError::Internal(format!("serialising a response: {e}")).into_response(),
+        }
+    }
+
+    fn bytes(self, status: StatusCode, bytes: Vec<u8>) -> Response {
+        (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response()
     }
 
     fn negotiate(parts: &Parts) -> Result<Self, MxError> {

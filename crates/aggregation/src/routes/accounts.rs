@@ -123,7 +123,7 @@ pub async fn read_by_user(
     let user = load_user(&state, tenant, v, &u).await?;
     let account = find_account(&state, tenant, &user, &a).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), account.member_guid.as_str()).await?;
-    Ok(v.json(StatusCode::OK, &json!({ "account": Account::new(&account, &member, user.id.as_deref()) })))
+    Ok(v.wrapped(StatusCode::OK, "account", &Account::new(&account, &member, user.id.as_deref())))
 }
 
 pub async fn read_by_member(
@@ -138,7 +138,7 @@ pub async fn read_by_member(
     if account.member_guid != member.guid {
         return Err(MxError::NotFound);
     }
-    Ok(v.json(StatusCode::OK, &json!({ "account": Account::new(&account, &member, user.id.as_deref()) })))
+    Ok(v.wrapped(StatusCode::OK, "account", &Account::new(&account, &member, user.id.as_deref())))
 }
 
 /// Account numbers of verified accounts, decrypted for their owner.
@@ -353,5 +353,5 @@ pub async fn read_transaction(
     let accounts = all_accounts(&state, tenant, &user, None).await?;
     let found =
         transactions_of(&accounts, &members, &user, None).into_iter().find(|x| x.guid == t).ok_or(MxError::NotFound)?;
-    Ok(v.json(StatusCode::OK, &json!({ "transaction": found })))
+    Ok(v.wrapped(StatusCode::OK, "transaction", &found))
 }

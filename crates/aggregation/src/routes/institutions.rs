@@ -58,7 +58,7 @@ pub async fn favorites(_: Tenant, v: ApiVersion, q: QueryParams) -> Result<Respo
 
 pub async fn read(_: State<AppState>, _: Tenant, v: ApiVersion, Path(code): Path<String>) -> Result<Response, MxError> {
     let inst = Catalog::get().find(&code).ok_or(MxError::NotFound)?;
-    Ok(v.json(StatusCode::OK, &json!({ "institution": wire::institution(inst, v) })))
+    Ok(v.wrapped(StatusCode::OK, "institution", &wire::institution(inst, v)))
 }
 
 pub async fn credentials(

@@ -205,7 +205,7 @@ pub async fn create(
         state.store.jobs_enqueued();
     }
     let code = if started { StatusCode::ACCEPTED } else { StatusCode::OK };
-    Ok(v.json(code, &json!({ "member": Member::new(&member, user.id.as_deref(), window, v) })))
+    Ok(v.wrapped(code, "member", &Member::new(&member, user.id.as_deref(), window, v)))
 }
 
 pub async fn list(
@@ -231,7 +231,7 @@ pub async fn read(
 ) -> Result<Response, MxError> {
     let user = load_user(&state, tenant, v, &u).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
-    Ok(v.json(StatusCode::OK, &json!({ "member": Member::new(&member, user.id.as_deref(), None, v) })))
+    Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
 pub async fn update(
@@ -306,7 +306,7 @@ pub async fn update(
     if reaggregate {
         state.store.jobs_enqueued();
     }
-    Ok(v.json(StatusCode::OK, &json!({ "member": Member::new(&member, user.id.as_deref(), None, v) })))
+    Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
 /// The member's stored credential answers, as inputs to merge an update into.
@@ -379,7 +379,7 @@ async fn run_job(
     if started {
         state.store.jobs_enqueued();
     }
-    Ok(v.json(code, &json!({ "member": Member::new(&member, user.id.as_deref(), None, v) })))
+    Ok(v.wrapped(code, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
 pub async fn aggregate(
@@ -434,7 +434,7 @@ pub async fn status(
     Path((u, m)): Path<(String, String)>,
 ) -> Result<Response, MxError> {
     let member = load_member(&state, tenant, v, &u, &m).await?;
-    Ok(v.json(StatusCode::OK, &json!({ "member": MemberStatus::from(&member) })))
+    Ok(v.wrapped(StatusCode::OK, "member", &MemberStatus::from(&member)))
 }
 
 pub async fn challenges(
@@ -507,7 +507,7 @@ pub async fn resume(
         })
         .await??;
     state.store.jobs_enqueued();
-    Ok(v.json(StatusCode::ACCEPTED, &json!({ "member": Member::new(&member, user.id.as_deref(), None, v) })))
+    Ok(v.wrapped(StatusCode::ACCEPTED, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
 pub async fn credentials(
@@ -567,5 +567,5 @@ pub async fn oauth_window_uri(
             })
         })
         .await??;
-    Ok(v.json(StatusCode::OK, &json!({ "member": { "guid": guid, "oauth_window_uri": uri } })))
+    Ok(v.wrapped(StatusCode::OK, "member", &json!({ "guid": guid, "oauth_window_uri": uri })))
 }

@@ -70,7 +70,7 @@ pub async fn create(
     };
     let stored = user.clone();
     state.store.write(move |c| Box::pin(async move { repo::insert(c, &stored).await })).await.map_err(duplicate_id)?;
-    Ok(v.json(StatusCode::OK, &json!({ "user": User::from(&user) })))
+    Ok(v.wrapped(StatusCode::OK, "user", &User::from(&user)))
 }
 
 pub async fn read(
@@ -80,7 +80,7 @@ pub async fn read(
     Path(ident): Path<String>,
 ) -> Result<Response, MxError> {
     let user = load_user(&state, tenant, v, &ident).await?;
-    Ok(v.json(StatusCode::OK, &json!({ "user": User::from(&user) })))
+    Ok(v.wrapped(StatusCode::OK, "user", &User::from(&user)))
 }
 
 pub async fn list(
@@ -125,7 +125,7 @@ pub async fn update(
     user.updated_at = state.clock.now();
     let stored = user.clone();
     state.store.write(move |c| Box::pin(async move { repo::update(c, &stored).await })).await.map_err(duplicate_id)?;
-    Ok(v.json(StatusCode::OK, &json!({ "user": User::from(&user) })))
+    Ok(v.wrapped(StatusCode::OK, "user", &User::from(&user)))
 }
 
 pub async fn delete(

@@ -163,15 +163,31 @@ export MX_BASE_URL="$BASE" MX_CLIENT_ID MX_API_KEY
 
 # --- suites --------------------------------------------------------------------------------
 declare -A RESULT
+declare -A PASSED_N
+declare -A FAILED_N
 run_suite() {
   local name="$1"; shift
+  local out="$WORK/$name.out"
   log "===== $name suite ====="
-  local start=$SECONDS
-  if "$@"; then
-    RESULT[$name]="passed ($((SECONDS - start)) s)"
+  local start=$SECONDS rc=0
+  "$@" 2>&1 | tee "$out" || rc=$?
+  local passed failed
+  if [[ "$name" == node ]]; then
+    passed="$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$out" | tail -1)"
+    failed="$(sed -nE 's/^ℹ (fail|cancelled) ([0-9]+)$/\2/p' "$out" | awk '{ n += $1 } END { print n + 0 }')"
   else
-    RESULT[$name]="FAILED ($((SECONDS - start)) s)"
+    passed="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)"
+    failed="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ (failed|errors?)' | awk '{ n += $1 } END { print n + 0 }' || true)"
+  fi
+  PASSED_N[$name]="${passed:-0}"
+  FAILED_N[$name]="${failed:-0}"
+  if [[ "$rc" == 0 ]]; then
+    RESULT[$name]="passed: ${passed:-0} passed, ${failed:-0} failed ($((SECONDS - start)) s)"
+  else
+    RESULT[$name]="FAILED (exit $rc): ${passed:-0} passed, ${failed:-0} failed ($((SECONDS - start)) s)"
     FAILED=1
+    # A suite that crashed before reporting still counts as a failure.
+    if [[ "${FAILED_N[$name]}" == 0 ]]; then FAILED_N[$name]=1; fi
   fi
 }
 
@@ -179,7 +195,7 @@ if [[ " $COMPAT_SUITES " == *" node "* ]]; then
   run_suite node bash -c 'cd "$1" && node --test --test-reporter=spec test/*.test.js' _ "$NODE_DIR"
 fi
 if [[ " $COMPAT_SUITES " == *" python "* ]]; then
-  run_suite python bash -c 'cd "$1" && "$2/bin/python" -m pytest -p no:cacheprovider -q -rA tests' _ "$PY_DIR" "$VENV"
+  run_suite python bash -c 'cd "$1" && "$2/bin/python" -m pytest -p no:cacheprovider' _ "$PY_DIR" "$VENV"
 fi
 
 # --- shutdown ------------------------------------------------------------------------------
@@ -211,9 +227,19 @@ for name in node python; do
 done
 printf '  %-8s %s\n' server "exit status $server_rc after SIGTERM"
 
+total_passed=0
+total_failed=0
+for name in "${!PASSED_N[@]}"; do
+  total_passed=$((total_passed + PASSED_N[$name]))
+  total_failed=$((total_failed + FAILED_N[$name]))
+done
+if [[ "$server_rc" != 0 ]]; then total_failed=$((total_failed + 1)); fi
+
 if [[ "$FAILED" != 0 ]]; then
   print_server_log
   echo "compat/mx: FAILED"
+  echo "compat/mx: $total_passed passed, $total_failed failed"
   exit 1
 fi
 echo "compat/mx: all suites passed"
+echo "compat/mx: $total_passed passed, $total_failed failed"

@@ -99,6 +99,34 @@ describe('aggregated data with mx-platform-node', () => {
     );
   });
 
+  it('reads one transaction (MX documented shape {"transaction": {...}})', async () => {
+    const list = await mx.transactions.listTransactions(user.guid, 1, 10);
+    const guid = list.data.transactions[0].guid;
+    const res = await mx.transactions.readTransaction(user.guid, guid);
+    assert.equal(res.status, 200);
+    const txn = res.data.transaction ?? (res.data.transactions || [])[0];
+    assert.ok(txn, `a transaction in ${JSON.stringify(res.data)}`);
+    assert.equal(txn.guid, guid);
+    assert.equal(txn.user_guid, user.guid);
+  });
+
+  // The SDK types readTransaction as TransactionsResponseBodyIncludes ({transactions: [...]}, a
+  // spec quirk); code written against the SDK's types reads `data.transactions[0]`.
+  it('reads one transaction in the SDK-typed shape {"transactions": [...]}', {
+    todo: 'openiav answers readTransaction with {"transaction": {...}} only (see compat/mx/README.md)',
+  }, async () => {
+    const list = await mx.transactions.listTransactions(user.guid, 1, 10);
+    const guid = list.data.transactions[0].guid;
+    const res = await mx.transactions.readTransaction(user.guid, guid);
+    assert.ok(Array.isArray(res.data.transactions), JSON.stringify(res.data).slice(0, 200));
+    assert.equal(res.data.transactions[0].guid, guid);
+  });
+
+  it('a duplicate member (same user, institution and credentials) → 409', async () => {
+    const status = await h.failureStatus(h.createMxbankMember(user.guid, 'password'));
+    assert.equal(status, 409);
+  });
+
   it('identify → 202, then lists account owners', async () => {
     const res = await mx.members.identifyMember(member.guid, user.guid);
     assert.equal(res.status, 202);

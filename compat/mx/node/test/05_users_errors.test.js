@@ -50,6 +50,47 @@ describe('users, institutions and errors with mx-platform-node', () => {
     assert.ok(page.data.institutions.length <= 10);
   });
 
+  it('records_per_page out of range: above 1000 falls back to 25; integers throughout', async () => {
+    const res = await mx.users.listUsers(1, 5000);
+    assert.equal(res.status, 200);
+    h.assertPagination(res.data.pagination, { perPage: 25, currentPage: 1 });
+  });
+
+  it('Accept variants other SDK users send are served as v20111101', async () => {
+    // axios default (the SDK without baseOptions), ucw-app's v2beta, and none at all.
+    const variants = [undefined, 'application/vnd.mx.api.v2beta+json', 'application/json'];
+    for (const accept of variants) {
+      const cfg = new (require('mx-platform-node').Configuration)({
+        username: h.CLIENT_ID,
+        password: h.API_KEY,
+        basePath: h.BASE,
+        ...(accept ? { baseOptions: { headers: { Accept: accept } } } : {}),
+      });
+      const res = await h.apis(cfg).institutions.readInstitution('mxbank');
+      assert.equal(res.status, 200, `Accept ${accept}`);
+      assert.equal(res.data.institution.code, 'mxbank');
+    }
+  });
+
+  it('X-CALLBACK-PAYLOAD is accepted on createMember and verifyMember', async () => {
+    const user = await h.createUser();
+    const creds = await h.mxbankCredentials();
+    const created = await mx.members.createMember(
+      user.guid,
+      {
+        member: {
+          institution_code: 'mxbank',
+          credentials: [{ guid: creds.login, value: 'mxuser' }, { guid: creds.password, value: 'password' }],
+          skip_aggregation: true,
+        },
+      },
+      Buffer.from('{"trace":"compat"}').toString('base64'),
+    );
+    assert.equal(created.status, 200);
+    const verified = await mx.members.verifyMember(created.data.member.guid, user.guid, 'dHJhY2U=');
+    assert.equal(verified.status, 200);
+  });
+
   it('404 on an unknown user, member, account, institution', async () => {
     const user = await h.createUser();
     assert.equal(await h.failureStatus(mx.users.readUser('USR-00000000-0000-0000-0000-000000000000')), 404);

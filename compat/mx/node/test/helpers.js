@@ -19,6 +19,23 @@ function env(name) {
   return value;
 }
 
+// Failed SDK calls reject with an AxiosError whose default rendering is hundreds of lines (config,
+// sockets, …). Give it a one-line rendering for test reports; the error object itself, and so
+// what the SDK hands to callers, is untouched.
+require('axios').interceptors.response.use(undefined, (err) => {
+  if (err && err.isAxiosError) {
+    const method = (err.config && err.config.method || '?').toUpperCase();
+    const url = err.config && err.config.url;
+    const summary = err.response
+      ? `HTTP ${err.response.status} ${JSON.stringify(err.response.data)}`
+      : `no response (${err.code || err.message})`;
+    Object.defineProperty(err, require('node:util').inspect.custom, {
+      value: () => `AxiosError: ${method} ${url} → ${summary}`,
+    });
+  }
+  return Promise.reject(err);
+});
+
 const BASE = env('MX_BASE_URL');
 const CLIENT_ID = env('MX_CLIENT_ID');
 const API_KEY = env('MX_API_KEY');

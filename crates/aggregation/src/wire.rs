@@ -381,6 +381,7 @@ pub struct Transaction {
     pub is_fee: bool,
     pub is_income: bool,
     pub is_international: bool,
+    pub is_manual: bool,
     pub is_overdraft_fee: bool,
     pub is_payroll_advance: bool,
     pub is_recurring: Option<bool>,
@@ -406,9 +407,88 @@ pub struct Transaction {
     pub updated_at: String,
     pub user_guid: String,
     pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geolocation: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merchant: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeating_transaction: Option<serde_json::Value>,
+}
+
+/// The enhancement objects a transaction query asked for (`includes=`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TransactionIncludes {
+    pub classifications: bool,
+    pub geolocations: bool,
+    pub merchants: bool,
+    pub repeating_transactions: bool,
+}
+
+impl TransactionIncludes {
+    /// Parses `includes=repeating_transactions,merchants,…`; unknown names are an error.
+    pub fn parse(values: &[String]) -> Result<Self, String> {
+        let mut out = Self::default();
+        for v in values {
+            match v.as_str() {
+                "classifications" => out.classifications = true,
+                "geolocations" => out.geolocations = true,
+                "merchants" => out.merchants = true,
+                "repeating_transactions" => out.repeating_transactions = true,
+                other => return Err(other.to_owned()),
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Transaction {
+    /// Adds the enhancement objects `inc` asks for.
+    pub fn enhance(&mut self, t: &SandboxTransaction, inc: TransactionIncludes) {
+        use openiav_core::ids::derived_guid;
+        let is_merchant = t.merchant_category_code != 0;
+        if inc.classifications {
+            let parent = match (t.category, t.is_credit) {
+                ("Paycheck", _) => "Payroll",
+                ("Interest Income", _) => "Income",
+                ("Transfer" | "Credit Card Payment", _) => "Transfer",
+                (_, true) => "Deposit",
+                (_, false) => "Spend",
+            };
+            self.classification =
+                Some(serde_json::json!({ "parent_class": parent, "guid": derived_guid("MNC", &[parent]) }));
+        }
+        if inc.geolocations && is_merchant {
+            self.geolocation =
+                Some(serde_json::json!({ "country": "us", "state": "UT", "city": "lehi", "postal code": "84043" }));
+        }
+        if inc.merchants && is_merchant {
+            let guid = derived_guid("MCH", &[t.description]);
+            let slug: String = t.description.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
+            self.merchant = Some(serde_json::json!({
+                "name": t.description,
+                "guid": guid,
+                "logo_url": format!("https://content.example/logos/merchants/{guid}.png"),
+                "website_url": format!("https://www.{slug}.example"),
+            }));
+        }
+        if inc.repeating_transactions {
+            let kind = match t.category {
+                "Paycheck" => Some("INCOME"),
+                "Television" => Some("SUBSCRIPTION"),
+                "Utilities" => Some("BILL"),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                self.repeating_transaction = Some(serde_json::json!({
+                    "repeating_transaction_type": kind,
+                    "recurrence_type": "EVERY_OTHER_WEEK",
+                    "guid": derived_guid("RPT", &[&self.account_guid, t.description]),
+                }));
+            }
+        }
+    }
     pub fn new(a: &AccountRecord, t: &SandboxTransaction, user_id: Option<&str>) -> Self {
         let date = day_to_date(t.day);
         let at = format!("{date}T12:00:00Z");
@@ -432,6 +512,7 @@ impl Transaction {
             is_fee: false,
             is_income: t.top_level_category == "Income",
             is_international: false,
+            is_manual: false,
             is_overdraft_fee: false,
             is_payroll_advance: false,
             is_recurring: None,
@@ -456,6 +537,10 @@ impl Transaction {
             updated_at: a.updated_at.to_rfc3339_seconds(),
             user_guid: a.user_guid.to_string(),
             user_id: user_id.map(str::to_owned),
+            classification: None,
+            geolocation: None,
+            merchant: None,
+            repeating_transaction: None,
         }
     }
 }

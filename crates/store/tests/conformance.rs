@@ -778,7 +778,7 @@ async fn members_list_paginates_per_user_in_creation_order(db: TestDb) {
         let store = store.clone();
         async move {
             store
-                .read(|mut c| async move { members::list(&mut c, tenant, &user, req).await })
+                .read(|mut c| async move { members::list(&mut c, tenant, &user, None, req).await })
                 .await
                 .expect("list members")
         }
@@ -851,7 +851,8 @@ async fn members_of_one_tenant_are_invisible_to_another(db: TestDb) {
         store.read(|mut c| async move { members::find_duplicate(&mut c, b, &u, &inst, &fp).await }).await.unwrap();
     assert!(dup.is_none());
     let u = user.guid.clone();
-    let listed = store.read(|mut c| async move { members::list(&mut c, b, &u, page(1, 10)).await }).await.unwrap();
+    let listed =
+        store.read(|mut c| async move { members::list(&mut c, b, &u, None, page(1, 10)).await }).await.unwrap();
     assert_eq!((listed.total, listed.items.len()), (0, 0));
 
     let mut hijack = member.clone();

@@ -112,9 +112,7 @@ describe('aggregated data with mx-platform-node', () => {
 
   // The SDK types readTransaction as TransactionsResponseBodyIncludes ({transactions: [...]}, a
   // spec quirk); code written against the SDK's types reads `data.transactions[0]`.
-  it('reads one transaction in the SDK-typed shape {"transactions": [...]}', {
-    todo: 'openiav answers readTransaction with {"transaction": {...}} only (see compat/mx/README.md)',
-  }, async () => {
+  it('reads one transaction in the SDK-typed shape {"transactions": [...]}', async () => {
     const list = await mx.transactions.listTransactions(user.guid, 1, 10);
     const guid = list.data.transactions[0].guid;
     const res = await mx.transactions.readTransaction(user.guid, guid);

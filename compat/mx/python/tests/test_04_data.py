@@ -91,9 +91,6 @@ def test_transactions(mx, agg, accounts):
         t.guid for t in txns if t.account_guid == checking.guid)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "readTransaction: the SDK maps 200 to TransactionsResponseBodyIncludes ({transactions: [...]}); "
-    "openiav answers {transaction: {...}} only, so the SDK returns transactions=None (see compat/mx/README.md)"))
 def test_read_transaction(mx, agg):
     listed = mx.transactions.list_transactions(agg.user.guid, page=1, records_per_page=10)
     guid = listed.transactions[0].guid

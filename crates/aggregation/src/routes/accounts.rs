@@ -17,7 +17,7 @@ use crate::engine;
 use crate::params::{paginate, Pagination, QueryParams};
 use crate::sandbox::data;
 use crate::version::ApiVersion;
-use crate::wire::{Account, AccountNumber, AccountOwner, Transaction};
+use crate::wire::{Account, AccountNumber, AccountOwner, Transaction, TransactionIncludes};
 use crate::{AppState, MxError};
 
 /// Every member of the user, by guid (to render accounts and gate data on job progress).
@@ -28,7 +28,8 @@ async fn members_of(
 ) -> Result<HashMap<String, MemberRecord>, MxError> {
     let guid = user.guid.clone();
     let page = PageRequest { page: 1, per_page: 100_000 };
-    let found = state.store.read(|mut c| async move { member_repo::list(&mut c, tenant, &guid, page).await }).await?;
+    let found =
+        state.store.read(|mut c| async move { member_repo::list(&mut c, tenant, &guid, None, page).await }).await?;
     Ok(found.items.into_iter().map(|m| (m.guid.to_string(), m)).collect())
 }
 
@@ -261,12 +262,21 @@ fn date_window(q: &QueryParams, v: ApiVersion, today: i64) -> Result<(i64, i64),
     Ok((from, to))
 }
 
+fn includes(q: &QueryParams) -> Result<TransactionIncludes, MxError> {
+    TransactionIncludes::parse(&q.get_all("includes")).map_err(|bad| {
+        MxError::bad_request(format!(
+            "`{bad}` cannot be included; use repeating_transactions, merchants, classifications or geolocations."
+        ))
+    })
+}
+
 /// Transactions of the given accounts whose members have been aggregated, newest first.
 fn transactions_of(
     accounts: &[AccountRecord],
     members: &HashMap<String, MemberRecord>,
     user: &UserRecord,
     window: Option<(i64, i64)>,
+    inc: TransactionIncludes,
 ) -> Vec<Transaction> {
     let mut out: Vec<(i64, i64, Transaction)> = Vec::new();
     for a in accounts {
@@ -277,7 +287,9 @@ fn transactions_of(
         let last_day = a.updated_at.unix_day();
         for t in data::transactions_for(a.guid.as_str(), a.seed, &a.kind, last_day, a.history_days) {
             if window.is_none_or(|(from, to)| t.day >= from && t.day <= to) {
-                out.push((t.day, t.sequence, Transaction::new(a, &t, user.id.as_deref())));
+                let mut rendered = Transaction::new(a, &t, user.id.as_deref());
+                rendered.enhance(&t, inc);
+                out.push((t.day, t.sequence, rendered));
             }
         }
     }
@@ -304,10 +316,11 @@ pub async fn transactions_by_user(
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
     let window = date_window(&q, v, today(&state))?;
+    let inc = includes(&q)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let members = members_of(&state, tenant, &user).await?;
     let accounts = all_accounts(&state, tenant, &user, None).await?;
-    Ok(render_transactions(v, &transactions_of(&accounts, &members, &user, Some(window)), page))
+    Ok(render_transactions(v, &transactions_of(&accounts, &members, &user, Some(window), inc), page))
 }
 
 pub async fn transactions_by_member(
@@ -319,11 +332,12 @@ pub async fn transactions_by_member(
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
     let window = date_window(&q, v, today(&state))?;
+    let inc = includes(&q)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
     let accounts = all_accounts(&state, tenant, &user, Some(&member)).await?;
     let members = HashMap::from([(member.guid.to_string(), member)]);
-    Ok(render_transactions(v, &transactions_of(&accounts, &members, &user, Some(window)), page))
+    Ok(render_transactions(v, &transactions_of(&accounts, &members, &user, Some(window), inc), page))
 }
 
 pub async fn transactions_by_account(
@@ -335,11 +349,16 @@ pub async fn transactions_by_account(
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
     let window = date_window(&q, v, today(&state))?;
+    let inc = includes(&q)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let account = find_account(&state, tenant, &user, &a).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), account.member_guid.as_str()).await?;
     let members = HashMap::from([(member.guid.to_string(), member)]);
-    Ok(render_transactions(v, &transactions_of(std::slice::from_ref(&account), &members, &user, Some(window)), page))
+    Ok(render_transactions(
+        v,
+        &transactions_of(std::slice::from_ref(&account), &members, &user, Some(window), inc),
+        page,
+    ))
 }
 
 pub async fn read_transaction(
@@ -347,11 +366,18 @@ pub async fn read_transaction(
     Tenant(tenant): Tenant,
     v: ApiVersion,
     Path((u, t)): Path<(String, String)>,
+    q: QueryParams,
 ) -> Result<Response, MxError> {
+    let inc = includes(&q)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let members = members_of(&state, tenant, &user).await?;
     let accounts = all_accounts(&state, tenant, &user, None).await?;
-    let found =
-        transactions_of(&accounts, &members, &user, None).into_iter().find(|x| x.guid == t).ok_or(MxError::NotFound)?;
-    Ok(v.wrapped(StatusCode::OK, "transaction", &found))
+    let found = transactions_of(&accounts, &members, &user, None, inc)
+        .into_iter()
+        .find(|x| x.guid == t)
+        .ok_or(MxError::NotFound)?;
+    // The spec (and so both SDKs) types this response as a one-item list with pagination, while
+    // MX's docs show `{"transaction": …}`; both shapes are sent so either reading works.
+    let pagination = Pagination::new(PageRequest { page: 1, per_page: 25 }, 1);
+    Ok(v.json(StatusCode::OK, &json!({ "transaction": found, "transactions": [found], "pagination": pagination })))
 }

@@ -218,7 +218,17 @@ pub async fn list(
     let page = q.page(1000)?;
     let user = load_user(&state, tenant, v, &user_ident).await?;
     let guid = user.guid.clone();
-    let found = state.store.read(|mut c| async move { repo::list(&mut c, tenant, &guid, page).await }).await?;
+    let use_case = match q.get("use_case") {
+        None | Some("") => None,
+        Some(u @ ("MONEY_MOVEMENT" | "PFM")) => Some(u.to_owned()),
+        Some(other) => {
+            return Err(MxError::bad_request(format!("`{other}` is not a valid use case; use MONEY_MOVEMENT or PFM.")))
+        }
+    };
+    let found = state
+        .store
+        .read(|mut c| async move { repo::list(&mut c, tenant, &guid, use_case.as_deref(), page).await })
+        .await?;
     let members: Vec<Member> = found.items.iter().map(|m| Member::new(m, user.id.as_deref(), None, v)).collect();
     Ok(v.json(StatusCode::OK, &json!({ "members": members, "pagination": Pagination::new(page, found.total) })))
 }

@@ -126,7 +126,21 @@ async fn aggregation_yields_accounts_transactions_and_identity() {
     assert_eq!(r.body["pagination"]["total_entries"].as_u64().unwrap() as usize, txns.len());
 
     let tx_guid = txns[3]["guid"].as_str().unwrap();
-    assert_eq!(c.get(&format!("/users/{user}/transactions/{tx_guid}")).await.body["transaction"]["guid"], tx_guid);
+    let one = c.get(&format!("/users/{user}/transactions/{tx_guid}")).await;
+    assert_eq!(one.body["transaction"]["guid"], tx_guid);
+    assert_eq!(one.body["transactions"][0]["guid"], tx_guid, "the spec's list shape too");
+    assert_eq!(one.body["pagination"]["total_entries"], 1);
+    assert!(txns.iter().all(|t| t.get("merchant").is_none()), "enhancements only when asked");
+
+    let enhanced = c
+        .get(&format!("/users/{user}/transactions?records_per_page=1000&includes=merchants,classifications,repeating_transactions,geolocations"))
+        .await;
+    let enhanced = enhanced.body["transactions"].as_array().unwrap();
+    assert!(enhanced.iter().all(|t| t["classification"]["parent_class"].is_string()));
+    assert!(enhanced.iter().any(|t| t["merchant"]["guid"].as_str().is_some_and(|g| g.starts_with("MCH-"))));
+    assert!(enhanced.iter().any(|t| t["repeating_transaction"]["repeating_transaction_type"] == "INCOME"));
+    assert!(enhanced.iter().any(|t| t["geolocation"]["postal code"].is_string()));
+    assert_eq!(c.get(&format!("/users/{user}/transactions?includes=horoscopes")).await.status, 400);
     let by_member = c.get(&format!("/users/{user}/members/{guid}/transactions?records_per_page=10&page=2")).await;
     assert_eq!(by_member.body["transactions"].as_array().unwrap().len(), 10);
     assert_eq!(by_member.body["pagination"]["current_page"], 2);

@@ -120,6 +120,11 @@ async fn read_list_update_and_delete_members() {
     c.member_guid(&user, "mxuser", "second", true).await;
     let r = c.get(&format!("/users/{user}/members?records_per_page=10")).await;
     assert_eq!(r.body["pagination"]["total_entries"], 2);
+    let r = c.get(&format!("/users/{user}/members?use_case=MONEY_MOVEMENT")).await;
+    assert_eq!(r.body["pagination"]["total_entries"], 1);
+    assert_eq!(r.body["members"][0]["guid"], guid.as_str());
+    assert_eq!(c.get(&format!("/users/{user}/members?use_case=PFM")).await.body["members"], json!([]));
+    assert_eq!(c.get(&format!("/users/{user}/members?use_case=GAMBLING")).await.status, 400);
 
     assert_eq!(c.delete(&format!("/users/{user}/members/{guid}")).await.status, 204);
     assert_eq!(c.get(&format!("/users/{user}/members/{guid}")).await.status, 404);

@@ -122,26 +122,32 @@ pub async fn find_duplicate(
     Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
 }
 
+/// Members of a user, optionally only those with `use_case` among their use cases.
 pub async fn list(
     conn: &mut Conn,
     tenant: TenantId,
     user: &UserGuid,
+    use_case: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<MemberRecord>, StoreError> {
-    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM members WHERE tenant_id = $1 AND user_guid = $2")
+    let filter = "tenant_id = $1 AND user_guid = $2 AND ($3 IS NULL OR use_cases LIKE $3)";
+    // use_cases is a JSON array of plain words, so a quoted word matches one element exactly.
+    let pattern = use_case.map(|u| format!("%\"{u}\"%"));
+    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM members WHERE {filter}"))
         .bind(tenant.to_string())
         .bind(user.as_str())
+        .bind(&pattern)
         .fetch_one(&mut *conn)
         .await?
         .try_get("n")?;
-    let rows =
-        sqlx::query("SELECT * FROM members WHERE tenant_id = $1 AND user_guid = $2 ORDER BY seq LIMIT $3 OFFSET $4")
-            .bind(tenant.to_string())
-            .bind(user.as_str())
-            .bind(page.limit())
-            .bind(page.offset())
-            .fetch_all(conn)
-            .await?;
+    let rows = sqlx::query(&format!("SELECT * FROM members WHERE {filter} ORDER BY seq LIMIT $4 OFFSET $5"))
+        .bind(tenant.to_string())
+        .bind(user.as_str())
+        .bind(&pattern)
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(conn)
+        .await?;
     let items = rows.iter().map(MemberRecord::from_row).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }

@@ -575,6 +575,8 @@ pub async fn resume(
     }
     let now = agg.clock.now();
     job.stage = verdict.ok_or(ResumeError::NotChallenged)?;
+    // The answered challenge's expiry job is moot.
+    jobs::cancel(conn, m.tenant_id, QUEUE, m.guid.as_str()).await?;
     set_job(m, Some(&job));
     m.challenges = None;
     set_status(m, ConnectionStatus::Resumed, None);

@@ -13,6 +13,8 @@ use crate::AppState;
 const LEASE_MS: i64 = 30_000;
 /// How many jobs one transaction takes.
 const BATCH: i64 = 64;
+/// How soon the worker looks again at a due job another worker holds.
+const LEASED_RECHECK_MS: i64 = 20;
 /// The longest the worker sleeps without checking the queue (covers lost notifications).
 const MAX_IDLE: Duration = Duration::from_secs(1);
 
@@ -34,16 +36,11 @@ pub async fn run(state: AppState, shutdown: impl std::future::Future<Output = ()
         let now = state.clock.now();
         let next =
             state.store.read(|mut c| async move { jobs::next_due(&mut c, engine::QUEUE).await }).await.ok().flatten();
+        // A due job that could not be claimed is held by another worker: look again soon,
+        // without spinning.
         let wait = next
-            .map(|due| {
-                Duration::from_millis(
-                    due.millis().saturating_sub(now.millis()).clamp(0, MAX_IDLE.as_millis() as i64) as u64
-                )
-            })
-            .unwrap_or(MAX_IDLE);
-        if wait.is_zero() {
-            continue;
-        }
+            .map(|due| due.millis().saturating_sub(now.millis()).clamp(LEASED_RECHECK_MS, MAX_IDLE.as_millis() as i64))
+            .map_or(MAX_IDLE, |ms| Duration::from_millis(ms as u64));
         tokio::select! {
             _ = &mut shutdown => break,
             _ = wake.notified() => {}

@@ -1135,18 +1135,18 @@ async fn jobs_next_due_reports_earliest_due_time(db: TestDb) {
     assert_eq!(next_due("q").await, Some(at(2_000)));
     assert_eq!(next_due("other").await, Some(at(1_000)));
 
-    // A leased job is next due when its lease ends.
+    // Leases do not move a job's due time: next_due is the earliest run_at queued.
     assert_eq!(seqs(&claim(&store, "q", at(2_000), 10_000, 10).await), vec![early]);
-    assert_eq!(next_due("q").await, Some(at(5_000)));
+    assert_eq!(next_due("q").await, Some(at(2_000)));
     store.write(move |c| Box::pin(async move { jobs::retry_at(c, early, at(20_000)).await })).await.unwrap();
     assert_eq!(next_due("q").await, Some(at(5_000)));
     let late = claim(&store, "q", at(5_000), 60_000, 10).await;
     assert_eq!(late.len(), 1);
-    assert_eq!(next_due("q").await, Some(at(20_000)));
+    assert_eq!(next_due("q").await, Some(at(5_000)));
     let late_seq = late[0].seq;
-    store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
-    assert_eq!(next_due("q").await, Some(at(65_000)), "the remaining job is leased until 65 s");
     store.write(move |c| Box::pin(async move { jobs::complete(c, late_seq).await })).await.unwrap();
+    assert_eq!(next_due("q").await, Some(at(20_000)));
+    store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
     assert_eq!(next_due("q").await, None);
 }
 

@@ -80,14 +80,9 @@ pub async fn retry_at(conn: &mut Conn, seq: i64, run_at: Timestamp) -> Result<()
     Ok(())
 }
 
-/// When the next job of `queue` becomes due (or its lease ends), if any job is queued.
+/// When the earliest job of `queue` is due, if any job is queued (one index probe).
 pub async fn next_due(conn: &mut Conn, queue: &str) -> Result<Option<Timestamp>, StoreError> {
-    let row = sqlx::query(
-        "SELECT MIN(CASE WHEN locked_until > run_at THEN locked_until ELSE run_at END) AS due FROM jobs WHERE queue = $1",
-    )
-    .bind(queue)
-    .fetch_one(conn)
-    .await?;
+    let row = sqlx::query("SELECT MIN(run_at) AS due FROM jobs WHERE queue = $1").bind(queue).fetch_one(conn).await?;
     Ok(row.try_get::<Option<i64>, _>("due")?.map(Timestamp::from_millis))
 }
 

@@ -105,6 +105,16 @@ fn mint_oauth_window(state: &AppState, m: &mut MemberRecord) -> String {
     format!("{}/oauth/authorize/{token}", state.config.public_base_url.trim_end_matches('/'))
 }
 
+/// A disabled user's connections do not aggregate.
+fn refuse_disabled(user: &openiav_store::records::UserRecord) -> Result<(), MxError> {
+    if user.is_disabled {
+        return Err(MxError::Forbidden(
+            "This user is disabled; enable it before connecting or aggregating members.".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn job_error(e: StartError, kind: JobKind) -> MxError {
     match e {
         StartError::OtherJobRunning => MxError::Conflict(format!(
@@ -140,6 +150,7 @@ pub async fn create(
         return Err(MxError::bad_request("member.id must be between 1 and 255 characters."));
     }
     let user = load_user(&state, tenant, v, &user_ident).await?;
+    refuse_disabled(&user)?;
     let now = state.clock.now();
     let mut member = engine::new_member(tenant, user.guid.clone(), &inst.code, &inst.name, now);
     member.id = fields.id;
@@ -353,6 +364,7 @@ async fn run_job(
     code: StatusCode,
 ) -> Result<Response, MxError> {
     let user = load_user(&state, tenant, v, &u).await?;
+    refuse_disabled(&user)?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
     let inst = Catalog::get().find(&member.institution_code).ok_or(MxError::NotFound)?;
     let unsupported = match kind {

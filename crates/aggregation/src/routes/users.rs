@@ -33,8 +33,14 @@ fn check_fields(f: &UserFields) -> Result<(), MxError> {
     if f.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 255) {
         return Err(MxError::bad_request("user.id must be between 1 and 255 characters."));
     }
-    if f.email.as_deref().is_some_and(|e| e.len() > 255) {
-        return Err(MxError::bad_request("user.email must be at most 255 characters."));
+    if let Some(email) = f.email.as_deref() {
+        if email.len() > 255 {
+            return Err(MxError::bad_request("user.email must be at most 255 characters."));
+        }
+        let (local, domain) = email.split_once('@').unwrap_or_default();
+        if local.is_empty() || !domain.contains('.') || email.chars().any(char::is_whitespace) {
+            return Err(MxError::Unprocessable(format!("user.email `{email}` is not a valid email address.")));
+        }
     }
     if f.metadata.as_deref().is_some_and(|m| m.len() > 8192) {
         return Err(MxError::bad_request("user.metadata must be at most 8192 characters."));

@@ -93,3 +93,28 @@ async fn v20250224_paths_accept_the_partner_id() {
     assert_eq!(r.body["user"]["guid"], guid);
     assert_eq!(c.get("/users/mine-1").await.status, 404, "v20111101 paths take guids only");
 }
+
+#[tokio::test]
+async fn an_invalid_email_is_unprocessable() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let r = c.post("/users", json!({ "user": { "email": "not-an-email" } })).await;
+    assert_eq!(r.status, 422);
+    assert!(r.error_message().contains("not a valid email"));
+    assert_eq!(c.get("/users").await.body["users"], json!([]));
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_connect_or_aggregate() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let member = c.member_guid(&user, "mxuser", "password", true).await;
+    c.put(&format!("/users/{user}"), json!({ "user": { "is_disabled": true } })).await;
+    let r = c.create_member(&user, "mxuser", "other", true).await;
+    assert_eq!(r.status, 403);
+    assert!(r.error_message().contains("disabled"));
+    assert_eq!(c.post_empty(&format!("/users/{user}/members/{member}/aggregate")).await.status, 403);
+    c.put(&format!("/users/{user}"), json!({ "user": { "is_disabled": false } })).await;
+    assert_eq!(c.post_empty(&format!("/users/{user}/members/{member}/aggregate")).await.status, 202);
+}

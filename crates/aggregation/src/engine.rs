@@ -29,6 +29,16 @@ pub enum JobKind {
     ExtendHistory,
 }
 
+impl JobKind {
+    /// The status MX answers a job request with (the Python SDK maps models by exact status).
+    pub fn success_status(self) -> axum::http::StatusCode {
+        match self {
+            Self::Verify => axum::http::StatusCode::OK,
+            _ => axum::http::StatusCode::ACCEPTED,
+        }
+    }
+}
+
 /// Where a running job stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]

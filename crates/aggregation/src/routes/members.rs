@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{post, MethodRouter};
 use openiav_core::crypto::{hash_token, random_url_token};
 use openiav_store::records::MemberRecord;
 use openiav_store::repo::members as repo;
@@ -361,7 +362,6 @@ async fn run_job(
     u: String,
     m: String,
     kind: JobKind,
-    code: StatusCode,
 ) -> Result<Response, MxError> {
     let user = load_user(&state, tenant, v, &u).await?;
     refuse_disabled(&user)?;
@@ -401,52 +401,14 @@ async fn run_job(
     if started {
         state.store.jobs_enqueued();
     }
-    Ok(v.wrapped(code, "member", &Member::new(&member, user.id.as_deref(), None, v)))
+    Ok(v.wrapped(kind.success_status(), "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
-pub async fn aggregate(
-    State(s): State<AppState>,
-    Tenant(t): Tenant,
-    v: ApiVersion,
-    Path((u, m)): Path<(String, String)>,
-) -> Result<Response, MxError> {
-    run_job(s, t, v, u, m, JobKind::Aggregate, StatusCode::ACCEPTED).await
-}
-
-pub async fn verify(
-    State(s): State<AppState>,
-    Tenant(t): Tenant,
-    v: ApiVersion,
-    Path((u, m)): Path<(String, String)>,
-) -> Result<Response, MxError> {
-    run_job(s, t, v, u, m, JobKind::Verify, StatusCode::OK).await
-}
-
-pub async fn identify(
-    State(s): State<AppState>,
-    Tenant(t): Tenant,
-    v: ApiVersion,
-    Path((u, m)): Path<(String, String)>,
-) -> Result<Response, MxError> {
-    run_job(s, t, v, u, m, JobKind::Identify, StatusCode::ACCEPTED).await
-}
-
-pub async fn check_balance(
-    State(s): State<AppState>,
-    Tenant(t): Tenant,
-    v: ApiVersion,
-    Path((u, m)): Path<(String, String)>,
-) -> Result<Response, MxError> {
-    run_job(s, t, v, u, m, JobKind::CheckBalance, StatusCode::ACCEPTED).await
-}
-
-pub async fn extend_history(
-    State(s): State<AppState>,
-    Tenant(t): Tenant,
-    v: ApiVersion,
-    Path((u, m)): Path<(String, String)>,
-) -> Result<Response, MxError> {
-    run_job(s, t, v, u, m, JobKind::ExtendHistory, StatusCode::ACCEPTED).await
+/// The route of one job endpoint (`aggregate`, `verify`, …).
+pub fn job_route(kind: JobKind) -> MethodRouter<AppState> {
+    post(move |State(s): State<AppState>, Tenant(t): Tenant, v: ApiVersion, Path((u, m)): Path<(String, String)>| {
+        run_job(s, t, v, u, m, kind)
+    })
 }
 
 pub async fn status(

@@ -11,6 +11,7 @@ use openiav_core::ids::{TenantId, UserGuid};
 use openiav_store::records::{MemberRecord, UserRecord};
 use openiav_store::repo::{members as member_repo, users as user_repo};
 
+use crate::engine::JobKind;
 use crate::version::ApiVersion;
 use crate::{AppState, MxError};
 
@@ -24,11 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/institutions/{code}/credentials", get(institutions::credentials))
         .route("/users/{user}/members", post(members::create).get(members::list))
         .route("/users/{user}/members/{member}", get(members::read).put(members::update).delete(members::delete))
-        .route("/users/{user}/members/{member}/aggregate", post(members::aggregate))
-        .route("/users/{user}/members/{member}/verify", post(members::verify))
-        .route("/users/{user}/members/{member}/identify", post(members::identify))
-        .route("/users/{user}/members/{member}/check_balance", post(members::check_balance))
-        .route("/users/{user}/members/{member}/extend_history", post(members::extend_history))
+        .route("/users/{user}/members/{member}/aggregate", members::job_route(JobKind::Aggregate))
+        .route("/users/{user}/members/{member}/verify", members::job_route(JobKind::Verify))
+        .route("/users/{user}/members/{member}/identify", members::job_route(JobKind::Identify))
+        .route("/users/{user}/members/{member}/check_balance", members::job_route(JobKind::CheckBalance))
+        .route("/users/{user}/members/{member}/extend_history", members::job_route(JobKind::ExtendHistory))
         .route("/users/{user}/members/{member}/status", get(members::status))
         .route("/users/{user}/members/{member}/challenges", get(members::challenges))
         .route("/users/{user}/members/{member}/resume", put(members::resume))

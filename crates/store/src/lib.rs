@@ -120,7 +120,11 @@ impl Store {
             })
         });
         self.db.submit_write(boxed).await;
-        rx.await.map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
+        rx.await.map_err(|_| {
+            StoreError::Unavailable(
+                "the write was not run: the database refused the transaction or is shutting down".into(),
+            )
+        })?
     }
 
     /// Runs `op` on a read connection.

@@ -22,6 +22,7 @@ pub const JOBS_CHANNEL: &str = "openiav_jobs";
 pub struct PgDatabase {
     url: String,
     pool: sqlx::AnyPool,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl PgDatabase {
@@ -35,7 +36,7 @@ impl PgDatabase {
         let mut conn = pool.acquire().await?;
         MIGRATOR.run(&mut *conn).await?;
         drop(conn);
-        Ok(Self { url: url.to_owned(), pool })
+        Ok(Self { url: url.to_owned(), pool, listener: std::sync::Mutex::new(None) })
     }
 }
 
@@ -62,7 +63,7 @@ impl Database for PgDatabase {
         Box::pin(async move {
             let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
             listener.listen(JOBS_CHANNEL).await?;
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 loop {
                     match listener.recv().await {
                         Ok(_) => notify.notify_one(),
@@ -75,12 +76,20 @@ impl Database for PgDatabase {
                     }
                 }
             });
+            if let Some(previous) = self.listener.lock().ok().and_then(|mut l| l.replace(task)) {
+                previous.abort();
+            }
             Ok(())
         })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move { self.pool.close().await })
+        Box::pin(async move {
+            if let Some(task) = self.listener.lock().ok().and_then(|mut l| l.take()) {
+                task.abort();
+            }
+            self.pool.close().await
+        })
     }
 }
 

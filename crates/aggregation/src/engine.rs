@@ -153,7 +153,12 @@ pub fn running_job(m: &MemberRecord) -> Option<RunningJob> {
 }
 
 pub fn open_challenges(m: &MemberRecord) -> Vec<Challenge> {
-    m.challenges.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default()
+    parse_challenges(m.challenges.as_deref())
+}
+
+/// The challenges stored as JSON on a member.
+pub fn parse_challenges(json: Option<&str>) -> Vec<Challenge> {
+    json.and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default()
 }
 
 pub fn oauth_state(m: &MemberRecord) -> OauthState {

@@ -2,7 +2,7 @@
 //! strings are strings, integers are integers, and `most_recent_job_guid` /
 //! `most_recent_job_detail_text` stay `null` in v20111101, where the spec types them boolean).
 
-use openiav_store::records::{AccountRecord, MemberRecord, UserRecord};
+use openiav_store::records::{AccountRecord, MemberRecord, MemberStatusRecord, UserRecord};
 use serde::Serialize;
 
 use crate::catalog::{CredentialField, Institution};
@@ -107,11 +107,11 @@ pub struct MemberStatus<'a> {
     pub successfully_aggregated_at: Option<String>,
 }
 
-impl<'a> From<&'a MemberRecord> for MemberStatus<'a> {
-    fn from(m: &'a MemberRecord) -> Self {
+impl<'a> From<&'a MemberStatusRecord> for MemberStatus<'a> {
+    fn from(m: &'a MemberStatusRecord) -> Self {
         Self {
             aggregated_at: m.aggregated_at.map(|t| t.to_rfc3339_seconds()),
-            challenges: engine::open_challenges(m),
+            challenges: engine::parse_challenges(m.challenges.as_deref()),
             connection_status: &m.connection_status,
             connection_status_message: m.connection_status_message.as_deref(),
             guid: m.guid.as_str(),

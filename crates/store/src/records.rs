@@ -71,6 +71,23 @@ pub struct MemberRecord {
     pub updated_at: Timestamp,
 }
 
+/// The columns of a member that its status read shows (the hot path reads only these).
+#[derive(Clone, Debug)]
+pub struct MemberStatusRecord {
+    pub guid: MemberGuid,
+    pub connection_status: String,
+    pub connection_status_message: Option<String>,
+    pub is_being_aggregated: bool,
+    pub is_authenticated: bool,
+    pub aggregated_at: Option<Timestamp>,
+    pub successfully_aggregated_at: Option<Timestamp>,
+    pub has_processed_accounts: bool,
+    pub has_processed_account_numbers: bool,
+    pub has_processed_transactions: bool,
+    /// JSON of the open challenges.
+    pub challenges: Option<String>,
+}
+
 /// An account discovered on a member.
 #[derive(Clone, Debug)]
 pub struct AccountRecord {
@@ -203,6 +220,30 @@ impl MemberRecord {
             oauth_options: row.try_get("oauth_options")?,
             created_at: ts(row, "created_at")?,
             updated_at: ts(row, "updated_at")?,
+        })
+    }
+}
+
+impl MemberStatusRecord {
+    /// The columns [`Self::from_row`] reads.
+    pub(crate) const COLUMNS: &'static str =
+        "guid, connection_status, connection_status_message, is_being_aggregated, \
+        is_authenticated, aggregated_at, successfully_aggregated_at, has_processed_accounts, \
+        has_processed_account_numbers, has_processed_transactions, challenges";
+
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            guid: MemberGuid::from_stored(row.try_get("guid")?),
+            connection_status: row.try_get("connection_status")?,
+            connection_status_message: row.try_get("connection_status_message")?,
+            is_being_aggregated: flag(row, "is_being_aggregated")?,
+            is_authenticated: flag(row, "is_authenticated")?,
+            aggregated_at: opt_ts(row, "aggregated_at")?,
+            successfully_aggregated_at: opt_ts(row, "successfully_aggregated_at")?,
+            has_processed_accounts: flag(row, "has_processed_accounts")?,
+            has_processed_account_numbers: flag(row, "has_processed_account_numbers")?,
+            has_processed_transactions: flag(row, "has_processed_transactions")?,
+            challenges: row.try_get("challenges")?,
         })
     }
 }

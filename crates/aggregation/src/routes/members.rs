@@ -11,7 +11,7 @@ use openiav_store::repo::members as repo;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{load_member, load_user};
+use super::{load_member, load_member_status, load_user};
 use crate::auth::Tenant;
 use crate::catalog::{Catalog, Institution};
 use crate::engine::{self, CredentialValue, JobKind, OauthState, ResumeError, StartError};
@@ -417,7 +417,7 @@ pub async fn status(
     v: ApiVersion,
     Path((u, m)): Path<(String, String)>,
 ) -> Result<Response, MxError> {
-    let member = load_member(&state, tenant, v, &u, &m).await?;
+    let member = load_member_status(&state, tenant, v, &u, &m).await?;
     Ok(v.wrapped(StatusCode::OK, "member", &MemberStatus::from(&member)))
 }
 

@@ -8,7 +8,7 @@ mod users;
 use axum::routing::{get, post, put};
 use axum::Router;
 use openiav_core::ids::{TenantId, UserGuid};
-use openiav_store::records::{MemberRecord, UserRecord};
+use openiav_store::records::{MemberRecord, MemberStatusRecord, UserRecord};
 use openiav_store::repo::{members as member_repo, users as user_repo};
 
 use crate::engine::JobKind;
@@ -64,7 +64,16 @@ pub(crate) async fn load_user(
         .ok_or(MxError::NotFound)
 }
 
-/// The member named in the path and its user (fetched only when the user must be resolved).
+/// The guid of the user named in the path, without a query when the path holds a guid.
+async fn user_guid_of(state: &AppState, tenant: TenantId, v: ApiVersion, ident: &str) -> Result<UserGuid, MxError> {
+    match UserGuid::parse(ident) {
+        Some(g) => Ok(g),
+        None if v.accepts_partner_ids() => Ok(load_user(state, tenant, v, ident).await?.guid),
+        None => Err(MxError::NotFound),
+    }
+}
+
+/// The member named in the path (its user is resolved only when the path names it by id).
 pub(crate) async fn load_member(
     state: &AppState,
     tenant: TenantId,
@@ -72,16 +81,30 @@ pub(crate) async fn load_member(
     user_ident: &str,
     member_ident: &str,
 ) -> Result<MemberRecord, MxError> {
-    let user_guid = match UserGuid::parse(user_ident) {
-        Some(g) => g,
-        None if v.accepts_partner_ids() => load_user(state, tenant, v, user_ident).await?.guid,
-        None => return Err(MxError::NotFound),
-    };
+    let user_guid = user_guid_of(state, tenant, v, user_ident).await?;
     let member = member_ident.to_owned();
     let by_id = v.accepts_partner_ids();
     state
         .store
         .read(|mut c| async move { member_repo::find(&mut c, tenant, &user_guid, &member, by_id).await })
+        .await?
+        .ok_or(MxError::NotFound)
+}
+
+/// The status columns of the member named in the path.
+pub(crate) async fn load_member_status(
+    state: &AppState,
+    tenant: TenantId,
+    v: ApiVersion,
+    user_ident: &str,
+    member_ident: &str,
+) -> Result<MemberStatusRecord, MxError> {
+    let user_guid = user_guid_of(state, tenant, v, user_ident).await?;
+    let member = member_ident.to_owned();
+    let by_id = v.accepts_partner_ids();
+    state
+        .store
+        .read(|mut c| async move { member_repo::find_status(&mut c, tenant, &user_guid, &member, by_id).await })
         .await?
         .ok_or(MxError::NotFound)
 }

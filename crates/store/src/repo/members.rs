@@ -4,7 +4,7 @@ use openiav_core::ids::{MemberGuid, TenantId, UserGuid};
 use sqlx::Row;
 
 use super::{Page, PageRequest};
-use crate::records::MemberRecord;
+use crate::records::{MemberRecord, MemberStatusRecord};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str =
@@ -83,6 +83,23 @@ pub async fn find(
     };
     let row = sqlx::query(sql).bind(tenant.to_string()).bind(user.as_str()).bind(ident).fetch_optional(conn).await?;
     Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+}
+
+/// The status columns of a member of `user`, by guid (or, with `by_id`, its partner id too).
+pub async fn find_status(
+    conn: &mut Conn,
+    tenant: TenantId,
+    user: &UserGuid,
+    ident: &str,
+    by_id: bool,
+) -> Result<Option<MemberStatusRecord>, StoreError> {
+    let matcher = if by_id { "(guid = $3 OR id = $3) ORDER BY seq LIMIT 1" } else { "guid = $3" };
+    let sql = format!(
+        "SELECT {} FROM members WHERE tenant_id = $1 AND user_guid = $2 AND {matcher}",
+        MemberStatusRecord::COLUMNS
+    );
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(user.as_str()).bind(ident).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(MemberStatusRecord::from_row).transpose()?)
 }
 
 /// Finds a member by guid within a tenant, whatever its user.

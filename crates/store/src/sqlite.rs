@@ -115,40 +115,45 @@ async fn exec(conn: &mut AnyConnection, sql: &'static str) -> Result<(), StoreEr
 /// leaves the others intact, then commits once and delivers every reply.
 async fn run_batch(conn: &mut AnyConnection, batch: &mut Vec<WriteOp>) {
     let ops = std::mem::take(batch);
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+    let count = ops.len();
+    let single = count == 1;
+    // Several ops each run inside the savepoint `op`; after each one a single round trip either
+    // keeps its work and opens a fresh savepoint, or discards it (leaving the savepoint open).
+    let begin = if single { "BEGIN IMMEDIATE" } else { "BEGIN IMMEDIATE; SAVEPOINT op" };
+    if let Err(e) = exec(conn, begin).await {
         let msg = e.to_string();
         tracing::error!(error = %msg, "could not begin a write transaction");
-        // The ops never ran; deliver the failure by running nothing and dropping their senders.
+        // The ops never ran; dropping them drops their reply senders, which callers see as an error.
         drop(ops);
         return;
     }
-    let single = ops.len() == 1;
-    let mut replies: Vec<Box<dyn Reply>> = Vec::with_capacity(ops.len());
+    let mut replies: Vec<Box<dyn Reply>> = Vec::with_capacity(count);
     let mut savepoint_failed = false;
-    for op in ops {
-        if !single && exec(conn, "SAVEPOINT op").await.is_err() {
-            savepoint_failed = true;
-            break;
-        }
-        match AssertUnwindSafe(op(conn)).catch_unwind().await {
+    for (i, op) in ops.into_iter().enumerate() {
+        let succeeded = match AssertUnwindSafe(op(conn)).catch_unwind().await {
             Ok(reply) => {
-                if !single {
-                    let end = if reply.succeeded() { "RELEASE op" } else { "ROLLBACK TO op; RELEASE op" };
-                    if exec(conn, end).await.is_err() {
-                        savepoint_failed = true;
-                    }
-                }
+                let ok = reply.succeeded();
                 replies.push(reply);
+                ok
             }
             Err(_) => {
                 tracing::error!("a write operation panicked; its changes were rolled back");
-                if single || exec(conn, "ROLLBACK TO op; RELEASE op").await.is_err() {
-                    savepoint_failed = true;
-                }
+                false
             }
+        };
+        if single {
+            continue;
         }
-        if savepoint_failed {
-            break;
+        let next = match (succeeded, i + 1 == count) {
+            (true, true) => None,
+            (true, false) => Some("RELEASE op; SAVEPOINT op"),
+            (false, _) => Some("ROLLBACK TO op"),
+        };
+        if let Some(sql) = next {
+            if exec(conn, sql).await.is_err() {
+                savepoint_failed = true;
+                break;
+            }
         }
     }
     let all_failed = single && replies.first().is_none_or(|r| !r.succeeded());

@@ -27,9 +27,6 @@ pub struct CreateBody {
     client_redirect_url: Option<String>,
     referral_source: Option<String>,
     ui_message_webview_url_scheme: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    enable_app2app: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -192,10 +189,12 @@ pub async fn create(
                 }
                 repo::insert(c, &member).await?;
                 let started = if !is_oauth && !skip {
-                    engine::start_job(c, &agg, &mut member, JobKind::Aggregate).await.map_err(|e| match e {
-                        StartError::Store(s) => s,
-                        StartError::OtherJobRunning => openiav_store::StoreError::Conflict("job".into()),
-                    })?
+                    match engine::start_job(c, &agg, &mut member, JobKind::Aggregate).await {
+                        Ok(started) => started,
+                        Err(StartError::Store(e)) => return Err(e),
+                        // A member created in this transaction has no job yet.
+                        Err(other) => return Ok(Err(job_error(other, JobKind::Aggregate))),
+                    }
                 } else {
                     false
                 };

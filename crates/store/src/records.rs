@@ -119,6 +119,60 @@ pub struct AccountRecord {
     pub updated_at: Timestamp,
 }
 
+/// An MX micro-deposit verification of a bank account.
+#[derive(Clone, Debug)]
+pub struct MicroDepositRecord {
+    pub guid: String,
+    pub tenant_id: TenantId,
+    pub user_guid: UserGuid,
+    pub account_name: Option<String>,
+    pub account_type: String,
+    /// AEAD ciphertext of the account number.
+    pub account_number: Vec<u8>,
+    pub account_number_last4: String,
+    pub routing_number: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub institution_code: Option<String>,
+    pub institution_name: Option<String>,
+    pub status: String,
+    pub error_message: Option<String>,
+    pub failed_attempts: i64,
+    /// When the two deposits land in the account.
+    pub deposited_at: Timestamp,
+    pub verified_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl MicroDepositRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            guid: row.try_get("guid")?,
+            tenant_id: tenant_id(row)?,
+            user_guid: UserGuid::from_stored(row.try_get("user_guid")?),
+            account_name: row.try_get("account_name")?,
+            account_type: row.try_get("account_type")?,
+            account_number: row.try_get("account_number")?,
+            account_number_last4: row.try_get("account_number_last4")?,
+            routing_number: row.try_get("routing_number")?,
+            email: row.try_get("email")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            institution_code: row.try_get("institution_code")?,
+            institution_name: row.try_get("institution_name")?,
+            status: row.try_get("status")?,
+            error_message: row.try_get("error_message")?,
+            failed_attempts: row.try_get("failed_attempts")?,
+            deposited_at: ts(row, "deposited_at")?,
+            verified_at: opt_ts(row, "verified_at")?,
+            created_at: ts(row, "created_at")?,
+            updated_at: ts(row, "updated_at")?,
+        })
+    }
+}
+
 /// A durable background job.
 #[derive(Clone, Debug)]
 pub struct JobRecord {

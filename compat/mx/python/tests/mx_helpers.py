@@ -47,6 +47,7 @@ class Mx:
         self.accounts = mxp.AccountsApi(self.client)
         self.transactions = mxp.TransactionsApi(self.client)
         self.widgets = mxp.WidgetsApi(self.client)
+        self.microdeposits = mxp.MicrodepositsApi(self.client)
 
     @property
     def status(self) -> int:

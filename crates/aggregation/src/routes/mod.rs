@@ -3,6 +3,7 @@
 mod accounts;
 mod institutions;
 mod members;
+mod micro_deposits;
 mod users;
 
 use axum::routing::{get, post, put};
@@ -46,6 +47,9 @@ pub fn router() -> Router<AppState> {
         .route("/users/{user}/accounts/{account}/transactions", get(accounts::transactions_by_account))
         .route("/users/{user}/transactions", get(accounts::transactions_by_user))
         .route("/users/{user}/transactions/{transaction}", get(accounts::read_transaction))
+        .route("/users/{user}/micro_deposits", post(micro_deposits::create).get(micro_deposits::list))
+        .route("/users/{user}/micro_deposits/{micro_deposit}", get(micro_deposits::read).delete(micro_deposits::delete))
+        .route("/micro_deposits/{micro_deposit}/verify", put(micro_deposits::verify))
 }
 
 /// The user named in the path: its guid, or in v20250224 also its partner `id`.

@@ -8,6 +8,7 @@ mod institutions;
 mod isolation_and_secrets;
 mod lifecycle;
 mod members;
+mod micro_deposits;
 mod oauth;
 mod test_passwords;
 mod users;

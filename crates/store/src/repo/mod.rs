@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod jobs;
 pub mod members;
+pub mod micro_deposits;
 pub mod tenants;
 pub mod users;
 

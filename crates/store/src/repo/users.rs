@@ -103,6 +103,11 @@ pub async fn delete(conn: &mut Conn, tenant: TenantId, guid: &UserGuid) -> Resul
         .bind(guid.as_str())
         .execute(&mut *conn)
         .await?;
+    sqlx::query("DELETE FROM micro_deposits WHERE tenant_id = $1 AND user_guid = $2")
+        .bind(tenant.to_string())
+        .bind(guid.as_str())
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM accounts WHERE tenant_id = $1 AND user_guid = $2")
         .bind(tenant.to_string())
         .bind(guid.as_str())

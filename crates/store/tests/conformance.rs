@@ -10,9 +10,9 @@ use std::time::Duration;
 use futures::FutureExt;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
-use openiav_store::records::{AccountRecord, JobRecord, MemberRecord, TenantRecord, UserRecord};
+use openiav_store::records::{AccountRecord, JobRecord, MemberRecord, MicroDepositRecord, TenantRecord, UserRecord};
 use openiav_store::repo::users::UserFilter;
-use openiav_store::repo::{accounts, jobs, members, tenants, users, PageRequest};
+use openiav_store::repo::{accounts, jobs, members, micro_deposits, tenants, users, PageRequest};
 use openiav_store::{testing, Dialect, Store, StoreError};
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +114,7 @@ conformance! {
         accounts_upsert_inserts_then_refreshes_keeping_identity,
         accounts_save_updates_mutable_fields_only,
         accounts_list_all_and_find_filter_by_member_user_and_tenant,
+        micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant,
         jobs_enqueue_returns_increasing_seq,
         jobs_claim_returns_due_jobs_and_leases_them,
         jobs_complete_deletes_and_retry_at_reschedules,
@@ -1429,4 +1430,84 @@ async fn sqlite_database_is_in_wal_mode(db: TestDb) {
     let path = db.url.strip_prefix("sqlite://").expect("sqlite URL");
     assert!(std::path::Path::new(path).exists(), "database file at {path}");
     assert!(std::path::Path::new(&format!("{path}-wal")).exists(), "WAL file next to {path}");
+}
+
+async fn micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let record = |guid: &str, at_ms: i64| MicroDepositRecord {
+        guid: guid.to_owned(),
+        tenant_id: tenant,
+        user_guid: user.guid.clone(),
+        account_name: Some("Checking".into()),
+        account_type: "CHECKING".into(),
+        account_number: vec![1, 0, 255, 7],
+        account_number_last4: "1261".into(),
+        routing_number: "068899994".into(),
+        email: None,
+        first_name: Some("Jo".into()),
+        last_name: None,
+        institution_code: Some("mxbank".into()),
+        institution_name: Some("MX Bank".into()),
+        status: "INITIATED".into(),
+        error_message: None,
+        failed_attempts: 0,
+        deposited_at: at(at_ms),
+        verified_at: None,
+        created_at: at(at_ms),
+        updated_at: at(at_ms),
+    };
+    for (g, t) in [("MIC-1", 0), ("MIC-2", 10)] {
+        let r = record(g, t);
+        store.write(move |c| Box::pin(async move { micro_deposits::insert(c, &r).await })).await.unwrap();
+    }
+    let u = user.guid.clone();
+    let found = store
+        .read(|mut c| async move { micro_deposits::find(&mut c, tenant, Some(&u), "MIC-1").await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.account_number, vec![1, 0, 255, 7]);
+    assert_eq!(found.deposited_at, at(0));
+    assert!(store
+        .read(|mut c| async move { micro_deposits::find(&mut c, other, None, "MIC-1").await })
+        .await
+        .unwrap()
+        .is_none());
+
+    let mut changed = found.clone();
+    changed.status = "VERIFIED".into();
+    changed.failed_attempts = 2;
+    changed.verified_at = Some(at(99));
+    store.write(move |c| Box::pin(async move { micro_deposits::save(c, &changed).await })).await.unwrap();
+    let again = store
+        .read(|mut c| async move { micro_deposits::find(&mut c, tenant, None, "MIC-1").await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.status.as_str(), again.failed_attempts, again.verified_at), ("VERIFIED", 2, Some(at(99))));
+
+    let u = user.guid.clone();
+    let listed =
+        store.read(|mut c| async move { micro_deposits::list(&mut c, tenant, &u, page(1, 10)).await }).await.unwrap();
+    assert_eq!(listed.total, 2);
+    assert_eq!(listed.items.iter().map(|d| d.guid.as_str()).collect::<Vec<_>>(), vec!["MIC-1", "MIC-2"]);
+
+    let u = user.guid.clone();
+    let denied =
+        store.write(move |c| Box::pin(async move { micro_deposits::delete(c, other, &u, "MIC-1").await })).await;
+    assert!(matches!(denied, Err(StoreError::NotFound)));
+    let u = user.guid.clone();
+    store.write(move |c| Box::pin(async move { micro_deposits::delete(c, tenant, &u, "MIC-1").await })).await.unwrap();
+    let u = user.guid.clone();
+    assert_eq!(
+        store
+            .read(|mut c| async move { micro_deposits::list(&mut c, tenant, &u, page(1, 10)).await })
+            .await
+            .unwrap()
+            .total,
+        1
+    );
 }

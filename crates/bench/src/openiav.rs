@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hyper::Method;
+use openiav_store::testing;
 use rand::RngCore;
 use sqlx::postgres::PgConnection;
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
 use tokio::process::{Child, Command};
 
 use crate::client::{Conn, Target};
@@ -35,11 +36,11 @@ fn random_hex(bytes: usize) -> String {
 /// The database openiav runs on.
 pub enum Database {
     Sqlite { url: String },
-    Postgres { admin_url: String, name: String, url: String },
+    Postgres { admin_url: String, url: String },
 }
 
 impl Database {
-    /// A fresh database: `sqlite://<dir>/bench.db`, or a new `openiav_bench_<hex>` on the
+    /// A fresh database: `sqlite://<dir>/bench.db`, or a new scratch database on the
     /// PostgreSQL server `postgres_admin` names.
     pub async fn create(postgres_admin: Option<&str>, dir: &Path) -> anyhow::Result<Self> {
         let Some(admin_url) = postgres_admin else {
@@ -49,12 +50,8 @@ impl Database {
             admin_url.starts_with("postgres://") || admin_url.starts_with("postgresql://"),
             "--database must be a postgres:// URL"
         );
-        let name = format!("openiav_bench_{}", random_hex(8));
-        let url = with_database(admin_url, &name)?;
-        let mut admin = PgConnection::connect(admin_url).await.context("connecting to the PostgreSQL server")?;
-        admin.execute(sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))).await.context("creating the database")?;
-        admin.close().await?;
-        Ok(Database::Postgres { admin_url: admin_url.to_owned(), name, url })
+        let url = testing::scratch_postgres_url(admin_url).await.context("creating a scratch database")?;
+        Ok(Database::Postgres { admin_url: admin_url.to_owned(), url })
     }
 
     pub fn url(&self) -> &str {
@@ -86,21 +83,11 @@ impl Database {
 
     /// Drops a PostgreSQL database this run created (SQLite files go with the temp directory).
     pub async fn drop_database(self) -> anyhow::Result<()> {
-        if let Database::Postgres { admin_url, name, .. } = self {
-            let mut admin = PgConnection::connect(&admin_url).await?;
-            admin.execute(sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).await?;
-            admin.close().await?;
+        if let Database::Postgres { admin_url, url } = self {
+            testing::drop_scratch_postgres(&admin_url, &url).await?;
         }
         Ok(())
     }
-}
-
-/// `url` with its path replaced by `/<database>` (credentials, host and query kept).
-fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
-    let authority_start = url.find("://").map(|i| i + 3).context("not a URL")?;
-    let query_start = url[authority_start..].find(['?', '#']).map_or(url.len(), |i| authority_start + i);
-    let path_start = url[authority_start..query_start].find('/').map_or(query_start, |i| authority_start + i);
-    Ok(format!("{}/{database}{}", &url[..path_start], &url[query_start..]))
 }
 
 /// A free loopback port (the tiny race with other programs is covered by retrying the start).
@@ -213,23 +200,5 @@ impl Openiav {
             }
         };
         Ok((status, self.warnings()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_only_the_database_path() {
-        assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/test", "x").unwrap(),
-            "postgres://postgres@127.0.0.1:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/db?sslmode=disable", "x").unwrap(),
-            "postgres://u:p@h/x?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h:5432", "x").unwrap(), "postgres://h:5432/x");
     }
 }

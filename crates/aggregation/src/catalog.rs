@@ -124,7 +124,8 @@ pub struct InstitutionFilter {
 }
 
 impl InstitutionFilter {
-    fn matches(&self, i: &Institution, name_lower: Option<&str>) -> bool {
+    /// Whether `i` passes the filter; `name_lower` is the lower-cased name query, if any.
+    pub fn matches(&self, i: &Institution, name_lower: Option<&str>) -> bool {
         let flag = |want: Option<bool>, has: bool| want.is_none_or(|w| w == has);
         name_lower.is_none_or(|n| i.name.to_lowercase().contains(n) || i.code.contains(n))
             && (self.countries.is_empty() || self.countries.iter().any(|c| c.eq_ignore_ascii_case(&i.iso_country_code)))

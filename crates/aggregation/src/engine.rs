@@ -102,6 +102,10 @@ pub struct OauthState {
     pub client_redirect_url: Option<String>,
     pub referral_source: Option<String>,
     pub ui_message_webview_url_scheme: Option<String>,
+    /// The job to run once the end user consents (the Connect widget in verification mode
+    /// verifies; otherwise the member aggregates).
+    #[serde(default)]
+    pub after_consent: Option<JobKind>,
 }
 
 /// The payload of a queued member job.
@@ -624,7 +628,7 @@ pub async fn oauth_decision(
                 m.successfully_aggregated_at.get_or_insert(now);
             } else {
                 cancel_job(conn, m).await?;
-                let _ = start_job(conn, agg, m, JobKind::Aggregate).await;
+                let _ = start_job(conn, agg, m, state.after_consent.unwrap_or(JobKind::Aggregate)).await;
             }
         }
         OauthDecision::Deny => {

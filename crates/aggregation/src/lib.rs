@@ -5,12 +5,14 @@ pub mod auth;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod members;
 pub mod oauth;
 pub mod params;
 pub mod routes;
 pub mod sandbox;
 pub mod status;
 pub mod version;
+pub mod widget_url;
 pub mod wire;
 pub mod worker;
 
@@ -33,6 +35,10 @@ pub struct AggregationConfig {
     pub challenge_timeout_ms: i64,
     /// How long an OAuth window URI stays usable.
     pub oauth_window_ttl_ms: i64,
+    /// How long a widget URL can be opened (MX: ten minutes, once).
+    pub widget_url_ttl_ms: i64,
+    /// How long an opened widget session lasts.
+    pub widget_session_ttl_ms: i64,
 }
 
 impl Default for AggregationConfig {
@@ -42,6 +48,8 @@ impl Default for AggregationConfig {
             sandbox_delay_ms: 0,
             challenge_timeout_ms: 10 * 60 * 1000,
             oauth_window_ttl_ms: 10 * 60 * 1000,
+            widget_url_ttl_ms: 10 * 60 * 1000,
+            widget_session_ttl_ms: 60 * 60 * 1000,
         }
     }
 }

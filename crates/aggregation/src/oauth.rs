@@ -15,10 +15,28 @@ use crate::status::ConnectionStatus;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth/authorize/{token}", get(page).post(decide))
+    Router::new()
+        .route("/oauth/authorize/{token}", get(page).post(decide))
+        .route("/oauth/assets/complete.js", get(complete_script))
 }
 
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src data:; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'";
+
+/// Tells the window that opened the bank (the Connect widget) how the authorization ended, as
+/// MX's OAuth-complete page does, then offers to close the window.
+const COMPLETE_JS: &str = r#"const result = document.getElementById("oauth-result");
+const message = { mx: true, type: "oauthComplete/" + result.dataset.status, metadata: { member_guid: result.dataset.memberGuid } };
+if (window.opener) window.opener.postMessage(message, window.location.origin);
+document.getElementById("close").addEventListener("click", () => window.close());
+"#;
+
+async fn complete_script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        COMPLETE_JS,
+    )
+        .into_response()
+}
 
 fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let page = format!(
@@ -115,14 +133,19 @@ async fn decide(State(state): State<AppState>, Path(token): Path<String>, Form(f
     state.store.jobs_enqueued();
     let oauth = engine::oauth_state(&m);
     let success = decision == OauthDecision::Authorize;
-    if let Some(redirect) = oauth.client_redirect_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
-        let mut target = redirect;
+    let error_reason = if decision == OauthDecision::Deny { "DENIED" } else { "CANCELLED" };
+    // Back to the app: its redirect URL, or in an app (APP referral) its URL scheme.
+    let app_return = oauth.client_redirect_url.clone().or_else(|| {
+        (oauth.referral_source.as_deref() == Some("APP"))
+            .then(|| format!("{}://oauth_complete", oauth.ui_message_webview_url_scheme.as_deref().unwrap_or("mx")))
+    });
+    if let Some(mut target) = app_return.as_deref().and_then(|u| url::Url::parse(u).ok()) {
         {
             let mut q = target.query_pairs_mut();
             q.append_pair("status", if success { "success" } else { "error" });
             q.append_pair("member_guid", m.guid.as_str());
             if !success {
-                q.append_pair("error_reason", if decision == OauthDecision::Deny { "DENIED" } else { "CANCELLED" });
+                q.append_pair("error_reason", error_reason);
             }
         }
         return Redirect::to(target.as_str()).into_response();
@@ -132,5 +155,11 @@ async fn decide(State(state): State<AppState>, Path(token): Path<String>, Form(f
     } else {
         ("Access not granted", "Access was not granted. You can close this window and return to the app.")
     };
-    html(StatusCode::OK, title, &format!("<h1>{title}</h1><p>{text}</p>"))
+    let body = format!(
+        "<h1>{title}</h1><p>{text}</p><div id=\"oauth-result\" data-status=\"{status}\" data-member-guid=\"{guid}\"></div>\
+         <button type=\"button\" id=\"close\">Close window</button><script src=\"/oauth/assets/complete.js\"></script>",
+        status = if success { "success" } else { "error" },
+        guid = escape(m.guid.as_str()),
+    );
+    html(StatusCode::OK, title, &body)
 }

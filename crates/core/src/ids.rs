@@ -80,6 +80,9 @@ guid_type!(
 guid_type!(
     /// An institution (`INS-…`).
     InstitutionGuid, "INS");
+guid_type!(
+    /// A Connect widget session (`SES-…`), the `session_guid` of the widget's post messages.
+    WidgetSessionGuid, "SES");
 
 /// A tenant: one organisation using openiav. Every stored row belongs to exactly one.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -117,6 +117,7 @@ impl App {
 
         let aggregation_router = trace_layer(
             openiav_aggregation::router(self.aggregation.clone())
+                .merge(openiav_widget::router().with_state(self.aggregation.clone()))
                 .route("/health", get(health))
                 .fallback(|| async { MxError::NotFound })
                 .method_not_allowed_fallback(|| async {

@@ -186,6 +186,41 @@ pub struct JobRecord {
     pub attempts: i64,
 }
 
+/// A Connect widget session: the widget URL's token until it is opened, then the session the
+/// opened page works in. Holds hashes of both tokens, never the tokens.
+#[derive(Clone, Debug)]
+pub struct WidgetSessionRecord {
+    pub url_token_hash: String,
+    pub session_token_hash: Option<String>,
+    /// The `session_guid` the widget's post messages carry.
+    pub session_guid: String,
+    pub tenant_id: TenantId,
+    pub user_guid: UserGuid,
+    /// The widget request's settings, as JSON.
+    pub config: String,
+    pub url_expires_at: Timestamp,
+    pub opened_at: Option<Timestamp>,
+    pub session_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl WidgetSessionRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            url_token_hash: row.try_get("url_token_hash")?,
+            session_token_hash: row.try_get("session_token_hash")?,
+            session_guid: row.try_get("session_guid")?,
+            tenant_id: tenant_id(row)?,
+            user_guid: UserGuid::from_stored(row.try_get("user_guid")?),
+            config: row.try_get("config")?,
+            url_expires_at: ts(row, "url_expires_at")?,
+            opened_at: opt_ts(row, "opened_at")?,
+            session_expires_at: opt_ts(row, "session_expires_at")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
 fn ts(row: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
     Ok(Timestamp::from_millis(row.try_get::<i64, _>(col)?))
 }

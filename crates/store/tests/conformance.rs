@@ -10,9 +10,11 @@ use std::time::Duration;
 use futures::FutureExt;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
-use openiav_store::records::{AccountRecord, JobRecord, MemberRecord, MicroDepositRecord, TenantRecord, UserRecord};
+use openiav_store::records::{
+    AccountRecord, JobRecord, MemberRecord, MicroDepositRecord, TenantRecord, UserRecord, WidgetSessionRecord,
+};
 use openiav_store::repo::users::UserFilter;
-use openiav_store::repo::{accounts, jobs, members, micro_deposits, tenants, users, PageRequest};
+use openiav_store::repo::{accounts, jobs, members, micro_deposits, tenants, users, widget_sessions, PageRequest};
 use openiav_store::{testing, Dialect, Store, StoreError};
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +117,7 @@ conformance! {
         accounts_save_updates_mutable_fields_only,
         accounts_list_all_and_find_filter_by_member_user_and_tenant,
         micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant,
+        widget_sessions_open_once_before_expiry_and_then_find_live,
         jobs_enqueue_returns_increasing_seq,
         jobs_claim_returns_due_jobs_and_leases_them,
         jobs_complete_deletes_and_retry_at_reschedules,
@@ -1510,4 +1513,60 @@ async fn micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant(db:
             .total,
         1
     );
+}
+
+async fn widget_sessions_open_once_before_expiry_and_then_find_live(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let record = |url_hash: &str, session_guid: &str| WidgetSessionRecord {
+        url_token_hash: url_hash.to_owned(),
+        session_token_hash: None,
+        session_guid: session_guid.to_owned(),
+        tenant_id: tenant,
+        user_guid: user.guid.clone(),
+        config: r#"{"mode":"verification"}"#.into(),
+        url_expires_at: at(1_000),
+        opened_at: None,
+        session_expires_at: None,
+        created_at: at(0),
+    };
+    for (h, g) in [("url-a", "SES-a"), ("url-b", "SES-b")] {
+        let r = record(h, g);
+        store.write(move |c| Box::pin(async move { widget_sessions::insert(c, &r).await })).await.unwrap();
+    }
+    let open = |url: &'static str, session: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { widget_sessions::open(c, url, session, at(now), at(now + 5_000)).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let opened = open("url-a", "ses-a", 10).await.expect("an unopened URL opens");
+    assert_eq!(opened.session_guid, "SES-a");
+    assert_eq!(opened.tenant_id, tenant);
+    assert_eq!(opened.user_guid, user.guid);
+    assert_eq!(opened.config, r#"{"mode":"verification"}"#);
+    assert_eq!((opened.opened_at, opened.session_expires_at), (Some(at(10)), Some(at(5_010))));
+    assert!(open("url-a", "ses-a2", 20).await.is_none(), "a URL opens only once");
+    assert!(open("url-b", "ses-b", 1_000).await.is_none(), "an expired URL does not open");
+    assert!(open("url-zzz", "ses-z", 10).await.is_none());
+
+    let find = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { widget_sessions::find_live(&mut c, hash, at(now)).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find("ses-a", 100).await.map(|s| s.session_guid), Some("SES-a".to_owned()));
+    assert!(find("ses-a", 5_010).await.is_none(), "an expired session is gone");
+    assert!(find("ses-a2", 100).await.is_none());
+    assert!(find("url-a", 100).await.is_none(), "the URL token is not a session token");
 }

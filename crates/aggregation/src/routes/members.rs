@@ -5,16 +5,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
-use openiav_core::crypto::{hash_token, random_url_token};
-use openiav_store::records::MemberRecord;
 use openiav_store::repo::members as repo;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{load_member, load_member_status, load_user};
 use crate::auth::Tenant;
-use crate::catalog::{Catalog, Institution};
-use crate::engine::{self, CredentialValue, JobKind, OauthState, ResumeError, StartError};
+use crate::catalog::Catalog;
+use crate::engine::{self, JobKind, OauthState};
+use crate::members::{self, Creation, CredentialInput, NewMember};
 use crate::params::{paginate, MxJson, Pagination, QueryParams};
 use crate::status::ConnectionStatus;
 use crate::version::ApiVersion;
@@ -42,12 +41,6 @@ pub struct MemberFields {
 }
 
 #[derive(Deserialize)]
-pub struct CredentialInput {
-    guid: Option<String>,
-    value: Option<String>,
-}
-
-#[derive(Deserialize)]
 pub struct UpdateBody {
     member: Option<MemberFields>,
 }
@@ -60,49 +53,6 @@ fn check_use_cases(use_cases: &Option<Vec<String>>) -> Result<Option<String>, Mx
     Ok(Some(serde_json::to_string(list).expect("strings serialise")))
 }
 
-/// Checks credential answers against the institution's fields; returns them in field order.
-fn check_credentials(inst: &Institution, given: Vec<CredentialInput>) -> Result<Vec<CredentialValue>, MxError> {
-    let mut values = Vec::with_capacity(given.len());
-    for c in given {
-        let guid = c.guid.ok_or_else(|| MxError::bad_request("Every credential needs a `guid`."))?;
-        let value = c.value.ok_or_else(|| MxError::bad_request(format!("Credential {guid} needs a `value`.")))?;
-        if inst.credential(&guid).is_none() {
-            return Err(MxError::bad_request(format!("Credential {guid} is not a credential of {}.", inst.name)));
-        }
-        values.retain(|v: &CredentialValue| v.guid != guid);
-        values.push(CredentialValue { guid, value });
-    }
-    for field in &inst.credentials {
-        match values.iter().find(|v| v.guid == field.guid) {
-            Some(v) if !v.value.is_empty() => {}
-            _ => {
-                return Err(MxError::bad_request(format!(
-                    "The `{}` credential ({}) is required.",
-                    field.label, field.guid
-                )))
-            }
-        }
-    }
-    values.sort_by_key(|v| inst.credentials.iter().position(|f| f.guid == v.guid));
-    Ok(values)
-}
-
-fn store_credentials(state: &AppState, m: &mut MemberRecord, inst: &Institution, values: &[CredentialValue]) {
-    let plain = serde_json::to_vec(values).expect("credentials serialise");
-    m.credentials = Some(state.keyring.encrypt(&engine::credentials_context(m), &plain));
-    let mut parts: Vec<&str> = vec!["credentials", &inst.code];
-    parts.extend(values.iter().flat_map(|v| [v.guid.as_str(), v.value.as_str()]));
-    m.credentials_fingerprint = Some(state.keyring.fingerprint(&parts));
-}
-
-/// Mints a single-use OAuth window URI for the member, valid for the configured time.
-fn mint_oauth_window(state: &AppState, m: &mut MemberRecord) -> String {
-    let token = random_url_token();
-    m.oauth_token_hash = Some(hash_token(&token));
-    m.oauth_expires_at = Some(state.clock.now().plus_millis(state.config.oauth_window_ttl_ms));
-    format!("{}/oauth/authorize/{token}", state.config.public_base_url.trim_end_matches('/'))
-}
-
 /// A disabled user's connections do not aggregate.
 fn refuse_disabled(user: &openiav_store::records::UserRecord) -> Result<(), MxError> {
     if user.is_disabled {
@@ -111,16 +61,6 @@ fn refuse_disabled(user: &openiav_store::records::UserRecord) -> Result<(), MxEr
         ));
     }
     Ok(())
-}
-
-fn job_error(e: StartError, kind: JobKind) -> MxError {
-    match e {
-        StartError::OtherJobRunning => MxError::Conflict(format!(
-            "Another job is already running on this member; a {} job cannot start until it finishes.",
-            serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-        )),
-        StartError::Store(s) => s.into(),
-    }
 }
 
 pub async fn create(
@@ -142,81 +82,41 @@ pub async fn create(
         Vec::new()
     } else {
         let given = fields.credentials.ok_or_else(|| MxError::bad_request("member.credentials is required."))?;
-        check_credentials(inst, given)?
+        members::check_credentials(inst, given)?
     };
     if fields.id.as_deref().is_some_and(|id| id.is_empty() || id.len() > 255) {
         return Err(MxError::bad_request("member.id must be between 1 and 255 characters."));
     }
     let user = load_user(&state, tenant, v, &user_ident).await?;
     refuse_disabled(&user)?;
-    let now = state.clock.now();
-    let mut member = engine::new_member(tenant, user.guid.clone(), &inst.code, &inst.name, now);
-    member.id = fields.id;
-    member.metadata = fields.metadata;
-    member.use_cases = use_cases;
-    member.background_aggregation_is_disabled = fields.background_aggregation_is_disabled.unwrap_or(false);
-    member.is_oauth = is_oauth;
     let skip = fields.skip_aggregation.unwrap_or(false);
-    let mut window = None;
-    if is_oauth {
-        member.connection_status = ConnectionStatus::Pending.as_str().to_owned();
-        let oauth = OauthState {
-            skip_aggregation: skip,
-            client_redirect_url: body.client_redirect_url,
-            referral_source: body.referral_source,
-            ui_message_webview_url_scheme: body.ui_message_webview_url_scheme,
-            ..OauthState::default()
-        };
-        member.oauth_options = Some(serde_json::to_string(&oauth).expect("oauth state serialises"));
-        window = Some(mint_oauth_window(&state, &mut member));
-    } else {
-        store_credentials(&state, &mut member, inst, &values);
+    let oauth = is_oauth.then(|| OauthState {
+        skip_aggregation: skip,
+        client_redirect_url: body.client_redirect_url,
+        referral_source: body.referral_source,
+        ui_message_webview_url_scheme: body.ui_message_webview_url_scheme,
+        ..OauthState::default()
+    });
+    let new = NewMember {
+        institution: inst,
+        credentials: values,
+        oauth,
+        id: fields.id,
+        metadata: fields.metadata,
+        use_cases,
+        background_aggregation_is_disabled: fields.background_aggregation_is_disabled.unwrap_or(false),
+        job: (!skip).then_some(JobKind::Aggregate),
+    };
+    match members::create(&state, tenant, &user.guid, new).await? {
+        Creation::Created { member, started, oauth_window_uri } => {
+            let code = if started { StatusCode::ACCEPTED } else { StatusCode::OK };
+            Ok(v.wrapped(code, "member", &Member::new(&member, user.id.as_deref(), oauth_window_uri, v)))
+        }
+        Creation::Duplicate(dup) => Err(MxError::Conflict(format!(
+            "A member with these credentials already exists for this user at this institution ({}).",
+            dup.guid
+        ))),
     }
-    let agg = state.clone();
-    let result = state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                if let Some(fp) = &member.credentials_fingerprint {
-                    if let Some(dup) =
-                        repo::find_duplicate(c, tenant, &member.user_guid, &member.institution_code, fp).await?
-                    {
-                        return Ok(Err(MxError::Conflict(format!(
-                            "A member with these credentials already exists for this user at this institution ({}).",
-                            dup.guid
-                        ))));
-                    }
-                }
-                repo::insert(c, &member).await?;
-                let started = if !is_oauth && !skip {
-                    match engine::start_job(c, &agg, &mut member, JobKind::Aggregate).await {
-                        Ok(started) => started,
-                        Err(StartError::Store(e)) => return Err(e),
-                        // A member created in this transaction has no job yet.
-                        Err(other) => return Ok(Err(job_error(other, JobKind::Aggregate))),
-                    }
-                } else {
-                    false
-                };
-                if started {
-                    repo::save(c, &member).await?;
-                }
-                Ok(Ok((member, started)))
-            })
-        })
-        .await
-        .map_err(|e| match e {
-            openiav_store::StoreError::Conflict(_) => {
-                MxError::Conflict("A member with this id already exists for this user.".into())
-            }
-            other => other.into(),
-        })?;
-    let (member, started) = result?;
-    if started {
-        state.store.jobs_enqueued();
-    }
-    let code = if started { StatusCode::ACCEPTED } else { StatusCode::OK };
-    Ok(v.wrapped(code, "member", &Member::new(&member, user.id.as_deref(), window, v)))
 }
 
 pub async fn list(
@@ -270,7 +170,10 @@ pub async fn update(
     let new_credentials = match fields.credentials {
         Some(given) if !member.is_oauth => {
             // Fields left out keep their stored answers.
-            let mut merged = stored_credentials(&state, &member)?;
+            let mut merged: Vec<CredentialInput> = members::stored_credentials(&state, &member)?
+                .into_iter()
+                .map(|v| CredentialInput { guid: Some(v.guid), value: Some(v.value) })
+                .collect();
             for c in given {
                 let guid = c.guid.ok_or_else(|| MxError::bad_request("Every credential needs a `guid`."))?;
                 let value =
@@ -278,7 +181,7 @@ pub async fn update(
                 merged.retain(|v| v.guid.as_deref() != Some(guid.as_str()));
                 merged.push(CredentialInput { guid: Some(guid), value: Some(value) });
             }
-            Some(check_credentials(inst, merged)?)
+            Some(members::check_credentials(inst, merged)?)
         }
         _ => None,
     };
@@ -297,7 +200,7 @@ pub async fn update(
     member.updated_at = state.clock.now();
     let reaggregate = new_credentials.is_some() && !fields.skip_aggregation.unwrap_or(false);
     if let Some(values) = &new_credentials {
-        store_credentials(&state, &mut member, inst, values);
+        members::store_credentials(&state, &mut member, inst, values);
     }
     let agg = state.clone();
     let credentials_changed = new_credentials.is_some();
@@ -328,18 +231,6 @@ pub async fn update(
         state.store.jobs_enqueued();
     }
     Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
-}
-
-/// The member's stored credential answers, as inputs to merge an update into.
-fn stored_credentials(state: &AppState, m: &MemberRecord) -> Result<Vec<CredentialInput>, MxError> {
-    let Some(blob) = &m.credentials else { return Ok(Vec::new()) };
-    let plain = state
-        .keyring
-        .decrypt(&engine::credentials_context(m), blob)
-        .map_err(|e| MxError::Internal(format!("decrypting member credentials: {e}")))?;
-    let values: Vec<CredentialValue> =
-        serde_json::from_slice(&plain).map_err(|e| MxError::Internal(format!("decoding member credentials: {e}")))?;
-    Ok(values.into_iter().map(|v| CredentialInput { guid: Some(v.guid), value: Some(v.value) }).collect())
 }
 
 pub async fn delete(
@@ -375,31 +266,7 @@ async fn run_job(
     if unsupported {
         return Err(MxError::bad_request(format!("{} does not support this premium feature.", inst.name)));
     }
-    let agg = state.clone();
-    let guid = member.guid.clone();
-    let user_guid = user.guid.clone();
-    let (member, started) = state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                // Re-read inside the transaction: the member may have changed since.
-                let Some(mut member) = repo::find(c, tenant, &user_guid, guid.as_str(), false).await? else {
-                    return Ok(Err(MxError::NotFound));
-                };
-                match engine::start_job(c, &agg, &mut member, kind).await {
-                    Ok(true) => {
-                        repo::save(c, &member).await?;
-                        Ok(Ok((member, true)))
-                    }
-                    Ok(false) => Ok(Ok((member, false))),
-                    Err(e) => Ok(Err(job_error(e, kind))),
-                }
-            })
-        })
-        .await??;
-    if started {
-        state.store.jobs_enqueued();
-    }
+    let (member, _) = members::start_job(&state, tenant, &user.guid, &member.guid, kind).await?;
     Ok(v.wrapped(kind.success_status(), "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
@@ -466,30 +333,7 @@ pub async fn resume(
         .collect::<Result<_, _>>()?;
     let user = load_user(&state, tenant, v, &u).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
-    let agg = state.clone();
-    let user_guid = user.guid.clone();
-    let member = state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                let Some(mut member) = repo::find(c, tenant, &user_guid, member.guid.as_str(), false).await? else {
-                    return Ok(Err(MxError::NotFound));
-                };
-                match engine::resume(c, &agg, &mut member, &answers).await {
-                    Ok(()) => {
-                        repo::save(c, &member).await?;
-                        Ok(Ok(member))
-                    }
-                    Err(ResumeError::NotChallenged) => Ok(Err(MxError::MethodNotAllowed(
-                        "This member is not waiting for a challenge answer; resume is only allowed when connection_status is CHALLENGED.".into(),
-                    ))),
-                    Err(ResumeError::MissingAnswer(guid)) => Ok(Err(MxError::bad_request(format!("An answer for challenge {guid} is required.")))),
-                    Err(ResumeError::Store(e)) => Err(e),
-                }
-            })
-        })
-        .await??;
-    state.store.jobs_enqueued();
+    let member = members::resume(&state, tenant, &user.guid, &member.guid, answers).await?;
     Ok(v.wrapped(StatusCode::ACCEPTED, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
@@ -544,7 +388,7 @@ pub async fn oauth_window_uri(
                 oauth.referral_source = referral.or(oauth.referral_source);
                 oauth.ui_message_webview_url_scheme = scheme.or(oauth.ui_message_webview_url_scheme);
                 member.oauth_options = Some(serde_json::to_string(&oauth).expect("oauth state serialises"));
-                let uri = mint_oauth_window(&agg, &mut member);
+                let uri = members::mint_oauth_window(&agg, &mut member);
                 repo::save(c, &member).await?;
                 Ok(Ok((member.guid.to_string(), uri)))
             })

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use openiav_core::bank::{AccountNumber, RoutingNumber};
-use openiav_core::ids::derived_guid;
+use openiav_core::ids::{derived_guid, TenantId, UserGuid};
 use openiav_store::records::MicroDepositRecord;
 use openiav_store::repo::micro_deposits as repo;
 use serde::{Deserialize, Serialize};
@@ -34,15 +34,16 @@ pub struct CreateBody {
     micro_deposit: Option<CreateFields>,
 }
 
-#[derive(Deserialize)]
+/// The fields of a micro-deposit request (MX's `MicrodepositRequest`).
+#[derive(Deserialize, Default)]
 pub struct CreateFields {
-    account_name: Option<String>,
-    account_number: Option<String>,
-    account_type: Option<String>,
-    email: Option<String>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    routing_number: Option<String>,
+    pub account_name: Option<String>,
+    pub account_number: Option<String>,
+    pub account_type: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub routing_number: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -120,16 +121,13 @@ fn one(
     Ok(v.json(code, &json!({ "micro_deposit": [render(state, d, status)?] })))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    Tenant(tenant): Tenant,
-    v: ApiVersion,
-    Path(u): Path<String>,
-    MxJson(body): MxJson<CreateBody>,
-) -> Result<Response, MxError> {
-    let f = body
-        .micro_deposit
-        .ok_or_else(|| MxError::bad_request("The request body must contain a `micro_deposit` object."))?;
+/// Starts a micro-deposit verification for `user`: the sandbox sends two deposits of $0.09.
+pub async fn initiate(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    f: CreateFields,
+) -> Result<MicroDepositRecord, MxError> {
     let routing =
         f.routing_number.as_deref().ok_or_else(|| MxError::bad_request("micro_deposit.routing_number is required."))?;
     let routing = RoutingNumber::parse(routing).ok_or_else(|| {
@@ -144,16 +142,14 @@ pub async fn create(
         Some(_) => return Err(MxError::bad_request("micro_deposit.account_type must be CHECKING or SAVINGS.")),
         None => return Err(MxError::bad_request("micro_deposit.account_type is required.")),
     };
-    let user = load_user(&state, tenant, v, &u).await?;
     let institution =
         Catalog::get().search(&Default::default()).into_iter().find(|i| routing_number_for(&i.code) == routing);
     let now = state.clock.now();
-    let guid =
-        derived_guid("MIC", &[user.guid.as_str(), &now.millis().to_string(), &openiav_core::crypto::random_hex(8)]);
+    let guid = derived_guid("MIC", &[user.as_str(), &now.millis().to_string(), &openiav_core::crypto::random_hex(8)]);
     let mut record = MicroDepositRecord {
         guid,
         tenant_id: tenant,
-        user_guid: user.guid.clone(),
+        user_guid: user.clone(),
         account_name: f.account_name,
         account_type,
         account_number: Vec::new(),
@@ -175,6 +171,21 @@ pub async fn create(
     record.account_number = state.keyring.encrypt(&account_number_context(&record), number.expose().as_bytes());
     let stored = record.clone();
     state.store.write(move |c| Box::pin(async move { repo::insert(c, &stored).await })).await?;
+    Ok(record)
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    v: ApiVersion,
+    Path(u): Path<String>,
+    MxJson(body): MxJson<CreateBody>,
+) -> Result<Response, MxError> {
+    let f = body
+        .micro_deposit
+        .ok_or_else(|| MxError::bad_request("The request body must contain a `micro_deposit` object."))?;
+    let user = load_user(&state, tenant, v, &u).await?;
+    let record = initiate(&state, tenant, &user.guid, f).await?;
     one(&state, v, StatusCode::OK, &record, "INITIATED")
 }
 

@@ -3,8 +3,9 @@
 mod accounts;
 mod institutions;
 mod members;
-mod micro_deposits;
+pub mod micro_deposits;
 mod users;
+mod widget_urls;
 
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -50,6 +51,31 @@ pub fn router() -> Router<AppState> {
         .route("/users/{user}/micro_deposits", post(micro_deposits::create).get(micro_deposits::list))
         .route("/users/{user}/micro_deposits/{micro_deposit}", get(micro_deposits::read).delete(micro_deposits::delete))
         .route("/micro_deposits/{micro_deposit}/verify", put(micro_deposits::verify))
+        .route("/users/{user}/widget_urls", post(widget_urls::create))
+        .route("/users/{user}/connect_widget_url", post(widget_urls::create_legacy))
+        // Set before the CORS layer so that preflight requests reach it on every route.
+        .method_not_allowed_fallback(|| async {
+            MxError::MethodNotAllowed("This method is not allowed on this path.".into())
+        })
+        .layer(cors())
+}
+
+/// Browsers may call the API from any origin (the web widget SDK requests widget URLs itself):
+/// it authenticates with an explicit header, never with cookies, so no ambient credential leaks.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, Method};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            HeaderName::from_static("accept-version"),
+            HeaderName::from_static("x-callback-payload"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// The user named in the path: its guid, or in v20250224 also its partner `id`.

@@ -7,6 +7,7 @@ pub mod members;
 pub mod micro_deposits;
 pub mod tenants;
 pub mod users;
+pub mod widget_sessions;
 
 /// A page request with MX's conventions: 1-based page, bounded page size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,323 @@
+//! Member operations shared by the Platform API and the Connect widget: creating a member with
+//! credentials or through OAuth, replacing its credentials, starting a job and answering its
+//! challenges, each in one write transaction with its follow-up job.
+
+use openiav_core::crypto::{hash_token, random_url_token};
+use openiav_core::ids::{MemberGuid, TenantId, UserGuid};
+use openiav_store::records::MemberRecord;
+use openiav_store::repo::members as repo;
+use openiav_store::StoreError;
+use serde::Deserialize;
+
+use crate::catalog::Institution;
+use crate::engine::{self, CredentialValue, JobKind, OauthState, ResumeError, StartError};
+use crate::status::ConnectionStatus;
+use crate::{AppState, MxError};
+
+/// One credential (or challenge) answer as a client sends it.
+#[derive(Deserialize)]
+pub struct CredentialInput {
+    pub guid: Option<String>,
+    pub value: Option<String>,
+}
+
+/// Checks credential answers against the institution's fields; returns them in field order.
+pub fn check_credentials(inst: &Institution, given: Vec<CredentialInput>) -> Result<Vec<CredentialValue>, MxError> {
+    let mut values = Vec::with_capacity(given.len());
+    for c in given {
+        let guid = c.guid.ok_or_else(|| MxError::bad_request("Every credential needs a `guid`."))?;
+        let value = c.value.ok_or_else(|| MxError::bad_request(format!("Credential {guid} needs a `value`.")))?;
+        if inst.credential(&guid).is_none() {
+            return Err(MxError::bad_request(format!("Credential {guid} is not a credential of {}.", inst.name)));
+        }
+        values.retain(|v: &CredentialValue| v.guid != guid);
+        values.push(CredentialValue { guid, value });
+    }
+    for field in &inst.credentials {
+        match values.iter().find(|v| v.guid == field.guid) {
+            Some(v) if !v.value.is_empty() => {}
+            _ => {
+                return Err(MxError::bad_request(format!(
+                    "The `{}` credential ({}) is required.",
+                    field.label, field.guid
+                )))
+            }
+        }
+    }
+    values.sort_by_key(|v| inst.credentials.iter().position(|f| f.guid == v.guid));
+    Ok(values)
+}
+
+/// Encrypts the answers onto the member, with the keyed fingerprint duplicates are found by.
+pub fn store_credentials(state: &AppState, m: &mut MemberRecord, inst: &Institution, values: &[CredentialValue]) {
+    let plain = serde_json::to_vec(values).expect("credentials serialise");
+    m.credentials = Some(state.keyring.encrypt(&engine::credentials_context(m), &plain));
+    let mut parts: Vec<&str> = vec!["credentials", &inst.code];
+    parts.extend(values.iter().flat_map(|v| [v.guid.as_str(), v.value.as_str()]));
+    m.credentials_fingerprint = Some(state.keyring.fingerprint(&parts));
+}
+
+/// The member's stored credential answers.
+pub fn stored_credentials(state: &AppState, m: &MemberRecord) -> Result<Vec<CredentialValue>, MxError> {
+    let Some(blob) = &m.credentials else { return Ok(Vec::new()) };
+    let plain = state
+        .keyring
+        .decrypt(&engine::credentials_context(m), blob)
+        .map_err(|e| MxError::Internal(format!("decrypting member credentials: {e}")))?;
+    serde_json::from_slice(&plain).map_err(|e| MxError::Internal(format!("decoding member credentials: {e}")))
+}
+
+/// Mints a single-use OAuth window URI for the member, valid for the configured time.
+pub fn mint_oauth_window(state: &AppState, m: &mut MemberRecord) -> String {
+    let token = random_url_token();
+    m.oauth_token_hash = Some(hash_token(&token));
+    m.oauth_expires_at = Some(state.clock.now().plus_millis(state.config.oauth_window_ttl_ms));
+    format!("{}/oauth/authorize/{token}", state.config.public_base_url.trim_end_matches('/'))
+}
+
+pub fn job_error(e: StartError, kind: JobKind) -> MxError {
+    match e {
+        StartError::OtherJobRunning => MxError::Conflict(format!(
+            "Another job is already running on this member; a {} job cannot start until it finishes.",
+            serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        )),
+        StartError::Store(s) => s.into(),
+    }
+}
+
+fn id_conflict(e: StoreError) -> MxError {
+    match e {
+        StoreError::Conflict(_) => MxError::Conflict("A member with this id already exists for this user.".into()),
+        other => other.into(),
+    }
+}
+
+/// A member to create.
+pub struct NewMember<'a> {
+    pub institution: &'a Institution,
+    /// Checked answers; empty for OAuth members.
+    pub credentials: Vec<CredentialValue>,
+    /// Present for a member that connects through OAuth.
+    pub oauth: Option<OauthState>,
+    pub id: Option<String>,
+    pub metadata: Option<String>,
+    /// JSON list of use cases.
+    pub use_cases: Option<String>,
+    pub background_aggregation_is_disabled: bool,
+    /// The job to start right away (none for OAuth members, which wait for consent).
+    pub job: Option<JobKind>,
+}
+
+/// What creating a member came to.
+pub enum Creation {
+    Created {
+        member: MemberRecord,
+        /// Whether a job started (MX answers 202 then).
+        started: bool,
+        oauth_window_uri: Option<String>,
+    },
+    /// The user already has a member at this institution with these credentials.
+    Duplicate(MemberRecord),
+}
+
+/// Creates a member for `user` and starts its first job, in one transaction.
+pub async fn create(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    new: NewMember<'_>,
+) -> Result<Creation, MxError> {
+    let inst = new.institution;
+    let mut member = engine::new_member(tenant, user.clone(), &inst.code, &inst.name, state.clock.now());
+    member.id = new.id;
+    member.metadata = new.metadata;
+    member.use_cases = new.use_cases;
+    member.background_aggregation_is_disabled = new.background_aggregation_is_disabled;
+    let mut window = None;
+    let job = match new.oauth {
+        Some(oauth) => {
+            member.is_oauth = true;
+            member.connection_status = ConnectionStatus::Pending.as_str().to_owned();
+            member.oauth_options = Some(serde_json::to_string(&oauth).expect("oauth state serialises"));
+            window = Some(mint_oauth_window(state, &mut member));
+            None
+        }
+        None => {
+            store_credentials(state, &mut member, inst, &new.credentials);
+            new.job
+        }
+    };
+    let agg = state.clone();
+    let creation = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                if let Some(fp) = &member.credentials_fingerprint {
+                    if let Some(dup) =
+                        repo::find_duplicate(c, tenant, &member.user_guid, &member.institution_code, fp).await?
+                    {
+                        return Ok(Creation::Duplicate(dup));
+                    }
+                }
+                repo::insert(c, &member).await?;
+                let mut started = false;
+                if let Some(kind) = job {
+                    // A member created in this transaction runs no other job yet.
+                    started = engine::start_job(c, &agg, &mut member, kind).await.map_err(|e| match e {
+                        StartError::Store(e) => e,
+                        StartError::OtherJobRunning => StoreError::Corrupt("a new member already runs a job".into()),
+                    })?;
+                    if started {
+                        repo::save(c, &member).await?;
+                    }
+                }
+                Ok(Creation::Created { member, started, oauth_window_uri: window })
+            })
+        })
+        .await
+        .map_err(id_conflict)?;
+    if matches!(creation, Creation::Created { started: true, .. }) {
+        state.store.jobs_enqueued();
+    }
+    Ok(creation)
+}
+
+/// Starts `kind` on the member; returns the member and whether a new job started.
+pub async fn start_job(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    member: &MemberGuid,
+    kind: JobKind,
+) -> Result<(MemberRecord, bool), MxError> {
+    let agg = state.clone();
+    let (user, member) = (user.clone(), member.clone());
+    let (member, started) = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                // Read inside the transaction: the member may have changed since the caller looked.
+                let Some(mut member) = repo::find(c, tenant, &user, member.as_str(), false).await? else {
+                    return Ok(Err(MxError::NotFound));
+                };
+                match engine::start_job(c, &agg, &mut member, kind).await {
+                    Ok(true) => {
+                        repo::save(c, &member).await?;
+                        Ok(Ok((member, true)))
+                    }
+                    Ok(false) => Ok(Ok((member, false))),
+                    Err(e) => Ok(Err(job_error(e, kind))),
+                }
+            })
+        })
+        .await??;
+    if started {
+        state.store.jobs_enqueued();
+    }
+    Ok((member, started))
+}
+
+/// Replaces the member's credentials (status UPDATED) and, when `job` is given, connects again.
+pub async fn replace_credentials(
+    state: &AppState,
+    mut member: MemberRecord,
+    inst: &Institution,
+    values: &[CredentialValue],
+    job: Option<JobKind>,
+) -> Result<MemberRecord, MxError> {
+    member.updated_at = state.clock.now();
+    store_credentials(state, &mut member, inst, values);
+    let agg = state.clone();
+    let member = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                engine::cancel_job(c, &mut member).await?;
+                member.connection_status = ConnectionStatus::Updated.as_str().to_owned();
+                member.connection_status_message = None;
+                if let Some(kind) = job {
+                    // The job was just cancelled, so no other job can be running.
+                    let _ = engine::start_job(c, &agg, &mut member, kind).await;
+                }
+                repo::save(c, &member).await?;
+                Ok(member)
+            })
+        })
+        .await
+        .map_err(id_conflict)?;
+    if job.is_some() {
+        state.store.jobs_enqueued();
+    }
+    Ok(member)
+}
+
+/// Answers the member's open challenges.
+pub async fn resume(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    member: &MemberGuid,
+    answers: Vec<(String, String)>,
+) -> Result<MemberRecord, MxError> {
+    let agg = state.clone();
+    let (user, member) = (user.clone(), member.clone());
+    let member = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let Some(mut member) = repo::find(c, tenant, &user, member.as_str(), false).await? else {
+                    return Ok(Err(MxError::NotFound));
+                };
+                match engine::resume(c, &agg, &mut member, &answers).await {
+                    Ok(()) => {
+                        repo::save(c, &member).await?;
+                        Ok(Ok(member))
+                    }
+                    Err(ResumeError::NotChallenged) => Ok(Err(MxError::MethodNotAllowed(
+                        "This member is not waiting for a challenge answer; resume is only allowed when connection_status is CHALLENGED.".into(),
+                    ))),
+                    Err(ResumeError::MissingAnswer(guid)) => {
+                        Ok(Err(MxError::bad_request(format!("An answer for challenge {guid} is required."))))
+                    }
+                    Err(ResumeError::Store(e)) => Err(e),
+                }
+            })
+        })
+        .await??;
+    state.store.jobs_enqueued();
+    Ok(member)
+}
+
+/// Mints a fresh OAuth window for an OAuth member the end user wants to try again, putting a
+/// member that is not connected back to PENDING.
+pub async fn reopen_oauth(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    member: &MemberGuid,
+) -> Result<(MemberRecord, String), MxError> {
+    let agg = state.clone();
+    let (user, member) = (user.clone(), member.clone());
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let Some(mut member) = repo::find(c, tenant, &user, member.as_str(), false).await? else {
+                    return Ok(Err(MxError::NotFound));
+                };
+                if !member.is_oauth {
+                    return Ok(Err(MxError::bad_request("This member does not connect through OAuth.")));
+                }
+                if engine::status_of(&member) != ConnectionStatus::Connected {
+                    engine::cancel_job(c, &mut member).await?;
+                    member.connection_status = ConnectionStatus::Pending.as_str().to_owned();
+                    member.connection_status_message = None;
+                }
+                let uri = mint_oauth_window(&agg, &mut member);
+                member.updated_at = agg.clock.now();
+                repo::save(c, &member).await?;
+                Ok(Ok((member, uri)))
+            })
+        })
+        .await?
+}

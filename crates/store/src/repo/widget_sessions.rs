@@ -1,0 +1,64 @@
+//! Connect widget sessions: minting a widget URL, opening it exactly once, and finding the
+//! session an opened page works in.
+
+use openiav_core::clock::Timestamp;
+
+use crate::records::WidgetSessionRecord;
+use crate::{Conn, StoreError};
+
+pub async fn insert(conn: &mut Conn, s: &WidgetSessionRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO widget_sessions (url_token_hash, session_token_hash, session_guid, tenant_id, user_guid, config, \
+           url_expires_at, opened_at, session_expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&s.url_token_hash)
+    .bind(&s.session_token_hash)
+    .bind(&s.session_guid)
+    .bind(s.tenant_id.to_string())
+    .bind(s.user_guid.as_str())
+    .bind(&s.config)
+    .bind(s.url_expires_at.millis())
+    .bind(s.opened_at.map(|t| t.millis()))
+    .bind(s.session_expires_at.map(|t| t.millis()))
+    .bind(s.created_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Opens the widget URL whose token hashes to `url_token_hash`: only an unopened, unexpired URL
+/// opens, and only once, however many requests race for it. Returns the opened session.
+pub async fn open(
+    conn: &mut Conn,
+    url_token_hash: &str,
+    session_token_hash: &str,
+    now: Timestamp,
+    session_expires_at: Timestamp,
+) -> Result<Option<WidgetSessionRecord>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE widget_sessions SET session_token_hash = $2, opened_at = $3, session_expires_at = $4 \
+         WHERE url_token_hash = $1 AND opened_at IS NULL AND url_expires_at > $3 RETURNING *",
+    )
+    .bind(url_token_hash)
+    .bind(session_token_hash)
+    .bind(now.millis())
+    .bind(session_expires_at.millis())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(WidgetSessionRecord::from_row).transpose()?)
+}
+
+/// The opened session whose token hashes to `session_token_hash`, if it has not expired.
+pub async fn find_live(
+    conn: &mut Conn,
+    session_token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<WidgetSessionRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM widget_sessions WHERE session_token_hash = $1 AND session_expires_at > $2")
+        .bind(session_token_hash)
+        .bind(now.millis())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(WidgetSessionRecord::from_row).transpose()?)
+}

@@ -4,7 +4,7 @@
 
 use openiav_core::crypto::{hash_token, random_url_token};
 use openiav_core::ids::{MemberGuid, TenantId, UserGuid};
-use openiav_store::records::MemberRecord;
+use openiav_store::records::{MemberRecord, UserRecord};
 use openiav_store::repo::members as repo;
 use openiav_store::StoreError;
 use serde::Deserialize;
@@ -19,6 +19,16 @@ use crate::{AppState, MxError};
 pub struct CredentialInput {
     pub guid: Option<String>,
     pub value: Option<String>,
+}
+
+/// A disabled user's connections do not connect or aggregate.
+pub fn refuse_disabled(user: &UserRecord) -> Result<(), MxError> {
+    if user.is_disabled {
+        return Err(MxError::Forbidden(
+            "This user is disabled; enable it before connecting or aggregating members.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks credential answers against the institution's fields; returns them in field order.

@@ -156,7 +156,8 @@ function alertBox(message) {
 }
 
 function logo(inst) {
-  return inst.logo_url ? h("img", { src: inst.logo_url, alt: "", className: "logo", width: 32, height: 32 }) : null;
+  if (inst.logo_url) return h("img", { src: inst.logo_url, alt: "", className: "logo", width: 32, height: 32 });
+  return h("span", { className: "logo placeholder", "aria-hidden": "true" }, (inst.name || "?").charAt(0));
 }
 
 function announce(text) {

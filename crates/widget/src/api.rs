@@ -12,7 +12,7 @@ use openiav_aggregation::routes::micro_deposits::{self, CreateFields};
 use openiav_aggregation::{AppState, MxError};
 use openiav_core::ids::MemberGuid;
 use openiav_store::records::MemberRecord;
-use openiav_store::repo::members as member_repo;
+use openiav_store::repo::{members as member_repo, users as user_repo};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -82,6 +82,13 @@ pub async fn connect(
         )));
     }
     let job = config.job_kind();
+    let (tenant, user) = (session.tenant, session.user.clone());
+    let user = state
+        .store
+        .read(|mut c| async move { user_repo::find(&mut c, tenant, user.as_str(), false).await })
+        .await?
+        .ok_or(MxError::NotFound)?;
+    members::refuse_disabled(&user)?;
     if let Some(guid) = body.member_guid {
         let member = session_member(&state, &session, &guid).await?;
         if member.institution_code != inst.code {

@@ -53,16 +53,6 @@ fn check_use_cases(use_cases: &Option<Vec<String>>) -> Result<Option<String>, Mx
     Ok(Some(serde_json::to_string(list).expect("strings serialise")))
 }
 
-/// A disabled user's connections do not aggregate.
-fn refuse_disabled(user: &openiav_store::records::UserRecord) -> Result<(), MxError> {
-    if user.is_disabled {
-        return Err(MxError::Forbidden(
-            "This user is disabled; enable it before connecting or aggregating members.".into(),
-        ));
-    }
-    Ok(())
-}
-
 pub async fn create(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
@@ -88,7 +78,7 @@ pub async fn create(
         return Err(MxError::bad_request("member.id must be between 1 and 255 characters."));
     }
     let user = load_user(&state, tenant, v, &user_ident).await?;
-    refuse_disabled(&user)?;
+    members::refuse_disabled(&user)?;
     let skip = fields.skip_aggregation.unwrap_or(false);
     let oauth = is_oauth.then(|| OauthState {
         skip_aggregation: skip,
@@ -254,7 +244,7 @@ async fn run_job(
     kind: JobKind,
 ) -> Result<Response, MxError> {
     let user = load_user(&state, tenant, v, &u).await?;
-    refuse_disabled(&user)?;
+    members::refuse_disabled(&user)?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
     let inst = Catalog::get().find(&member.institution_code).ok_or(MxError::NotFound)?;
     let unsupported = match kind {

@@ -88,6 +88,32 @@ impl TestApp {
         Self::start(database_url, MasterKey::generate(), dir, opts, None).await
     }
 
+    /// Like [`TestApp::spawn`], with the server reading the time from `clock` (a
+    /// `ManualClock` lets a test move time on). A restart goes back to the system clock.
+    pub async fn spawn_with_clock(clock: Arc<dyn openiav_core::clock::Clock>) -> Self {
+        init_logging();
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let database_url = match testing::postgres_test_url() {
+            Some(admin) => testing::scratch_postgres_url(&admin).await.unwrap(),
+            None => testing::scratch_sqlite_url(dir.path()).await,
+        };
+        let opts = Options::default();
+        let mut args = ServeArgs::ephemeral();
+        args.challenge_timeout_ms = opts.challenge_timeout_ms;
+        args.sandbox_delay_ms = opts.sandbox_delay_ms;
+        let key = MasterKey::generate();
+        let app = App::build(&database_url, &key, args, clock).await.unwrap();
+        let base = format!("http://{}", app.aggregation_addr());
+        let payments_base = format!("http://{}", app.payments_addr());
+        let store = app.store();
+        let sandbox = app.sandbox.clone().expect("sandbox credentials");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self { base, payments_base, sandbox, store, database_url, key, dir, stop: Some(tx), server: Some(server) }
+    }
+
     /// Starts a server; `sandbox` carries the credentials when the database already has them.
     async fn start(
         database_url: String,

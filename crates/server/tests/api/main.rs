@@ -13,3 +13,4 @@ mod oauth;
 mod test_passwords;
 mod users;
 mod verification;
+mod widget;

@@ -227,26 +227,31 @@ pub async fn start_job(
     Ok((member, started))
 }
 
-/// Replaces the member's credentials (status UPDATED) and, when `job` is given, connects again.
-pub async fn replace_credentials(
+/// Saves changes made to `member`. With new `credentials` the member is UPDATED and whatever job
+/// it ran stops; with `job` it then connects again.
+pub async fn save_changes(
     state: &AppState,
     mut member: MemberRecord,
-    inst: &Institution,
-    values: &[CredentialValue],
+    credentials: Option<(&Institution, Vec<CredentialValue>)>,
     job: Option<JobKind>,
 ) -> Result<MemberRecord, MxError> {
     member.updated_at = state.clock.now();
-    store_credentials(state, &mut member, inst, values);
+    let credentials_changed = credentials.is_some();
+    if let Some((inst, values)) = &credentials {
+        store_credentials(state, &mut member, inst, values);
+    }
     let agg = state.clone();
     let member = state
         .store
         .write(move |c| {
             Box::pin(async move {
-                engine::cancel_job(c, &mut member).await?;
-                member.connection_status = ConnectionStatus::Updated.as_str().to_owned();
-                member.connection_status_message = None;
+                if credentials_changed {
+                    engine::cancel_job(c, &mut member).await?;
+                    member.connection_status = ConnectionStatus::Updated.as_str().to_owned();
+                    member.connection_status_message = None;
+                }
                 if let Some(kind) = job {
-                    // The job was just cancelled, so no other job can be running.
+                    // Another kind of job still running means nothing new starts, as on MX.
                     let _ = engine::start_job(c, &agg, &mut member, kind).await;
                 }
                 repo::save(c, &member).await?;

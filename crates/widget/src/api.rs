@@ -99,7 +99,7 @@ pub async fn connect(
             return Ok(member_json(&member, Some(uri)));
         }
         let values = members::check_credentials(inst, body.credentials)?;
-        let member = members::replace_credentials(&state, member, inst, &values, Some(job)).await?;
+        let member = members::save_changes(&state, member, Some((inst, values)), Some(job)).await?;
         return Ok(member_json(&member, None));
     }
     let oauth = inst.supports_oauth.then(|| OauthState {

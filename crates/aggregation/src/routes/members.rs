@@ -187,39 +187,9 @@ pub async fn update(
     if let Some(b) = fields.background_aggregation_is_disabled {
         member.background_aggregation_is_disabled = b;
     }
-    member.updated_at = state.clock.now();
     let reaggregate = new_credentials.is_some() && !fields.skip_aggregation.unwrap_or(false);
-    if let Some(values) = &new_credentials {
-        members::store_credentials(&state, &mut member, inst, values);
-    }
-    let agg = state.clone();
-    let credentials_changed = new_credentials.is_some();
-    let member = state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                if credentials_changed {
-                    engine::cancel_job(c, &mut member).await?;
-                    member.connection_status = ConnectionStatus::Updated.as_str().to_owned();
-                    member.connection_status_message = None;
-                }
-                if reaggregate {
-                    let _ = engine::start_job(c, &agg, &mut member, JobKind::Aggregate).await;
-                }
-                repo::save(c, &member).await?;
-                Ok(member)
-            })
-        })
-        .await
-        .map_err(|e| match e {
-            openiav_store::StoreError::Conflict(_) => {
-                MxError::Conflict("A member with this id already exists for this user.".into())
-            }
-            other => other.into(),
-        })?;
-    if reaggregate {
-        state.store.jobs_enqueued();
-    }
+    let credentials = new_credentials.map(|values| (inst, values));
+    let member = members::save_changes(&state, member, credentials, reaggregate.then_some(JobKind::Aggregate)).await?;
     Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 

@@ -11,6 +11,7 @@ pub mod params;
 pub mod routes;
 pub mod sandbox;
 pub mod status;
+pub mod verification;
 pub mod version;
 pub mod widget_url;
 pub mod wire;

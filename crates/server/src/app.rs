@@ -14,6 +14,7 @@ use axum::Router;
 use openiav_aggregation::{Aggregation, AggregationConfig, MxError};
 use openiav_core::clock::{Clock, SystemClock};
 use openiav_core::crypto::{Keyring, MasterKey};
+use openiav_payments::{Payments, PaymentsConfig};
 use openiav_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -21,12 +22,14 @@ use tower_http::trace::TraceLayer;
 
 use crate::bootstrap::{self, IssuedTenant, PresetCredentials};
 use crate::config::{base_url_for, ServeArgs};
+use crate::verifier::InProcessVerifier;
 
 /// A built application whose listeners are bound and ready to serve.
 pub struct App {
     aggregation_listener: TcpListener,
     payments_listener: TcpListener,
     aggregation: Arc<Aggregation>,
+    payments: Arc<Payments>,
     store: Store,
     /// The sandbox tenant's credentials when this start created it.
     pub sandbox: Option<IssuedTenant>,
@@ -81,8 +84,17 @@ impl App {
             challenge_timeout_ms: args.challenge_timeout_ms as i64,
             ..AggregationConfig::default()
         };
-        let aggregation = Aggregation::new(store.clone(), Keyring::new(master_key), clock, config);
-        Ok(Self { aggregation_listener, payments_listener, aggregation, store, sandbox })
+        let aggregation = Aggregation::new(store.clone(), Keyring::new(master_key), clock.clone(), config);
+        let payments_config = PaymentsConfig {
+            public_base_url: args
+                .payments_public_url
+                .clone()
+                .unwrap_or_else(|| base_url_for(payments_listener.local_addr().expect("bound"))),
+            visa_enabled: args.visa_partner,
+        };
+        let verifier = Arc::new(InProcessVerifier(aggregation.clone()));
+        let payments = Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier);
+        Ok(Self { aggregation_listener, payments_listener, aggregation, payments, store, sandbox })
     }
 
     /// Builds with the system clock.
@@ -124,7 +136,9 @@ impl App {
                     MxError::MethodNotAllowed("This method is not allowed on this path.".into())
                 }),
         );
-        let payments_router = trace_layer(Router::new().route("/health", get(health)));
+        let payments_router = trace_layer(
+            Router::new().route("/health", get(health)).merge(openiav_payments::router(self.payments.clone())),
+        );
 
         let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
         let aggregation =

@@ -79,6 +79,11 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_CHALLENGE_TIMEOUT_MS", default_value_t = 600_000)]
     pub challenge_timeout_ms: u64,
 
+    /// Offer Visa as an exchange partner (Dwolla removed it in 2025; the `dwolla` TypeScript SDK
+    /// rejects a partner list that contains it).
+    #[arg(long, env = "OPENIAV_VISA_PARTNER", default_value_t = false)]
+    pub visa_partner: bool,
+
     /// Credentials of the sandbox tenant, used when it is first bootstrapped.
     #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
     pub sandbox_mx_client_id: Option<String>,
@@ -100,6 +105,7 @@ impl ServeArgs {
             payments_public_url: None,
             sandbox_delay_ms: 0,
             challenge_timeout_ms: 600_000,
+            visa_partner: false,
             sandbox_mx_client_id: None,
             sandbox_mx_api_key: None,
             sandbox_dwolla_key: None,

@@ -6,3 +6,4 @@ pub mod bootstrap;
 pub mod config;
 pub mod keys;
 pub mod telemetry;
+pub mod verifier;

@@ -221,6 +221,203 @@ impl WidgetSessionRecord {
     }
 }
 
+/// A payments API access token (only its hash).
+#[derive(Clone, Debug)]
+pub struct PaymentTokenRecord {
+    pub token_hash: String,
+    pub tenant_id: TenantId,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+impl PaymentTokenRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            token_hash: row.try_get("token_hash")?,
+            tenant_id: tenant_id(row)?,
+            expires_at: ts(row, "expires_at")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
+/// A Dwolla customer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomerRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    /// `unverified`, `receive-only`, `personal` or `business`.
+    pub kind: String,
+    pub status: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    /// The e-mail address lower-cased: what uniqueness is judged on.
+    pub email_key: String,
+    pub business_name: Option<String>,
+    pub correlation_id: Option<String>,
+    /// JSON of the verified customer's details (address, business, controller); never an SSN.
+    pub profile: Option<String>,
+    /// The aggregator (MX) user that verifies this customer's accounts, once created.
+    pub aggregator_user: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl CustomerRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            kind: row.try_get("type")?,
+            status: row.try_get("status")?,
+            first_name: row.try_get("first_name")?,
+            last_name: row.try_get("last_name")?,
+            email: row.try_get("email")?,
+            email_key: row.try_get("email_key")?,
+            business_name: row.try_get("business_name")?,
+            correlation_id: row.try_get("correlation_id")?,
+            profile: row.try_get("profile")?,
+            aggregator_user: row.try_get("aggregator_user")?,
+            created_at: ts(row, "created_at")?,
+            updated_at: ts(row, "updated_at")?,
+        })
+    }
+}
+
+/// An exchange session: the hand-off to an open-banking partner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExchangeSessionRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub customer_id: String,
+    pub partner: String,
+    /// Set for a re-authentication session.
+    pub exchange_id: Option<String>,
+    pub redirect_url: Option<String>,
+    /// AEAD ciphertext of the partner's session (the widget URL, or a link token).
+    pub provider_session: Option<Vec<u8>>,
+    pub created_at: Timestamp,
+}
+
+impl ExchangeSessionRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            customer_id: row.try_get("customer_id")?,
+            partner: row.try_get("partner")?,
+            exchange_id: row.try_get("exchange_id")?,
+            redirect_url: row.try_get("redirect_url")?,
+            provider_session: row.try_get("provider_session")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
+/// An exchange: a customer's account at a partner that Dwolla may read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExchangeRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub customer_id: String,
+    pub partner: String,
+    /// `active`, `deactivated` or `removed`.
+    pub status: String,
+    /// JSON naming the partner's account (for MX: member and account guids).
+    pub connection: String,
+    pub created_at: Timestamp,
+}
+
+impl ExchangeRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            customer_id: row.try_get("customer_id")?,
+            partner: row.try_get("partner")?,
+            status: row.try_get("status")?,
+            connection: row.try_get("connection")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
+/// A customer's bank funding source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FundingSourceRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub customer_id: String,
+    pub exchange_id: Option<String>,
+    /// `verified` or `unverified`.
+    pub status: String,
+    pub bank_account_type: String,
+    pub name: String,
+    pub bank_name: String,
+    pub routing_number: String,
+    /// AEAD ciphertext of the account number.
+    pub account_number: Vec<u8>,
+    pub account_number_last4: String,
+    /// Keyed hash of routing + account number: equal for the same account across customers.
+    pub fingerprint: String,
+    /// JSON list of channels.
+    pub channels: String,
+    pub removed: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl FundingSourceRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            customer_id: row.try_get("customer_id")?,
+            exchange_id: row.try_get("exchange_id")?,
+            status: row.try_get("status")?,
+            bank_account_type: row.try_get("bank_account_type")?,
+            name: row.try_get("name")?,
+            bank_name: row.try_get("bank_name")?,
+            routing_number: row.try_get("routing_number")?,
+            account_number: row.try_get("account_number")?,
+            account_number_last4: row.try_get("account_number_last4")?,
+            fingerprint: row.try_get("fingerprint")?,
+            channels: row.try_get("channels")?,
+            removed: flag(row, "removed")?,
+            created_at: ts(row, "created_at")?,
+            updated_at: ts(row, "updated_at")?,
+        })
+    }
+}
+
+/// An application event, written in the transaction of the change it reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub topic: String,
+    /// The resource collection (`customers`, `funding-sources`, …).
+    pub resource_type: String,
+    pub resource_id: String,
+    pub customer_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl EventRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            topic: row.try_get("topic")?,
+            resource_type: row.try_get("resource_type")?,
+            resource_id: row.try_get("resource_id")?,
+            customer_id: row.try_get("customer_id")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
 fn ts(row: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
     Ok(Timestamp::from_millis(row.try_get::<i64, _>(col)?))
 }
@@ -230,7 +427,7 @@ fn opt_ts(row: &AnyRow, col: &str) -> Result<Option<Timestamp>, sqlx::Error> {
 }
 
 /// A boolean column: PostgreSQL hands the Any driver a bool, SQLite an integer 0/1.
-fn flag(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
+pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
     // PostgreSQL columns are BOOLEAN; SQLite stores flags as INTEGER 0/1 (the Any driver
     // cannot decode SQLite booleans).
     let column = row.try_column(col)?;

@@ -11,10 +11,15 @@ use futures::FutureExt;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_store::records::{
-    AccountRecord, JobRecord, MemberRecord, MicroDepositRecord, TenantRecord, UserRecord, WidgetSessionRecord,
+    AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord, FundingSourceRecord, JobRecord,
+    MemberRecord, MicroDepositRecord, PaymentTokenRecord, TenantRecord, UserRecord, WidgetSessionRecord,
 };
+use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::users::UserFilter;
-use openiav_store::repo::{accounts, jobs, members, micro_deposits, tenants, users, widget_sessions, PageRequest};
+use openiav_store::repo::{
+    accounts, customers, events, exchange_sessions, exchanges, funding_sources, jobs, members, micro_deposits,
+    payment_tokens, tenants, users, widget_sessions, PageRequest,
+};
 use openiav_store::{testing, Dialect, Store, StoreError};
 
 // ---------------------------------------------------------------------------------------------
@@ -118,6 +123,15 @@ conformance! {
         accounts_list_all_and_find_filter_by_member_user_and_tenant,
         micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant,
         widget_sessions_open_once_before_expiry_and_then_find_live,
+        payment_tokens_live_until_expiry_then_deleted,
+        customers_round_trip_every_field_through_insert_and_save,
+        customers_email_and_correlation_id_are_unique_per_tenant_only,
+        customers_list_searches_filters_and_paginates_in_creation_order,
+        customers_of_one_tenant_are_invisible_to_another,
+        exchange_sessions_round_trip_and_stay_in_their_tenant,
+        exchanges_round_trip_save_list_and_find_active_by_connection,
+        funding_sources_round_trip_removed_filter_and_fingerprint_lookup,
+        events_list_newest_first_with_paging_and_stay_in_their_tenant,
         jobs_enqueue_returns_increasing_seq,
         jobs_claim_returns_due_jobs_and_leases_them,
         jobs_complete_deletes_and_retry_at_reschedules,
@@ -1569,4 +1583,643 @@ async fn widget_sessions_open_once_before_expiry_and_then_find_live(db: TestDb) 
     assert!(find("ses-a", 5_010).await.is_none(), "an expired session is gone");
     assert!(find("ses-a2", 100).await.is_none());
     assert!(find("url-a", 100).await.is_none(), "the URL token is not a session token");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payments
+// ---------------------------------------------------------------------------------------------
+
+fn customer_record(tenant: TenantId, email: &str, created_at: Timestamp) -> CustomerRecord {
+    CustomerRecord {
+        id: unique("cus"),
+        tenant_id: tenant,
+        kind: "personal".to_owned(),
+        status: "verified".to_owned(),
+        first_name: "Jane".to_owned(),
+        last_name: "Doe".to_owned(),
+        email: email.to_owned(),
+        email_key: email.to_lowercase(),
+        business_name: None,
+        correlation_id: None,
+        profile: Some(r#"{"address1":"1 Main St","city":"Des Moines","unicode":"é✓"}"#.to_owned()),
+        aggregator_user: None,
+        created_at,
+        updated_at: created_at.plus_millis(1),
+    }
+}
+
+async fn put_customer(store: &Store, c: &CustomerRecord) {
+    let c = c.clone();
+    store.write(move |w| Box::pin(async move { customers::insert(w, &c).await })).await.expect("insert customer");
+}
+
+async fn new_customer(store: &Store, tenant: TenantId) -> CustomerRecord {
+    let c = customer_record(tenant, &format!("{}@example.com", unique("customer")), T0);
+    put_customer(store, &c).await;
+    c
+}
+
+async fn find_customer(store: &Store, tenant: TenantId, id: &str) -> Option<CustomerRecord> {
+    let id = id.to_owned();
+    store.read(|mut c| async move { customers::find(&mut c, tenant, &id).await }).await.expect("find customer")
+}
+
+/// The total and the first names of one page of customers.
+async fn list_customers(
+    store: &Store,
+    tenant: TenantId,
+    filter: CustomerFilter,
+    limit: i64,
+    offset: i64,
+) -> (i64, Vec<String>) {
+    let p = store
+        .read(|mut c| async move { customers::list(&mut c, tenant, &filter, limit, offset).await })
+        .await
+        .expect("list customers");
+    (p.total, p.items.into_iter().map(|c| c.first_name).collect())
+}
+
+fn search(text: &str) -> CustomerFilter {
+    CustomerFilter { search: Some(text.to_owned()), ..CustomerFilter::default() }
+}
+
+fn statuses(list: &[&str]) -> CustomerFilter {
+    CustomerFilter { statuses: list.iter().map(|s| (*s).to_owned()).collect(), ..CustomerFilter::default() }
+}
+
+fn exchange_record(
+    tenant: TenantId,
+    customer: &str,
+    connection: &str,
+    status: &str,
+    created_at: Timestamp,
+) -> ExchangeRecord {
+    ExchangeRecord {
+        id: unique("exc"),
+        tenant_id: tenant,
+        customer_id: customer.to_owned(),
+        partner: "MX".to_owned(),
+        status: status.to_owned(),
+        connection: connection.to_owned(),
+        created_at,
+    }
+}
+
+async fn put_exchange(store: &Store, e: &ExchangeRecord) {
+    let e = e.clone();
+    store.write(move |c| Box::pin(async move { exchanges::insert(c, &e).await })).await.expect("insert exchange");
+}
+
+fn funding_source_record(
+    tenant: TenantId,
+    customer: &str,
+    fingerprint: &str,
+    removed: bool,
+    created_at: Timestamp,
+) -> FundingSourceRecord {
+    FundingSourceRecord {
+        id: unique("fs"),
+        tenant_id: tenant,
+        customer_id: customer.to_owned(),
+        exchange_id: None,
+        status: "unverified".to_owned(),
+        bank_account_type: "checking".to_owned(),
+        name: "My Checking".to_owned(),
+        bank_name: "MX Bank".to_owned(),
+        routing_number: "222222226".to_owned(),
+        account_number: (0..=255u8).rev().chain([0, 0]).collect(),
+        account_number_last4: "4321".to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        channels: r#"["ach"]"#.to_owned(),
+        removed,
+        created_at,
+        updated_at: created_at.plus_millis(2),
+    }
+}
+
+async fn put_funding_source(store: &Store, f: &FundingSourceRecord) {
+    let f = f.clone();
+    store.write(move |c| Box::pin(async move { funding_sources::insert(c, &f).await })).await.expect("insert source");
+}
+
+async fn funding_source_ids(store: &Store, tenant: TenantId, customer: &str, removed: Option<bool>) -> Vec<String> {
+    let customer = customer.to_owned();
+    store
+        .read(|mut c| async move { funding_sources::list_for_customer(&mut c, tenant, &customer, removed).await })
+        .await
+        .expect("list funding sources")
+        .into_iter()
+        .map(|f| f.id)
+        .collect()
+}
+
+async fn by_fingerprint(store: &Store, tenant: TenantId, customer: &str, fp: &str) -> Option<FundingSourceRecord> {
+    let (customer, fp) = (customer.to_owned(), fp.to_owned());
+    store
+        .read(|mut c| async move { funding_sources::find_by_fingerprint(&mut c, tenant, &customer, &fp).await })
+        .await
+        .expect("find funding source by fingerprint")
+}
+
+async fn payment_tokens_live_until_expiry_then_deleted(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let token = |hash: &str, tenant: TenantId, expires: i64| PaymentTokenRecord {
+        token_hash: hash.to_owned(),
+        tenant_id: tenant,
+        expires_at: at(expires),
+        created_at: at(0),
+    };
+    let records = [token("tok-a", tenant, 1_000), token("tok-b", other, 2_000), token("tok-c", tenant, 3_000)];
+    for t in records.clone() {
+        store.write(move |c| Box::pin(async move { payment_tokens::insert(c, &t).await })).await.unwrap();
+    }
+    let dup = token("tok-a", other, 9_000);
+    let r = store.write(move |c| Box::pin(async move { payment_tokens::insert(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate token hash: {r:?}");
+
+    let find = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { payment_tokens::find_live(&mut c, hash, at(now)).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_same(&find("tok-a", 999).await.expect("a live token"), &records[0]);
+    assert_same(&find("tok-b", 0).await.expect("a live token of another tenant"), &records[1]);
+    assert!(find("tok-a", 1_000).await.is_none(), "a token is dead at its expiry");
+    assert!(find("tok-zzz", 0).await.is_none());
+
+    let gone = store.write(|c| Box::pin(async move { payment_tokens::delete_expired(c, at(2_000)).await })).await;
+    assert_eq!(gone.unwrap(), 2, "tok-a and tok-b expired by 2000");
+    assert!(find("tok-a", 0).await.is_none(), "deleted, whatever the time asked about");
+    assert!(find("tok-b", 0).await.is_none());
+    assert_same(&find("tok-c", 2_999).await.expect("tok-c lives on"), &records[2]);
+    let gone = store.write(|c| Box::pin(async move { payment_tokens::delete_expired(c, at(2_000)).await })).await;
+    assert_eq!(gone.unwrap(), 0);
+}
+
+async fn customers_round_trip_every_field_through_insert_and_save(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let mut c = customer_record(tenant, "Jane.Doe@Example.com", at(5));
+    c.kind = "business".to_owned();
+    c.business_name = Some("Jane's Café & Co".to_owned());
+    c.correlation_id = Some("corr-1".to_owned());
+    c.aggregator_user = Some("USR-1".to_owned());
+    put_customer(&store, &c).await;
+    assert_eq!(find_customer(&store, tenant, &c.id).await.expect("inserted customer"), c);
+    assert_eq!(c.email_key, "jane.doe@example.com");
+
+    // Every mutable column goes back, including to and from NULL.
+    let mut changed = c.clone();
+    changed.kind = "personal".to_owned();
+    changed.status = "suspended".to_owned();
+    changed.first_name = "Janet".to_owned();
+    changed.last_name = "Roe".to_owned();
+    changed.email = "Janet@Example.org".to_owned();
+    changed.email_key = "janet@example.org".to_owned();
+    changed.business_name = None;
+    changed.correlation_id = Some("corr-2".to_owned());
+    changed.profile = None;
+    changed.aggregator_user = Some("USR-2".to_owned());
+    changed.updated_at = at(500);
+    let w = changed.clone();
+    store.write(move |x| Box::pin(async move { customers::save(x, &w).await })).await.unwrap();
+    assert_eq!(find_customer(&store, tenant, &c.id).await.unwrap(), changed);
+
+    let mut back = changed.clone();
+    back.business_name = Some("Back Again".to_owned());
+    back.correlation_id = None;
+    back.profile = Some("{}".to_owned());
+    back.aggregator_user = None;
+    let w = back.clone();
+    store.write(move |x| Box::pin(async move { customers::save(x, &w).await })).await.unwrap();
+    assert_eq!(find_customer(&store, tenant, &c.id).await.unwrap(), back);
+    assert_eq!(back.created_at, at(5), "created_at is not mutable");
+
+    let (t, key) = (tenant, "janet@example.org");
+    let found = store.read(|mut x| async move { customers::find_by_email_key(&mut x, t, key).await }).await.unwrap();
+    assert_eq!(found, Some(back.clone()));
+    let found = store.read(|mut x| async move { customers::find_by_email_key(&mut x, t, "Janet@Example.org").await });
+    assert_eq!(found.await.unwrap(), None, "the key is matched exactly");
+    let found = store.read(|mut x| async move { customers::find_by_correlation_id(&mut x, t, "corr-2").await });
+    assert_eq!(found.await.unwrap(), None, "the old correlation id is gone");
+
+    let mut ghost = customer_record(tenant, "ghost@example.com", T0);
+    ghost.id = "no-such-customer".to_owned();
+    assert_not_found(store.write(move |x| Box::pin(async move { customers::save(x, &ghost).await })).await);
+    assert!(find_customer(&store, tenant, "no-such-customer").await.is_none());
+}
+
+async fn customers_email_and_correlation_id_are_unique_per_tenant_only(db: TestDb) {
+    let store = db.store;
+    let (a, b) = (new_tenant(&store).await, new_tenant(&store).await);
+    let mut first = customer_record(a, "Same@Example.com", T0);
+    first.correlation_id = Some("corr".to_owned());
+    put_customer(&store, &first).await;
+
+    // The same e-mail address (by key) in the same tenant is refused, whatever its case.
+    let dup = customer_record(a, "SAME@example.COM", T0);
+    let r = store.write(move |c| Box::pin(async move { customers::insert(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate e-mail in one tenant: {r:?}");
+
+    // So is the same correlation id.
+    let mut dup = customer_record(a, "other@example.com", T0);
+    dup.correlation_id = Some("corr".to_owned());
+    let r = store.write(move |c| Box::pin(async move { customers::insert(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate correlation id in one tenant: {r:?}");
+
+    // And a save that would take another customer's e-mail.
+    let mut second = customer_record(a, "second@example.com", T0);
+    put_customer(&store, &second).await;
+    second.email = first.email.clone();
+    second.email_key = first.email_key.clone();
+    let r = store.write(move |c| Box::pin(async move { customers::save(c, &second).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "save onto a taken e-mail: {r:?}");
+
+    // Another tenant may use both.
+    let mut elsewhere = customer_record(b, "same@example.com", T0);
+    elsewhere.correlation_id = Some("corr".to_owned());
+    put_customer(&store, &elsewhere).await;
+
+    // Customers without a correlation id never collide on it.
+    put_customer(&store, &customer_record(a, "x1@example.com", T0)).await;
+    put_customer(&store, &customer_record(a, "x2@example.com", T0)).await;
+
+    let found = store.read(|mut c| async move { customers::find_by_correlation_id(&mut c, a, "corr").await });
+    assert_eq!(found.await.unwrap(), Some(first.clone()));
+    let found = store.read(|mut c| async move { customers::find_by_correlation_id(&mut c, b, "corr").await });
+    assert_eq!(found.await.unwrap(), Some(elsewhere.clone()));
+    let found = store.read(|mut c| async move { customers::find_by_email_key(&mut c, b, "same@example.com").await });
+    assert_eq!(found.await.unwrap(), Some(elsewhere));
+    assert_eq!(list_customers(&store, a, CustomerFilter::default(), 25, 0).await.0, 4);
+}
+
+async fn customers_list_searches_filters_and_paginates_in_creation_order(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    put_customer(
+        &store,
+        &CustomerRecord { first_name: "Alice".into(), ..customer_record(other, "alice@example.com", T0) },
+    )
+    .await;
+
+    let people = [
+        ("Alice", "Smith", None, "alice@example.com", "unverified"),
+        ("Bob", "Jones", Some("Acme 100% Widgets"), "bob@acme.test", "verified"),
+        ("Carol", "ALICEson", None, "carol@example.com", "suspended"),
+        ("Dan", "Brown", Some("Widgets_R_Us"), "DAN_X@Example.com", "verified"),
+        ("Eve", "Adams", Some(r"100 percent \ more"), "eve@example.com", "deactivated"),
+    ];
+    for (i, (first, last, business, email, status)) in people.into_iter().enumerate() {
+        let c = CustomerRecord {
+            first_name: first.into(),
+            last_name: last.into(),
+            business_name: business.map(str::to_owned),
+            status: status.into(),
+            // Creation order is insertion order, not the timestamp.
+            ..customer_record(tenant, email, at(10_000 - i as i64))
+        };
+        put_customer(&store, &c).await;
+    }
+    let names = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let all = names(&["Alice", "Bob", "Carol", "Dan", "Eve"]);
+
+    assert_eq!(list_customers(&store, tenant, CustomerFilter::default(), 25, 0).await, (5, all.clone()));
+    // Search covers first name, last name, business name and e-mail, ignoring case.
+    assert_eq!(list_customers(&store, tenant, search("alice"), 25, 0).await, (2, names(&["Alice", "Carol"])));
+    assert_eq!(list_customers(&store, tenant, search("ALICE"), 25, 0).await, (2, names(&["Alice", "Carol"])));
+    assert_eq!(list_customers(&store, tenant, search("oNEs"), 25, 0).await, (1, names(&["Bob"])));
+    assert_eq!(list_customers(&store, tenant, search("widgets"), 25, 0).await, (2, names(&["Bob", "Dan"])));
+    assert_eq!(
+        list_customers(&store, tenant, search("EXAMPLE.COM"), 25, 0).await,
+        (4, names(&["Alice", "Carol", "Dan", "Eve"]))
+    );
+    assert_eq!(list_customers(&store, tenant, search("dan_x@"), 25, 0).await, (1, names(&["Dan"])));
+    assert_eq!(list_customers(&store, tenant, search(""), 25, 0).await, (5, all.clone()));
+    assert_eq!(list_customers(&store, tenant, search("nobody"), 25, 0).await, (0, vec![]));
+    // `%`, `_` and `\` are literal characters, not wildcards.
+    assert_eq!(list_customers(&store, tenant, search("100%"), 25, 0).await, (1, names(&["Bob"])));
+    assert_eq!(list_customers(&store, tenant, search("%"), 25, 0).await, (1, names(&["Bob"])));
+    assert_eq!(list_customers(&store, tenant, search("_"), 25, 0).await, (1, names(&["Dan"])));
+    // (as a wildcard, `j_n` would match "Jones")
+    assert_eq!(list_customers(&store, tenant, search("j_n"), 25, 0).await, (0, vec![]));
+    assert_eq!(list_customers(&store, tenant, search(r"\"), 25, 0).await, (1, names(&["Eve"])));
+    assert_eq!(list_customers(&store, tenant, search(r"t \ m"), 25, 0).await, (1, names(&["Eve"])));
+
+    // Statuses: any of them.
+    assert_eq!(list_customers(&store, tenant, statuses(&["verified"]), 25, 0).await, (2, names(&["Bob", "Dan"])));
+    assert_eq!(
+        list_customers(&store, tenant, statuses(&["suspended", "verified"]), 25, 0).await,
+        (3, names(&["Bob", "Carol", "Dan"]))
+    );
+    assert_eq!(list_customers(&store, tenant, statuses(&["retry"]), 25, 0).await, (0, vec![]));
+    assert_eq!(list_customers(&store, tenant, statuses(&[]), 25, 0).await, (5, all.clone()));
+
+    // E-mail key, and filters combined.
+    let by_key = CustomerFilter { email_key: Some("dan_x@example.com".into()), ..CustomerFilter::default() };
+    assert_eq!(list_customers(&store, tenant, by_key, 25, 0).await, (1, names(&["Dan"])));
+    let by_key = CustomerFilter { email_key: Some("DAN_X@Example.com".into()), ..CustomerFilter::default() };
+    assert_eq!(list_customers(&store, tenant, by_key, 25, 0).await, (0, vec![]));
+    let combined = CustomerFilter { search: Some("example".into()), ..statuses(&["verified", "deactivated"]) };
+    assert_eq!(list_customers(&store, tenant, combined.clone(), 25, 0).await, (2, names(&["Dan", "Eve"])));
+    assert_eq!(list_customers(&store, tenant, combined, 1, 1).await, (2, names(&["Eve"])));
+
+    // Paging: the total counts every match, whatever the page.
+    assert_eq!(list_customers(&store, tenant, CustomerFilter::default(), 2, 0).await, (5, names(&["Alice", "Bob"])));
+    assert_eq!(list_customers(&store, tenant, CustomerFilter::default(), 2, 1).await, (5, names(&["Bob", "Carol"])));
+    assert_eq!(list_customers(&store, tenant, CustomerFilter::default(), 2, 4).await, (5, names(&["Eve"])));
+    assert_eq!(list_customers(&store, tenant, CustomerFilter::default(), 2, 10).await, (5, vec![]));
+    assert_eq!(list_customers(&store, tenant, search("e"), 2, 2).await.0, 5);
+}
+
+async fn customers_of_one_tenant_are_invisible_to_another(db: TestDb) {
+    let store = db.store;
+    let (a, b) = (new_tenant(&store).await, new_tenant(&store).await);
+    let mut c = customer_record(a, "mine@example.com", T0);
+    c.correlation_id = Some("corr-mine".to_owned());
+    put_customer(&store, &c).await;
+
+    assert!(find_customer(&store, b, &c.id).await.is_none());
+    let found = store.read(|mut x| async move { customers::find_by_email_key(&mut x, b, "mine@example.com").await });
+    assert!(found.await.unwrap().is_none());
+    let found = store.read(|mut x| async move { customers::find_by_correlation_id(&mut x, b, "corr-mine").await });
+    assert!(found.await.unwrap().is_none());
+    assert_eq!(list_customers(&store, b, CustomerFilter::default(), 25, 0).await, (0, vec![]));
+    assert_eq!(list_customers(&store, b, search("mine"), 25, 0).await, (0, vec![]));
+
+    // Another tenant cannot overwrite it either.
+    let mut stolen = c.clone();
+    stolen.tenant_id = b;
+    stolen.first_name = "Mallory".to_owned();
+    assert_not_found(store.write(move |x| Box::pin(async move { customers::save(x, &stolen).await })).await);
+    assert_eq!(find_customer(&store, a, &c.id).await.unwrap(), c);
+}
+
+async fn exchange_sessions_round_trip_and_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let exchange = exchange_record(tenant, &customer.id, r#"{"member":"MBR-1"}"#, "active", at(1));
+    put_exchange(&store, &exchange).await;
+
+    let full = ExchangeSessionRecord {
+        id: unique("exs"),
+        tenant_id: tenant,
+        customer_id: customer.id.clone(),
+        partner: "MX".to_owned(),
+        exchange_id: Some(exchange.id.clone()),
+        redirect_url: Some("https://example.com/return?x=1&y=é".to_owned()),
+        provider_session: Some((0..=255u8).chain([0, 255, 0]).collect()),
+        created_at: at(7),
+    };
+    let bare = ExchangeSessionRecord {
+        id: unique("exs"),
+        exchange_id: None,
+        redirect_url: None,
+        provider_session: None,
+        created_at: at(8),
+        ..full.clone()
+    };
+    for s in [full.clone(), bare.clone()] {
+        store.write(move |c| Box::pin(async move { exchange_sessions::insert(c, &s).await })).await.unwrap();
+    }
+    let dup = full.clone();
+    let r = store.write(move |c| Box::pin(async move { exchange_sessions::insert(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate id: {r:?}");
+
+    let find = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store.read(move |mut c| async move { exchange_sessions::find(&mut c, tenant, &id).await }).await.unwrap()
+        }
+    };
+    assert_eq!(find(tenant, full.id.clone()).await, Some(full.clone()));
+    assert_eq!(find(tenant, bare.id.clone()).await, Some(bare.clone()));
+    assert_eq!(find(other, full.id.clone()).await, None);
+    assert_eq!(find(tenant, "no-such-session".to_owned()).await, None);
+}
+
+async fn exchanges_round_trip_save_list_and_find_active_by_connection(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let neighbour = new_customer(&store, tenant).await;
+    let (conn_a, conn_b) = (r#"{"member":"MBR-a","account":"ACT-a"}"#, r#"{"member":"MBR-b","account":"ACT-b"}"#);
+
+    let ex_a = exchange_record(tenant, &customer.id, conn_a, "active", at(30));
+    let ex_b = exchange_record(tenant, &customer.id, conn_b, "deactivated", at(20));
+    let ex_n = exchange_record(tenant, &neighbour.id, conn_a, "active", at(10));
+    for e in [&ex_a, &ex_b, &ex_n] {
+        put_exchange(&store, e).await;
+    }
+
+    let find = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move { store.read(move |mut c| async move { exchanges::find(&mut c, tenant, &id).await }).await.unwrap() }
+    };
+    let active = |customer: String, connection: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move {
+                    exchanges::find_active_by_connection(&mut c, tenant, &customer, connection).await
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let list = |tenant: TenantId, customer: String| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { exchanges::list_for_customer(&mut c, tenant, &customer).await })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        }
+    };
+
+    assert_eq!(find(tenant, ex_a.id.clone()).await, Some(ex_a.clone()));
+    assert_eq!(find(tenant, ex_b.id.clone()).await, Some(ex_b.clone()));
+    assert_eq!(find(other, ex_a.id.clone()).await, None);
+
+    assert_eq!(active(customer.id.clone(), conn_a).await, Some(ex_a.clone()));
+    assert_eq!(active(customer.id.clone(), conn_b).await, None, "a deactivated exchange is not active");
+    assert_eq!(active(neighbour.id.clone(), conn_a).await, Some(ex_n.clone()));
+    assert_eq!(active(neighbour.id.clone(), conn_b).await, None);
+    let (id, ca) = (customer.id.clone(), conn_a);
+    let elsewhere = store
+        .read(move |mut c| async move { exchanges::find_active_by_connection(&mut c, other, &id, ca).await })
+        .await
+        .unwrap();
+    assert_eq!(elsewhere, None);
+
+    // Reconnecting the same account makes a new active exchange.
+    let ex_b2 = exchange_record(tenant, &customer.id, conn_b, "active", at(0));
+    put_exchange(&store, &ex_b2).await;
+    assert_eq!(active(customer.id.clone(), conn_b).await, Some(ex_b2.clone()));
+
+    let mut deactivated = ex_a.clone();
+    deactivated.status = "deactivated".to_owned();
+    let w = deactivated.clone();
+    store.write(move |c| Box::pin(async move { exchanges::save(c, &w).await })).await.unwrap();
+    assert_eq!(find(tenant, ex_a.id.clone()).await, Some(deactivated));
+    assert_eq!(active(customer.id.clone(), conn_a).await, None);
+    assert_eq!(active(neighbour.id.clone(), conn_a).await, Some(ex_n.clone()));
+
+    assert_eq!(list(tenant, customer.id.clone()).await, vec![ex_a.id.clone(), ex_b.id.clone(), ex_b2.id.clone()]);
+    assert_eq!(list(tenant, neighbour.id.clone()).await, vec![ex_n.id.clone()]);
+    assert!(list(other, customer.id.clone()).await.is_empty());
+
+    let mut stolen = ex_n.clone();
+    stolen.tenant_id = other;
+    stolen.status = "removed".to_owned();
+    assert_not_found(store.write(move |c| Box::pin(async move { exchanges::save(c, &stolen).await })).await);
+    assert_eq!(find(tenant, ex_n.id.clone()).await, Some(ex_n));
+}
+
+async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let neighbour = new_customer(&store, tenant).await;
+    let exchange = exchange_record(tenant, &customer.id, r#"{"member":"MBR-1"}"#, "active", T0);
+    put_exchange(&store, &exchange).await;
+
+    let fs1 = funding_source_record(tenant, &customer.id, "fp-a", false, at(40));
+    let fs2 = funding_source_record(tenant, &customer.id, "fp-b", true, at(30));
+    let fs3 = FundingSourceRecord {
+        exchange_id: Some(exchange.id.clone()),
+        status: "verified".to_owned(),
+        ..funding_source_record(tenant, &customer.id, "fp-b", false, at(20))
+    };
+    let fs4 = funding_source_record(tenant, &customer.id, "fp-c", true, at(10));
+    let fs_n = funding_source_record(tenant, &neighbour.id, "fp-a", false, at(0));
+    for f in [&fs1, &fs2, &fs3, &fs4, &fs_n] {
+        put_funding_source(&store, f).await;
+    }
+
+    let find = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store.read(move |mut c| async move { funding_sources::find(&mut c, tenant, &id).await }).await.unwrap()
+        }
+    };
+    for f in [&fs1, &fs2, &fs3, &fs4, &fs_n] {
+        assert_eq!(find(tenant, f.id.clone()).await.as_ref(), Some(f), "round trip of {}", f.id);
+        assert_eq!(find(other, f.id.clone()).await, None, "{} seen from another tenant", f.id);
+    }
+
+    let ids = |list: &[&FundingSourceRecord]| list.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+    assert_eq!(funding_source_ids(&store, tenant, &customer.id, None).await, ids(&[&fs1, &fs2, &fs3, &fs4]));
+    assert_eq!(funding_source_ids(&store, tenant, &customer.id, Some(false)).await, ids(&[&fs1, &fs3]));
+    assert_eq!(funding_source_ids(&store, tenant, &customer.id, Some(true)).await, ids(&[&fs2, &fs4]));
+    assert_eq!(funding_source_ids(&store, tenant, &neighbour.id, None).await, ids(&[&fs_n]));
+    assert!(funding_source_ids(&store, other, &customer.id, None).await.is_empty());
+
+    // The fingerprint finds the customer's own source that is not removed.
+    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a").await, Some(fs1.clone()));
+    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-b").await, Some(fs3.clone()));
+    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-c").await, None, "only removed ones");
+    assert_eq!(by_fingerprint(&store, tenant, &neighbour.id, "fp-a").await, Some(fs_n.clone()));
+    assert_eq!(by_fingerprint(&store, tenant, &neighbour.id, "fp-b").await, None);
+    assert_eq!(by_fingerprint(&store, other, &customer.id, "fp-a").await, None);
+
+    // Save writes status, name, type, removal, update time and exchange back, nothing else.
+    let mut changed = fs1.clone();
+    changed.status = "verified".to_owned();
+    changed.name = "Renamed — savings".to_owned();
+    changed.bank_account_type = "savings".to_owned();
+    changed.removed = true;
+    changed.updated_at = at(999);
+    changed.exchange_id = Some(exchange.id.clone());
+    let mut attempt = changed.clone();
+    attempt.fingerprint = "fp-ignored".to_owned();
+    attempt.account_number = vec![9];
+    attempt.created_at = at(12_345);
+    store.write(move |c| Box::pin(async move { funding_sources::save(c, &attempt).await })).await.unwrap();
+    assert_eq!(find(tenant, fs1.id.clone()).await, Some(changed.clone()));
+    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a").await, None, "removed now");
+    assert_eq!(funding_source_ids(&store, tenant, &customer.id, Some(false)).await, ids(&[&fs3]));
+    assert_eq!(funding_source_ids(&store, tenant, &customer.id, Some(true)).await, ids(&[&fs1, &fs2, &fs4]));
+
+    // And back, with the exchange cleared.
+    let mut restored = changed.clone();
+    restored.removed = false;
+    restored.exchange_id = None;
+    let w = restored.clone();
+    store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
+    assert_eq!(find(tenant, fs1.id.clone()).await, Some(restored.clone()));
+    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a").await, Some(restored));
+
+    let mut stolen = fs_n.clone();
+    stolen.tenant_id = other;
+    stolen.removed = true;
+    assert_not_found(store.write(move |c| Box::pin(async move { funding_sources::save(c, &stolen).await })).await);
+    assert_eq!(find(tenant, fs_n.id.clone()).await, Some(fs_n));
+}
+
+async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let event = |tenant: TenantId, i: i64| EventRecord {
+        id: unique("evt"),
+        tenant_id: tenant,
+        topic: if i == 0 { "customer_created".to_owned() } else { format!("topic_{i}") },
+        resource_type: "customers".to_owned(),
+        resource_id: format!("cus-{i}"),
+        customer_id: (i % 2 == 0).then(|| format!("cus-{i}")),
+        // Order is insertion order, even when timestamps tie or run backwards.
+        created_at: at(100 - i.min(3)),
+    };
+    let mut written = Vec::new();
+    for i in 0..7 {
+        let e = event(tenant, i);
+        written.push(e.clone());
+        store.write(move |c| Box::pin(async move { events::insert(c, &e).await })).await.unwrap();
+    }
+    let foreign = event(other, 0);
+    let w = foreign.clone();
+    store.write(move |c| Box::pin(async move { events::insert(c, &w).await })).await.unwrap();
+
+    let find = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move { store.read(move |mut c| async move { events::find(&mut c, tenant, &id).await }).await.unwrap() }
+    };
+    assert_eq!(find(tenant, written[0].id.clone()).await, Some(written[0].clone()));
+    assert_eq!(find(tenant, written[1].id.clone()).await, Some(written[1].clone()));
+    assert_eq!(find(other, written[0].id.clone()).await, None);
+    assert_eq!(find(tenant, foreign.id.clone()).await, None);
+
+    let list = |tenant: TenantId, limit: i64, offset: i64| {
+        let store = store.clone();
+        async move {
+            let p = store.read(move |mut c| async move { events::list(&mut c, tenant, limit, offset).await }).await;
+            let p = p.unwrap();
+            (p.total, p.items)
+        }
+    };
+    let newest: Vec<EventRecord> = written.iter().rev().cloned().collect();
+    assert_eq!(list(tenant, 25, 0).await, (7, newest.clone()));
+    assert_eq!(list(tenant, 3, 0).await, (7, newest[0..3].to_vec()));
+    assert_eq!(list(tenant, 3, 3).await, (7, newest[3..6].to_vec()));
+    assert_eq!(list(tenant, 3, 6).await, (7, newest[6..].to_vec()));
+    assert_eq!(list(tenant, 3, 9).await, (7, vec![]));
+    assert_eq!(list(other, 25, 0).await, (1, vec![foreign.clone()]));
+
+    let dup = foreign;
+    let r = store.write(move |c| Box::pin(async move { events::insert(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate event id: {r:?}");
 }

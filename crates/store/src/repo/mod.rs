@@ -2,9 +2,15 @@
 //! transaction and, where rows belong to a tenant, the tenant id: no query crosses tenants.
 
 pub mod accounts;
+pub mod customers;
+pub mod events;
+pub mod exchange_sessions;
+pub mod exchanges;
+pub mod funding_sources;
 pub mod jobs;
 pub mod members;
 pub mod micro_deposits;
+pub mod payment_tokens;
 pub mod tenants;
 pub mod users;
 pub mod widget_sessions;

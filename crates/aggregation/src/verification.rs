@@ -1,0 +1,131 @@
+//! Account verification as the rest of openiav uses it in-process (the payments side's
+//! `AccountVerifier` port is wired to these): an aggregator user per payments customer, a
+//! verification-mode widget URL, the accounts whose numbers the end user released, and those
+//! numbers.
+
+use openiav_core::bank::{AccountNumber, RoutingNumber};
+use openiav_core::ids::{TenantId, UserGuid};
+use openiav_store::records::{AccountRecord, UserRecord};
+use openiav_store::repo::{accounts, members, users};
+use openiav_store::StoreError;
+
+use crate::catalog::Catalog;
+use crate::engine;
+use crate::sandbox::data::routing_number_for;
+use crate::widget_url::{self, WidgetRequest};
+use crate::{AppState, MxError};
+
+/// A verified deposit account and its numbers.
+#[derive(Clone, Debug)]
+pub struct ReleasedAccount {
+    pub member_guid: String,
+    pub account_guid: String,
+    pub name: String,
+    /// `checking` or `savings`.
+    pub kind: String,
+    pub routing_number: RoutingNumber,
+    pub account_number: AccountNumber,
+    pub institution_name: String,
+    pub balance_cents: i64,
+    pub available_balance_cents: Option<i64>,
+}
+
+/// Creates the user that verifies one payments customer's accounts (its partner id names the
+/// customer, so a second call for the same customer finds the first user).
+pub async fn user_for_customer(state: &AppState, tenant: TenantId, customer_id: &str) -> Result<UserGuid, MxError> {
+    let now = state.clock.now();
+    let partner_id = format!("payments-customer-{customer_id}");
+    let user = UserRecord {
+        guid: UserGuid::generate(),
+        tenant_id: tenant,
+        id: Some(partner_id.clone()),
+        email: None,
+        is_disabled: false,
+        metadata: Some("openiav payments customer".into()),
+        created_at: now,
+        updated_at: now,
+    };
+    let guid = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                if let Some(existing) = users::find(c, tenant, &partner_id, true).await? {
+                    return Ok(existing.guid);
+                }
+                users::insert(c, &user).await?;
+                Ok(user.guid)
+            })
+        })
+        .await?;
+    Ok(guid)
+}
+
+/// A single-use Connect widget URL in verification mode for `user`.
+pub async fn verification_widget_url(state: &AppState, tenant: TenantId, user: &UserGuid) -> Result<String, MxError> {
+    let request: WidgetRequest =
+        serde_json::from_value(serde_json::json!({ "widget_type": "connect_widget", "mode": "verification" }))
+            .expect("a fixed widget request parses");
+    widget_url::mint(state, tenant, user, &request.into_config()?).await
+}
+
+/// The deposit accounts of `user` whose numbers a verification released.
+pub async fn verified_accounts(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+) -> Result<Vec<AccountRecord>, MxError> {
+    let user = user.clone();
+    let all = state.store.read(|mut c| async move { accounts::all(&mut c, tenant, &user, None).await }).await?;
+    Ok(all.into_iter().filter(|a| a.numbers_verified && a.account_number.is_some()).collect())
+}
+
+/// The numbers of a verified account of `user` at `member`, or `None` if it is not one.
+pub async fn released_account(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    member_guid: &str,
+    account_guid: &str,
+) -> Result<Option<ReleasedAccount>, MxError> {
+    let (u, a) = (user.clone(), account_guid.to_owned());
+    let Some(account) = state.store.read(|mut c| async move { accounts::find(&mut c, tenant, &u, &a).await }).await?
+    else {
+        return Ok(None);
+    };
+    if account.member_guid.as_str() != member_guid || !account.numbers_verified {
+        return Ok(None);
+    }
+    let (Some(blob), Some(routing)) = (&account.account_number, &account.routing_number) else { return Ok(None) };
+    let plain = state
+        .keyring
+        .decrypt(&engine::account_number_context(&account), blob)
+        .map_err(|e| StoreError::Corrupt(format!("decrypting an account number: {e}")))?;
+    let number = AccountNumber::parse(&String::from_utf8_lossy(&plain))
+        .ok_or_else(|| StoreError::Corrupt("a stored account number is malformed".into()))?;
+    let routing = RoutingNumber::parse(routing)
+        .ok_or_else(|| StoreError::Corrupt("a stored routing number is malformed".into()))?;
+    let (u, m) = (user.clone(), member_guid.to_owned());
+    let member = state.store.read(|mut c| async move { members::find(&mut c, tenant, &u, &m, false).await }).await?;
+    let institution_name =
+        member.map(|m| m.name).or_else(|| bank_name(&routing)).unwrap_or_else(|| "SANDBOX TEST BANK".to_owned());
+    Ok(Some(ReleasedAccount {
+        member_guid: account.member_guid.to_string(),
+        account_guid: account.guid.to_string(),
+        name: account.name.clone(),
+        kind: account.kind.clone(),
+        routing_number: routing,
+        account_number: number,
+        institution_name,
+        balance_cents: account.balance_cents,
+        available_balance_cents: account.available_balance_cents,
+    }))
+}
+
+/// The catalog institution a routing number belongs to.
+pub fn bank_name(routing: &RoutingNumber) -> Option<String> {
+    Catalog::get()
+        .search(&Default::default())
+        .into_iter()
+        .find(|i| routing_number_for(&i.code) == *routing)
+        .map(|i| i.name.clone())
+}

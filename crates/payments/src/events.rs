@@ -1,0 +1,64 @@
+//! Application events: written in the same transaction as the change they report, listed and
+//! read through `/events`.
+
+use openiav_core::clock::Timestamp;
+use openiav_core::ids::TenantId;
+use openiav_store::records::EventRecord;
+use openiav_store::repo::events;
+use openiav_store::{Conn, StoreError};
+use serde_json::{json, Value};
+
+use crate::hal::link;
+
+/// Records `topic` about the resource `/{resource_type}/{resource_id}`.
+pub async fn record(
+    conn: &mut Conn,
+    tenant: TenantId,
+    topic: &str,
+    resource_type: &str,
+    resource_id: &str,
+    customer_id: Option<&str>,
+    now: Timestamp,
+) -> Result<EventRecord, StoreError> {
+    let event = EventRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant,
+        topic: topic.to_owned(),
+        resource_type: resource_type.to_owned(),
+        resource_id: resource_id.to_owned(),
+        customer_id: customer_id.map(str::to_owned),
+        created_at: now,
+    };
+    events::insert(conn, &event).await?;
+    Ok(event)
+}
+
+/// The singular HAL `resource-type` of a collection.
+fn resource_type_of(collection: &str) -> &str {
+    match collection {
+        "customers" => "customer",
+        "funding-sources" => "funding-source",
+        "exchanges" => "exchange",
+        "transfers" => "transfer",
+        other => other,
+    }
+}
+
+/// An event as Dwolla renders it (also the body of its webhooks).
+pub fn render(base: &str, e: &EventRecord) -> Value {
+    let mut links = json!({
+        "self": link(base, &format!("/events/{}", e.id), "event"),
+        "account": link(base, &format!("/accounts/{}", e.tenant_id), "account"),
+        "resource": link(base, &format!("/{}/{}", e.resource_type, e.resource_id), resource_type_of(&e.resource_type)),
+    });
+    if let Some(customer) = &e.customer_id {
+        links["customer"] = link(base, &format!("/customers/{customer}"), "customer");
+    }
+    json!({
+        "_links": links,
+        "id": e.id,
+        "created": e.created_at.to_rfc3339_millis(),
+        "topic": e.topic,
+        "resourceId": e.resource_id,
+    })
+}

@@ -1,0 +1,73 @@
+//! The Dwolla-compatible payments API: OAuth application tokens, customers, exchange partners,
+//! exchange sessions, available exchange connections, exchanges, funding sources and events,
+//! in Dwolla's HAL conventions. Account verification goes through the [`port::AccountVerifier`]
+//! port; this crate never talks to the aggregation side directly.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod events;
+pub mod hal;
+pub mod partners;
+pub mod port;
+pub mod routes;
+
+use std::sync::Arc;
+
+use openiav_core::clock::Clock;
+use openiav_core::crypto::Keyring;
+use openiav_store::Store;
+
+pub use error::{DwollaError, FieldError};
+
+/// Settings of the payments side.
+#[derive(Clone, Debug)]
+pub struct PaymentsConfig {
+    /// Base of every absolute URL handed out (`Location`, `_links`), e.g. `http://127.0.0.1:8081`.
+    pub public_base_url: String,
+    /// Offer Visa as an exchange partner (Dwolla removed it in 2025 and the TypeScript SDK
+    /// rejects a partner list that contains it).
+    pub visa_enabled: bool,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self { public_base_url: "http://127.0.0.1:8081".into(), visa_enabled: false }
+    }
+}
+
+/// Everything a payments handler needs.
+pub struct Payments {
+    pub store: Store,
+    pub keyring: Keyring,
+    pub clock: Arc<dyn Clock>,
+    pub config: PaymentsConfig,
+    pub verifier: Arc<dyn port::AccountVerifier>,
+}
+
+impl Payments {
+    pub fn new(
+        store: Store,
+        keyring: Keyring,
+        clock: Arc<dyn Clock>,
+        config: PaymentsConfig,
+        verifier: Arc<dyn port::AccountVerifier>,
+    ) -> Arc<Self> {
+        let mut config = config;
+        config.public_base_url = config.public_base_url.trim_end_matches('/').to_owned();
+        Arc::new(Self { store, keyring, clock, config, verifier })
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.config.public_base_url
+    }
+}
+
+/// Shared state of the payments router.
+pub type AppState = Arc<Payments>;
+
+/// The payments listener's routes.
+pub fn router(state: AppState) -> axum::Router {
+    routes::router().with_state(state)
+}

@@ -1,0 +1,70 @@
+//! The `AccountVerifier` port: everything payments needs from an aggregator (MX-shaped) to
+//! verify a customer's bank account. Payments never imports the aggregation side; the server
+//! plugs in an adapter.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use openiav_core::bank::{AccountNumber, RoutingNumber};
+use openiav_core::ids::TenantId;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The aggregator could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifierError {
+    /// No such user, member or account (or not verified).
+    #[error("not found at the aggregator")]
+    NotFound,
+    /// The aggregator is unavailable or failed.
+    #[error("the aggregator failed: {0}")]
+    Unavailable(String),
+}
+
+/// An account the end user verified at the aggregator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedAccount {
+    pub member: String,
+    pub account: String,
+    pub name: String,
+}
+
+/// A verified account's numbers and what the bank says about it.
+#[derive(Clone, Debug)]
+pub struct VerifiedNumbers {
+    pub routing_number: RoutingNumber,
+    pub account_number: AccountNumber,
+    /// `checking` or `savings`, as the bank reports it.
+    pub account_type: String,
+    pub institution_name: String,
+    /// Available and current balance in cents, when the bank reports them.
+    pub available_cents: Option<i64>,
+    pub balance_cents: Option<i64>,
+}
+
+/// What payments asks of the aggregator.
+pub trait AccountVerifier: Send + Sync {
+    /// Creates the aggregator user that verifies one customer's accounts; returns its id.
+    fn create_user(&self, tenant: TenantId, customer_id: &str) -> BoxFuture<'_, Result<String, VerifierError>>;
+
+    /// A single-use URL of the aggregator's widget in verification mode for `user`.
+    fn verification_widget_url(&self, tenant: TenantId, user: &str) -> BoxFuture<'_, Result<String, VerifierError>>;
+
+    /// The accounts `user` verified (whose numbers the aggregator releases).
+    fn verified_accounts(
+        &self,
+        tenant: TenantId,
+        user: &str,
+    ) -> BoxFuture<'_, Result<Vec<VerifiedAccount>, VerifierError>>;
+
+    /// The numbers of one verified account.
+    fn account_numbers(
+        &self,
+        tenant: TenantId,
+        user: &str,
+        account: &VerifiedAccount,
+    ) -> BoxFuture<'_, Result<VerifiedNumbers, VerifierError>>;
+
+    /// The name of the bank a routing number belongs to, if the aggregator knows it.
+    fn bank_name(&self, routing: &RoutingNumber) -> Option<String>;
+}

@@ -1,0 +1,556 @@
+//! `/customers`: create (unverified, receive-only, personal, business with its variants), list
+//! and search, retrieve, update (fields, status changes, upgrade and retry), with Dwolla's
+//! validation rules and its sandbox's name-based verification outcomes.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use openiav_core::clock::Timestamp;
+use openiav_store::records::CustomerRecord;
+use openiav_store::repo::customers::{self as repo, CustomerFilter};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{customer_of, paging};
+use crate::auth::AppToken;
+use crate::body::DwollaJson;
+use crate::error::FieldError;
+use crate::events;
+use crate::hal::{self, link};
+use crate::{AppState, DwollaError};
+
+/// Characters Dwolla refuses in names.
+const NAME_FORBIDDEN: &[char] = &['<', '>', '=', '"', '`', '!', '?', '%', '~', '$', '{', '}', '\\'];
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerBody {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    business_name: Option<String>,
+    correlation_id: Option<String>,
+    address1: Option<String>,
+    address2: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    date_of_birth: Option<String>,
+    ssn: Option<String>,
+    phone: Option<String>,
+    business_type: Option<String>,
+    business_classification: Option<String>,
+    ein: Option<String>,
+    doing_business_as: Option<String>,
+    website: Option<String>,
+    controller: Option<Value>,
+    status: Option<String>,
+}
+
+/// Collects field errors while a body is checked.
+#[derive(Default)]
+struct Checks(Vec<FieldError>);
+
+impl Checks {
+    fn required<'a>(&mut self, value: &'a Option<String>, path: &str, label: &str) -> Option<&'a str> {
+        match value.as_deref().map(str::trim) {
+            Some(v) if !v.is_empty() => Some(v),
+            _ => {
+                self.0.push(FieldError::required(path, format!("{label} required.")));
+                None
+            }
+        }
+    }
+
+    fn invalid(&mut self, path: &str, message: impl Into<String>) {
+        self.0.push(FieldError::invalid(path, message));
+    }
+
+    fn name(&mut self, value: &Option<String>, path: &str, label: &str) {
+        if let Some(v) = self.required(value, path, label) {
+            if v.chars().count() > 50 || v.contains(NAME_FORBIDDEN) {
+                self.invalid(path, format!("{label} must be at most 50 characters without special characters."));
+            }
+        }
+    }
+
+    fn email(&mut self, value: &Option<String>) {
+        if let Some(v) = self.required(value, "/email", "Email") {
+            let (local, domain) = v.split_once('@').unwrap_or_default();
+            if local.is_empty() || !domain.contains('.') || v.contains(char::is_whitespace) || v.len() > 255 {
+                self.0.push(FieldError::new("InvalidFormat", "/email", "Email invalid."));
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), DwollaError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DwollaError::validation(self.0))
+        }
+    }
+}
+
+fn is_digits(s: &str, lengths: &[usize]) -> bool {
+    lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Age in whole years on `today` of someone born on `dob` (YYYY-MM-DD).
+fn age_on(dob: &str, today: time::Date) -> Option<i32> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let born = time::Date::parse(dob, &format).ok()?;
+    let mut age = today.year() - born.year();
+    if (today.month() as u8, today.day()) < (born.month() as u8, born.day()) {
+        age -= 1;
+    }
+    Some(age)
+}
+
+/// Checks a verified customer's address and identity fields.
+fn check_verified_person(c: &mut Checks, b: &CustomerBody, today: time::Date, need_identity: bool) {
+    c.required(&b.address1, "/address1", "Address1");
+    c.required(&b.city, "/city", "City");
+    if let Some(state) = c.required(&b.state, "/state", "State") {
+        if state.len() != 2 || !state.chars().all(|ch| ch.is_ascii_alphabetic()) {
+            c.invalid("/state", "State must be a two-letter abbreviation.");
+        }
+    }
+    if let Some(zip) = c.required(&b.postal_code, "/postalCode", "PostalCode") {
+        if !(is_digits(zip, &[5]) || (zip.len() == 10 && zip.as_bytes()[5] == b'-')) {
+            c.invalid("/postalCode", "PostalCode must be a 5-digit or ZIP+4 code.");
+        }
+    }
+    if let Some(phone) = b.phone.as_deref().filter(|p| !p.is_empty()) {
+        if !is_digits(phone, &[10]) {
+            c.invalid("/phone", "Phone must be 10 digits.");
+        }
+    }
+    if need_identity {
+        if let Some(dob) = c.required(&b.date_of_birth, "/dateOfBirth", "DateOfBirth") {
+            match age_on(dob, today) {
+                Some(age) if (18..=125).contains(&age) => {}
+                Some(_) => c.invalid("/dateOfBirth", "DateOfBirth must be for someone between 18 and 125 years old."),
+                None => c.0.push(FieldError::new("InvalidFormat", "/dateOfBirth", "DateOfBirth must be YYYY-MM-DD.")),
+            }
+        }
+        if let Some(ssn) = c.required(&b.ssn, "/ssn", "Ssn") {
+            if !is_digits(&ssn.replace('-', ""), &[4, 9]) {
+                c.invalid("/ssn", "Ssn must be the last four or all nine digits.");
+            }
+        }
+    }
+}
+
+/// Checks a business customer's business fields and controller.
+fn check_business(c: &mut Checks, b: &CustomerBody, today: time::Date) -> bool {
+    let Some(kind) = c.required(&b.business_type, "/businessType", "BusinessType") else { return false };
+    let sole = kind == "soleProprietorship";
+    if !matches!(kind, "soleProprietorship" | "llc" | "corporation" | "partnership") {
+        c.invalid("/businessType", "BusinessType must be soleProprietorship, llc, corporation or partnership.");
+    }
+    c.required(&b.business_name, "/businessName", "BusinessName");
+    c.required(&b.business_classification, "/businessClassification", "BusinessClassification");
+    check_verified_person(c, b, today, sole);
+    if !sole {
+        if let Some(ein) = c.required(&b.ein, "/ein", "Ein") {
+            if !is_digits(&ein.replace('-', ""), &[9]) {
+                c.invalid("/ein", "Ein must be 9 digits.");
+            }
+        }
+        match b.controller.as_ref().and_then(Value::as_object) {
+            None => c.0.push(FieldError::required("/controller", "Controller required.")),
+            Some(ctrl) => {
+                let field = |k: &str| ctrl.get(k).and_then(Value::as_str).map(str::to_owned);
+                for (key, label) in [("firstName", "FirstName"), ("lastName", "LastName"), ("title", "Title")] {
+                    c.required(&field(key), &format!("/controller/{key}"), label);
+                }
+                if let Some(dob) = c.required(&field("dateOfBirth"), "/controller/dateOfBirth", "DateOfBirth") {
+                    if !age_on(dob, today).is_some_and(|a| (18..=125).contains(&a)) {
+                        c.invalid("/controller/dateOfBirth", "DateOfBirth must be YYYY-MM-DD, age 18 to 125.");
+                    }
+                }
+                if field("ssn").is_none() && ctrl.get("passport").is_none() {
+                    c.0.push(FieldError::required("/controller/ssn", "Ssn or passport required."));
+                }
+                match ctrl.get("address").and_then(Value::as_object) {
+                    None => c.0.push(FieldError::required("/controller/address", "Address required.")),
+                    Some(addr) => {
+                        for key in ["address1", "city", "country"] {
+                            let v = addr.get(key).and_then(Value::as_str).map(str::to_owned);
+                            c.required(&v, &format!("/controller/address/{key}"), key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    sole
+}
+
+/// The status a new verified customer gets in the sandbox: its first name picks it.
+fn sandbox_status(first_name: &str, kind: &str) -> &'static str {
+    match (first_name.to_ascii_lowercase().as_str(), kind) {
+        ("retry", _) => "retry",
+        ("kba", "personal") => "kba",
+        ("document", _) => "document",
+        ("suspended", _) => "suspended",
+        _ => "verified",
+    }
+}
+
+/// The event a verified customer's first status raises.
+fn status_topic(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "verified" => "customer_verified",
+        "retry" => "customer_reverification_needed",
+        "kba" => "customer_kba_verification_needed",
+        "document" => "customer_verification_document_needed",
+        "suspended" => "customer_suspended",
+        _ => return None,
+    })
+}
+
+/// The details a verified customer keeps (never the SSN or passport).
+fn profile_of(b: &CustomerBody) -> Value {
+    let mut p = Map::new();
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            p.insert(k.to_owned(), json!(v));
+        }
+    };
+    put("address1", &b.address1);
+    put("address2", &b.address2);
+    put("city", &b.city);
+    put("state", &b.state);
+    put("postalCode", &b.postal_code);
+    put("phone", &b.phone);
+    put("businessType", &b.business_type);
+    put("businessClassification", &b.business_classification);
+    put("doingBusinessAs", &b.doing_business_as);
+    put("website", &b.website);
+    if let Some(ctrl) = b.controller.as_ref().and_then(Value::as_object) {
+        let mut ctrl = ctrl.clone();
+        ctrl.remove("ssn");
+        ctrl.remove("passport");
+        ctrl.remove("dateOfBirth");
+        p.insert("controller".into(), Value::Object(ctrl));
+    }
+    Value::Object(p)
+}
+
+/// A customer as Dwolla renders it.
+pub fn render(base: &str, c: &CustomerRecord) -> Value {
+    let path = format!("/customers/{}", c.id);
+    let mut links = json!({
+        "self": link(base, &path, "customer"),
+        "edit": link(base, &path, "customer"),
+        "funding-sources": link(base, &format!("{path}/funding-sources"), "funding-source"),
+        "exchanges": link(base, &format!("{path}/exchanges"), "exchange"),
+        "transfers": link(base, &format!("{path}/transfers"), "transfer"),
+    });
+    match c.status.as_str() {
+        "deactivated" => links["reactivate"] = link(base, &path, "customer"),
+        "suspended" => {}
+        _ => links["deactivate"] = link(base, &path, "customer"),
+    }
+    if c.status == "retry" {
+        links["retry-verification"] = link(base, &path, "customer");
+    }
+    let mut body = json!({
+        "_links": links,
+        "id": c.id,
+        "firstName": c.first_name,
+        "lastName": c.last_name,
+        "email": c.email,
+        "type": c.kind,
+        "status": c.status,
+        "created": c.created_at.to_rfc3339_millis(),
+    });
+    if let Some(b) = &c.business_name {
+        body["businessName"] = json!(b);
+    }
+    if let Some(id) = &c.correlation_id {
+        body["correlationId"] = json!(id);
+    }
+    if let Some(Value::Object(profile)) = c.profile.as_deref().and_then(|p| serde_json::from_str(p).ok()) {
+        for (k, v) in profile {
+            body[k] = v;
+        }
+    }
+    body
+}
+
+fn duplicate_email(base: &str, existing: &CustomerRecord) -> DwollaError {
+    let mut e = FieldError::new("Duplicate", "/email", "A customer with the specified email already exists.");
+    e.about = Some(link(base, &format!("/customers/{}", existing.id), "customer"));
+    DwollaError::validation(vec![e])
+}
+
+fn check_correlation_id(c: &mut Checks, id: &Option<String>) {
+    if let Some(id) = id.as_deref() {
+        let ok = !id.is_empty()
+            && id.len() <= 255
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_'));
+        if !ok {
+            c.invalid("/correlationId", "CorrelationId must be up to 255 characters of a-z, 0-9, '-', '.' and '_'.");
+        }
+    }
+}
+
+fn today(now: Timestamp) -> time::Date {
+    now.to_datetime().date()
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    DwollaJson(b): DwollaJson<CustomerBody>,
+) -> Result<Response, DwollaError> {
+    let kind = b.kind.clone().unwrap_or_else(|| "unverified".into());
+    let now = state.clock.now();
+    let mut c = Checks::default();
+    c.name(&b.first_name, "/firstName", "FirstName");
+    c.name(&b.last_name, "/lastName", "LastName");
+    c.email(&b.email);
+    if b.business_name.as_deref().is_some_and(|n| n.chars().count() > 255) {
+        c.invalid("/businessName", "BusinessName must be at most 255 characters.");
+    }
+    check_correlation_id(&mut c, &b.correlation_id);
+    match kind.as_str() {
+        "unverified" | "receive-only" => {}
+        "personal" => check_verified_person(&mut c, &b, today(now), true),
+        "business" => {
+            check_business(&mut c, &b, today(now));
+        }
+        _ => c.invalid("/type", "Type must be unverified, receive-only, personal or business."),
+    }
+    c.finish()?;
+    let first_name = b.first_name.clone().unwrap_or_default().trim().to_owned();
+    let status = match kind.as_str() {
+        "personal" | "business" => sandbox_status(&first_name, &kind),
+        _ => "unverified",
+    };
+    let email = b.email.clone().unwrap_or_default().trim().to_owned();
+    let verified_kind = kind == "personal" || kind == "business";
+    let record = CustomerRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant,
+        kind: kind.clone(),
+        status: status.to_owned(),
+        first_name,
+        last_name: b.last_name.clone().unwrap_or_default().trim().to_owned(),
+        email_key: email.to_lowercase(),
+        email,
+        business_name: b.business_name.clone().filter(|n| !n.is_empty()),
+        correlation_id: b.correlation_id.clone(),
+        profile: verified_kind.then(|| profile_of(&b).to_string()),
+        aggregator_user: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let base = state.base().to_owned();
+    let id = record.id.clone();
+    state
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                if let Some(existing) = repo::find_by_email_key(conn, tenant, &record.email_key).await? {
+                    return Ok(Err(duplicate_email(&base, &existing)));
+                }
+                if let Some(cid) = &record.correlation_id {
+                    if repo::find_by_correlation_id(conn, tenant, cid).await?.is_some() {
+                        return Ok(Err(DwollaError::validation(vec![FieldError::new(
+                            "Duplicate",
+                            "/correlationId",
+                            "A customer with the specified correlationId already exists.",
+                        )])));
+                    }
+                }
+                repo::insert(conn, &record).await?;
+                events::record(conn, tenant, "customer_created", "customers", &record.id, Some(&record.id), now)
+                    .await?;
+                if let Some(topic) = verified_kind.then(|| status_topic(&record.status)).flatten() {
+                    events::record(conn, tenant, topic, "customers", &record.id, Some(&record.id), now).await?;
+                }
+                Ok(Ok(()))
+            })
+        })
+        .await??;
+    Ok(hal::created(state.base(), &format!("/customers/{id}")))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    RawQuery(query): RawQuery,
+) -> Result<Response, DwollaError> {
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
+    let (limit, offset) = paging(&params, 25, 200)?;
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
+    let filter = CustomerFilter {
+        search: get("search"),
+        email_key: get("email").map(|e| e.trim().to_lowercase()),
+        statuses: params.iter().filter(|(n, _)| n == "status").map(|(_, v)| v.clone()).collect(),
+    };
+    let mut kept: Vec<String> = Vec::new();
+    for (k, v) in &params {
+        if matches!(k.as_str(), "search" | "email" | "status") {
+            kept.push(url::form_urlencoded::Serializer::new(String::new()).append_pair(k, v).finish());
+        }
+    }
+    let page =
+        state.store.read(|mut c| async move { repo::list(&mut c, tenant, &filter, limit, offset).await }).await?;
+    let base = state.base();
+    let customers: Vec<Value> = page.items.iter().map(|c| render(base, c)).collect();
+    Ok(hal::ok(&json!({
+        "_links": hal::paging_links(base, "/customers", &kept.join("&"), "customer", limit, offset, page.total),
+        "_embedded": { "customers": customers },
+        "total": page.total,
+    })))
+}
+
+pub async fn retrieve(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    let customer = customer_of(&state, tenant, &id).await?;
+    Ok(hal::ok(&render(state.base(), &customer)))
+}
+
+/// The status change a `{"status": …}` update asks for, with the event it raises.
+fn status_change(current: &str, wanted: &str) -> Result<(&'static str, &'static str), DwollaError> {
+    match (current, wanted) {
+        ("deactivated", "reactivated") => Ok(("verified", "customer_activated")),
+        (_, "reactivated") => {
+            Err(DwollaError::invalid_resource_state("Only a deactivated customer can be reactivated."))
+        }
+        ("deactivated", _) => {
+            Err(DwollaError::invalid_resource_state("A deactivated customer can only be reactivated."))
+        }
+        (_, "suspended") => Ok(("suspended", "customer_suspended")),
+        (_, "deactivated") => Ok(("deactivated", "customer_deactivated")),
+        _ => Err(DwollaError::invalid("/status", "Status must be suspended, deactivated or reactivated.")),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+    DwollaJson(b): DwollaJson<CustomerBody>,
+) -> Result<Response, DwollaError> {
+    let mut customer = customer_of(&state, tenant, &id).await?;
+    let now = state.clock.now();
+    let mut topics: Vec<&'static str> = Vec::new();
+    if let Some(wanted) = b.status.as_deref() {
+        let (status, topic) = status_change(&customer.status, wanted)?;
+        customer.status = if status == "verified" && !matches!(customer.kind.as_str(), "personal" | "business") {
+            "unverified".into()
+        } else {
+            status.into()
+        };
+        topics.push(topic);
+    } else {
+        if matches!(customer.status.as_str(), "document" | "suspended" | "deactivated") {
+            return Err(DwollaError::invalid_resource_state("Resource cannot be modified."));
+        }
+        let mut c = Checks::default();
+        let upgrade = b.kind.as_deref().filter(|k| *k != customer.kind);
+        let retry = customer.status == "retry";
+        if let Some(kind) = upgrade {
+            // An unverified customer becomes a verified one.
+            if customer.kind != "unverified" || !matches!(kind, "personal" | "business") {
+                return Err(DwollaError::invalid_resource_state("Resource cannot be modified."));
+            }
+            c.name(&b.first_name, "/firstName", "FirstName");
+            c.name(&b.last_name, "/lastName", "LastName");
+            c.email(&b.email);
+            if kind == "personal" {
+                check_verified_person(&mut c, &b, today(now), true);
+            } else {
+                check_business(&mut c, &b, today(now));
+            }
+            c.finish()?;
+            customer.kind = kind.to_owned();
+            customer.first_name = b.first_name.clone().unwrap_or_default().trim().to_owned();
+            customer.last_name = b.last_name.clone().unwrap_or_default().trim().to_owned();
+            customer.status = sandbox_status(&customer.first_name, kind).to_owned();
+            customer.profile = Some(profile_of(&b).to_string());
+            topics.extend(status_topic(&customer.status));
+        } else if retry {
+            check_verified_person(&mut c, &b, today(now), true);
+            if b.ssn.as_deref().is_some_and(|s| !is_digits(&s.replace('-', ""), &[9])) {
+                c.invalid("/ssn", "A retry needs all nine digits of the SSN.");
+            }
+            c.finish()?;
+            customer.status = "verified".into();
+            customer.profile = Some(profile_of(&b).to_string());
+            topics.push("customer_verified");
+        } else {
+            let verified = matches!(customer.kind.as_str(), "personal" | "business");
+            if verified && (b.first_name.is_some() || b.last_name.is_some()) {
+                c.invalid("/firstName", "The name of a verified customer cannot be changed.");
+            }
+            if !verified {
+                if b.first_name.is_some() {
+                    c.name(&b.first_name, "/firstName", "FirstName");
+                }
+                if b.last_name.is_some() {
+                    c.name(&b.last_name, "/lastName", "LastName");
+                }
+            }
+            if b.email.is_some() {
+                c.email(&b.email);
+            }
+            if verified && (b.address1.is_some() || b.city.is_some() || b.state.is_some() || b.postal_code.is_some()) {
+                let mut merged: Map<String, Value> =
+                    customer.profile.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+                for (k, v) in profile_of(&b).as_object().into_iter().flatten() {
+                    merged.insert(k.clone(), v.clone());
+                }
+                customer.profile = Some(Value::Object(merged).to_string());
+            }
+            c.finish()?;
+            if !verified {
+                if let Some(f) = &b.first_name {
+                    customer.first_name = f.trim().to_owned();
+                }
+                if let Some(l) = &b.last_name {
+                    customer.last_name = l.trim().to_owned();
+                }
+                if let Some(n) = &b.business_name {
+                    customer.business_name = Some(n.clone()).filter(|n| !n.is_empty());
+                }
+            }
+        }
+        if let Some(email) = &b.email {
+            customer.email = email.trim().to_owned();
+            customer.email_key = customer.email.to_lowercase();
+        }
+    }
+    customer.updated_at = now;
+    let base = state.base().to_owned();
+    let saved = customer.clone();
+    state
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                if let Some(other) = repo::find_by_email_key(conn, tenant, &saved.email_key).await? {
+                    if other.id != saved.id {
+                        return Ok(Err(duplicate_email(&base, &other)));
+                    }
+                }
+                repo::save(conn, &saved).await?;
+                for topic in topics {
+                    events::record(conn, tenant, topic, "customers", &saved.id, Some(&saved.id), now).await?;
+                }
+                Ok(Ok(()))
+            })
+        })
+        .await??;
+    Ok(hal::ok(&render(state.base(), &customer)))
+}

@@ -1,0 +1,44 @@
+//! `/events`: the application's events, newest first.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use openiav_store::repo::events as repo;
+use serde_json::{json, Value};
+
+use super::paging;
+use crate::auth::AppToken;
+use crate::events::render;
+use crate::hal;
+use crate::{AppState, DwollaError};
+
+pub async fn list(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    RawQuery(query): RawQuery,
+) -> Result<Response, DwollaError> {
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
+    let (limit, offset) = paging(&params, 25, 200)?;
+    let page = state.store.read(|mut c| async move { repo::list(&mut c, tenant, limit, offset).await }).await?;
+    let base = state.base();
+    let events: Vec<Value> = page.items.iter().map(|e| render(base, e)).collect();
+    Ok(hal::ok(&json!({
+        "_links": hal::paging_links(base, "/events", "", "event", limit, offset, page.total),
+        "_embedded": { "events": events },
+        "total": page.total,
+    })))
+}
+
+pub async fn retrieve(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    let event = state
+        .store
+        .read(|mut c| async move { repo::find(&mut c, tenant, &id).await })
+        .await?
+        .ok_or_else(|| DwollaError::not_found("Application event not found."))?;
+    Ok(hal::ok(&render(state.base(), &event)))
+}

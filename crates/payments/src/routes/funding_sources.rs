@@ -1,0 +1,405 @@
+//! Funding sources: create from an exchange (verified, numbers from the verified account) or
+//! from routing and account numbers (unverified), retrieve, list with `removed`, rename,
+//! remove, and the balance of an exchange-backed source. Account numbers are encrypted at rest
+//! and never answered.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use openiav_core::bank::{AccountNumber, RoutingNumber};
+use openiav_core::ids::TenantId;
+use openiav_store::records::{CustomerRecord, FundingSourceRecord};
+use openiav_store::repo::funding_sources as repo;
+use serde_json::{json, Value};
+
+use super::customer_of;
+use super::exchanges::{exchange_of, Connection};
+use crate::auth::AppToken;
+use crate::body::DwollaJson;
+use crate::error::FieldError;
+use crate::events;
+use crate::hal::{self, id_from_href, link};
+use crate::port::{VerifiedAccount, VerifiedNumbers};
+use crate::{AppState, DwollaError};
+
+/// The bank name used when the routing number is not one the aggregator knows.
+const SANDBOX_BANK_NAME: &str = "SANDBOX TEST BANK";
+
+fn number_context(f: &FundingSourceRecord) -> String {
+    format!("{}/{}/account_number", f.tenant_id, f.id)
+}
+
+pub fn render(base: &str, f: &FundingSourceRecord) -> Value {
+    let path = format!("/funding-sources/{}", f.id);
+    let mut links = json!({
+        "self": link(base, &path, "funding-source"),
+        "customer": link(base, &format!("/customers/{}", f.customer_id), "customer"),
+    });
+    if !f.removed {
+        links["remove"] = link(base, &path, "funding-source");
+        if f.status == "unverified" {
+            links["initiate-micro-deposits"] = link(base, &format!("{path}/micro-deposits"), "micro-deposits");
+        }
+        if let Some(exchange) = &f.exchange_id {
+            links["exchange"] = link(base, &format!("/exchanges/{exchange}"), "exchange");
+            links["balance"] = link(base, &format!("{path}/balance"), "balance");
+        }
+    }
+    let channels: Value = serde_json::from_str(&f.channels).unwrap_or_else(|_| json!(["ach"]));
+    json!({
+        "_links": links,
+        "id": f.id,
+        "status": f.status,
+        "type": "bank",
+        "bankAccountType": f.bank_account_type,
+        "name": f.name,
+        "created": f.created_at.to_rfc3339_millis(),
+        "removed": f.removed,
+        "channels": channels,
+        "bankName": f.bank_name,
+        "fingerprint": f.fingerprint,
+    })
+}
+
+fn check_name(errors: &mut Vec<FieldError>, name: Option<&str>) -> String {
+    match name.map(str::trim) {
+        None | Some("") => {
+            errors.push(FieldError::required("/name", "Name required."));
+            String::new()
+        }
+        Some(n) if n.chars().count() > 50 => {
+            errors.push(FieldError::invalid("/name", "Name must be at most 50 characters."));
+            String::new()
+        }
+        Some(n) => n.to_owned(),
+    }
+}
+
+/// The sandbox Plaid bank's numbers for a Plaid exchange (Plaid's test institution).
+fn plaid_numbers(exchange_id: &str, account_type: &str) -> VerifiedNumbers {
+    let digits: String =
+        exchange_id.bytes().filter(u8::is_ascii_digit).map(char::from).chain("0000000000".chars()).take(10).collect();
+    VerifiedNumbers {
+        routing_number: RoutingNumber::parse("011401533").expect("valid routing number"),
+        account_number: AccountNumber::parse(&format!("1111{digits}")).expect("valid account number"),
+        account_type: account_type.to_owned(),
+        institution_name: "Plaid Sandbox Bank".into(),
+        available_cents: Some(10_000),
+        balance_cents: Some(11_000),
+    }
+}
+
+/// The numbers behind an exchange.
+async fn exchange_numbers(
+    state: &AppState,
+    customer: &CustomerRecord,
+    exchange_id: &str,
+    connection: &Connection,
+    account_type: &str,
+) -> Result<VerifiedNumbers, DwollaError> {
+    match connection {
+        Connection::Mx { member, account, name } => {
+            let user = customer.aggregator_user.as_deref().ok_or_else(inactive_exchange)?;
+            let account = VerifiedAccount { member: member.clone(), account: account.clone(), name: name.clone() };
+            state.verifier.account_numbers(customer.tenant_id, user, &account).await.map_err(|_| inactive_exchange())
+        }
+        Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
+    }
+}
+
+fn inactive_exchange() -> DwollaError {
+    DwollaError::new(StatusCode::BAD_REQUEST, "InactiveExchange", "The Exchange was removed or disabled.")
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(customer_id): Path<String>,
+    DwollaJson(body): DwollaJson<Value>,
+) -> Result<Response, DwollaError> {
+    let customer = customer_of(&state, tenant, &customer_id)
+        .await
+        .map_err(|_| DwollaError::not_found("Customer ID not found. Check Customer ID."))?;
+    if matches!(customer.status.as_str(), "deactivated" | "suspended") {
+        return Err(DwollaError::forbidden("Not authorized to create funding source."));
+    }
+    let mut errors = Vec::new();
+    let name = check_name(&mut errors, body.get("name").and_then(Value::as_str));
+    let account_type = body.get("bankAccountType").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let from_exchange = body.pointer("/_links/exchange/href").and_then(Value::as_str);
+    let now = state.clock.now();
+    let (numbers, exchange_id, status) = if let Some(href) = from_exchange {
+        if !matches!(account_type.as_str(), "checking" | "savings") {
+            errors.push(FieldError::invalid("/bankAccountType", "BankAccountType must be checking or savings."));
+        }
+        let exchange = match id_from_href(href, "exchanges") {
+            Some(id) => exchange_of(&state, tenant, &id).await?.filter(|e| e.customer_id == customer.id),
+            None => None,
+        };
+        let Some(exchange) = exchange else {
+            errors.push(FieldError::invalid("/_links/exchange/href", "/_links/exchange/href is invalid."));
+            return Err(DwollaError::validation(errors));
+        };
+        if !errors.is_empty() {
+            return Err(DwollaError::validation(errors));
+        }
+        if exchange.status != "active" {
+            return Err(inactive_exchange());
+        }
+        let connection = Connection::of(&exchange)?;
+        let numbers = exchange_numbers(&state, &customer, &exchange.id, &connection, &account_type).await?;
+        (numbers, Some(exchange.id), "verified")
+    } else {
+        if !matches!(account_type.as_str(), "checking" | "savings" | "general-ledger" | "loan") {
+            errors.push(FieldError::invalid(
+                "/bankAccountType",
+                "BankAccountType must be checking, savings, general-ledger or loan.",
+            ));
+        }
+        let routing = body.get("routingNumber").and_then(Value::as_str).map(str::trim);
+        let routing = match routing {
+            None | Some("") => {
+                errors.push(FieldError::required("/routingNumber", "RoutingNumber required."));
+                None
+            }
+            Some(r) => RoutingNumber::parse(r).or_else(|| {
+                errors.push(FieldError::invalid("/routingNumber", "Routing number invalid."));
+                None
+            }),
+        };
+        let account = match body.get("accountNumber").and_then(Value::as_str).map(str::trim) {
+            None | Some("") => {
+                errors.push(FieldError::required("/accountNumber", "AccountNumber required."));
+                None
+            }
+            Some(a) => AccountNumber::parse(a).or_else(|| {
+                errors.push(FieldError::invalid("/accountNumber", "Account number must be 4 to 17 digits."));
+                None
+            }),
+        };
+        let (Some(routing), Some(account), true) = (routing, account, errors.is_empty()) else {
+            return Err(DwollaError::validation(errors));
+        };
+        let institution_name = state.verifier.bank_name(&routing).unwrap_or_else(|| SANDBOX_BANK_NAME.to_owned());
+        let numbers = VerifiedNumbers {
+            routing_number: routing,
+            account_number: account,
+            account_type: account_type.clone(),
+            institution_name,
+            available_cents: None,
+            balance_cents: None,
+        };
+        (numbers, None, "unverified")
+    };
+    let channels = match body.get("channels") {
+        Some(Value::Array(list)) if list.iter().all(|c| c.as_str().is_some_and(|c| matches!(c, "ach" | "wire"))) => {
+            Value::Array(list.clone())
+        }
+        Some(_) => return Err(DwollaError::invalid("/channels", "Channels must be ach or wire.")),
+        None => json!(["ach"]),
+    };
+    let fingerprint =
+        state.keyring.fingerprint(&["bank-account", numbers.routing_number.as_str(), numbers.account_number.expose()]);
+    let mut record = FundingSourceRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant,
+        customer_id: customer.id.clone(),
+        exchange_id,
+        status: status.to_owned(),
+        bank_account_type: account_type,
+        name,
+        bank_name: numbers.institution_name.clone(),
+        routing_number: numbers.routing_number.as_str().to_owned(),
+        account_number: Vec::new(),
+        account_number_last4: numbers.account_number.last4().to_owned(),
+        fingerprint,
+        channels: channels.to_string(),
+        removed: false,
+        created_at: now,
+        updated_at: now,
+    };
+    record.account_number = state.keyring.encrypt(&number_context(&record), numbers.account_number.expose().as_bytes());
+    let base = state.base().to_owned();
+    let id = record.id.clone();
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                if let Some(dup) =
+                    repo::find_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint).await?
+                {
+                    let about = link(&base, &format!("/funding-sources/{}", dup.id), "funding-source");
+                    return Ok(Err(DwollaError::new(
+                        StatusCode::BAD_REQUEST,
+                        "DuplicateResource",
+                        format!("Bank already exists: id={}", dup.id),
+                    )
+                    .with_about(about)));
+                }
+                repo::insert(c, &record).await?;
+                let customer = Some(record.customer_id.as_str());
+                events::record(
+                    c,
+                    tenant,
+                    "customer_funding_source_added",
+                    "funding-sources",
+                    &record.id,
+                    customer,
+                    now,
+                )
+                .await?;
+                if record.status == "verified" {
+                    events::record(
+                        c,
+                        tenant,
+                        "customer_funding_source_verified",
+                        "funding-sources",
+                        &record.id,
+                        customer,
+                        now,
+                    )
+                    .await?;
+                }
+                Ok(Ok(()))
+            })
+        })
+        .await??;
+    Ok(hal::created(state.base(), &format!("/funding-sources/{id}")))
+}
+
+/// The tenant's funding source `id`.
+async fn source_of(state: &AppState, tenant: TenantId, id: &str) -> Result<FundingSourceRecord, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    state
+        .store
+        .read(|mut c| async move { repo::find(&mut c, tenant, &id).await })
+        .await?
+        .ok_or_else(|| DwollaError::not_found("Funding source not found."))
+}
+
+pub async fn retrieve(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    Ok(hal::ok(&render(state.base(), &source_of(&state, tenant, &id).await?)))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(customer_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, DwollaError> {
+    let customer = customer_of(&state, tenant, &customer_id).await?;
+    let removed = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "removed")
+        .map(|(_, v)| match v.as_ref() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(DwollaError::invalid("/removed", "Removed must be true or false.")),
+        })
+        .transpose()?;
+    let cid = customer.id.clone();
+    let found =
+        state.store.read(|mut c| async move { repo::list_for_customer(&mut c, tenant, &cid, removed).await }).await?;
+    let base = state.base();
+    let list: Vec<Value> = found.iter().map(|f| render(base, f)).collect();
+    let path = format!("/customers/{}", customer.id);
+    Ok(hal::ok(&json!({
+        "_links": {
+            "self": link(base, &format!("{path}/funding-sources"), "funding-source"),
+            "customer": link(base, &path, "customer"),
+        },
+        "_embedded": { "funding-sources": list },
+        "total": list.len(),
+    })))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+    DwollaJson(body): DwollaJson<Value>,
+) -> Result<Response, DwollaError> {
+    let mut source = source_of(&state, tenant, &id).await?;
+    if source.removed {
+        return Err(DwollaError::invalid_resource_state("A removed bank cannot be updated."));
+    }
+    let now = state.clock.now();
+    let mut topic = None;
+    match body.get("removed") {
+        Some(Value::Bool(true)) => {
+            source.removed = true;
+            topic = Some("customer_funding_source_removed");
+        }
+        Some(Value::Bool(false)) | None => {}
+        Some(_) => return Err(DwollaError::invalid("/removed", "Removed must be a boolean.")),
+    }
+    if let Some(name) = body.get("name") {
+        match name.as_str().map(str::trim) {
+            Some(n) if !n.is_empty() && n.chars().count() <= 50 => {
+                source.name = n.to_owned();
+                topic = topic.or(Some("customer_funding_source_updated"));
+            }
+            _ => return Err(DwollaError::invalid("/name", "Invalid bank name.")),
+        }
+    }
+    for field in ["routingNumber", "accountNumber", "bankAccountType"] {
+        if body.get(field).is_some() && source.status != "unverified" {
+            return Err(DwollaError::invalid(&format!("/{field}"), "A verified bank's details cannot be changed."));
+        }
+    }
+    source.updated_at = now;
+    let saved = source.clone();
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                repo::save(c, &saved).await?;
+                if let Some(topic) = topic {
+                    events::record(c, tenant, topic, "funding-sources", &saved.id, Some(&saved.customer_id), now)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(hal::ok(&render(state.base(), &source)))
+}
+
+fn money(cents: i64) -> Value {
+    json!({ "value": format!("{}.{:02}", cents / 100, (cents % 100).abs()), "currency": "USD" })
+}
+
+pub async fn balance(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    let source = source_of(&state, tenant, &id).await?;
+    let unsupported = || {
+        DwollaError::new(
+            StatusCode::BAD_REQUEST,
+            "UnsupportedOperation",
+            "Retrieving the balance is not supported for this type of funding source.",
+        )
+    };
+    let exchange_id = source.exchange_id.clone().filter(|_| !source.removed).ok_or_else(unsupported)?;
+    let exchange = exchange_of(&state, tenant, &exchange_id).await?.ok_or_else(unsupported)?;
+    let customer = customer_of(&state, tenant, &source.customer_id).await?;
+    let numbers =
+        exchange_numbers(&state, &customer, &exchange.id, &Connection::of(&exchange)?, &source.bank_account_type)
+            .await?;
+    let base = state.base();
+    let path = format!("/funding-sources/{}", source.id);
+    Ok(hal::ok(&json!({
+        "_links": {
+            "self": link(base, &format!("{path}/balance"), "balance"),
+            "funding-source": link(base, &path, "funding-source"),
+        },
+        "available": money(numbers.available_cents.unwrap_or(0)),
+        "closing": money(numbers.balance_cents.or(numbers.available_cents).unwrap_or(0)),
+        "lastUpdated": state.clock.now().to_rfc3339_millis(),
+    })))
+}

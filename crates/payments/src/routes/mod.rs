@@ -1,0 +1,94 @@
+//! The payments routes, one module per resource, and the lookups and query parsing they share.
+
+mod customers;
+mod events;
+mod exchanges;
+mod funding_sources;
+mod partners;
+mod root;
+mod sessions;
+
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use openiav_core::ids::TenantId;
+use openiav_store::records::CustomerRecord;
+use openiav_store::repo::customers as customer_repo;
+
+pub use customers::render as render_customer;
+
+use crate::{auth, AppState, DwollaError};
+
+pub fn router() -> Router<AppState> {
+    let api = Router::new()
+        .route("/", get(root::root))
+        .route("/customers", post(customers::create).get(customers::list))
+        .route("/customers/{id}", get(customers::retrieve).post(customers::update))
+        .route("/exchange-partners", get(partners::list))
+        .route("/exchange-partners/{id}", get(partners::retrieve))
+        .route("/customers/{id}/exchange-sessions", post(sessions::create))
+        .route("/exchange-sessions/{id}", get(sessions::retrieve))
+        .route("/exchanges/{id}/exchange-sessions", post(sessions::create_reauth))
+        .route("/customers/{id}/available-exchange-connections", get(exchanges::available_connections))
+        .route("/customers/{id}/exchanges", post(exchanges::create).get(exchanges::list))
+        .route("/exchanges/{id}", get(exchanges::retrieve))
+        .route("/customers/{id}/funding-sources", post(funding_sources::create).get(funding_sources::list))
+        .route("/funding-sources/{id}", get(funding_sources::retrieve).post(funding_sources::update))
+        .route("/funding-sources/{id}/balance", get(funding_sources::balance))
+        .route("/events", get(events::list))
+        .route("/events/{id}", get(events::retrieve))
+        .layer(middleware::from_fn(require_hal_accept));
+    Router::new()
+        .route("/token", post(auth::token))
+        .merge(api)
+        .fallback(|| async { DwollaError::not_found("The requested resource was not found.") })
+        .method_not_allowed_fallback(|| async {
+            DwollaError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "This method is not allowed on this path.",
+            )
+        })
+}
+
+/// Dwolla answers 406 `InvalidVersion` to an `Accept` that rules out its media type; a missing
+/// or generic `Accept` is served.
+async fn require_hal_accept(req: Request, next: Next) -> Response {
+    if let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
+        let acceptable = accept.split(',').map(|r| r.split(';').next().unwrap_or("").trim()).any(|r| {
+            matches!(r, "" | "*/*" | "application/*" | "application/json" | "application/vnd.dwolla.v1.hal+json")
+        });
+        if !acceptable {
+            return DwollaError::new(StatusCode::NOT_ACCEPTABLE, "InvalidVersion", "Missing or invalid API version.")
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The tenant's customer `id` (ids are lower-case UUIDs; anything else is not found).
+pub(crate) async fn customer_of(state: &AppState, tenant: TenantId, id: &str) -> Result<CustomerRecord, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    state
+        .store
+        .read(|mut c| async move { customer_repo::find(&mut c, tenant, &id).await })
+        .await?
+        .ok_or_else(|| DwollaError::not_found("Customer not found."))
+}
+
+/// `limit` (default `default`, at most `max`) and `offset` from a query.
+pub(crate) fn paging(params: &[(String, String)], default: i64, max: i64) -> Result<(i64, i64), DwollaError> {
+    let number = |name: &str, fallback: i64| -> Result<i64, DwollaError> {
+        match params.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()) {
+            None | Some("") => Ok(fallback),
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                DwollaError::invalid(&format!("/{name}"), format!("{name} must be a non-negative integer."))
+            }),
+        }
+    };
+    let limit = number("limit", default)?.clamp(1, max);
+    Ok((limit, number("offset", 0)?))
+}

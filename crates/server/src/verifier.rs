@@ -1,0 +1,86 @@
+//! The in-process adapter that plugs the aggregation side into the payments side's
+//! `AccountVerifier` port.
+
+use openiav_aggregation::{verification, AppState as Aggregation, MxError};
+use openiav_core::bank::RoutingNumber;
+use openiav_core::ids::{TenantId, UserGuid};
+use openiav_payments::port::{AccountVerifier, BoxFuture, VerifiedAccount, VerifiedNumbers, VerifierError};
+
+/// Verifies accounts with openiav's own MX-compatible aggregation.
+pub struct InProcessVerifier(pub Aggregation);
+
+fn unavailable(e: MxError) -> VerifierError {
+    match e {
+        MxError::NotFound => VerifierError::NotFound,
+        other => VerifierError::Unavailable(other.to_string()),
+    }
+}
+
+fn user_guid(user: &str) -> Result<UserGuid, VerifierError> {
+    UserGuid::parse(user).ok_or(VerifierError::NotFound)
+}
+
+impl AccountVerifier for InProcessVerifier {
+    fn create_user(&self, tenant: TenantId, customer_id: &str) -> BoxFuture<'_, Result<String, VerifierError>> {
+        let customer_id = customer_id.to_owned();
+        Box::pin(async move {
+            let guid = verification::user_for_customer(&self.0, tenant, &customer_id).await.map_err(unavailable)?;
+            Ok(guid.into_string())
+        })
+    }
+
+    fn verification_widget_url(&self, tenant: TenantId, user: &str) -> BoxFuture<'_, Result<String, VerifierError>> {
+        let user = user.to_owned();
+        Box::pin(async move {
+            verification::verification_widget_url(&self.0, tenant, &user_guid(&user)?).await.map_err(unavailable)
+        })
+    }
+
+    fn verified_accounts(
+        &self,
+        tenant: TenantId,
+        user: &str,
+    ) -> BoxFuture<'_, Result<Vec<VerifiedAccount>, VerifierError>> {
+        let user = user.to_owned();
+        Box::pin(async move {
+            let accounts =
+                verification::verified_accounts(&self.0, tenant, &user_guid(&user)?).await.map_err(unavailable)?;
+            Ok(accounts
+                .into_iter()
+                .map(|a| VerifiedAccount {
+                    member: a.member_guid.to_string(),
+                    account: a.guid.to_string(),
+                    name: a.name,
+                })
+                .collect())
+        })
+    }
+
+    fn account_numbers(
+        &self,
+        tenant: TenantId,
+        user: &str,
+        account: &VerifiedAccount,
+    ) -> BoxFuture<'_, Result<VerifiedNumbers, VerifierError>> {
+        let (user, account) = (user.to_owned(), account.clone());
+        Box::pin(async move {
+            let released =
+                verification::released_account(&self.0, tenant, &user_guid(&user)?, &account.member, &account.account)
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or(VerifierError::NotFound)?;
+            Ok(VerifiedNumbers {
+                routing_number: released.routing_number,
+                account_number: released.account_number,
+                account_type: released.kind,
+                institution_name: released.institution_name,
+                available_cents: released.available_balance_cents,
+                balance_cents: Some(released.balance_cents),
+            })
+        })
+    }
+
+    fn bank_name(&self, routing: &RoutingNumber) -> Option<String> {
+        verification::bank_name(routing)
+    }
+}

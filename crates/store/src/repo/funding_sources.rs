@@ -1,0 +1,104 @@
+//! Customers' bank funding sources; removing one only marks it removed.
+
+use openiav_core::ids::TenantId;
+
+use crate::records::FundingSourceRecord;
+use crate::{Conn, StoreError};
+
+pub async fn insert(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO funding_sources (id, tenant_id, customer_id, exchange_id, status, bank_account_type, name, \
+           bank_name, routing_number, account_number, account_number_last4, fingerprint, channels, removed, \
+           created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&f.id)
+    .bind(f.tenant_id.to_string())
+    .bind(&f.customer_id)
+    .bind(&f.exchange_id)
+    .bind(&f.status)
+    .bind(&f.bank_account_type)
+    .bind(&f.name)
+    .bind(&f.bank_name)
+    .bind(&f.routing_number)
+    .bind(&f.account_number)
+    .bind(&f.account_number_last4)
+    .bind(&f.fingerprint)
+    .bind(&f.channels)
+    .bind(f.removed)
+    .bind(f.created_at.millis())
+    .bind(f.updated_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes the mutable state back: status, name, account type, removal and exchange.
+pub async fn save(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE funding_sources SET status = $3, name = $4, bank_account_type = $5, removed = $6, updated_at = $7, \
+           exchange_id = $8 WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(f.tenant_id.to_string())
+    .bind(&f.id)
+    .bind(&f.status)
+    .bind(&f.name)
+    .bind(&f.bank_account_type)
+    .bind(f.removed)
+    .bind(f.updated_at.millis())
+    .bind(&f.exchange_id)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<FundingSourceRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM funding_sources WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+}
+
+/// The customer's funding sources in creation order; `removed` keeps only those removed (or not).
+pub async fn list_for_customer(
+    conn: &mut Conn,
+    tenant: TenantId,
+    customer_id: &str,
+    removed: Option<bool>,
+) -> Result<Vec<FundingSourceRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM funding_sources WHERE tenant_id = $1 AND customer_id = $2 AND ($3 IS NULL OR removed = $3) \
+         ORDER BY seq",
+    )
+    .bind(tenant.to_string())
+    .bind(customer_id)
+    .bind(removed)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(FundingSourceRecord::from_row).collect::<Result<_, _>>()?)
+}
+
+/// The customer's funding source (not removed) for the account with this fingerprint.
+pub async fn find_by_fingerprint(
+    conn: &mut Conn,
+    tenant: TenantId,
+    customer_id: &str,
+    fingerprint: &str,
+) -> Result<Option<FundingSourceRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT * FROM funding_sources WHERE tenant_id = $1 AND customer_id = $2 AND fingerprint = $3 AND removed = $4 \
+         ORDER BY seq LIMIT 1",
+    )
+    .bind(tenant.to_string())
+    .bind(customer_id)
+    .bind(fingerprint)
+    .bind(false)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+}

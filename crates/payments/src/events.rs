@@ -9,10 +9,14 @@ use openiav_store::{Conn, StoreError};
 use serde_json::{json, Value};
 
 use crate::hal::link;
+use crate::webhooks;
 
-/// Records `topic` about the resource `/{resource_type}/{resource_id}`.
+/// Records `topic` about the resource `/{resource_type}/{resource_id}`, with a webhook for each
+/// of the tenant's subscriptions. The caller wakes the delivery worker once it has committed.
+#[allow(clippy::too_many_arguments)]
 pub async fn record(
     conn: &mut Conn,
+    base: &str,
     tenant: TenantId,
     topic: &str,
     resource_type: &str,
@@ -30,6 +34,7 @@ pub async fn record(
         created_at: now,
     };
     events::insert(conn, &event).await?;
+    webhooks::fan_out(conn, &event, &render(base, &event).to_string()).await?;
     Ok(event)
 }
 

@@ -8,9 +8,11 @@ pub mod body;
 pub mod error;
 pub mod events;
 pub mod hal;
+pub mod idempotency;
 pub mod partners;
 pub mod port;
 pub mod routes;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -69,5 +71,5 @@ pub type AppState = Arc<Payments>;
 
 /// The payments listener's routes.
 pub fn router(state: AppState) -> axum::Router {
-    routes::router().with_state(state)
+    routes::router().layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer)).with_state(state)
 }

@@ -14,6 +14,7 @@ use axum::Router;
 use openiav_aggregation::{Aggregation, AggregationConfig, MxError};
 use openiav_core::clock::{Clock, SystemClock};
 use openiav_core::crypto::{Keyring, MasterKey};
+use openiav_payments::webhooks::{self, DeliveryConfig};
 use openiav_payments::{Payments, PaymentsConfig};
 use openiav_store::Store;
 use tokio::net::TcpListener;
@@ -30,6 +31,7 @@ pub struct App {
     payments_listener: TcpListener,
     aggregation: Arc<Aggregation>,
     payments: Arc<Payments>,
+    delivery: DeliveryConfig,
     store: Store,
     /// The sandbox tenant's credentials when this start created it.
     pub sandbox: Option<IssuedTenant>,
@@ -94,7 +96,8 @@ impl App {
         };
         let verifier = Arc::new(InProcessVerifier(aggregation.clone()));
         let payments = Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier);
-        Ok(Self { aggregation_listener, payments_listener, aggregation, payments, store, sandbox })
+        let delivery = DeliveryConfig { allowlist: args.webhook_allowlist.clone() };
+        Ok(Self { aggregation_listener, payments_listener, aggregation, payments, delivery, store, sandbox })
     }
 
     /// Builds with the system clock.
@@ -141,6 +144,8 @@ impl App {
         );
 
         let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
+        let deliveries =
+            tokio::spawn(webhooks::run(self.payments.clone(), self.delivery.clone(), stopped(stop_rx.clone())));
         let aggregation =
             axum::serve(self.aggregation_listener, aggregation_router).with_graceful_shutdown(stopped(stop_rx.clone()));
         let payments =
@@ -150,6 +155,7 @@ impl App {
         a.context("aggregation listener")?;
         p.context("payments listener")?;
         let _ = worker.await;
+        let _ = deliveries.await;
         self.store.close().await;
         tracing::info!("openiav stopped cleanly");
         Ok(())

@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API listeners and the job worker (bootstraps a sandbox tenant on first start).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -84,6 +84,12 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_VISA_PARTNER", default_value_t = false)]
     pub visa_partner: bool,
 
+    /// Hosts or IP addresses webhooks may reach although they are private or loopback
+    /// (comma-separated). Public addresses are always allowed; the sandbox tenant may also call
+    /// loopback.
+    #[arg(long, env = "OPENIAV_WEBHOOK_ALLOWLIST", value_delimiter = ',')]
+    pub webhook_allowlist: Vec<String>,
+
     /// Credentials of the sandbox tenant, used when it is first bootstrapped.
     #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
     pub sandbox_mx_client_id: Option<String>,
@@ -106,6 +112,7 @@ impl ServeArgs {
             sandbox_delay_ms: 0,
             challenge_timeout_ms: 600_000,
             visa_partner: false,
+            webhook_allowlist: Vec::new(),
             sandbox_mx_client_id: None,
             sandbox_mx_api_key: None,
             sandbox_dwolla_key: None,

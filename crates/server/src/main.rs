@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let key = keys::load_or_create(cli.encryption_key.as_deref(), cli.key_file.as_deref(), &cli.database)?;
-            let app = App::build_default(&cli.database, &key, args).await?;
+            let app = App::build_default(&cli.database, &key, *args).await?;
             if let Some(tenant) = &app.sandbox {
                 println!("{}", bootstrap::sandbox_banner(tenant));
             }

@@ -59,7 +59,10 @@ pub trait Database: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<dyn Database>,
+    /// Signalled when jobs may have been enqueued (here, or in another process).
     jobs_ready: Arc<Notify>,
+    /// One wake-up per worker, fanned out from `jobs_ready`.
+    job_workers: Arc<std::sync::Mutex<Vec<Arc<Notify>>>>,
 }
 
 struct TypedReply<T> {
@@ -99,7 +102,19 @@ impl Store {
         };
         let jobs_ready = Arc::new(Notify::new());
         db.listen_for_jobs(jobs_ready.clone()).await?;
-        Ok(Self { db, jobs_ready })
+        let job_workers: Arc<std::sync::Mutex<Vec<Arc<Notify>>>> = Arc::default();
+        // Every worker (one per queue) hears every wake-up.
+        let (source, workers) = (jobs_ready.clone(), job_workers.clone());
+        tokio::spawn(async move {
+            loop {
+                source.notified().await;
+                let workers = workers.lock().expect("worker list lock").clone();
+                for worker in workers {
+                    worker.notify_one();
+                }
+            }
+        });
+        Ok(Self { db, jobs_ready, job_workers })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -142,9 +157,12 @@ impl Store {
         self.jobs_ready.notify_one();
     }
 
-    /// Resolves when jobs may have been enqueued since the last call.
+    /// A wake-up of its own for one job worker: notified when jobs may have been enqueued since
+    /// it last looked.
     pub fn jobs_ready(&self) -> Arc<Notify> {
-        self.jobs_ready.clone()
+        let notify = Arc::new(Notify::new());
+        self.job_workers.lock().expect("worker list lock").push(notify.clone());
+        notify
     }
 
     pub async fn close(&self) {

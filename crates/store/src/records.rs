@@ -418,6 +418,113 @@ impl EventRecord {
     }
 }
 
+/// A webhook subscription. The secret is AEAD ciphertext.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookSubscriptionRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub url: String,
+    pub secret: Vec<u8>,
+    pub paused: bool,
+    /// Failed deliveries since the last success (Dwolla pauses after 400 and 24 hours).
+    pub consecutive_failures: i64,
+    pub last_success_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+impl WebhookSubscriptionRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            url: row.try_get("url")?,
+            secret: row.try_get("secret")?,
+            paused: flag(row, "paused")?,
+            consecutive_failures: row.try_get("consecutive_failures")?,
+            last_success_at: opt_ts(row, "last_success_at")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
+/// One event's webhook to one subscription, with every delivery attempt (JSON).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub subscription_id: String,
+    pub event_id: String,
+    pub topic: String,
+    /// The exact body every attempt sends (compact JSON).
+    pub body: String,
+    /// JSON list of attempts (request and response).
+    pub attempts: String,
+    pub created_at: Timestamp,
+}
+
+impl WebhookRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            subscription_id: row.try_get("subscription_id")?,
+            event_id: row.try_get("event_id")?,
+            topic: row.try_get("topic")?,
+            body: row.try_get("body")?,
+            attempts: row.try_get("attempts")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
+/// A manual retry of a webhook.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookRetryRecord {
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub webhook_id: String,
+    pub created_at: Timestamp,
+}
+
+impl WebhookRetryRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            tenant_id: tenant_id(row)?,
+            webhook_id: row.try_get("webhook_id")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
+/// An Idempotency-Key and, once its request finished, the answer to replay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdempotencyRecord {
+    pub tenant_id: TenantId,
+    pub key: String,
+    /// SHA-256 of the request's method, path and body.
+    pub request_hash: String,
+    /// `None` while the first request is still running.
+    pub status: Option<i64>,
+    pub location: Option<String>,
+    pub body: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl IdempotencyRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            tenant_id: tenant_id(row)?,
+            key: row.try_get("key")?,
+            request_hash: row.try_get("request_hash")?,
+            status: row.try_get("status")?,
+            location: row.try_get("location")?,
+            body: row.try_get("body")?,
+            created_at: ts(row, "created_at")?,
+        })
+    }
+}
+
 fn ts(row: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
     Ok(Timestamp::from_millis(row.try_get::<i64, _>(col)?))
 }

@@ -369,15 +369,16 @@ pub async fn create(
                     }
                 }
                 repo::insert(conn, &record).await?;
-                events::record(conn, tenant, "customer_created", "customers", &record.id, Some(&record.id), now)
+                events::record(conn, &base, tenant, "customer_created", "customers", &record.id, Some(&record.id), now)
                     .await?;
                 if let Some(topic) = verified_kind.then(|| status_topic(&record.status)).flatten() {
-                    events::record(conn, tenant, topic, "customers", &record.id, Some(&record.id), now).await?;
+                    events::record(conn, &base, tenant, topic, "customers", &record.id, Some(&record.id), now).await?;
                 }
                 Ok(Ok(()))
             })
         })
         .await??;
+    state.store.jobs_enqueued();
     Ok(hal::created(state.base(), &format!("/customers/{id}")))
 }
 
@@ -546,11 +547,12 @@ pub async fn update(
                 }
                 repo::save(conn, &saved).await?;
                 for topic in topics {
-                    events::record(conn, tenant, topic, "customers", &saved.id, Some(&saved.id), now).await?;
+                    events::record(conn, &base, tenant, topic, "customers", &saved.id, Some(&saved.id), now).await?;
                 }
                 Ok(Ok(()))
             })
         })
         .await??;
+    state.store.jobs_enqueued();
     Ok(hal::ok(&render(state.base(), &customer)))
 }

@@ -240,6 +240,7 @@ pub async fn create(
                 let customer = Some(record.customer_id.as_str());
                 events::record(
                     c,
+                    &base,
                     tenant,
                     "customer_funding_source_added",
                     "funding-sources",
@@ -251,6 +252,7 @@ pub async fn create(
                 if record.status == "verified" {
                     events::record(
                         c,
+                        &base,
                         tenant,
                         "customer_funding_source_verified",
                         "funding-sources",
@@ -264,6 +266,7 @@ pub async fn create(
             })
         })
         .await??;
+    state.store.jobs_enqueued();
     Ok(hal::created(state.base(), &format!("/funding-sources/{id}")))
 }
 
@@ -352,19 +355,30 @@ pub async fn update(
     }
     source.updated_at = now;
     let saved = source.clone();
+    let base = state.base().to_owned();
     state
         .store
         .write(move |c| {
             Box::pin(async move {
                 repo::save(c, &saved).await?;
                 if let Some(topic) = topic {
-                    events::record(c, tenant, topic, "funding-sources", &saved.id, Some(&saved.customer_id), now)
-                        .await?;
+                    events::record(
+                        c,
+                        &base,
+                        tenant,
+                        topic,
+                        "funding-sources",
+                        &saved.id,
+                        Some(&saved.customer_id),
+                        now,
+                    )
+                    .await?;
                 }
                 Ok(())
             })
         })
         .await?;
+    state.store.jobs_enqueued();
     Ok(hal::ok(&render(state.base(), &source)))
 }
 

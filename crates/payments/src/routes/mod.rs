@@ -7,6 +7,7 @@ mod funding_sources;
 mod partners;
 mod root;
 mod sessions;
+mod subscriptions;
 
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
@@ -40,6 +41,14 @@ pub fn router() -> Router<AppState> {
         .route("/funding-sources/{id}/balance", get(funding_sources::balance))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::retrieve))
+        .route("/webhook-subscriptions", post(subscriptions::create).get(subscriptions::list))
+        .route(
+            "/webhook-subscriptions/{id}",
+            get(subscriptions::retrieve).post(subscriptions::update).delete(subscriptions::delete),
+        )
+        .route("/webhook-subscriptions/{id}/webhooks", get(subscriptions::list_webhooks))
+        .route("/webhooks/{id}", get(subscriptions::retrieve_webhook))
+        .route("/webhooks/{id}/retries", get(subscriptions::list_retries).post(subscriptions::retry))
         .layer(middleware::from_fn(require_hal_accept));
     Router::new()
         .route("/token", post(auth::token))

@@ -7,12 +7,14 @@ pub mod events;
 pub mod exchange_sessions;
 pub mod exchanges;
 pub mod funding_sources;
+pub mod idempotency;
 pub mod jobs;
 pub mod members;
 pub mod micro_deposits;
 pub mod payment_tokens;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 pub mod widget_sessions;
 
 /// A page request with MX's conventions: 1-based page, bounded page size.

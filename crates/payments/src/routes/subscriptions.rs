@@ -1,0 +1,268 @@
+//! `/webhook-subscriptions` (create, list, retrieve, pause/unpause, delete, its webhooks) and
+//! `/webhooks/{id}` with its retries.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use openiav_core::ids::TenantId;
+use openiav_store::records::{WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord};
+use openiav_store::repo::{tenants, webhooks as repo};
+use serde_json::{json, Value};
+
+use super::paging;
+use crate::auth::AppToken;
+use crate::body::DwollaJson;
+use crate::error::FieldError;
+use crate::hal::{self, link};
+use crate::webhooks;
+use crate::{AppState, DwollaError};
+
+/// Subscriptions a tenant may hold (Dwolla: 10 in the sandbox, 5 in production).
+const SANDBOX_LIMIT: usize = 10;
+const LIMIT: usize = 5;
+
+fn render(base: &str, s: &WebhookSubscriptionRecord) -> Value {
+    let path = format!("/webhook-subscriptions/{}", s.id);
+    json!({
+        "_links": {
+            "self": link(base, &path, "webhook-subscription"),
+            "webhooks": link(base, &format!("{path}/webhooks"), "webhook"),
+        },
+        "id": s.id,
+        "url": s.url,
+        "paused": s.paused,
+        "created": s.created_at.to_rfc3339_millis(),
+    })
+}
+
+fn render_webhook(base: &str, w: &WebhookRecord) -> Value {
+    let path = format!("/webhooks/{}", w.id);
+    let attempts: Value = serde_json::from_str(&w.attempts).unwrap_or_else(|_| json!([]));
+    json!({
+        "_links": {
+            "self": link(base, &path, "webhook"),
+            "subscription": link(base, &format!("/webhook-subscriptions/{}", w.subscription_id), "webhook-subscription"),
+            "retry": link(base, &format!("{path}/retries"), "retry"),
+            "event": link(base, &format!("/events/{}", w.event_id), "event"),
+        },
+        "id": w.id,
+        "topic": w.topic,
+        "accountId": w.tenant_id.to_string(),
+        "eventId": w.event_id,
+        "subscriptionId": w.subscription_id,
+        "attempts": attempts,
+    })
+}
+
+async fn subscription_of(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+) -> Result<WebhookSubscriptionRecord, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    state
+        .store
+        .read(|mut c| async move { repo::find_subscription(&mut c, tenant, &id).await })
+        .await?
+        .ok_or_else(|| DwollaError::not_found("Webhook subscription not found."))
+}
+
+async fn webhook_of(state: &AppState, tenant: TenantId, id: &str) -> Result<WebhookRecord, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    state
+        .store
+        .read(|mut c| async move { repo::find_webhook(&mut c, tenant, &id).await })
+        .await?
+        .ok_or_else(|| DwollaError::not_found("Webhook not found."))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    DwollaJson(body): DwollaJson<Value>,
+) -> Result<Response, DwollaError> {
+    let mut errors = Vec::new();
+    let url = body.get("url").and_then(Value::as_str).map(str::trim).unwrap_or_default().to_owned();
+    let valid_url = url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !valid_url {
+        errors.push(FieldError::new("InvalidFormat", "/url", "Url must be a valid url."));
+    }
+    let secret = body.get("secret").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if secret.is_empty() {
+        errors.push(FieldError::required("/secret", "Secret required."));
+    } else if secret.chars().count() > 128 {
+        errors.push(FieldError::new("InvalidFormat", "/secret", "Secret must be 128 or fewer characters."));
+    }
+    if !errors.is_empty() {
+        return Err(DwollaError::validation(errors));
+    }
+    let mut record = WebhookSubscriptionRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant,
+        url,
+        secret: Vec::new(),
+        paused: false,
+        consecutive_failures: 0,
+        last_success_at: None,
+        created_at: state.clock.now(),
+    };
+    record.secret = webhooks::seal_secret(&state, &record, &secret);
+    let id = record.id.clone();
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let limit = if tenants::get(c, tenant).await?.is_sandbox { SANDBOX_LIMIT } else { LIMIT };
+                if repo::list_subscriptions(c, tenant).await?.len() >= limit {
+                    return Ok(Err(DwollaError::new(
+                        StatusCode::BAD_REQUEST,
+                        "MaxNumberOfResources",
+                        "The maximum number of subscriptions has been reached.",
+                    )));
+                }
+                repo::insert_subscription(c, &record).await?;
+                Ok(Ok(()))
+            })
+        })
+        .await??;
+    Ok(hal::created(state.base(), &format!("/webhook-subscriptions/{id}")))
+}
+
+pub async fn list(State(state): State<AppState>, AppToken(tenant): AppToken) -> Result<Response, DwollaError> {
+    let found = state.store.read(|mut c| async move { repo::list_subscriptions(&mut c, tenant).await }).await?;
+    let base = state.base();
+    let list: Vec<Value> = found.iter().map(|s| render(base, s)).collect();
+    Ok(hal::ok(&json!({
+        "_links": { "self": link(base, "/webhook-subscriptions", "webhook-subscription") },
+        "_embedded": { "webhook-subscriptions": list },
+        "total": list.len(),
+    })))
+}
+
+pub async fn retrieve(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    Ok(hal::ok(&render(state.base(), &subscription_of(&state, tenant, &id).await?)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+    DwollaJson(body): DwollaJson<Value>,
+) -> Result<Response, DwollaError> {
+    let mut sub = subscription_of(&state, tenant, &id).await?;
+    let paused = body
+        .get("paused")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| DwollaError::invalid("/paused", "Paused must be true or false."))?;
+    sub.paused = paused;
+    if !paused {
+        // Unpausing starts a fresh count; missed webhooks are retried by hand, as on Dwolla.
+        sub.consecutive_failures = 0;
+    }
+    let saved = sub.clone();
+    state.store.write(move |c| Box::pin(async move { repo::save_subscription(c, &saved).await })).await?;
+    Ok(hal::ok(&render(state.base(), &sub)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    let sub = subscription_of(&state, tenant, &id).await?;
+    let sid = sub.id.clone();
+    state.store.write(move |c| Box::pin(async move { repo::delete_subscription(c, tenant, &sid).await })).await?;
+    Ok(hal::ok(&render(state.base(), &sub)))
+}
+
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, DwollaError> {
+    let sub = subscription_of(&state, tenant, &id).await?;
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
+    let (limit, offset) = paging(&params, 25, 200)?;
+    let sid = sub.id.clone();
+    let page =
+        state.store.read(|mut c| async move { repo::list_webhooks(&mut c, tenant, &sid, limit, offset).await }).await?;
+    let base = state.base();
+    let list: Vec<Value> = page.items.iter().map(|w| render_webhook(base, w)).collect();
+    let path = format!("/webhook-subscriptions/{}/webhooks", sub.id);
+    Ok(hal::ok(&json!({
+        "_links": hal::paging_links(base, &path, "", "webhook", limit, offset, page.total),
+        "_embedded": { "webhooks": list },
+        "total": page.total,
+    })))
+}
+
+pub async fn retrieve_webhook(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    Ok(hal::ok(&render_webhook(state.base(), &webhook_of(&state, tenant, &id).await?)))
+}
+
+pub async fn list_retries(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    let webhook = webhook_of(&state, tenant, &id).await?;
+    let wid = webhook.id.clone();
+    let retries = state.store.read(|mut c| async move { repo::list_retries(&mut c, tenant, &wid).await }).await?;
+    let base = state.base();
+    let path = format!("/webhooks/{}", webhook.id);
+    let list: Vec<Value> = retries
+        .iter()
+        .map(|r| {
+            json!({
+                "_links": {
+                    "self": link(base, &format!("{path}/retries/{}", r.id), "retry"),
+                    "webhook": link(base, &path, "webhook"),
+                },
+                "id": r.id,
+                "timestamp": r.created_at.to_rfc3339_millis(),
+            })
+        })
+        .collect();
+    Ok(hal::ok(&json!({
+        "_links": { "self": link(base, &format!("{path}/retries"), "retry") },
+        "_embedded": { "retries": list },
+        "total": list.len(),
+    })))
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    Path(id): Path<String>,
+) -> Result<Response, DwollaError> {
+    let webhook = webhook_of(&state, tenant, &id).await?;
+    let now = state.clock.now();
+    let record = WebhookRetryRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: tenant,
+        webhook_id: webhook.id.clone(),
+        created_at: now,
+    };
+    let location = format!("/webhooks/{}/retries/{}", webhook.id, record.id);
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                repo::insert_retry(c, &record).await?;
+                webhooks::retry(c, tenant, &record.webhook_id, now).await
+            })
+        })
+        .await?;
+    state.store.jobs_enqueued();
+    Ok(hal::created(state.base(), &location))
+}

@@ -1,0 +1,388 @@
+//! Webhooks: every event fans out to each of the tenant's subscriptions as a webhook written in
+//! the event's own transaction, with a durable delivery job; the worker POSTs compact JSON signed
+//! with `X-Request-Signature-SHA-256` (hex HMAC-SHA256 of the raw body with the subscription
+//! secret), records every attempt, retries on Dwolla's schedule and pauses a subscription after
+//! 400 consecutive failures and a day without success. Outbound requests go only to public
+//! addresses unless allowed (the sandbox tenant may call loopback).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use openiav_core::clock::Timestamp;
+use openiav_core::ids::TenantId;
+use openiav_store::records::{EventRecord, JobRecord, WebhookRecord, WebhookSubscriptionRecord};
+use openiav_store::repo::{jobs, tenants, webhooks};
+use openiav_store::{Conn, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::AppState;
+
+/// The queue deliveries run on.
+pub const QUEUE: &str = "webhooks";
+/// How long a subscriber has to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Gaps before each automatic retry (Dwolla: 8 retries over 72 hours).
+const RETRY_GAPS_MS: [i64; 8] = [
+    15 * 60_000,
+    45 * 60_000,
+    2 * 3_600_000,
+    3 * 3_600_000,
+    6 * 3_600_000,
+    12 * 3_600_000,
+    24 * 3_600_000,
+    24 * 3_600_000,
+];
+/// Consecutive failures, and hours without success, after which a subscription pauses.
+const PAUSE_AFTER_FAILURES: i64 = 400;
+const PAUSE_AFTER_MS: i64 = 24 * 3_600_000;
+/// How many deliveries one pass claims, and how long a claim is leased.
+const BATCH: i64 = 16;
+const LEASE_MS: i64 = 60_000;
+/// The most of a subscriber's answer that is kept.
+const KEPT_RESPONSE_BYTES: usize = 4096;
+
+/// Settings of outbound delivery.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryConfig {
+    /// Hosts or IP addresses webhooks may reach even when they are private or loopback.
+    pub allowlist: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Delivery {
+    webhook: String,
+    /// A manual retry sends once and schedules nothing further.
+    #[serde(default)]
+    manual: bool,
+}
+
+fn secret_context(s: &WebhookSubscriptionRecord) -> String {
+    format!("{}/{}/webhook_secret", s.tenant_id, s.id)
+}
+
+/// Encrypts a subscription secret for storage.
+pub fn seal_secret(state: &AppState, s: &WebhookSubscriptionRecord, secret: &str) -> Vec<u8> {
+    state.keyring.encrypt(&secret_context(s), secret.as_bytes())
+}
+
+/// Hex HMAC-SHA256 of `body` keyed with `secret`.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn enqueue(
+    conn: &mut Conn,
+    tenant: TenantId,
+    webhook: &str,
+    manual: bool,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(&Delivery { webhook: webhook.to_owned(), manual }).expect("payload serialises");
+    jobs::enqueue(conn, tenant, QUEUE, webhook, &payload, at, now).await?;
+    Ok(())
+}
+
+/// Writes a webhook of `event` for each of the tenant's subscriptions (inside the event's
+/// transaction) and queues the deliveries of the active ones.
+pub async fn fan_out(conn: &mut Conn, event: &EventRecord, body: &str) -> Result<bool, StoreError> {
+    let subscriptions = webhooks::list_subscriptions(conn, event.tenant_id).await?;
+    let mut queued = false;
+    for s in subscriptions {
+        let webhook = WebhookRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: event.tenant_id,
+            subscription_id: s.id.clone(),
+            event_id: event.id.clone(),
+            topic: event.topic.clone(),
+            body: body.to_owned(),
+            attempts: "[]".into(),
+            created_at: event.created_at,
+        };
+        webhooks::insert_webhook(conn, &webhook).await?;
+        if !s.paused {
+            enqueue(conn, event.tenant_id, &webhook.id, false, event.created_at, event.created_at).await?;
+            queued = true;
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues a manual retry of a webhook.
+pub async fn retry(conn: &mut Conn, tenant: TenantId, webhook: &str, now: Timestamp) -> Result<(), StoreError> {
+    enqueue(conn, tenant, webhook, true, now, now).await
+}
+
+/// Whether an address may be called: public ones always; private or loopback ones only when
+/// the allowlist names them, and loopback for the sandbox tenant.
+fn address_allowed(ip: IpAddr, host: &str, sandbox: bool, config: &DeliveryConfig) -> bool {
+    if config.allowlist.iter().any(|a| a == host || a.parse::<IpAddr>().is_ok_and(|a| a == ip)) {
+        return true;
+    }
+    if ip.is_loopback() {
+        return sandbox;
+    }
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || o[0] == 0)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            !(v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some())
+        }
+    }
+}
+
+/// What one attempt came to.
+struct Outcome {
+    success: bool,
+    attempt: Value,
+}
+
+/// Sends one webhook (no redirects, 10-second timeout) to an address checked against the rules.
+async fn send(
+    url: &str,
+    sandbox: bool,
+    config: &DeliveryConfig,
+    headers: &[(&str, String)],
+    body: &str,
+    now: Timestamp,
+) -> Outcome {
+    let request_record = json!({
+        "timestamp": now.to_rfc3339_millis(),
+        "url": url,
+        "headers": headers.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect::<Vec<_>>(),
+        "body": body,
+    });
+    let failed = |reason: String| Outcome {
+        success: false,
+        attempt: json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "request": request_record.clone(),
+            "response": { "timestamp": now.to_rfc3339_millis(), "headers": [], "statusCode": 0, "body": reason },
+        }),
+    };
+    let Ok(parsed) = url::Url::parse(url) else { return failed("invalid URL".into()) };
+    let (Some(host), Some(port)) = (parsed.host_str().map(str::to_owned), parsed.port_or_known_default()) else {
+        return failed("invalid URL".into());
+    };
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let addresses: Vec<SocketAddr> = match tokio::net::lookup_host((bare_host.as_str(), port)).await {
+        Ok(found) => found.collect(),
+        Err(e) => return failed(format!("could not resolve {host}: {e}")),
+    };
+    let Some(addr) = addresses.into_iter().find(|a| address_allowed(a.ip(), &bare_host, sandbox, config)) else {
+        return failed(format!("{host} resolves only to addresses webhooks may not reach"));
+    };
+    // Pin the vetted address, so a second DNS answer cannot redirect the request.
+    let client = match reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(&bare_host, addr)
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => return failed(format!("could not build the request: {e}")),
+    };
+    let mut request = client.post(url).body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    match request.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let response_headers: Vec<Value> = resp
+                .headers()
+                .iter()
+                .map(|(n, v)| json!({ "name": n.as_str(), "value": v.to_str().unwrap_or("") }))
+                .collect();
+            let mut text = resp.text().await.unwrap_or_default();
+            if text.len() > KEPT_RESPONSE_BYTES {
+                let mut cut = KEPT_RESPONSE_BYTES;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+            }
+            Outcome {
+                success: (200..300).contains(&status),
+                attempt: json!({
+                    "id": uuid::Uuid::new_v4().to_string(),
+                    "request": request_record,
+                    "response": {
+                        "timestamp": now.to_rfc3339_millis(),
+                        "headers": response_headers,
+                        "statusCode": status,
+                        "body": text,
+                    },
+                }),
+            }
+        }
+        Err(e) => failed(if e.is_timeout() { "timed out after 10 seconds".into() } else { e.to_string() }),
+    }
+}
+
+/// Delivers one claimed job and records the attempt.
+async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> Result<(), StoreError> {
+    let Ok(delivery) = serde_json::from_str::<Delivery>(&job.payload) else {
+        tracing::error!(job.seq = job.seq, "dropping a webhook job whose payload cannot be read");
+        return state.store.write(move |c| Box::pin(async move { jobs::complete(c, job.seq).await })).await;
+    };
+    let tenant = job.tenant_id;
+    let id = delivery.webhook.clone();
+    let found = state
+        .store
+        .read(|mut c| async move {
+            let Some(webhook) = webhooks::find_webhook(&mut c, tenant, &id).await? else { return Ok(None) };
+            let sub = webhooks::find_subscription(&mut c, tenant, &webhook.subscription_id).await?;
+            let sandbox = tenants::get(&mut c, tenant).await?.is_sandbox;
+            Ok(sub.map(|s| (webhook, s, sandbox)))
+        })
+        .await?;
+    let Some((mut webhook, mut subscription, sandbox)) = found.filter(|(_, s, _)| !s.paused) else {
+        // Deleted, or paused: paused subscriptions keep their webhooks unsent.
+        return state.store.write(move |c| Box::pin(async move { jobs::complete(c, job.seq).await })).await;
+    };
+    let secret = state
+        .keyring
+        .decrypt(&secret_context(&subscription), &subscription.secret)
+        .map_err(|e| StoreError::Corrupt(format!("decrypting a webhook secret: {e}")))?;
+    let headers = [
+        ("Content-Type", "application/json; charset=UTF-8".to_owned()),
+        ("User-Agent", "dwolla-webhooks/1.0 (openiav)".to_owned()),
+        ("X-Dwolla-Topic", webhook.topic.clone()),
+        ("X-Request-Signature-SHA-256", signature(&secret, webhook.body.as_bytes())),
+    ];
+    let now = state.clock.now();
+    let outcome = send(&subscription.url, sandbox, config, &headers, &webhook.body, now).await;
+    let mut attempts: Vec<Value> = serde_json::from_str(&webhook.attempts).unwrap_or_default();
+    // The retry this failure schedules is the n-th, n being the attempts made before it.
+    let retries_so_far = attempts.len();
+    attempts.push(outcome.attempt);
+    webhook.attempts = Value::Array(attempts).to_string();
+    if outcome.success {
+        subscription.consecutive_failures = 0;
+        subscription.last_success_at = Some(now);
+    } else {
+        subscription.consecutive_failures += 1;
+        let since = subscription.last_success_at.unwrap_or(subscription.created_at);
+        if subscription.consecutive_failures >= PAUSE_AFTER_FAILURES && now.millis() - since.millis() >= PAUSE_AFTER_MS
+        {
+            subscription.paused = true;
+            tracing::warn!(subscription.id = %subscription.id, "pausing a webhook subscription after repeated failures");
+        }
+    }
+    let next_retry = (!outcome.success && !delivery.manual)
+        .then(|| RETRY_GAPS_MS.get(retries_so_far))
+        .flatten()
+        .map(|gap| now.plus_millis(*gap));
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                webhooks::save_webhook(c, &webhook).await?;
+                webhooks::save_subscription(c, &subscription).await?;
+                match next_retry {
+                    Some(at) => jobs::retry_at(c, job.seq, at).await,
+                    None => jobs::complete(c, job.seq).await,
+                }
+            })
+        })
+        .await
+}
+
+/// Runs the delivery worker until `shutdown` resolves.
+pub async fn run(state: AppState, config: DeliveryConfig, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let wake = state.store.jobs_ready();
+    loop {
+        let now = state.clock.now();
+        let claimed = state
+            .store
+            .write(move |c| Box::pin(async move { jobs::claim(c, QUEUE, now, LEASE_MS, BATCH).await }))
+            .await;
+        let claimed = claimed.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "webhook worker could not claim deliveries");
+            Vec::new()
+        });
+        if !claimed.is_empty() {
+            let mut running = tokio::task::JoinSet::new();
+            for job in claimed {
+                let (state, config) = (state.clone(), config.clone());
+                running.spawn(async move {
+                    let seq = job.seq;
+                    if let Err(e) = deliver(&state, &config, job).await {
+                        tracing::error!(job.seq = seq, error = %e, "recording a webhook delivery failed");
+                    }
+                });
+            }
+            while running.join_next().await.is_some() {}
+            continue;
+        }
+        let next = state.store.read(|mut c| async move { jobs::next_due(&mut c, QUEUE).await }).await.ok().flatten();
+        let wait = next.map_or(Duration::from_secs(1), |due| {
+            Duration::from_millis(due.millis().saturating_sub(now.millis()).clamp(20, 1000) as u64)
+        });
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hex_hmac_sha256_of_the_raw_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn only_public_addresses_unless_allowed() {
+        let none = DeliveryConfig::default();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(address_allowed(ip("93.184.216.34"), "example.com", false, &none));
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "0.0.0.0",
+        ] {
+            assert!(!address_allowed(ip(private), "h", false, &none), "{private}");
+        }
+        assert!(address_allowed(ip("127.0.0.1"), "localhost", true, &none), "the sandbox may call loopback");
+        assert!(!address_allowed(ip("10.0.0.5"), "intranet", true, &none), "but not other private networks");
+        let allow = DeliveryConfig { allowlist: vec!["intranet".into()] };
+        assert!(address_allowed(ip("10.0.0.5"), "intranet", false, &allow));
+    }
+}

@@ -1,0 +1,174 @@
+//! Webhook subscriptions, their webhooks (one per event and subscription, holding every
+//! delivery attempt) and manual retries.
+
+use openiav_core::ids::TenantId;
+use sqlx::Row;
+
+use super::Page;
+use crate::records::{WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord};
+use crate::{Conn, StoreError};
+
+pub async fn insert_subscription(conn: &mut Conn, s: &WebhookSubscriptionRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO webhook_subscriptions (id, tenant_id, url, secret, paused, consecutive_failures, last_success_at, \
+           created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&s.id)
+    .bind(s.tenant_id.to_string())
+    .bind(&s.url)
+    .bind(&s.secret)
+    .bind(s.paused)
+    .bind(s.consecutive_failures)
+    .bind(s.last_success_at.map(|t| t.millis()))
+    .bind(s.created_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes back `paused`, the failure count and the last success.
+pub async fn save_subscription(conn: &mut Conn, s: &WebhookSubscriptionRecord) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE webhook_subscriptions SET paused = $3, consecutive_failures = $4, last_success_at = $5 \
+         WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(s.tenant_id.to_string())
+    .bind(&s.id)
+    .bind(s.paused)
+    .bind(s.consecutive_failures)
+    .bind(s.last_success_at.map(|t| t.millis()))
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn find_subscription(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Option<WebhookSubscriptionRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(WebhookSubscriptionRecord::from_row).transpose()?)
+}
+
+/// The tenant's subscriptions, oldest first.
+pub async fn list_subscriptions(
+    conn: &mut Conn,
+    tenant: TenantId,
+) -> Result<Vec<WebhookSubscriptionRecord>, StoreError> {
+    let rows = sqlx::query("SELECT * FROM webhook_subscriptions WHERE tenant_id = $1 ORDER BY seq")
+        .bind(tenant.to_string())
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.iter().map(WebhookSubscriptionRecord::from_row).collect::<Result<_, _>>()?)
+}
+
+/// Deletes a subscription and, with it, its webhooks and retries.
+pub async fn delete_subscription(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn insert_webhook(conn: &mut Conn, w: &WebhookRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO webhooks (id, tenant_id, subscription_id, event_id, topic, body, attempts, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&w.id)
+    .bind(w.tenant_id.to_string())
+    .bind(&w.subscription_id)
+    .bind(&w.event_id)
+    .bind(&w.topic)
+    .bind(&w.body)
+    .bind(&w.attempts)
+    .bind(w.created_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes back the attempts.
+pub async fn save_webhook(conn: &mut Conn, w: &WebhookRecord) -> Result<(), StoreError> {
+    sqlx::query("UPDATE webhooks SET attempts = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(w.tenant_id.to_string())
+        .bind(&w.id)
+        .bind(&w.attempts)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_webhook(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<WebhookRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM webhooks WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(WebhookRecord::from_row).transpose()?)
+}
+
+/// A subscription's webhooks, newest first.
+pub async fn list_webhooks(
+    conn: &mut Conn,
+    tenant: TenantId,
+    subscription: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Page<WebhookRecord>, StoreError> {
+    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhooks WHERE tenant_id = $1 AND subscription_id = $2")
+        .bind(tenant.to_string())
+        .bind(subscription)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    let rows = sqlx::query(
+        "SELECT * FROM webhooks WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY seq DESC LIMIT $3 OFFSET $4",
+    )
+    .bind(tenant.to_string())
+    .bind(subscription)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    let items = rows.iter().map(WebhookRecord::from_row).collect::<Result<_, _>>()?;
+    Ok(Page { items, total })
+}
+
+pub async fn insert_retry(conn: &mut Conn, r: &WebhookRetryRecord) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO webhook_retries (id, tenant_id, webhook_id, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&r.id)
+        .bind(r.tenant_id.to_string())
+        .bind(&r.webhook_id)
+        .bind(r.created_at.millis())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A webhook's manual retries, oldest first.
+pub async fn list_retries(
+    conn: &mut Conn,
+    tenant: TenantId,
+    webhook: &str,
+) -> Result<Vec<WebhookRetryRecord>, StoreError> {
+    let rows = sqlx::query("SELECT * FROM webhook_retries WHERE tenant_id = $1 AND webhook_id = $2 ORDER BY seq")
+        .bind(tenant.to_string())
+        .bind(webhook)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.iter().map(WebhookRetryRecord::from_row).collect::<Result<_, _>>()?)
+}

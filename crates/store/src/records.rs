@@ -525,6 +525,31 @@ impl IdempotencyRecord {
     }
 }
 
+/// The micro-deposits sent to verify a funding source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FundingSourceMicroDepositsRecord {
+    pub funding_source_id: String,
+    pub tenant_id: TenantId,
+    /// `pending`, `processed` or `failed`.
+    pub status: String,
+    pub failed_attempts: i64,
+    pub created_at: Timestamp,
+    pub processed_at: Option<Timestamp>,
+}
+
+impl FundingSourceMicroDepositsRecord {
+    pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            funding_source_id: row.try_get("funding_source_id")?,
+            tenant_id: tenant_id(row)?,
+            status: row.try_get("status")?,
+            failed_attempts: row.try_get("failed_attempts")?,
+            created_at: ts(row, "created_at")?,
+            processed_at: opt_ts(row, "processed_at")?,
+        })
+    }
+}
+
 fn ts(row: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
     Ok(Timestamp::from_millis(row.try_get::<i64, _>(col)?))
 }

@@ -4,6 +4,7 @@ mod customers;
 mod events;
 mod exchanges;
 mod funding_sources;
+mod micro_deposits;
 mod partners;
 mod root;
 mod sessions;
@@ -39,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}/funding-sources", post(funding_sources::create).get(funding_sources::list))
         .route("/funding-sources/{id}", get(funding_sources::retrieve).post(funding_sources::update))
         .route("/funding-sources/{id}/balance", get(funding_sources::balance))
+        .route("/funding-sources/{id}/micro-deposits", post(micro_deposits::post).get(micro_deposits::details))
+        .route("/sandbox-simulations", post(micro_deposits::simulate))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::retrieve))
         .route("/webhook-subscriptions", post(subscriptions::create).get(subscriptions::list))

@@ -2,7 +2,7 @@
 
 use openiav_core::ids::TenantId;
 
-use crate::records::FundingSourceRecord;
+use crate::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreError> {
@@ -101,4 +101,66 @@ pub async fn find_by_fingerprint(
     .fetch_optional(conn)
     .await?;
     Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+}
+
+/// Records micro-deposits sent to a funding source.
+pub async fn insert_micro_deposits(conn: &mut Conn, m: &FundingSourceMicroDepositsRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO funding_source_micro_deposits (funding_source_id, tenant_id, status, failed_attempts, created_at, \
+           processed_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&m.funding_source_id)
+    .bind(m.tenant_id.to_string())
+    .bind(&m.status)
+    .bind(m.failed_attempts)
+    .bind(m.created_at.millis())
+    .bind(m.processed_at.map(|t| t.millis()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_micro_deposits(
+    conn: &mut Conn,
+    tenant: TenantId,
+    funding_source: &str,
+) -> Result<Option<FundingSourceMicroDepositsRecord>, StoreError> {
+    let row =
+        sqlx::query("SELECT * FROM funding_source_micro_deposits WHERE tenant_id = $1 AND funding_source_id = $2")
+            .bind(tenant.to_string())
+            .bind(funding_source)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.as_ref().map(FundingSourceMicroDepositsRecord::from_row).transpose()?)
+}
+
+pub async fn save_micro_deposits(conn: &mut Conn, m: &FundingSourceMicroDepositsRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE funding_source_micro_deposits SET status = $3, failed_attempts = $4, processed_at = $5 \
+         WHERE tenant_id = $1 AND funding_source_id = $2",
+    )
+    .bind(m.tenant_id.to_string())
+    .bind(&m.funding_source_id)
+    .bind(&m.status)
+    .bind(m.failed_attempts)
+    .bind(m.processed_at.map(|t| t.millis()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The tenant's micro-deposits still pending (what a sandbox simulation processes).
+pub async fn pending_micro_deposits(
+    conn: &mut Conn,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<FundingSourceMicroDepositsRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM funding_source_micro_deposits WHERE tenant_id = $1 AND status = 'pending' ORDER BY created_at LIMIT $2",
+    )
+    .bind(tenant.to_string())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(FundingSourceMicroDepositsRecord::from_row).collect::<Result<_, _>>()?)
 }

@@ -39,6 +39,23 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Apply database migrations and exit.
     Migrate,
+    /// Walk seed 000's open-banking flow end to end (an embedded server unless --payments-url
+    /// names a running one) and print each step, the verified funding source and its webhooks.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Base URL of a running payments API; without it the demo starts its own server on a
+    /// throwaway SQLite database.
+    #[arg(long)]
+    pub payments_url: Option<String>,
+    /// The running server's Dwolla application key.
+    #[arg(long, env = "OPENIAV_DEMO_DWOLLA_KEY", requires = "payments_url")]
+    pub key: Option<String>,
+    /// The running server's Dwolla application secret.
+    #[arg(long, env = "OPENIAV_DEMO_DWOLLA_SECRET", hide_env_values = true, requires = "payments_url")]
+    pub secret: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

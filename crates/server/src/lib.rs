@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bootstrap;
 pub mod config;
+pub mod demo;
 pub mod keys;
 pub mod telemetry;
 pub mod verifier;

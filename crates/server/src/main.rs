@@ -3,9 +3,11 @@
 use anyhow::Context;
 use clap::Parser;
 use openiav_core::clock::SystemClock;
+use openiav_core::crypto::MasterKey;
 use openiav_server::app::App;
 use openiav_server::bootstrap::{self, PresetCredentials};
-use openiav_server::config::{Cli, Command, TenantCommand};
+use openiav_server::config::{Cli, Command, DemoArgs, ServeArgs, TenantCommand};
+use openiav_server::demo::Target;
 use openiav_server::{keys, telemetry};
 use openiav_store::Store;
 
@@ -42,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Demo(args) => demo(args).await,
         Command::Migrate => {
             let store = Store::open(&cli.database).await.context("opening the database")?;
             store.close().await;
@@ -49,6 +52,39 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs the demo against the given server, or against an embedded one on a throwaway database.
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    if let Some(payments) = args.payments_url {
+        let (Some(key), Some(secret)) = (args.key, args.secret) else {
+            anyhow::bail!("--payments-url needs --key and --secret (the Dwolla application credentials)");
+        };
+        return openiav_server::demo::run(Target { payments: payments.trim_end_matches('/').to_owned(), key, secret })
+            .await;
+    }
+    let dir = tempfile::tempdir().context("creating a scratch directory")?;
+    let database = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let app = App::build_default(&database, &MasterKey::generate(), ServeArgs::ephemeral()).await?;
+    let tenant = app.sandbox.clone().context("the embedded server bootstrapped no sandbox tenant")?;
+    let target = Target {
+        payments: format!("http://{}", app.payments_addr()),
+        key: tenant.dwolla.key,
+        secret: tenant.dwolla.secret,
+    };
+    println!(
+        "openiav demo: embedded server, aggregation (MX) on http://{}, payments (Dwolla) on {}",
+        app.aggregation_addr(),
+        target.payments
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let outcome = openiav_server::demo::run(target).await;
+    let _ = stop.send(());
+    server.await.context("the embedded server")??;
+    outcome
 }
 
 /// Resolves on SIGINT or SIGTERM.

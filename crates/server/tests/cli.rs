@@ -102,3 +102,22 @@ fn serve_with_zero_configuration_bootstraps_prints_credentials_and_stops_on_sigt
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
 }
+
+#[test]
+fn demo_walks_seed_000_to_a_verified_funding_source_and_its_signed_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = openiav().current_dir(dir.path()).arg("demo").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for step in
+        ["Step 1  exchange session", "Step 2  MX Connect widget", "Step 3  widget completed", "Step 4  exchange"]
+    {
+        assert!(stdout.contains(step), "{step} in {stdout}");
+    }
+    let source = stdout.lines().find(|l| l.starts_with("Step 5  funding source")).expect("step 5");
+    assert!(source.contains("/funding-sources/") && source.contains("(verified, MX Bank"), "{source}");
+    for topic in ["customer_funding_source_added", "customer_funding_source_verified"] {
+        assert!(stdout.contains(&format!("webhook received        {topic}  (signature valid)")), "{topic} in {stdout}");
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the demo leaves no files behind");
+}

@@ -2136,7 +2136,8 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     assert_eq!(by_fingerprint(&store, tenant, &neighbour.id, "fp-b").await, None);
     assert_eq!(by_fingerprint(&store, other, &customer.id, "fp-a").await, None);
 
-    // Save writes status, name, type, removal, update time and exchange back, nothing else.
+    // Save writes status, name, bank details, removal, update time and exchange back; never the
+    // owner or the creation time.
     let mut changed = fs1.clone();
     changed.status = "verified".to_owned();
     changed.name = "Renamed — savings".to_owned();
@@ -2144,13 +2145,23 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     changed.removed = true;
     changed.updated_at = at(999);
     changed.exchange_id = Some(exchange.id.clone());
+    changed.fingerprint = "fp-a2".to_owned();
+    changed.account_number = vec![9];
+    changed.account_number_last4 = "0009".to_owned();
     let mut attempt = changed.clone();
-    attempt.fingerprint = "fp-ignored".to_owned();
-    attempt.account_number = vec![9];
     attempt.created_at = at(12_345);
     store.write(move |c| Box::pin(async move { funding_sources::save(c, &attempt).await })).await.unwrap();
     assert_eq!(find(tenant, fs1.id.clone()).await, Some(changed.clone()));
-    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a").await, None, "removed now");
+    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a2").await, None, "removed now");
+    let customer_id = customer.id.clone();
+    let customer_id = customer.id.clone();
+    let removed = store
+        .read(|mut c| async move {
+            funding_sources::find_removed_by_fingerprint(&mut c, tenant, &customer_id, "fp-a2").await
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed.map(|f| f.id), Some(fs1.id.clone()), "a removed source is found by its fingerprint");
     assert_eq!(funding_source_ids(&store, tenant, &customer.id, Some(false)).await, ids(&[&fs3]));
     assert_eq!(funding_source_ids(&store, tenant, &customer.id, Some(true)).await, ids(&[&fs1, &fs2, &fs4]));
 
@@ -2161,7 +2172,7 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     let w = restored.clone();
     store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
     assert_eq!(find(tenant, fs1.id.clone()).await, Some(restored.clone()));
-    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a").await, Some(restored));
+    assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a2").await, Some(restored));
 
     let mut stolen = fs_n.clone();
     stolen.tenant_id = other;

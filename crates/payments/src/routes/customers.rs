@@ -491,6 +491,9 @@ pub async fn update(
             customer.status = "verified".into();
             customer.profile = Some(profile_of(&b).to_string());
             topics.push("customer_verified");
+        } else if b.ssn.is_some() || b.date_of_birth.is_some() {
+            // Identity is resubmitted only by a retry.
+            return Err(DwollaError::invalid_resource_state("Resource cannot be modified."));
         } else {
             let verified = matches!(customer.kind.as_str(), "personal" | "business");
             if verified && (b.first_name.is_some() || b.last_name.is_some()) {

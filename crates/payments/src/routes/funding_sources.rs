@@ -22,6 +22,9 @@ use crate::hal::{self, id_from_href, link};
 use crate::port::{VerifiedAccount, VerifiedNumbers};
 use crate::{AppState, DwollaError};
 
+/// How long a removed unverified bank can be added back under its own id.
+const REACTIVATE_WITHIN_MS: i64 = 48 * 3_600_000;
+
 /// The bank name used when the routing number is not one the aggregator knows.
 const SANDBOX_BANK_NAME: &str = "SANDBOX TEST BANK";
 
@@ -220,8 +223,7 @@ pub async fn create(
     };
     record.account_number = state.keyring.encrypt(&number_context(&record), numbers.account_number.expose().as_bytes());
     let base = state.base().to_owned();
-    let id = record.id.clone();
-    state
+    let id = state
         .store
         .write(move |c| {
             Box::pin(async move {
@@ -235,6 +237,35 @@ pub async fn create(
                         format!("Bank already exists: id={}", dup.id),
                     )
                     .with_about(about)));
+                }
+                // An unverified bank removed in the last 48 hours comes back under its own id.
+                if record.status == "unverified" {
+                    let removed =
+                        repo::find_removed_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint)
+                            .await?
+                            .filter(|f| {
+                                f.status == "unverified" && now.millis() - f.created_at.millis() < REACTIVATE_WITHIN_MS
+                            });
+                    if let Some(mut back) = removed {
+                        back.removed = false;
+                        back.name = record.name.clone();
+                        back.bank_account_type = record.bank_account_type.clone();
+                        back.updated_at = now;
+                        repo::save(c, &back).await?;
+                        let customer = Some(back.customer_id.as_str());
+                        events::record(
+                            c,
+                            &base,
+                            tenant,
+                            "customer_funding_source_added",
+                            "funding-sources",
+                            &back.id,
+                            customer,
+                            now,
+                        )
+                        .await?;
+                        return Ok(Ok(back.id));
+                    }
                 }
                 repo::insert(c, &record).await?;
                 let customer = Some(record.customer_id.as_str());
@@ -262,7 +293,7 @@ pub async fn create(
                     )
                     .await?;
                 }
-                Ok(Ok(()))
+                Ok(Ok(record.id))
             })
         })
         .await??;
@@ -348,10 +379,13 @@ pub async fn update(
             _ => return Err(DwollaError::invalid("/name", "Invalid bank name.")),
         }
     }
-    for field in ["routingNumber", "accountNumber", "bankAccountType"] {
-        if body.get(field).is_some() && source.status != "unverified" {
-            return Err(DwollaError::invalid(&format!("/{field}"), "A verified bank's details cannot be changed."));
+    let changes_details = ["routingNumber", "accountNumber", "bankAccountType"].iter().any(|f| body.get(*f).is_some());
+    if changes_details {
+        if source.status != "unverified" {
+            return Err(DwollaError::invalid("/routingNumber", "A verified bank's details cannot be changed."));
         }
+        change_details(&state, &mut source, &body)?;
+        topic = topic.or(Some("customer_funding_source_updated"));
     }
     source.updated_at = now;
     let saved = source.clone();
@@ -382,8 +416,51 @@ pub async fn update(
     Ok(hal::ok(&render(state.base(), &source)))
 }
 
+/// Applies new routing number, account number or account type to an unverified bank.
+fn change_details(state: &AppState, source: &mut FundingSourceRecord, body: &Value) -> Result<(), DwollaError> {
+    let mut errors = Vec::new();
+    let text = |f: &str| body.get(f).and_then(Value::as_str).map(str::trim);
+    if let Some(kind) = body.get("bankAccountType") {
+        match kind.as_str() {
+            Some(k @ ("checking" | "savings" | "general-ledger" | "loan")) => source.bank_account_type = k.to_owned(),
+            _ => errors.push(FieldError::invalid(
+                "/bankAccountType",
+                "BankAccountType must be checking, savings, general-ledger or loan.",
+            )),
+        }
+    }
+    let routing = match text("routingNumber") {
+        None if body.get("routingNumber").is_none() => RoutingNumber::parse(&source.routing_number),
+        r => r.and_then(RoutingNumber::parse).or_else(|| {
+            errors.push(FieldError::invalid("/routingNumber", "Routing number invalid."));
+            None
+        }),
+    };
+    let account = match text("accountNumber") {
+        None if body.get("accountNumber").is_none() => state
+            .keyring
+            .decrypt(&number_context(source), &source.account_number)
+            .ok()
+            .and_then(|plain| AccountNumber::parse(&String::from_utf8_lossy(&plain))),
+        a => a.and_then(AccountNumber::parse).or_else(|| {
+            errors.push(FieldError::invalid("/accountNumber", "Account number must be 4 to 17 digits."));
+            None
+        }),
+    };
+    let (Some(routing), Some(account), true) = (routing, account, errors.is_empty()) else {
+        return Err(DwollaError::validation(errors));
+    };
+    source.bank_name = state.verifier.bank_name(&routing).unwrap_or_else(|| SANDBOX_BANK_NAME.to_owned());
+    source.fingerprint = state.keyring.fingerprint(&["bank-account", routing.as_str(), account.expose()]);
+    source.routing_number = routing.as_str().to_owned();
+    source.account_number_last4 = account.last4().to_owned();
+    source.account_number = state.keyring.encrypt(&number_context(source), account.expose().as_bytes());
+    Ok(())
+}
+
 fn money(cents: i64) -> Value {
-    json!({ "value": format!("{}.{:02}", cents / 100, (cents % 100).abs()), "currency": "USD" })
+    let sign = if cents < 0 { "-" } else { "" };
+    json!({ "value": format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100), "currency": "USD" })
 }
 
 pub async fn balance(

@@ -53,11 +53,13 @@ fn init_logging() {
 pub struct Options {
     pub challenge_timeout_ms: u64,
     pub sandbox_delay_ms: u64,
+    /// Offer Visa as an exchange partner (`ServeArgs::visa_partner`).
+    pub visa_partner: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { challenge_timeout_ms: 600_000, sandbox_delay_ms: 0 }
+        Self { challenge_timeout_ms: 600_000, sandbox_delay_ms: 0, visa_partner: false }
     }
 }
 
@@ -125,6 +127,7 @@ impl TestApp {
         let mut args = ServeArgs::ephemeral();
         args.challenge_timeout_ms = opts.challenge_timeout_ms;
         args.sandbox_delay_ms = opts.sandbox_delay_ms;
+        args.visa_partner = opts.visa_partner;
         let app = App::build(&database_url, &key, args, Arc::new(SystemClock)).await.unwrap();
         let base = format!("http://{}", app.aggregation_addr());
         let payments_base = format!("http://{}", app.payments_addr());
@@ -167,6 +170,11 @@ impl TestApp {
             .await
             .unwrap();
         Client::new(&self.base, &t.mx.client_id, &t.mx.api_key)
+    }
+
+    /// A second tenant on the same server, with all its credentials (MX and Dwolla).
+    pub async fn other_tenant_credentials(&self) -> IssuedTenant {
+        bootstrap::create_tenant(&self.store, &SystemClock, "Other", false, PresetCredentials::default()).await.unwrap()
     }
 }
 

@@ -10,6 +10,7 @@ mod lifecycle;
 mod members;
 mod micro_deposits;
 mod oauth;
+mod payments;
 mod test_passwords;
 mod users;
 mod verification;

@@ -33,11 +33,12 @@ pub async fn insert(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), Stor
     Ok(())
 }
 
-/// Writes the mutable state back: status, name, account type, removal and exchange.
+/// Writes the mutable state back: status, name, bank details, removal and exchange.
 pub async fn save(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE funding_sources SET status = $3, name = $4, bank_account_type = $5, removed = $6, updated_at = $7, \
-           exchange_id = $8 WHERE tenant_id = $1 AND id = $2",
+           exchange_id = $8, bank_name = $9, routing_number = $10, account_number = $11, account_number_last4 = $12, \
+           fingerprint = $13 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(f.tenant_id.to_string())
     .bind(&f.id)
@@ -47,6 +48,11 @@ pub async fn save(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreE
     .bind(f.removed)
     .bind(f.updated_at.millis())
     .bind(&f.exchange_id)
+    .bind(&f.bank_name)
+    .bind(&f.routing_number)
+    .bind(&f.account_number)
+    .bind(&f.account_number_last4)
+    .bind(&f.fingerprint)
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -98,6 +104,26 @@ pub async fn find_by_fingerprint(
     .bind(customer_id)
     .bind(fingerprint)
     .bind(false)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+}
+
+/// The customer's most recent removed funding source for the account with this fingerprint.
+pub async fn find_removed_by_fingerprint(
+    conn: &mut Conn,
+    tenant: TenantId,
+    customer_id: &str,
+    fingerprint: &str,
+) -> Result<Option<FundingSourceRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT * FROM funding_sources WHERE tenant_id = $1 AND customer_id = $2 AND fingerprint = $3 AND removed = $4 \
+         ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(tenant.to_string())
+    .bind(customer_id)
+    .bind(fingerprint)
+    .bind(true)
     .fetch_optional(conn)
     .await?;
     Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)

@@ -2154,7 +2154,6 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     assert_eq!(find(tenant, fs1.id.clone()).await, Some(changed.clone()));
     assert_eq!(by_fingerprint(&store, tenant, &customer.id, "fp-a2").await, None, "removed now");
     let customer_id = customer.id.clone();
-    let customer_id = customer.id.clone();
     let removed = store
         .read(|mut c| async move {
             funding_sources::find_removed_by_fingerprint(&mut c, tenant, &customer_id, "fp-a2").await

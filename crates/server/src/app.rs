@@ -70,6 +70,11 @@ impl App {
         let sandbox = bootstrap::ensure_sandbox_tenant(&store, clock.as_ref(), preset)
             .await
             .context("bootstrapping the sandbox tenant")?;
+        if !args.sandbox_redirect_urls.is_empty() {
+            bootstrap::set_sandbox_redirect_urls(&store, args.sandbox_redirect_urls.clone())
+                .await
+                .context("setting the sandbox tenant's redirect URLs")?;
+        }
         let aggregation_listener = TcpListener::bind(args.aggregation_listen)
             .await
             .with_context(|| format!("binding the aggregation listener on {}", args.aggregation_listen))?;

@@ -88,6 +88,20 @@ pub async fn ensure_sandbox_tenant(
     create_tenant(store, clock, "Sandbox", true, preset).await.map(Some)
 }
 
+/// Replaces the sandbox tenant's redirect URLs (keeping its other payments settings).
+pub async fn set_sandbox_redirect_urls(store: &Store, urls: Vec<String>) -> Result<(), StoreError> {
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                let Some(tenant) = tenants::find_sandbox(c).await? else { return Ok(()) };
+                let mut settings = tenants::payment_settings(c, tenant.id).await?;
+                settings.redirect_urls = urls;
+                tenants::set_payment_settings(c, tenant.id, &settings).await
+            })
+        })
+        .await
+}
+
 /// The banner printed when the sandbox tenant is created.
 pub fn sandbox_banner(t: &IssuedTenant) -> String {
     format!(

@@ -68,6 +68,18 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a tenant's payments settings.
+    Settings {
+        /// The tenant's id (as `tenant create` printed it).
+        #[arg(long)]
+        id: String,
+        /// A redirect URL exchange sessions may name (repeatable; replaces the list).
+        #[arg(long = "redirect-url")]
+        redirect_urls: Vec<String>,
+        /// Whether open banking (exchange sessions and exchanges) is enabled.
+        #[arg(long)]
+        open_banking: Option<bool>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -107,6 +119,11 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_WEBHOOK_ALLOWLIST", value_delimiter = ',')]
     pub webhook_allowlist: Vec<String>,
 
+    /// Redirect URLs the sandbox tenant's exchange sessions may name (comma-separated; applied
+    /// at every start when given).
+    #[arg(long, env = "OPENIAV_SANDBOX_REDIRECT_URLS", value_delimiter = ',')]
+    pub sandbox_redirect_urls: Vec<String>,
+
     /// Credentials of the sandbox tenant, used when it is first bootstrapped.
     #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
     pub sandbox_mx_client_id: Option<String>,
@@ -130,6 +147,7 @@ impl ServeArgs {
             challenge_timeout_ms: 600_000,
             visa_partner: false,
             webhook_allowlist: Vec::new(),
+            sandbox_redirect_urls: Vec::new(),
             sandbox_mx_client_id: None,
             sandbox_mx_api_key: None,
             sandbox_dwolla_key: None,

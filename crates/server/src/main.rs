@@ -4,11 +4,13 @@ use anyhow::Context;
 use clap::Parser;
 use openiav_core::clock::SystemClock;
 use openiav_core::crypto::MasterKey;
+use openiav_core::ids::TenantId;
 use openiav_server::app::App;
 use openiav_server::bootstrap::{self, PresetCredentials};
 use openiav_server::config::{Cli, Command, DemoArgs, ServeArgs, TenantCommand};
 use openiav_server::demo::Target;
 use openiav_server::{keys, telemetry};
+use openiav_store::repo::tenants;
 use openiav_store::Store;
 
 #[tokio::main]
@@ -42,6 +44,30 @@ async fn main() -> anyhow::Result<()> {
                     issued.id, issued.mx.client_id, issued.mx.api_key, issued.dwolla.key, issued.dwolla.secret
                 );
             }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Settings { id, redirect_urls, open_banking }) => {
+            let tenant = TenantId::parse(&id).context("--id is not a tenant id")?;
+            let store = Store::open(&cli.database).await.context("opening the database")?;
+            let settings = store
+                .write(move |c| {
+                    Box::pin(async move {
+                        tenants::get(c, tenant).await?;
+                        let mut settings = tenants::payment_settings(c, tenant).await?;
+                        if !redirect_urls.is_empty() {
+                            settings.redirect_urls = redirect_urls;
+                        }
+                        if let Some(on) = open_banking {
+                            settings.open_banking = on;
+                        }
+                        tenants::set_payment_settings(c, tenant, &settings).await?;
+                        Ok(settings)
+                    })
+                })
+                .await
+                .context("updating the tenant's settings")?;
+            store.close().await;
+            println!("open banking: {}; redirect URLs: {}", settings.open_banking, settings.redirect_urls.join(", "));
             Ok(())
         }
         Command::Demo(args) => demo(args).await,

@@ -121,3 +121,34 @@ fn demo_walks_seed_000_to_a_verified_funding_source_and_its_signed_webhooks() {
     }
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the demo leaves no files behind");
 }
+
+#[test]
+fn tenant_settings_change_redirect_urls_and_open_banking() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db", dir.path().display());
+    let out = openiav().args(["--database", &db, "tenant", "create", "--name", "Acme", "--json"]).output().unwrap();
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_owned();
+    let args = ["--database", &db, "tenant", "settings", "--id", &id, "--redirect-url", "https://a.example/cb"];
+    let out = openiav()
+        .args(args)
+        .args(["--redirect-url", "https://b.example/cb", "--open-banking", "false"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("open banking: false; redirect URLs: https://a.example/cb, https://b.example/cb"),
+        "{printed}"
+    );
+    let unknown = [
+        "--database",
+        &db,
+        "tenant",
+        "settings",
+        "--id",
+        "00000000-0000-4000-8000-000000000000",
+        "--open-banking",
+        "true",
+    ];
+    assert!(!openiav().args(unknown).output().unwrap().status.success(), "an unknown tenant is refused");
+}

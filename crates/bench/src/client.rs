@@ -9,7 +9,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -20,29 +20,51 @@ pub const MX_ACCEPT: &str = "application/vnd.mx.api.v1+json";
 /// No single request may take longer than this; a server that hangs fails the request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Where requests go and who they claim to be.
+/// Where requests go, who they claim to be and what they accept.
 #[derive(Clone)]
 pub struct Target {
     addr: SocketAddr,
+    /// `http://{addr}`, which absolute URLs the server hands out begin with.
+    base: String,
     host: HeaderValue,
-    auth: HeaderValue,
+    auth: Option<HeaderValue>,
+    accept: HeaderValue,
 }
 
 impl Target {
-    /// A server at `addr` spoken to with Basic credentials `user:pass`.
+    /// A server at `addr` spoken to as MX's API: Basic credentials `user:pass`, [`MX_ACCEPT`].
     pub fn new(addr: SocketAddr, user: &str, pass: &str) -> Self {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+        let auth = HeaderValue::from_str(&format!("Basic {token}")).expect("base64 is a valid header");
+        Self { auth: Some(auth), ..Self::anonymous(addr, MX_ACCEPT) }
+    }
+
+    /// A server at `addr` spoken to without default credentials, accepting `accept`.
+    pub fn anonymous(addr: SocketAddr, accept: &'static str) -> Self {
         Self {
             addr,
+            base: format!("http://{addr}"),
             host: HeaderValue::from_str(&addr.to_string()).expect("a socket address is a valid header"),
-            auth: HeaderValue::from_str(&format!("Basic {token}")).expect("base64 is a valid header"),
+            auth: None,
+            accept: HeaderValue::from_static(accept),
         }
+    }
+
+    /// `http://{addr}`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The path (and query) of an absolute `url` on this server; `None` for a URL elsewhere.
+    pub fn path_of<'a>(&self, url: &'a str) -> Option<&'a str> {
+        url.strip_prefix(self.base.as_str()).filter(|p| p.starts_with('/'))
     }
 }
 
 /// A response read to its end.
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub body: Bytes,
 }
 
@@ -106,7 +128,19 @@ impl Conn {
 
     /// Sends one request (JSON body when given) and reads the whole response.
     pub async fn request(&mut self, method: Method, path: &str, body: Option<Bytes>) -> anyhow::Result<Reply> {
-        let result = tokio::time::timeout(REQUEST_TIMEOUT, self.request_inner(method, path, body)).await;
+        self.send(method, path, &[], body).await
+    }
+
+    /// [`Conn::request`] with `headers` added, each replacing a default of the same name
+    /// (`Authorization`, `Accept`, `Content-Type`).
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        body: Option<Bytes>,
+    ) -> anyhow::Result<Reply> {
+        let result = tokio::time::timeout(REQUEST_TIMEOUT, self.send_inner(method, path, headers, body)).await;
         let result = result.unwrap_or_else(|_| Err(anyhow::anyhow!("no response within {REQUEST_TIMEOUT:?}")));
         if result.is_err() {
             // Whatever state the connection is in, the next request starts on a fresh one.
@@ -115,15 +149,21 @@ impl Conn {
         result
     }
 
-    async fn request_inner(&mut self, method: Method, path: &str, body: Option<Bytes>) -> anyhow::Result<Reply> {
-        let host = self.target.host.clone();
-        let auth = self.target.auth.clone();
+    async fn send_inner(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        body: Option<Bytes>,
+    ) -> anyhow::Result<Reply> {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
-            .header(HOST, host)
-            .header(AUTHORIZATION, auth)
-            .header(ACCEPT, HeaderValue::from_static(MX_ACCEPT));
+            .header(HOST, self.target.host.clone())
+            .header(ACCEPT, self.target.accept.clone());
+        if let Some(auth) = &self.target.auth {
+            builder = builder.header(AUTHORIZATION, auth.clone());
+        }
         let body = match body {
             Some(b) => {
                 builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -131,12 +171,14 @@ impl Conn {
             }
             None => Full::new(Bytes::new()),
         };
-        let request = builder.body(body)?;
+        let mut request = builder.body(body)?;
+        for (name, value) in headers {
+            request.headers_mut().insert(name.clone(), value.clone());
+        }
         self.requests += 1;
         let sender = self.ready().await?;
-        let response = sender.send_request(request).await?;
-        let status = response.status();
-        let body = response.into_body().collect().await?.to_bytes();
-        Ok(Reply { status, body })
+        let (parts, body) = sender.send_request(request).await?.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Reply { status: parts.status, headers: parts.headers, body })
     }
 }

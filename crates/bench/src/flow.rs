@@ -2,10 +2,11 @@
 //! member, verify, account-choice challenge, resume, account numbers.
 
 use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue};
 use hyper::Method;
 use serde_json::{json, Value};
 
-use crate::client::Conn;
+use crate::client::{Conn, Reply};
 use crate::load::{one_line, Failure, DETAIL_CHARS};
 
 /// What every flow needs and the run fetches once: MX Bank's credential field guids.
@@ -17,21 +18,39 @@ pub struct FlowPlan {
     pub poll_cap: u32,
 }
 
-/// One JSON request; anything but a 2xx with a JSON body is a failure of kind `label`.
-async fn call(conn: &mut Conn, method: Method, label: &str, path: &str, body: Option<Value>) -> Result<Value, Failure> {
-    let body = body.map(|v| Bytes::from(v.to_string()));
+/// One request with `headers` added (JSON body when given); anything but a 2xx is a failure of
+/// kind `label`.
+pub async fn exchange(
+    conn: &mut Conn,
+    method: Method,
+    label: &str,
+    path: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Option<Bytes>,
+) -> Result<Reply, Failure> {
     let reply = conn
-        .request(method, path, body)
+        .send(method, path, headers, body)
         .await
         .map_err(|e| Failure::new(format!("{label}: transport error"), format!("{e:#}")))?;
     if !reply.status.is_success() {
         return Err(Failure::new(format!("{label} → {}", reply.status.as_u16()), reply.text(DETAIL_CHARS)));
     }
+    Ok(reply)
+}
+
+/// The reply's body as JSON; anything else is a failure of kind `label`.
+pub fn json_of(reply: &Reply, label: &str) -> Result<Value, Failure> {
     serde_json::from_slice(&reply.body)
         .map_err(|e| Failure::new(format!("{label}: not JSON"), format!("{e}: {}", reply.text(DETAIL_CHARS))))
 }
 
-fn string_at(v: &Value, pointer: &str, label: &str) -> Result<String, Failure> {
+/// One JSON request; anything but a 2xx with a JSON body is a failure of kind `label`.
+async fn call(conn: &mut Conn, method: Method, label: &str, path: &str, body: Option<Value>) -> Result<Value, Failure> {
+    let body = body.map(|v| Bytes::from(v.to_string()));
+    json_of(&exchange(conn, method, label, path, &[], body).await?, label)
+}
+
+pub fn string_at(v: &Value, pointer: &str, label: &str) -> Result<String, Failure> {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .map(str::to_owned)

@@ -10,6 +10,7 @@ use hyper::Method;
 
 use crate::client::{truncate, Conn, Target};
 use crate::flow::{self, FlowPlan};
+use crate::iav::{self, IavPlan, WidgetSide};
 
 /// How much of a failing response body an error report keeps.
 pub const DETAIL_CHARS: usize = 600;
@@ -53,13 +54,40 @@ pub enum Op {
     Request { label: &'static str, method: Method, path: String, body: Option<Bytes> },
     /// One complete API-only IAV flow.
     Flow(FlowPlan),
+    /// One complete seed 000 flow through the payments API, the widget completed by hand.
+    Iav(IavPlan),
+}
+
+/// What one worker keeps from one operation to the next.
+pub struct Worker {
+    /// Its keep-alive connection to the run's target (for `iav`, the payments listener).
+    pub conn: Conn,
+    /// `iav` only: a second connection, to the aggregation listener, and the access token.
+    pub widget: Option<WidgetSide>,
+}
+
+impl Worker {
+    pub fn new(conn: Conn) -> Self {
+        Self { conn, widget: None }
+    }
+
+    /// HTTP requests sent so far, on all its connections.
+    fn requests(&self) -> u64 {
+        self.conn.requests + self.widget.as_ref().map_or(0, |w| w.conn.requests)
+    }
+
+    /// TCP connections opened so far.
+    fn connects(&self) -> u64 {
+        self.conn.connects + self.widget.as_ref().map_or(0, |w| w.conn.connects)
+    }
 }
 
 impl Op {
-    async fn run(&self, conn: &mut Conn) -> Result<(), Failure> {
+    async fn run(&self, worker: &mut Worker) -> Result<(), Failure> {
         match self {
             Op::Request { label, method, path, body } => {
-                let reply = conn
+                let reply = worker
+                    .conn
                     .request(method.clone(), path, body.clone())
                     .await
                     .map_err(|e| Failure::new(format!("{label}: transport error"), format!("{e:#}")))?;
@@ -69,7 +97,8 @@ impl Op {
                     Err(Failure::new(format!("{label} → {}", reply.status.as_u16()), reply.text(DETAIL_CHARS)))
                 }
             }
-            Op::Flow(plan) => flow::run(plan, conn).await.map(|_| ()),
+            Op::Flow(plan) => flow::run(plan, &mut worker.conn).await.map(|_| ()),
+            Op::Iav(plan) => iav::run(plan, worker).await,
         }
     }
 }
@@ -129,7 +158,7 @@ pub async fn run(target: &Target, connections: usize, op: Arc<Op>, warmup: Durat
     let measure_from = start + warmup;
     let measure_to = measure_from + window;
     let workers: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(worker(Conn::new(target.clone()), op.clone(), measure_from, measure_to)))
+        .map(|_| tokio::spawn(worker(Worker::new(Conn::new(target.clone())), op.clone(), measure_from, measure_to)))
         .collect();
     let mut total = Outcome { window, ..Outcome::default() };
     for w in workers {
@@ -152,17 +181,17 @@ pub async fn run(target: &Target, connections: usize, op: Arc<Op>, warmup: Durat
     total
 }
 
-async fn worker(mut conn: Conn, op: Arc<Op>, measure_from: Instant, measure_to: Instant) -> Outcome {
+async fn worker(mut w: Worker, op: Arc<Op>, measure_from: Instant, measure_to: Instant) -> Outcome {
     let mut out = Outcome::default();
     while Instant::now() < measure_to {
-        let requests_before = conn.requests;
+        let requests_before = w.requests();
         let began = Instant::now();
-        let result = op.run(&mut conn).await;
+        let result = op.run(&mut w).await;
         let finished = Instant::now();
         let in_window = finished >= measure_from && finished <= measure_to;
         if in_window {
             out.ops_in_window += 1;
-            out.requests_in_window += conn.requests - requests_before;
+            out.requests_in_window += w.requests() - requests_before;
         }
         match result {
             Ok(()) if in_window => out.latencies_us.push((finished - began).as_micros() as u64),
@@ -178,7 +207,7 @@ async fn worker(mut conn: Conn, op: Arc<Op>, measure_from: Instant, measure_to: 
             }
         }
     }
-    out.connects = conn.connects;
+    out.connects = w.connects();
     out
 }
 

@@ -16,11 +16,12 @@ use tokio::process::{Child, Command};
 
 use crate::client::{Conn, Target};
 
-/// The sandbox tenant's fixed credentials (Basic auth is `MX_CLIENT_ID:MX_API_KEY`).
+/// The sandbox tenant's fixed credentials (Basic auth is `MX_CLIENT_ID:MX_API_KEY`; the payments
+/// API's client-credentials token is granted to `DWOLLA_KEY` and `DWOLLA_SECRET`).
 pub const MX_CLIENT_ID: &str = "bench-mx-client";
 pub const MX_API_KEY: &str = "bench-mx-api-key-7f3a9c";
-const DWOLLA_KEY: &str = "bench-dwolla-key";
-const DWOLLA_SECRET: &str = "bench-dwolla-secret";
+pub const DWOLLA_KEY: &str = "bench-dwolla-key";
+pub const DWOLLA_SECRET: &str = "bench-dwolla-secret";
 
 /// How long openiav may take to answer `/health` after it starts.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -97,7 +98,10 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// A running openiav child process.
 pub struct Openiav {
+    /// The aggregation (MX) listener, which also serves the widget.
     pub addr: SocketAddr,
+    /// The payments (Dwolla) listener.
+    pub payments: SocketAddr,
     child: Child,
     log_path: PathBuf,
 }
@@ -151,7 +155,7 @@ impl Openiav {
             .stderr(log)
             .kill_on_drop(true);
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
-        let mut server = Self { addr, child, log_path: log_path.to_owned() };
+        let mut server = Self { addr, payments, child, log_path: log_path.to_owned() };
         let mut conn = Conn::new(Target::new(addr, MX_CLIENT_ID, MX_API_KEY));
         let deadline = Instant::now() + START_TIMEOUT;
         loop {

@@ -55,7 +55,7 @@ pub enum Op {
     /// One complete API-only IAV flow.
     Flow(FlowPlan),
     /// One complete seed 000 flow through the payments API, the widget completed by hand.
-    Iav(IavPlan),
+    Iav(Box<IavPlan>),
 }
 
 /// What one worker keeps from one operation to the next.

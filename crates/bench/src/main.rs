@@ -5,6 +5,7 @@
 mod baseline;
 mod client;
 mod flow;
+mod iav;
 mod load;
 mod openiav;
 
@@ -22,7 +23,7 @@ use hyper::Method;
 use crate::baseline::Baseline;
 use crate::client::{Conn, Target};
 use crate::load::{one_line, Failures, Op, Outcome};
-use crate::openiav::{Database, Openiav, MX_API_KEY, MX_CLIENT_ID};
+use crate::openiav::{Database, Openiav, DWOLLA_KEY, DWOLLA_SECRET, MX_API_KEY, MX_CLIENT_ID};
 
 /// Each scenario run starts with this much unmeasured load.
 const WARMUP: Duration = Duration::from_secs(1);
@@ -37,6 +38,9 @@ enum Scenario {
     Users,
     /// Complete API-only IAV flows, seed 001 (no baseline).
     Flows,
+    /// Complete seed 000 flows: payments API, Connect widget through its own endpoints, verified
+    /// funding source (no baseline).
+    Iav,
 }
 
 impl Scenario {
@@ -45,6 +49,7 @@ impl Scenario {
             Scenario::Status => "GET /users/{u}/members/{m}/status",
             Scenario::Users => "POST /users",
             Scenario::Flows => "IAV flow (seed 001)",
+            Scenario::Iav => "IAV flow (seed 000: payments API + widget)",
         }
     }
     fn name(self) -> &'static str {
@@ -52,7 +57,13 @@ impl Scenario {
             Scenario::Status => "status",
             Scenario::Users => "users",
             Scenario::Flows => "flows",
+            Scenario::Iav => "iav",
         }
+    }
+
+    /// Whether one operation is a whole flow (reported in flows/s, with requests per flow).
+    fn is_flow(self) -> bool {
+        matches!(self, Scenario::Flows | Scenario::Iav)
     }
 }
 
@@ -137,6 +148,14 @@ struct ScenarioResult {
     scenario: Scenario,
     openiav: Series,
     baseline: Option<Series>,
+}
+
+/// One scenario, ready to run: openiav's operation on its target, and the baseline's if any.
+struct Planned {
+    scenario: Scenario,
+    target: Target,
+    openiav: Arc<Op>,
+    baseline: Option<Arc<Op>>,
 }
 
 struct Measured {
@@ -245,7 +264,13 @@ async fn run(args: Args) -> anyhow::Result<String> {
             return Err(e);
         }
     };
-    eprintln!("openiav {} on http://{}; baseline on http://{}", binary.display(), server.addr, baseline.addr);
+    eprintln!(
+        "openiav {} on http://{} (payments http://{}); baseline on http://{}",
+        binary.display(),
+        server.addr,
+        server.payments,
+        baseline.addr
+    );
 
     let measured = measure(&args, &scenarios, &server, &baseline).await;
 
@@ -321,10 +346,13 @@ async fn measure(
     let baseline_target = Target::new(baseline.addr, MX_CLIENT_ID, MX_API_KEY);
     let mut setup = Conn::new(openiav_target.clone());
     let plan = flow::plan(&mut setup, args.poll_cap).await.context("reading MX Bank's credential fields")?;
+    let payments_target = Target::anonymous(server.payments, iav::HAL_ACCEPT);
 
     let user_body = Bytes::from_static(br#"{"user":{}}"#);
-    let mut ops: Vec<(Scenario, Arc<Op>, Option<Arc<Op>>)> = Vec::new();
+    let mut ops: Vec<Planned> = Vec::new();
     for &scenario in scenarios {
+        // Seed 000 runs on the payments listener (its widget connection is the plan's business).
+        let target = if scenario == Scenario::Iav { payments_target.clone() } else { openiav_target.clone() };
         let (openiav_op, baseline_op) = match scenario {
             Scenario::Status => {
                 let (user, member) = flow::run(&plan, &mut setup)
@@ -355,27 +383,35 @@ async fn measure(
                 }),
             ),
             Scenario::Flows => (Op::Flow(plan.clone()), None),
+            Scenario::Iav => {
+                let widget_target = Target::anonymous(server.addr, iav::WIDGET_ACCEPT);
+                let iav_plan =
+                    iav::plan(payments_target.clone(), widget_target, DWOLLA_KEY, DWOLLA_SECRET, plan.clone())
+                        .await
+                        .context("checking the payments API (token, MX exchange partner)")?;
+                (Op::Iav(Box::new(iav_plan)), None)
+            }
         };
-        ops.push((scenario, Arc::new(openiav_op), baseline_op.map(Arc::new)));
+        ops.push(Planned { scenario, target, openiav: Arc::new(openiav_op), baseline: baseline_op.map(Arc::new) });
     }
     drop(setup);
 
     let window = Duration::from_secs(args.seconds);
     let mut results: Vec<ScenarioResult> = ops
         .iter()
-        .map(|(scenario, _, b)| ScenarioResult {
-            scenario: *scenario,
+        .map(|p| ScenarioResult {
+            scenario: p.scenario,
             openiav: Series::default(),
-            baseline: b.as_ref().map(|_| Series::default()),
+            baseline: p.baseline.as_ref().map(|_| Series::default()),
         })
         .collect();
     for round in 0..args.rounds {
-        for ((scenario, openiav_op, baseline_op), result) in ops.iter().zip(results.iter_mut()) {
+        for (planned, result) in ops.iter().zip(results.iter_mut()) {
             let order = if round % 2 == 0 { [Side::Baseline, Side::Openiav] } else { [Side::Openiav, Side::Baseline] };
             for side in order {
                 let (target, op, series) = match side {
-                    Side::Openiav => (&openiav_target, openiav_op, &mut result.openiav),
-                    Side::Baseline => match (baseline_op, result.baseline.as_mut()) {
+                    Side::Openiav => (&planned.target, &planned.openiav, &mut result.openiav),
+                    Side::Baseline => match (&planned.baseline, result.baseline.as_mut()) {
                         (Some(op), Some(series)) => (&baseline_target, op, series),
                         _ => continue,
                     },
@@ -386,7 +422,7 @@ async fn measure(
                     "round {}/{} {:<6} {:<8} {:>9.1}/s  p50 {:>8} ms  p99 {:>8} ms  errors {}  connections {}",
                     round + 1,
                     args.rounds,
-                    scenario.name(),
+                    planned.scenario.name(),
                     format!("{side:?}").to_lowercase(),
                     figures.throughput,
                     ms(figures.p50_ms),
@@ -410,7 +446,7 @@ fn ms(v: Option<f64>) -> String {
 fn rate(v: Option<f64>, scenario: Scenario) -> String {
     match (v, scenario) {
         (None, _) => "—".to_owned(),
-        (Some(v), Scenario::Flows) => format!("{v:.1}"),
+        (Some(v), s) if s.is_flow() => format!("{v:.1}"),
         (Some(v), _) => format!("{v:.0}"),
     }
 }
@@ -470,12 +506,13 @@ fn details(m: &Measured) -> String {
             let connects: Vec<String> = series.rounds.iter().map(|f| f.connects.to_string()).collect();
             let _ = write!(
                 d,
-                "- {} / {name}: rounds [{}]; TCP connections opened per run [{}]",
+                "- {} / {name}: rounds [{}]; TCP connections opened per run [{}]{}",
                 r.scenario.name(),
                 per_round.join("; "),
-                connects.join(", ")
+                connects.join(", "),
+                if r.scenario == Scenario::Iav { " (two per worker: payments and aggregation listeners)" } else { "" }
             );
-            if r.scenario == Scenario::Flows {
+            if r.scenario.is_flow() {
                 let per_flow: Vec<String> = series.rounds.iter().map(|f| format!("{:.1}", f.requests_per_op)).collect();
                 let flows: Vec<String> = series.rounds.iter().map(|f| f.ok.to_string()).collect();
                 let _ = write!(

@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 pub use sqlx::AnyConnection as Conn;
+/// A pooled read connection, as `Store::read` hands it out.
+pub type ReadConn = sqlx::pool::PoolConnection<sqlx::Any>;
 use tokio::sync::Notify;
 
 pub use error::StoreError;

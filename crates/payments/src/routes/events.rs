@@ -5,7 +5,7 @@ use axum::response::Response;
 use openiav_store::repo::events as repo;
 use serde_json::{json, Value};
 
-use super::paging;
+use super::{find_or_404, paging};
 use crate::auth::AppToken;
 use crate::events::render;
 use crate::hal;
@@ -34,11 +34,9 @@ pub async fn retrieve(
     AppToken(tenant): AppToken,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let id = id.to_ascii_lowercase();
-    let event = state
-        .store
-        .read(|mut c| async move { repo::find(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Application event not found."))?;
+    let event = find_or_404(&state, &id, "Application event not found.", |mut c, id| async move {
+        repo::find(&mut c, tenant, &id).await
+    })
+    .await?;
     Ok(hal::ok(&render(state.base(), &event)))
 }

@@ -12,8 +12,8 @@ use openiav_store::records::{CustomerRecord, FundingSourceRecord};
 use openiav_store::repo::funding_sources as repo;
 use serde_json::{json, Value};
 
-use super::customer_of;
 use super::exchanges::{exchange_of, Connection};
+use super::{customer_of, find_or_404};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::error::FieldError;
@@ -302,13 +302,18 @@ pub async fn create(
 }
 
 /// The tenant's funding source `id`.
-async fn source_of(state: &AppState, tenant: TenantId, id: &str) -> Result<FundingSourceRecord, DwollaError> {
-    let id = id.to_ascii_lowercase();
-    state
-        .store
-        .read(|mut c| async move { repo::find(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Funding source not found."))
+pub(crate) async fn source_of(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+) -> Result<FundingSourceRecord, DwollaError> {
+    find_or_404(
+        state,
+        id,
+        "Funding source not found.",
+        |mut c, id| async move { repo::find(&mut c, tenant, &id).await },
+    )
+    .await
 }
 
 pub async fn retrieve(

@@ -11,6 +11,7 @@ use openiav_store::records::{FundingSourceMicroDepositsRecord, FundingSourceReco
 use openiav_store::repo::funding_sources as repo;
 use serde_json::{json, Value};
 
+use super::funding_sources::source_of;
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::error::FieldError;
@@ -22,15 +23,6 @@ use crate::{AppState, DwollaError};
 const MAX_ATTEMPTS: i64 = 3;
 /// How many pending deposits one simulation processes (Dwolla: the last 500).
 const SIMULATION_BATCH: i64 = 500;
-
-async fn source_of(state: &AppState, tenant: TenantId, id: &str) -> Result<FundingSourceRecord, DwollaError> {
-    let id = id.to_ascii_lowercase();
-    state
-        .store
-        .read(|mut c| async move { repo::find(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Funding source not found."))
-}
 
 /// An amount in cents, if it is a USD amount with at most two decimals.
 fn cents_of(amount: Option<&Value>) -> Option<i64> {

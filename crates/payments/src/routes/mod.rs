@@ -10,6 +10,8 @@ mod root;
 mod sessions;
 mod subscriptions;
 
+use std::future::Future;
+
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -19,6 +21,7 @@ use axum::Router;
 use openiav_core::ids::TenantId;
 use openiav_store::records::CustomerRecord;
 use openiav_store::repo::customers as customer_repo;
+use openiav_store::{ReadConn, StoreError};
 
 pub use customers::render as render_customer;
 
@@ -81,14 +84,26 @@ async fn require_hal_accept(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The tenant's customer `id` (ids are lower-case UUIDs; anything else is not found).
-pub(crate) async fn customer_of(state: &AppState, tenant: TenantId, id: &str) -> Result<CustomerRecord, DwollaError> {
+/// The resource `find` reads for the id in a path (ids are lower-case UUIDs), or Dwolla's 404
+/// saying `missing`.
+pub(crate) async fn find_or_404<T, F, Fut>(state: &AppState, id: &str, missing: &str, find: F) -> Result<T, DwollaError>
+where
+    F: FnOnce(ReadConn, String) -> Fut,
+    Fut: Future<Output = Result<Option<T>, StoreError>>,
+{
     let id = id.to_ascii_lowercase();
-    state
-        .store
-        .read(|mut c| async move { customer_repo::find(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Customer not found."))
+    state.store.read(|c| find(c, id)).await?.ok_or_else(|| DwollaError::not_found(missing))
+}
+
+/// The tenant's customer `id`.
+pub(crate) async fn customer_of(state: &AppState, tenant: TenantId, id: &str) -> Result<CustomerRecord, DwollaError> {
+    find_or_404(
+        state,
+        id,
+        "Customer not found.",
+        |mut c, id| async move { customer_repo::find(&mut c, tenant, &id).await },
+    )
+    .await
 }
 
 /// `limit` (default `default`, at most `max`) and `offset` from a query.

@@ -11,7 +11,7 @@ use openiav_store::records::{CustomerRecord, ExchangeSessionRecord};
 use openiav_store::repo::{customers, exchange_sessions, exchanges, tenants};
 use serde_json::{json, Value};
 
-use super::customer_of;
+use super::{customer_of, find_or_404};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::hal::{self, id_from_href, link};
@@ -175,17 +175,17 @@ pub async fn create_reauth(
     Path(exchange_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
-    let exchange_id = exchange_id.to_ascii_lowercase();
-    let id = exchange_id.clone();
-    let exchange = state
-        .store
-        .read(|mut c| async move { exchanges::find(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("The requested resource was not found. Check Exchange ID."))?;
+    let exchange = find_or_404(
+        &state,
+        &exchange_id,
+        "The requested resource was not found. Check Exchange ID.",
+        |mut c, id| async move { exchanges::find(&mut c, tenant, &id).await },
+    )
+    .await?;
     let partner = partners::by_name(&exchange.partner).ok_or_else(unsupported)?;
     let customer = customer_of(&state, tenant, &exchange.customer_id).await?;
     let redirect = check_redirect(&state, tenant, partner, body.pointer(REDIRECT_PATH)).await?;
-    open_session(&state, &customer, partner, redirect, Some(exchange_id)).await
+    open_session(&state, &customer, partner, redirect, Some(exchange.id)).await
 }
 
 pub async fn retrieve(
@@ -193,12 +193,11 @@ pub async fn retrieve(
     AppToken(tenant): AppToken,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let id = id.to_ascii_lowercase();
-    let session = state
-        .store
-        .read(|mut c| async move { exchange_sessions::find(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Exchange session not found. Check Exchange Session ID."))?;
+    let session =
+        find_or_404(&state, &id, "Exchange session not found. Check Exchange Session ID.", |mut c, id| async move {
+            exchange_sessions::find(&mut c, tenant, &id).await
+        })
+        .await?;
     let base = state.base();
     let partner = partners::by_name(&session.partner);
     let mut links = json!({

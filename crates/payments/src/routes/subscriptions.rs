@@ -9,7 +9,7 @@ use openiav_store::records::{WebhookRecord, WebhookRetryRecord, WebhookSubscript
 use openiav_store::repo::{tenants, webhooks as repo};
 use serde_json::{json, Value};
 
-use super::paging;
+use super::{find_or_404, paging};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::error::FieldError;
@@ -59,21 +59,20 @@ async fn subscription_of(
     tenant: TenantId,
     id: &str,
 ) -> Result<WebhookSubscriptionRecord, DwollaError> {
-    let id = id.to_ascii_lowercase();
-    state
-        .store
-        .read(|mut c| async move { repo::find_subscription(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Webhook subscription not found."))
+    find_or_404(state, id, "Webhook subscription not found.", |mut c, id| async move {
+        repo::find_subscription(&mut c, tenant, &id).await
+    })
+    .await
 }
 
 async fn webhook_of(state: &AppState, tenant: TenantId, id: &str) -> Result<WebhookRecord, DwollaError> {
-    let id = id.to_ascii_lowercase();
-    state
-        .store
-        .read(|mut c| async move { repo::find_webhook(&mut c, tenant, &id).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Webhook not found."))
+    find_or_404(
+        state,
+        id,
+        "Webhook not found.",
+        |mut c, id| async move { repo::find_webhook(&mut c, tenant, &id).await },
+    )
+    .await
 }
 
 pub async fn create(

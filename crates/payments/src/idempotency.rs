@@ -76,11 +76,12 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         .write(move |c| {
             Box::pin(async move {
                 let since = now.plus_millis(-KEY_LIFETIME_MS);
+                if repo::claim(c, &record, since).await? {
+                    return Ok(Claim::New);
+                }
+                // Another request holds the key (it committed first, or before this one began).
                 Ok(match repo::find(c, tenant, &record.key, since).await? {
-                    None => {
-                        repo::claim(c, &record).await?;
-                        Claim::New
-                    }
+                    None => Claim::Running,
                     Some(r) if r.request_hash != record.request_hash => Claim::Mismatch,
                     Some(r) if r.status.is_none() => Claim::Running,
                     Some(r) => Claim::Replay(r),

@@ -7,6 +7,7 @@ use axum::response::Response;
 use openiav_core::clock::Timestamp;
 use openiav_store::records::CustomerRecord;
 use openiav_store::repo::customers::{self as repo, CustomerFilter};
+use openiav_store::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -288,6 +289,19 @@ fn duplicate_email(base: &str, existing: &CustomerRecord) -> DwollaError {
     DwollaError::validation(vec![e])
 }
 
+/// A concurrent request took the e-mail address (or correlation id) between the check and the
+/// write: the same answer the check gives.
+fn lost_race(e: StoreError) -> DwollaError {
+    match e {
+        StoreError::Conflict(_) => DwollaError::validation(vec![FieldError::new(
+            "Duplicate",
+            "/email",
+            "A customer with the specified email or correlationId already exists.",
+        )]),
+        other => other.into(),
+    }
+}
+
 fn check_correlation_id(c: &mut Checks, id: &Option<String>) {
     if let Some(id) = id.as_deref() {
         let ok = !id.is_empty()
@@ -377,7 +391,8 @@ pub async fn create(
                 Ok(Ok(()))
             })
         })
-        .await??;
+        .await
+        .map_err(lost_race)??;
     state.store.jobs_enqueued();
     Ok(hal::created(state.base(), &format!("/customers/{id}")))
 }
@@ -555,7 +570,8 @@ pub async fn update(
                 Ok(Ok(()))
             })
         })
-        .await??;
+        .await
+        .map_err(lost_race)??;
     state.store.jobs_enqueued();
     Ok(hal::ok(&render(state.base(), &customer)))
 }

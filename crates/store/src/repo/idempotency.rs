@@ -22,16 +22,19 @@ pub async fn find(
     Ok(row.as_ref().map(IdempotencyRecord::from_row).transpose()?)
 }
 
-/// Claims the key for a new request (replacing a stale record of it).
-pub async fn claim(conn: &mut Conn, r: &IdempotencyRecord) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
+/// Claims the key for a new request; returns `false` when another request holds it (whoever
+/// inserted first wins, also across concurrent transactions). A record from before `since` is
+/// stale and gives way.
+pub async fn claim(conn: &mut Conn, r: &IdempotencyRecord, since: Timestamp) -> Result<bool, StoreError> {
+    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at <= $3")
         .bind(r.tenant_id.to_string())
         .bind(&r.key)
+        .bind(since.millis())
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, location, body, created_at) \
-         VALUES ($1, $2, $3, NULL, NULL, NULL, $4)",
+         VALUES ($1, $2, $3, NULL, NULL, NULL, $4) ON CONFLICT (tenant_id, key) DO NOTHING",
     )
     .bind(r.tenant_id.to_string())
     .bind(&r.key)
@@ -39,7 +42,7 @@ pub async fn claim(conn: &mut Conn, r: &IdempotencyRecord) -> Result<(), StoreEr
     .bind(r.created_at.millis())
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Records the answer the key replays.

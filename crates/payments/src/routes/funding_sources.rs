@@ -10,6 +10,7 @@ use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::TenantId;
 use openiav_store::records::{CustomerRecord, FundingSourceRecord};
 use openiav_store::repo::funding_sources as repo;
+use openiav_store::StoreError;
 use serde_json::{json, Value};
 
 use super::exchanges::{exchange_of, Connection};
@@ -223,20 +224,15 @@ pub async fn create(
     };
     record.account_number = state.keyring.encrypt(&number_context(&record), numbers.account_number.expose().as_bytes());
     let base = state.base().to_owned();
-    let id = state
+    let (customer_id, fingerprint) = (record.customer_id.clone(), record.fingerprint.clone());
+    let written = state
         .store
         .write(move |c| {
             Box::pin(async move {
                 if let Some(dup) =
                     repo::find_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint).await?
                 {
-                    let about = link(&base, &format!("/funding-sources/{}", dup.id), "funding-source");
-                    return Ok(Err(DwollaError::new(
-                        StatusCode::BAD_REQUEST,
-                        "DuplicateResource",
-                        format!("Bank already exists: id={}", dup.id),
-                    )
-                    .with_about(about)));
+                    return Ok(Err(duplicate(&base, &dup.id)));
                 }
                 // An unverified bank removed in the last 48 hours comes back under its own id.
                 if record.status == "unverified" {
@@ -296,9 +292,31 @@ pub async fn create(
                 Ok(Ok(record.id))
             })
         })
-        .await??;
+        .await;
+    let id = match written {
+        // A concurrent create of the same account committed first.
+        Err(StoreError::Conflict(_)) => {
+            let dup = state
+                .store
+                .read(
+                    |mut c| async move { repo::find_by_fingerprint(&mut c, tenant, &customer_id, &fingerprint).await },
+                )
+                .await?;
+            return Err(dup.map_or_else(
+                || DwollaError::internal("a funding source conflict without a twin"),
+                |d| duplicate(state.base(), &d.id),
+            ));
+        }
+        other => other??,
+    };
     state.store.jobs_enqueued();
     Ok(hal::created(state.base(), &format!("/funding-sources/{id}")))
+}
+
+fn duplicate(base: &str, existing: &str) -> DwollaError {
+    let about = link(base, &format!("/funding-sources/{existing}"), "funding-source");
+    DwollaError::new(StatusCode::BAD_REQUEST, "DuplicateResource", format!("Bank already exists: id={existing}"))
+        .with_about(about)
 }
 
 /// The tenant's funding source `id`.

@@ -116,6 +116,30 @@ impl TestApp {
         Self { base, payments_base, sandbox, store, database_url, key, dir, stop: Some(tx), server: Some(server) }
     }
 
+    /// Like [`TestApp::spawn`], with `configure` applied to the serve arguments first (e.g. a
+    /// webhook allowlist). A restart goes back to the default arguments.
+    pub async fn spawn_with_args(configure: impl FnOnce(&mut ServeArgs)) -> Self {
+        init_logging();
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let database_url = match testing::postgres_test_url() {
+            Some(admin) => testing::scratch_postgres_url(&admin).await.unwrap(),
+            None => testing::scratch_sqlite_url(dir.path()).await,
+        };
+        let mut args = ServeArgs::ephemeral();
+        configure(&mut args);
+        let key = MasterKey::generate();
+        let app = App::build(&database_url, &key, args, Arc::new(SystemClock)).await.unwrap();
+        let base = format!("http://{}", app.aggregation_addr());
+        let payments_base = format!("http://{}", app.payments_addr());
+        let store = app.store();
+        let sandbox = app.sandbox.clone().expect("sandbox credentials");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self { base, payments_base, sandbox, store, database_url, key, dir, stop: Some(tx), server: Some(server) }
+    }
+
     /// Starts a server; `sandbox` carries the credentials when the database already has them.
     async fn start(
         database_url: String,

@@ -2,12 +2,17 @@
 //! types, customers, exchange partners, exchange sessions, the MX open-banking flow to a
 //! verified funding source, funding sources from numbers, events, tenant isolation and secrets.
 
+mod receiver;
 mod support;
 
 mod customers;
 mod funding_sources;
 mod iav_flow;
+mod idempotency;
 mod isolation_and_secrets;
+mod micro_deposits;
 mod partners;
 mod sessions;
 mod tokens;
+mod webhook_delivery;
+mod webhook_subscriptions;

@@ -3,7 +3,7 @@
 //! delivery tests share.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,10 +46,12 @@ impl Received {
 struct Shared {
     log: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
 }
 
-/// A local HTTP server recording what it is sent. It answers 200 until told otherwise; a 3xx
-/// answer carries `Location: /followed`, so a followed redirect would show up in the log.
+/// A local HTTP server recording what it is sent (each request as it arrives, before answering).
+/// It answers 200 at once until told otherwise; a 3xx answer carries `Location: /followed`, so a
+/// followed redirect would show up in the log.
 pub struct Receiver {
     pub addr: SocketAddr,
     shared: Shared,
@@ -58,6 +60,10 @@ pub struct Receiver {
 
 async fn record(State(s): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     s.log.lock().unwrap().push(Received { method, path: uri.path().to_owned(), headers, body });
+    let delay = s.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let status = StatusCode::from_u16(s.status.load(Ordering::SeqCst)).unwrap();
     let mut resp = (status, format!("receiver says {}", status.as_u16())).into_response();
     if status.is_redirection() {
@@ -70,7 +76,7 @@ impl Receiver {
     pub async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let shared = Shared { log: Arc::default(), status: Arc::new(AtomicU16::new(200)) };
+        let shared = Shared { log: Arc::default(), status: Arc::new(AtomicU16::new(200)), delay_ms: Arc::default() };
         let router = Router::new().fallback(record).with_state(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -88,6 +94,11 @@ impl Receiver {
         self.shared.status.store(status, Ordering::SeqCst);
     }
 
+    /// Holds every later answer back for `delay`.
+    pub fn answer_after(&self, delay: Duration) {
+        self.shared.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
     /// Everything received so far, oldest first.
     pub fn received(&self) -> Vec<Received> {
         self.shared.log.lock().unwrap().clone()
@@ -101,7 +112,11 @@ impl Receiver {
             if got.len() >= n {
                 return got;
             }
-            assert!(tokio::time::Instant::now() < deadline, "expected {n} requests within {within:?}, got {}", got.len());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected {n} requests within {within:?}, got {}",
+                got.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

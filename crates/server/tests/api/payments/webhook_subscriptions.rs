@@ -100,7 +100,8 @@ async fn an_invalid_url_or_a_long_secret_is_a_validation_error() {
     let r = d.post("/webhook-subscriptions", json!({ "secret": "s" })).await;
     assert_field_error(&r, "/url", "InvalidFormat");
 
-    let r = d.post("/webhook-subscriptions", json!({ "url": "https://example.com/h", "secret": "s".repeat(129) })).await;
+    let r =
+        d.post("/webhook-subscriptions", json!({ "url": "https://example.com/h", "secret": "s".repeat(129) })).await;
     assert_field_error(&r, "/secret", "InvalidFormat");
     assert_eq!(r.error_at("/secret")["message"], "Secret must be 128 or fewer characters.");
     assert_eq!(r.paths(), ["/secret"], "the url was fine");
@@ -112,7 +113,8 @@ async fn an_invalid_url_or_a_long_secret_is_a_validation_error() {
 
     assert_eq!(d.get("/webhook-subscriptions").await.body["total"], 0, "nothing was created");
     // 128 characters is the limit, not over it.
-    let r = d.post("/webhook-subscriptions", json!({ "url": "https://example.com/h", "secret": "s".repeat(128) })).await;
+    let r =
+        d.post("/webhook-subscriptions", json!({ "url": "https://example.com/h", "secret": "s".repeat(128) })).await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
 

@@ -11,7 +11,7 @@ use openiav_store::StoreError;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{customer_of, paging};
+use super::{customer_of, paging, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::error::FieldError;
@@ -433,7 +433,7 @@ pub async fn retrieve(
     AppToken(tenant): AppToken,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let customer = customer_of(&state, tenant, &id).await?;
+    let customer = customer_of(&state, tenant, &id, CUSTOMER_NOT_FOUND).await?;
     Ok(hal::ok(&render(state.base(), &customer)))
 }
 
@@ -459,7 +459,7 @@ pub async fn update(
     Path(id): Path<String>,
     DwollaJson(b): DwollaJson<CustomerBody>,
 ) -> Result<Response, DwollaError> {
-    let mut customer = customer_of(&state, tenant, &id).await?;
+    let mut customer = customer_of(&state, tenant, &id, CUSTOMER_NOT_FOUND).await?;
     let now = state.clock.now();
     let mut topics: Vec<&'static str> = Vec::new();
     if let Some(wanted) = b.status.as_deref() {

@@ -71,9 +71,8 @@ pub async fn available_connections(
     AppToken(tenant): AppToken,
     Path(customer_id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let customer = customer_of(&state, tenant, &customer_id)
-        .await
-        .map_err(|_| DwollaError::not_found("The requested resource was not found. Check Customer ID."))?;
+    let customer =
+        customer_of(&state, tenant, &customer_id, "The requested resource was not found. Check Customer ID.").await?;
     let accounts = verified_accounts(&state, tenant, customer.aggregator_user.as_deref()).await?;
     let connections: Vec<Value> = accounts
         .iter()
@@ -119,9 +118,7 @@ pub async fn create(
     Path(customer_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
-    let customer = customer_of(&state, tenant, &customer_id)
-        .await
-        .map_err(|_| DwollaError::not_found("Customer ID not found. Check Customer ID."))?;
+    let customer = customer_of(&state, tenant, &customer_id, "Customer ID not found. Check Customer ID.").await?;
     let settings = state.store.read(|mut c| async move { tenants::payment_settings(&mut c, tenant).await }).await?;
     if !settings.open_banking {
         return Err(DwollaError::new(
@@ -210,9 +207,7 @@ pub async fn list(
     AppToken(tenant): AppToken,
     Path(customer_id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let customer = customer_of(&state, tenant, &customer_id)
-        .await
-        .map_err(|_| DwollaError::not_found("Customer ID not found. Check Customer ID."))?;
+    let customer = customer_of(&state, tenant, &customer_id, "Customer ID not found. Check Customer ID.").await?;
     let cid = customer.id.clone();
     let found = state.store.read(|mut c| async move { repo::list_for_customer(&mut c, tenant, &cid).await }).await?;
     let base = state.base();

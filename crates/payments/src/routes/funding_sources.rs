@@ -14,7 +14,7 @@ use openiav_store::StoreError;
 use serde_json::{json, Value};
 
 use super::exchanges::{exchange_of, Connection};
-use super::{customer_of, find_or_404};
+use super::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::error::FieldError;
@@ -121,9 +121,7 @@ pub async fn create(
     Path(customer_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
-    let customer = customer_of(&state, tenant, &customer_id)
-        .await
-        .map_err(|_| DwollaError::not_found("Customer ID not found. Check Customer ID."))?;
+    let customer = customer_of(&state, tenant, &customer_id, "Customer ID not found. Check Customer ID.").await?;
     if matches!(customer.status.as_str(), "deactivated" | "suspended") {
         return Err(DwollaError::forbidden("Not authorized to create funding source."));
     }
@@ -348,7 +346,7 @@ pub async fn list(
     Path(customer_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, DwollaError> {
-    let customer = customer_of(&state, tenant, &customer_id).await?;
+    let customer = customer_of(&state, tenant, &customer_id, CUSTOMER_NOT_FOUND).await?;
     let removed = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
         .find(|(k, _)| k == "removed")
         .map(|(_, v)| match v.as_ref() {
@@ -501,7 +499,7 @@ pub async fn balance(
     };
     let exchange_id = source.exchange_id.clone().filter(|_| !source.removed).ok_or_else(unsupported)?;
     let exchange = exchange_of(&state, tenant, &exchange_id).await?.ok_or_else(unsupported)?;
-    let customer = customer_of(&state, tenant, &source.customer_id).await?;
+    let customer = customer_of(&state, tenant, &source.customer_id, CUSTOMER_NOT_FOUND).await?;
     let numbers =
         exchange_numbers(&state, &customer, &exchange.id, &Connection::of(&exchange)?, &source.bank_account_type)
             .await?;

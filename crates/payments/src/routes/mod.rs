@@ -95,16 +95,19 @@ where
     state.store.read(|c| find(c, id)).await?.ok_or_else(|| DwollaError::not_found(missing))
 }
 
-/// The tenant's customer `id`.
-pub(crate) async fn customer_of(state: &AppState, tenant: TenantId, id: &str) -> Result<CustomerRecord, DwollaError> {
-    find_or_404(
-        state,
-        id,
-        "Customer not found.",
-        |mut c, id| async move { customer_repo::find(&mut c, tenant, &id).await },
-    )
-    .await
+/// The tenant's customer `id`; an unknown one is a 404 saying `missing` (Dwolla words it
+/// differently per endpoint).
+pub(crate) async fn customer_of(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+    missing: &str,
+) -> Result<CustomerRecord, DwollaError> {
+    find_or_404(state, id, missing, |mut c, id| async move { customer_repo::find(&mut c, tenant, &id).await }).await
 }
+
+/// How most endpoints word an unknown customer.
+pub(crate) const CUSTOMER_NOT_FOUND: &str = "Customer not found.";
 
 /// `limit` (default `default`, at most `max`) and `offset` from a query.
 pub(crate) fn paging(params: &[(String, String)], default: i64, max: i64) -> Result<(i64, i64), DwollaError> {

@@ -11,7 +11,7 @@ use openiav_store::records::{CustomerRecord, ExchangeSessionRecord};
 use openiav_store::repo::{customers, exchange_sessions, exchanges, tenants};
 use serde_json::{json, Value};
 
-use super::{customer_of, find_or_404};
+use super::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::hal::{self, id_from_href, link};
@@ -160,7 +160,7 @@ pub async fn create(
     Path(customer_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
-    let customer = customer_of(&state, tenant, &customer_id).await?;
+    let customer = customer_of(&state, tenant, &customer_id, CUSTOMER_NOT_FOUND).await?;
     let partner = partner_of(&state, &body)?;
     if matches!(partner.kind, Kind::TokenOnly | Kind::Checkout) {
         return Err(unsupported());
@@ -183,7 +183,7 @@ pub async fn create_reauth(
     )
     .await?;
     let partner = partners::by_name(&exchange.partner).ok_or_else(unsupported)?;
-    let customer = customer_of(&state, tenant, &exchange.customer_id).await?;
+    let customer = customer_of(&state, tenant, &exchange.customer_id, CUSTOMER_NOT_FOUND).await?;
     let redirect = check_redirect(&state, tenant, partner, body.pointer(REDIRECT_PATH)).await?;
     open_session(&state, &customer, partner, redirect, Some(exchange.id)).await
 }

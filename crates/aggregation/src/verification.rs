@@ -45,7 +45,8 @@ pub async fn user_for_customer(state: &AppState, tenant: TenantId, customer_id: 
         created_at: now,
         updated_at: now,
     };
-    let guid = state
+    let lookup = partner_id.clone();
+    let created = state
         .store
         .write(move |c| {
             Box::pin(async move {
@@ -56,8 +57,17 @@ pub async fn user_for_customer(state: &AppState, tenant: TenantId, customer_id: 
                 Ok(user.guid)
             })
         })
-        .await?;
-    Ok(guid)
+        .await;
+    match created {
+        // A concurrent call for the same customer created it first.
+        Err(StoreError::Conflict(_)) => state
+            .store
+            .read(|mut c| async move { users::find(&mut c, tenant, &lookup, true).await })
+            .await?
+            .map(|u| u.guid)
+            .ok_or(MxError::NotFound),
+        other => Ok(other?),
+    }
 }
 
 /// A single-use Connect widget URL in verification mode for `user`.

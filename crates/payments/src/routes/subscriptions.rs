@@ -4,8 +4,10 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_store::records::{WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord};
+use openiav_store::repo::webhooks::WebhookFilter;
 use openiav_store::repo::{tenants, webhooks as repo};
 use serde_json::{json, Value};
 
@@ -188,17 +190,45 @@ pub async fn list_webhooks(
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
     let (limit, offset) = paging(&params, 25, 200)?;
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let filter = WebhookFilter {
+        since: get("startDate").map(|d| parse_date(&d, "/startDate", false)).transpose()?,
+        until: get("endDate").map(|d| parse_date(&d, "/endDate", true)).transpose()?,
+        resource_id: get("resourceId").map(|r| r.to_ascii_lowercase()),
+    };
+    let mut kept: Vec<String> = Vec::new();
+    for (k, v) in &params {
+        if matches!(k.as_str(), "startDate" | "endDate" | "resourceId") {
+            kept.push(url::form_urlencoded::Serializer::new(String::new()).append_pair(k, v).finish());
+        }
+    }
     let sid = sub.id.clone();
-    let page =
-        state.store.read(|mut c| async move { repo::list_webhooks(&mut c, tenant, &sid, limit, offset).await }).await?;
+    let page = state
+        .store
+        .read(|mut c| async move { repo::list_webhooks(&mut c, tenant, &sid, &filter, limit, offset).await })
+        .await?;
     let base = state.base();
     let list: Vec<Value> = page.items.iter().map(|w| render_webhook(base, w)).collect();
     let path = format!("/webhook-subscriptions/{}/webhooks", sub.id);
     Ok(hal::ok(&json!({
-        "_links": hal::paging_links(base, &path, "", "webhook", limit, offset, page.total),
+        "_links": hal::paging_links(base, &path, &kept.join("&"), "webhook", limit, offset, page.total),
         "_embedded": { "webhooks": list },
         "total": page.total,
     })))
+}
+
+/// A `startDate`/`endDate` bound: an RFC 3339 time, or a `YYYY-MM-DD` day (its start, or with
+/// `end_of_day` its last millisecond).
+fn parse_date(value: &str, path: &str, end_of_day: bool) -> Result<Timestamp, DwollaError> {
+    let invalid =
+        || DwollaError::invalid(path, format!("{} must be a date (YYYY-MM-DD) or an ISO-8601 time.", &path[1..]));
+    if let Ok(t) = time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339) {
+        return Ok(Timestamp::from_millis((t.unix_timestamp_nanos() / 1_000_000) as i64));
+    }
+    let day =
+        time::Date::parse(value, time::macros::format_description!("[year]-[month]-[day]")).map_err(|_| invalid())?;
+    let start = day.midnight().assume_utc().unix_timestamp() * 1000;
+    Ok(Timestamp::from_millis(if end_of_day { start + 86_400_000 - 1 } else { start }))
 }
 
 pub async fn retrieve_webhook(

@@ -1,6 +1,7 @@
 //! Webhook subscriptions, their webhooks (one per event and subscription, holding every
 //! delivery attempt) and manual retries.
 
+use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use sqlx::Row;
 
@@ -121,29 +122,49 @@ pub async fn find_webhook(conn: &mut Conn, tenant: TenantId, id: &str) -> Result
     Ok(row.as_ref().map(WebhookRecord::from_row).transpose()?)
 }
 
+/// Which of a subscription's webhooks to list.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookFilter {
+    /// Only webhooks created at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only webhooks created at or before this time.
+    pub until: Option<Timestamp>,
+    /// Only webhooks of events about this resource.
+    pub resource_id: Option<String>,
+}
+
 /// A subscription's webhooks, newest first.
 pub async fn list_webhooks(
     conn: &mut Conn,
     tenant: TenantId,
     subscription: &str,
+    filter: &WebhookFilter,
     limit: i64,
     offset: i64,
 ) -> Result<Page<WebhookRecord>, StoreError> {
-    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM webhooks WHERE tenant_id = $1 AND subscription_id = $2")
+    const MATCHING: &str = "FROM webhooks w JOIN events e ON e.id = w.event_id \
+         WHERE w.tenant_id = $1 AND w.subscription_id = $2 AND ($3 IS NULL OR w.created_at >= $3) \
+         AND ($4 IS NULL OR w.created_at <= $4) AND ($5 IS NULL OR e.resource_id = $5)";
+    let (since, until) = (filter.since.map(|t| t.millis()), filter.until.map(|t| t.millis()));
+    let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n {MATCHING}"))
         .bind(tenant.to_string())
         .bind(subscription)
+        .bind(since)
+        .bind(until)
+        .bind(&filter.resource_id)
         .fetch_one(&mut *conn)
         .await?
         .try_get("n")?;
-    let rows = sqlx::query(
-        "SELECT * FROM webhooks WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY seq DESC LIMIT $3 OFFSET $4",
-    )
-    .bind(tenant.to_string())
-    .bind(subscription)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query(&format!("SELECT w.* {MATCHING} ORDER BY w.seq DESC LIMIT $6 OFFSET $7"))
+        .bind(tenant.to_string())
+        .bind(subscription)
+        .bind(since)
+        .bind(until)
+        .bind(&filter.resource_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
     let items = rows.iter().map(WebhookRecord::from_row).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }

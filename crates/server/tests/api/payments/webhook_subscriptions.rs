@@ -207,3 +207,37 @@ async fn a_subscription_secret_is_encrypted_at_rest_and_kept_out_of_logs() {
         assert!(!haystack.contains(secret), "the webhook secret is stored in the clear");
     }
 }
+
+#[tokio::test]
+async fn a_subscriptions_webhooks_filter_by_resource_and_dates() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    // An address nobody listens on: the webhooks exist whether or not they are delivered.
+    let sub = subscribe(&d, "https://hooks.example.com/filtered", "s3cret").await;
+    let jane = d.customer("Jane", "jane.filter@example.com").await;
+    let john = d.customer("John", "john.filter@example.com").await;
+    let list = |query: String| {
+        let d = &d;
+        let sub = sub.clone();
+        async move { d.get(&format!("/webhook-subscriptions/{sub}/webhooks{query}")).await }
+    };
+
+    let all = list(String::new()).await;
+    assert_eq!(all.body["total"], 2, "{}", all.text);
+    let only_jane = list(format!("?resourceId={jane}")).await;
+    assert_eq!(only_jane.body["total"], 1, "{}", only_jane.text);
+    let event = d.get(only_jane.body["_embedded"]["webhooks"][0]["_links"]["event"]["href"].as_str().unwrap()).await;
+    assert_eq!(event.body["resourceId"], jane.as_str());
+    assert!(
+        only_jane.body["_links"]["self"]["href"].as_str().unwrap().contains(&format!("resourceId={jane}")),
+        "paging links keep the filter: {}",
+        only_jane.text
+    );
+    assert_eq!(list(format!("?resourceId={john}")).await.body["total"], 1);
+    assert_eq!(list("?startDate=2999-01-01".into()).await.body["total"], 0, "nothing after a future day");
+    assert_eq!(list("?endDate=2000-01-01".into()).await.body["total"], 0, "nothing before a past day");
+    assert_eq!(list("?startDate=2000-01-01&endDate=2999-12-31".into()).await.body["total"], 2);
+    assert_eq!(list("?startDate=2000-01-01T00:00:00Z".into()).await.body["total"], 2, "ISO-8601 times too");
+    let bad = list("?startDate=yesterday".into()).await;
+    assert_field_error(&bad, "/startDate", "Invalid");
+}

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::TenantId;
-use openiav_store::records::{CustomerRecord, FundingSourceRecord};
+use openiav_store::records::{CustomerRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use openiav_store::repo::funding_sources as repo;
 use openiav_store::StoreError;
 use serde_json::{json, Value};
@@ -33,7 +33,8 @@ fn number_context(f: &FundingSourceRecord) -> String {
     format!("{}/{}/account_number", f.tenant_id, f.id)
 }
 
-pub fn render(base: &str, f: &FundingSourceRecord) -> Value {
+/// A funding source as Dwolla renders it; `micro_deposits` (when sent) picks its verification links.
+pub fn render(base: &str, f: &FundingSourceRecord, micro_deposits: Option<&FundingSourceMicroDepositsRecord>) -> Value {
     let path = format!("/funding-sources/{}", f.id);
     let mut links = json!({
         "self": link(base, &path, "funding-source"),
@@ -42,7 +43,13 @@ pub fn render(base: &str, f: &FundingSourceRecord) -> Value {
     if !f.removed {
         links["remove"] = link(base, &path, "funding-source");
         if f.status == "unverified" {
-            links["initiate-micro-deposits"] = link(base, &format!("{path}/micro-deposits"), "micro-deposits");
+            let deposits = link(base, &format!("{path}/micro-deposits"), "micro-deposits");
+            let rel = match micro_deposits {
+                None => "initiate-micro-deposits",
+                Some(m) if m.status == "failed" => "failed-verification-micro-deposits",
+                Some(_) => "verify-micro-deposits",
+            };
+            links[rel] = deposits;
         }
         if let Some(exchange) = &f.exchange_id {
             links["exchange"] = link(base, &format!("/exchanges/{exchange}"), "exchange");
@@ -337,7 +344,17 @@ pub async fn retrieve(
     AppToken(tenant): AppToken,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    Ok(hal::ok(&render(state.base(), &source_of(&state, tenant, &id).await?)))
+    let source = source_of(&state, tenant, &id).await?;
+    Ok(hal::ok(&render(state.base(), &source, micro_deposits_of(&state, &source).await?.as_ref())))
+}
+
+/// The micro-deposits sent to a source, if any.
+async fn micro_deposits_of(
+    state: &AppState,
+    source: &FundingSourceRecord,
+) -> Result<Option<FundingSourceMicroDepositsRecord>, DwollaError> {
+    let (tenant, id) = (source.tenant_id, source.id.clone());
+    Ok(state.store.read(|mut c| async move { repo::find_micro_deposits(&mut c, tenant, &id).await }).await?)
 }
 
 pub async fn list(
@@ -356,10 +373,16 @@ pub async fn list(
         })
         .transpose()?;
     let cid = customer.id.clone();
-    let found =
-        state.store.read(|mut c| async move { repo::list_for_customer(&mut c, tenant, &cid, removed).await }).await?;
+    let (found, deposits) = state
+        .store
+        .read(|mut c| async move {
+            let found = repo::list_for_customer(&mut c, tenant, &cid, removed).await?;
+            Ok((found, repo::micro_deposits_for_customer(&mut c, tenant, &cid).await?))
+        })
+        .await?;
     let base = state.base();
-    let list: Vec<Value> = found.iter().map(|f| render(base, f)).collect();
+    let list: Vec<Value> =
+        found.iter().map(|f| render(base, f, deposits.iter().find(|m| m.funding_source_id == f.id))).collect();
     let path = format!("/customers/{}", customer.id);
     Ok(hal::ok(&json!({
         "_links": {
@@ -434,7 +457,7 @@ pub async fn update(
         })
         .await?;
     state.store.jobs_enqueued();
-    Ok(hal::ok(&render(state.base(), &source)))
+    Ok(hal::ok(&render(state.base(), &source, micro_deposits_of(&state, &source).await?.as_ref())))
 }
 
 /// Applies new routing number, account number or account type to an unverified bank.

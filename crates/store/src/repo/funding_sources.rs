@@ -175,6 +175,23 @@ pub async fn save_micro_deposits(conn: &mut Conn, m: &FundingSourceMicroDeposits
     Ok(())
 }
 
+/// The micro-deposits of a customer's funding sources.
+pub async fn micro_deposits_for_customer(
+    conn: &mut Conn,
+    tenant: TenantId,
+    customer_id: &str,
+) -> Result<Vec<FundingSourceMicroDepositsRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.* FROM funding_source_micro_deposits m JOIN funding_sources f ON f.id = m.funding_source_id \
+         WHERE m.tenant_id = $1 AND f.customer_id = $2",
+    )
+    .bind(tenant.to_string())
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(FundingSourceMicroDepositsRecord::from_row).collect::<Result<_, _>>()?)
+}
+
 /// The tenant's micro-deposits still pending (what a sandbox simulation processes).
 pub async fn pending_micro_deposits(
     conn: &mut Conn,

@@ -262,3 +262,38 @@ async fn verified_and_removed_banks_cannot_take_micro_deposits() {
     assert_error(&initiate(&d, &fs).await, 403, "InvalidResourceState", None);
     assert!(!d.topics_about(&fs).await.contains(&"customer_microdeposits_added".to_owned()));
 }
+
+/// The source's links, checked to be the same in its customer's list.
+async fn source_links(d: &Dwolla, bank: &str) -> Value {
+    let r = d.get(&format!("/funding-sources/{bank}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let customer = r.body["_links"]["customer"]["href"].as_str().unwrap().to_owned();
+    let listed = d.get(&format!("{customer}/funding-sources")).await;
+    let sources = listed.body["_embedded"]["funding-sources"].as_array().unwrap();
+    let in_list = &sources.iter().find(|f| f["id"] == bank).unwrap()["_links"];
+    assert_eq!(in_list, &r.body["_links"], "the list and the source agree");
+    r.body["_links"].clone()
+}
+
+#[tokio::test]
+async fn the_funding_source_links_follow_its_micro_deposits() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let fs = bank(&d, "links.jane@example.com", "123456789").await;
+    let before = source_links(&d, &fs).await;
+    assert!(
+        before.get("initiate-micro-deposits").is_some() && before.get("verify-micro-deposits").is_none(),
+        "{before}"
+    );
+
+    assert_eq!(initiate(&d, &fs).await.status, 201);
+    let sent = source_links(&d, &fs).await;
+    assert!(sent.get("verify-micro-deposits").is_some() && sent.get("initiate-micro-deposits").is_none(), "{sent}");
+
+    assert_eq!(verify(&d, &fs, "0.09", "0.09").await.status, 403);
+    let failed = source_links(&d, &fs).await;
+    assert!(
+        failed.get("failed-verification-micro-deposits").is_some() && failed.get("verify-micro-deposits").is_none(),
+        "{failed}"
+    );
+}

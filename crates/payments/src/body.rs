@@ -23,3 +23,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DwollaJson<T> {
         })
     }
 }
+
+/// Whether `s` is an absolute `http`/`https` URL with a host (redirect and webhook URLs).
+pub fn is_http_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}

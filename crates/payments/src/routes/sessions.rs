@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use super::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
-use crate::body::DwollaJson;
+
+use crate::body::{is_http_url, DwollaJson};
 use crate::hal::{self, id_from_href, link};
 use crate::partners::{self, Kind, Partner};
 use crate::port::VerifierError;
@@ -35,10 +36,6 @@ fn is_package_name(s: &str) -> bool {
             chars.next().is_some_and(|c| c.is_ascii_alphabetic())
                 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
-}
-
-fn is_http_url(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 /// Checks the redirect URL a partner needs (seed 004's rules).

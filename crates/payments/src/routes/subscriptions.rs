@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::{find_or_404, paging};
 use crate::auth::AppToken;
-use crate::body::DwollaJson;
+use crate::body::{is_http_url, DwollaJson};
 use crate::error::FieldError;
 use crate::hal::{self, link};
 use crate::webhooks;
@@ -84,8 +84,7 @@ pub async fn create(
 ) -> Result<Response, DwollaError> {
     let mut errors = Vec::new();
     let url = body.get("url").and_then(Value::as_str).map(str::trim).unwrap_or_default().to_owned();
-    let valid_url = url::Url::parse(&url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-    if !valid_url {
+    if !is_http_url(&url) {
         errors.push(FieldError::new("InvalidFormat", "/url", "Url must be a valid url."));
     }
     let secret = body.get("secret").and_then(Value::as_str).unwrap_or_default().to_owned();

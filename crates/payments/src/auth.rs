@@ -93,6 +93,10 @@ impl FromRequestParts<AppState> for AppToken {
     type Rejection = DwollaError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // The Idempotency-Key layer may have looked the token up already.
+        if let Some(known) = parts.extensions.get::<AppToken>() {
+            return Ok(*known);
+        }
         let value = parts
             .headers
             .get(header::AUTHORIZATION)

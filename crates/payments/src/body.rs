@@ -1,14 +1,19 @@
-//! Request bodies at the edge: JSON whatever the content type (HAL or plain JSON), pretty or
-//! compact, and an empty body read as `{}` (some SDK calls send none).
+//! Request bodies at the edge: a JSON object whatever the content type (HAL or plain JSON),
+//! pretty or compact, and an empty body read as `{}` (some SDK calls send none). A value of the
+//! wrong type is a ValidationError at its JSON pointer; broken JSON is a BadRequest. Neither
+//! quotes the parser.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
+use crate::error::FieldError;
 use crate::DwollaError;
 
-/// A JSON body parsed into `T`; malformed JSON is Dwolla's 400 `BadRequest`.
+/// A JSON object body parsed into `T`.
 pub struct DwollaJson<T>(pub T);
+
+const BAD_SYNTAX: &str = "The request body contains bad syntax or is incomplete.";
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DwollaJson<T> {
     type Rejection = DwollaError;
@@ -17,14 +22,113 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DwollaJson<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| DwollaError::bad_request("The request body could not be read."))?;
-        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(text).map(DwollaJson).map_err(|e| {
-            DwollaError::bad_request(format!("The request body contains bad syntax or is incomplete: {e}."))
-        })
+        parse(&bytes).map(DwollaJson)
     }
+}
+
+/// Parses a request body into `T`, which must be given as a JSON object.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DwollaError> {
+    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(DwollaError::bad_request("The request body must be a JSON object."));
+    }
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let parsed: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let pointer = pointer_of(e.path());
+        if e.inner().is_data() && !pointer.is_empty() {
+            DwollaError::validation(vec![FieldError::invalid(
+                &pointer,
+                format!("{pointer} has a value of the wrong type."),
+            )])
+        } else {
+            DwollaError::bad_request(BAD_SYNTAX)
+        }
+    })?;
+    de.end().map_err(|_| DwollaError::bad_request(BAD_SYNTAX))?;
+    Ok(parsed)
+}
+
+/// The JSON pointer (`/controller/address/city`) of a serde path.
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key } => {
+                out.push('/');
+                out.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            }
+            Segment::Seq { index } => out.push_str(&format!("/{index}")),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
 }
 
 /// Whether `s` is an absolute `http`/`https` URL with a host (redirect and webhook URLs).
 pub fn is_http_url(s: &str) -> bool {
     url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Body {
+        first_name: Option<String>,
+        controller: Option<Controller>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Controller {
+        address: Option<Address>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Address {
+        city: Option<String>,
+    }
+
+    fn refused(body: &str) -> DwollaError {
+        parse::<Body>(body.as_bytes()).expect_err("refused")
+    }
+
+    #[test]
+    fn empty_bodies_are_empty_objects() {
+        assert!(parse::<Body>(b"").is_ok());
+        assert!(parse::<Body>(b"  \n").is_ok());
+        assert!(parse::<Value>(b"{\n  \"a\": 1\n}").is_ok());
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        for body in ["[]", "42", "\"x\"", "null", "true"] {
+            let e = refused(body);
+            assert_eq!(e.code(), "BadRequest", "{body}");
+            assert!(parse::<Value>(body.as_bytes()).is_err(), "{body}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_the_field_without_parser_internals() {
+        let e = refused(r#"{"firstName": 42}"#);
+        assert_eq!(e.code(), "ValidationError");
+        let text = format!("{:?}", e);
+        assert!(text.contains("/firstName"), "{text}");
+        let e = refused(r#"{"controller": {"address": {"city": ["x"]}}}"#);
+        let text = format!("{:?}", e);
+        assert!(text.contains("/controller/address/city"), "{text}");
+        for body in [r#"{"firstName": 42}"#, r#"{"firstName": "#, r#"{"a": 1} trailing"#] {
+            let text = format!("{:?}", refused(body));
+            assert!(!text.contains("line") && !text.contains("column") && !text.contains("expected"), "{text}");
+        }
+    }
 }

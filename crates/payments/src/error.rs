@@ -139,12 +139,10 @@ impl From<StoreError> for DwollaError {
     }
 }
 
-impl IntoResponse for DwollaError {
-    fn into_response(self) -> Response {
-        let parts = *self.0;
-        if let Some(detail) = &parts.detail {
-            tracing::error!(error = %detail, "payments request failed");
-        }
+impl DwollaError {
+    /// The envelope this error is answered with.
+    pub fn body(&self) -> String {
+        let parts = &self.0;
         let mut body = json!({ "code": parts.code, "message": parts.message });
         if !parts.errors.is_empty() {
             let errors: Vec<Value> = parts
@@ -157,10 +155,19 @@ impl IntoResponse for DwollaError {
                 .collect();
             body["_embedded"] = json!({ "errors": errors });
         }
-        if let Some(about) = parts.about {
+        if let Some(about) = &parts.about {
             body["_links"] = json!({ "about": about });
         }
-        let mut resp = (parts.status, body.to_string()).into_response();
+        body.to_string()
+    }
+}
+
+impl IntoResponse for DwollaError {
+    fn into_response(self) -> Response {
+        if let Some(detail) = &self.0.detail {
+            tracing::error!(error = %detail, "payments request failed");
+        }
+        let mut resp = (self.0.status, self.body()).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ERROR_MEDIA_TYPE));
         resp
     }

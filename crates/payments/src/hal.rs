@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 /// Dwolla's media type.
 pub const HAL: &str = "application/vnd.dwolla.v1.hal+json";
-const HAL_CONTENT_TYPE: &str = "application/vnd.dwolla.v1.hal+json; charset=UTF-8";
+pub const HAL_CONTENT_TYPE: &str = "application/vnd.dwolla.v1.hal+json; charset=UTF-8";
 
 /// A link object to `path` under the public base URL.
 pub fn link(base: &str, path: &str, resource_type: &str) -> Value {
@@ -23,16 +23,6 @@ pub fn ok(body: &Value) -> Response {
 pub fn with_status(status: StatusCode, body: &Value) -> Response {
     let mut resp = (status, body.to_string()).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_CONTENT_TYPE));
-    resp
-}
-
-/// A 201 with an empty body and the new resource's absolute URL in `Location`.
-pub fn created(base: &str, path: &str) -> Response {
-    let location = format!("{base}{path}");
-    let mut resp = StatusCode::CREATED.into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
     resp
 }
 

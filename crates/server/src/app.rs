@@ -151,6 +151,8 @@ impl App {
         let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
         let deliveries =
             tokio::spawn(webhooks::run(self.payments.clone(), self.delivery.clone(), stopped(stop_rx.clone())));
+        let pruner =
+            tokio::spawn(openiav_payments::idempotency::prune_expired(self.payments.clone(), stopped(stop_rx.clone())));
         let aggregation =
             axum::serve(self.aggregation_listener, aggregation_router).with_graceful_shutdown(stopped(stop_rx.clone()));
         let payments =
@@ -161,6 +163,7 @@ impl App {
         p.context("payments listener")?;
         let _ = worker.await;
         let _ = deliveries.await;
+        let _ = pruner.await;
         self.store.close().await;
         tracing::info!("openiav stopped cleanly");
         Ok(())

@@ -172,6 +172,16 @@ impl Store {
     }
 }
 
+/// ` FOR UPDATE` on PostgreSQL, so a write that reads rows before deciding holds them until it
+/// commits; nothing on SQLite, whose one writer already runs write transactions one at a time.
+pub(crate) fn for_update(conn: &Conn) -> &'static str {
+    if conn.backend_name() == "PostgreSQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    }
+}
+
 /// Runs a fixed statement without preparing it (savepoints and other transaction control).
 pub async fn execute_raw(conn: &mut Conn, sql: &'static str) -> Result<(), StoreError> {
     sqlx::Executor::execute(conn, sqlx::raw_sql(sql)).await?;

@@ -3,7 +3,7 @@
 //! validation rules and its sandbox's name-based verification outcomes.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
 use openiav_store::records::CustomerRecord;
 use openiav_store::repo::customers::{self as repo, CustomerFilter};
@@ -17,6 +17,7 @@ use crate::body::DwollaJson;
 use crate::error::FieldError;
 use crate::events;
 use crate::hal::{self, link};
+use crate::idempotency::{self, Answer, Idempotency};
 use crate::{AppState, DwollaError};
 
 /// Characters Dwolla refuses in names.
@@ -172,8 +173,12 @@ fn check_business(c: &mut Checks, b: &CustomerBody, today: time::Date) -> bool {
                         c.invalid("/controller/dateOfBirth", "DateOfBirth must be YYYY-MM-DD, age 18 to 125.");
                     }
                 }
-                if field("ssn").is_none() && ctrl.get("passport").is_none() {
-                    c.0.push(FieldError::required("/controller/ssn", "Ssn or passport required."));
+                match ctrl.get("passport").filter(|p| !p.is_null()) {
+                    None if field("ssn").is_none() => {
+                        c.0.push(FieldError::required("/controller/ssn", "Ssn or passport required."))
+                    }
+                    None => {}
+                    Some(passport) => check_passport(c, passport),
                 }
                 match ctrl.get("address").and_then(Value::as_object) {
                     None => c.0.push(FieldError::required("/controller/address", "Address required.")),
@@ -188,6 +193,22 @@ fn check_business(c: &mut Checks, b: &CustomerBody, today: time::Date) -> bool {
         }
     }
     sole
+}
+
+/// A controller's passport: `{"number": "…", "country": "<two-letter code>"}`.
+fn check_passport(c: &mut Checks, passport: &Value) {
+    let Some(p) = passport.as_object() else {
+        c.invalid("/controller/passport", "Passport must be an object with number and country.");
+        return;
+    };
+    let number = p.get("number").and_then(Value::as_str).map(str::trim).unwrap_or_default();
+    if number.is_empty() || number.chars().count() > 50 || !number.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+        c.invalid("/controller/passport/number", "Passport number must be 1 to 50 letters or digits.");
+    }
+    let country = p.get("country").and_then(Value::as_str).unwrap_or_default();
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+        c.invalid("/controller/passport/country", "Passport country must be a two-letter country code.");
+    }
 }
 
 /// The status a new verified customer gets in the sandbox: its first name picks it.
@@ -306,9 +327,9 @@ fn check_correlation_id(c: &mut Checks, id: &Option<String>) {
     if let Some(id) = id.as_deref() {
         let ok = !id.is_empty()
             && id.len() <= 255
-            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_'));
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
         if !ok {
-            c.invalid("/correlationId", "CorrelationId must be up to 255 characters of a-z, 0-9, '-', '.' and '_'.");
+            c.invalid("/correlationId", "CorrelationId must be up to 255 characters of a-Z, 0-9, '-', '.' and '_'.");
         }
     }
 }
@@ -320,6 +341,7 @@ fn today(now: Timestamp) -> time::Date {
 pub async fn create(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     DwollaJson(b): DwollaJson<CustomerBody>,
 ) -> Result<Response, DwollaError> {
     let kind = b.kind.clone().unwrap_or_else(|| "unverified".into());
@@ -365,36 +387,33 @@ pub async fn create(
         updated_at: now,
     };
     let base = state.base().to_owned();
-    let id = record.id.clone();
-    state
-        .store
-        .write(move |conn| {
-            Box::pin(async move {
-                if let Some(existing) = repo::find_by_email_key(conn, tenant, &record.email_key).await? {
-                    return Ok(Err(duplicate_email(&base, &existing)));
+    let answer = idempotency::write(&state, idempotency, move |conn| {
+        Box::pin(async move {
+            if let Some(existing) = repo::find_by_email_key(conn, tenant, &record.email_key).await? {
+                return Ok(Err(duplicate_email(&base, &existing)));
+            }
+            if let Some(cid) = &record.correlation_id {
+                if repo::find_by_correlation_id(conn, tenant, cid).await?.is_some() {
+                    return Ok(Err(DwollaError::validation(vec![FieldError::new(
+                        "Duplicate",
+                        "/correlationId",
+                        "A customer with the specified correlationId already exists.",
+                    )])));
                 }
-                if let Some(cid) = &record.correlation_id {
-                    if repo::find_by_correlation_id(conn, tenant, cid).await?.is_some() {
-                        return Ok(Err(DwollaError::validation(vec![FieldError::new(
-                            "Duplicate",
-                            "/correlationId",
-                            "A customer with the specified correlationId already exists.",
-                        )])));
-                    }
-                }
-                repo::insert(conn, &record).await?;
-                events::record(conn, &base, tenant, "customer_created", "customers", &record.id, Some(&record.id), now)
-                    .await?;
-                if let Some(topic) = verified_kind.then(|| status_topic(&record.status)).flatten() {
-                    events::record(conn, &base, tenant, topic, "customers", &record.id, Some(&record.id), now).await?;
-                }
-                Ok(Ok(()))
-            })
+            }
+            repo::insert(conn, &record).await?;
+            events::record(conn, &base, tenant, "customer_created", "customers", &record.id, Some(&record.id), now)
+                .await?;
+            if let Some(topic) = verified_kind.then(|| status_topic(&record.status)).flatten() {
+                events::record(conn, &base, tenant, topic, "customers", &record.id, Some(&record.id), now).await?;
+            }
+            Ok(Ok(Answer::created(&base, &format!("/customers/{}", record.id))))
         })
-        .await
-        .map_err(lost_race)??;
+    })
+    .await
+    .map_err(lost_race)??;
     state.store.jobs_enqueued();
-    Ok(hal::created(state.base(), &format!("/customers/{id}")))
+    Ok(answer.into_response())
 }
 
 pub async fn list(
@@ -453,14 +472,13 @@ fn status_change(current: &str, wanted: &str) -> Result<(&'static str, &'static 
     }
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    AppToken(tenant): AppToken,
-    Path(id): Path<String>,
-    DwollaJson(b): DwollaJson<CustomerBody>,
-) -> Result<Response, DwollaError> {
-    let mut customer = customer_of(&state, tenant, &id, CUSTOMER_NOT_FOUND).await?;
-    let now = state.clock.now();
+/// Applies an update body to `customer` (as it stands inside the write that saves it);
+/// returns the events the change raises.
+fn decide_update(
+    customer: &mut CustomerRecord,
+    b: &CustomerBody,
+    now: Timestamp,
+) -> Result<Vec<&'static str>, DwollaError> {
     let mut topics: Vec<&'static str> = Vec::new();
     if let Some(wanted) = b.status.as_deref() {
         let (status, topic) = status_change(&customer.status, wanted)?;
@@ -496,6 +514,9 @@ pub async fn update(
             customer.last_name = b.last_name.clone().unwrap_or_default().trim().to_owned();
             customer.status = sandbox_status(&customer.first_name, kind).to_owned();
             customer.profile = Some(profile_of(&b).to_string());
+            if kind == "business" {
+                customer.business_name = b.business_name.as_deref().map(str::trim).map(str::to_owned);
+            }
             topics.extend(status_topic(&customer.status));
         } else if retry {
             check_verified_person(&mut c, &b, today(now), true);
@@ -552,26 +573,42 @@ pub async fn update(
         }
     }
     customer.updated_at = now;
+    Ok(topics)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    idempotency: Idempotency,
+    Path(id): Path<String>,
+    DwollaJson(b): DwollaJson<CustomerBody>,
+) -> Result<Response, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    let now = state.clock.now();
     let base = state.base().to_owned();
-    let saved = customer.clone();
-    state
-        .store
-        .write(move |conn| {
-            Box::pin(async move {
-                if let Some(other) = repo::find_by_email_key(conn, tenant, &saved.email_key).await? {
-                    if other.id != saved.id {
-                        return Ok(Err(duplicate_email(&base, &other)));
-                    }
+    let answer = idempotency::write(&state, idempotency, move |conn| {
+        Box::pin(async move {
+            let Some(mut customer) = repo::find_for_update(conn, tenant, &id).await? else {
+                return Ok(Err(DwollaError::not_found(CUSTOMER_NOT_FOUND)));
+            };
+            let topics = match decide_update(&mut customer, &b, now) {
+                Ok(topics) => topics,
+                Err(e) => return Ok(Err(e)),
+            };
+            if let Some(other) = repo::find_by_email_key(conn, tenant, &customer.email_key).await? {
+                if other.id != customer.id {
+                    return Ok(Err(duplicate_email(&base, &other)));
                 }
-                repo::save(conn, &saved).await?;
-                for topic in topics {
-                    events::record(conn, &base, tenant, topic, "customers", &saved.id, Some(&saved.id), now).await?;
-                }
-                Ok(Ok(()))
-            })
+            }
+            repo::save(conn, &customer).await?;
+            for topic in topics {
+                events::record(conn, &base, tenant, topic, "customers", &customer.id, Some(&customer.id), now).await?;
+            }
+            Ok(Ok(Answer::ok(&render(&base, &customer))))
         })
-        .await
-        .map_err(lost_race)??;
+    })
+    .await
+    .map_err(lost_race)??;
     state.store.jobs_enqueued();
-    Ok(hal::ok(&render(state.base(), &customer)))
+    Ok(answer.into_response())
 }

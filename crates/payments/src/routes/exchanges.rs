@@ -4,11 +4,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use openiav_core::ids::TenantId;
 use openiav_store::records::ExchangeRecord;
-use openiav_store::repo::{exchanges as repo, tenants};
+use openiav_store::repo::{customers, exchanges as repo, tenants};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -17,6 +17,7 @@ use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::error::FieldError;
 use crate::hal::{self, id_from_href, link};
+use crate::idempotency::{self, Answer, Idempotency};
 use crate::partners::{self, Kind};
 use crate::port::VerifiedAccount;
 use crate::{AppState, DwollaError};
@@ -115,6 +116,7 @@ pub fn render(base: &str, e: &ExchangeRecord) -> Value {
 pub async fn create(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     Path(customer_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
@@ -176,9 +178,21 @@ pub async fn create(
         connection: serde_json::to_string(&connection).expect("connection serialises"),
         created_at: state.clock.now(),
     };
-    let id = record.id.clone();
-    state.store.write(move |c| Box::pin(async move { repo::insert(c, &record).await })).await?;
-    Ok(hal::created(state.base(), &format!("/exchanges/{id}")))
+    let base = state.base().to_owned();
+    let answer = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            // The customer may have been deactivated or suspended since it was read.
+            match customers::find_for_update(c, tenant, &record.customer_id).await? {
+                Some(owner) if !matches!(owner.status.as_str(), "deactivated" | "suspended") => {}
+                Some(_) => return Ok(Err(DwollaError::invalid_resource_state("The customer is not active."))),
+                None => return Ok(Err(DwollaError::not_found("Customer ID not found. Check Customer ID."))),
+            }
+            repo::insert(c, &record).await?;
+            Ok(Ok(Answer::created(&base, &format!("/exchanges/{}", record.id))))
+        })
+    })
+    .await??;
+    Ok(answer.into_response())
 }
 
 /// The tenant's exchange `id`.

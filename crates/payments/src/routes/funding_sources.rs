@@ -5,11 +5,12 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use openiav_core::bank::{AccountNumber, RoutingNumber};
+use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_store::records::{CustomerRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
-use openiav_store::repo::funding_sources as repo;
+use openiav_store::repo::{customers, funding_sources as repo};
 use openiav_store::StoreError;
 use serde_json::{json, Value};
 
@@ -20,6 +21,7 @@ use crate::body::DwollaJson;
 use crate::error::FieldError;
 use crate::events;
 use crate::hal::{self, id_from_href, link};
+use crate::idempotency::{self, Answer, Idempotency};
 use crate::port::{VerifiedAccount, VerifiedNumbers};
 use crate::{AppState, DwollaError};
 
@@ -125,6 +127,7 @@ fn inactive_exchange() -> DwollaError {
 pub async fn create(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     Path(customer_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
@@ -230,75 +233,76 @@ pub async fn create(
     record.account_number = state.keyring.encrypt(&number_context(&record), numbers.account_number.expose().as_bytes());
     let base = state.base().to_owned();
     let (customer_id, fingerprint) = (record.customer_id.clone(), record.fingerprint.clone());
-    let written = state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                if let Some(dup) =
-                    repo::find_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint).await?
-                {
-                    return Ok(Err(duplicate(&base, &dup.id)));
+    let written = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            // The customer may have been deactivated or suspended since it was read.
+            match customers::find_for_update(c, tenant, &record.customer_id).await? {
+                Some(owner) if !matches!(owner.status.as_str(), "deactivated" | "suspended") => {}
+                Some(_) => return Ok(Err(DwollaError::forbidden("Not authorized to create funding source."))),
+                None => return Ok(Err(DwollaError::not_found("Customer ID not found. Check Customer ID."))),
+            }
+            if let Some(dup) = repo::find_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint).await? {
+                return Ok(Err(duplicate(&base, &dup.id)));
+            }
+            // An unverified bank removed in the last 48 hours comes back under its own id.
+            if record.status == "unverified" {
+                let removed = repo::find_removed_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint)
+                    .await?
+                    .filter(|f| {
+                        f.status == "unverified" && now.millis() - f.created_at.millis() < REACTIVATE_WITHIN_MS
+                    });
+                if let Some(mut back) = removed {
+                    back.removed = false;
+                    back.name = record.name.clone();
+                    back.bank_account_type = record.bank_account_type.clone();
+                    back.updated_at = now;
+                    repo::save(c, &back).await?;
+                    let customer = Some(back.customer_id.as_str());
+                    events::record(
+                        c,
+                        &base,
+                        tenant,
+                        "customer_funding_source_added",
+                        "funding-sources",
+                        &back.id,
+                        customer,
+                        now,
+                    )
+                    .await?;
+                    return Ok(Ok(Answer::created(&base, &format!("/funding-sources/{}", back.id))));
                 }
-                // An unverified bank removed in the last 48 hours comes back under its own id.
-                if record.status == "unverified" {
-                    let removed =
-                        repo::find_removed_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint)
-                            .await?
-                            .filter(|f| {
-                                f.status == "unverified" && now.millis() - f.created_at.millis() < REACTIVATE_WITHIN_MS
-                            });
-                    if let Some(mut back) = removed {
-                        back.removed = false;
-                        back.name = record.name.clone();
-                        back.bank_account_type = record.bank_account_type.clone();
-                        back.updated_at = now;
-                        repo::save(c, &back).await?;
-                        let customer = Some(back.customer_id.as_str());
-                        events::record(
-                            c,
-                            &base,
-                            tenant,
-                            "customer_funding_source_added",
-                            "funding-sources",
-                            &back.id,
-                            customer,
-                            now,
-                        )
-                        .await?;
-                        return Ok(Ok(back.id));
-                    }
-                }
-                repo::insert(c, &record).await?;
-                let customer = Some(record.customer_id.as_str());
+            }
+            repo::insert(c, &record).await?;
+            let customer = Some(record.customer_id.as_str());
+            events::record(
+                c,
+                &base,
+                tenant,
+                "customer_funding_source_added",
+                "funding-sources",
+                &record.id,
+                customer,
+                now,
+            )
+            .await?;
+            if record.status == "verified" {
                 events::record(
                     c,
                     &base,
                     tenant,
-                    "customer_funding_source_added",
+                    "customer_funding_source_verified",
                     "funding-sources",
                     &record.id,
                     customer,
                     now,
                 )
                 .await?;
-                if record.status == "verified" {
-                    events::record(
-                        c,
-                        &base,
-                        tenant,
-                        "customer_funding_source_verified",
-                        "funding-sources",
-                        &record.id,
-                        customer,
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(Ok(record.id))
-            })
+            }
+            Ok(Ok(Answer::created(&base, &format!("/funding-sources/{}", record.id))))
         })
-        .await;
-    let id = match written {
+    })
+    .await;
+    let answer = match written {
         // A concurrent create of the same account committed first.
         Err(StoreError::Conflict(_)) => {
             let dup = state
@@ -315,7 +319,7 @@ pub async fn create(
         other => other??,
     };
     state.store.jobs_enqueued();
-    Ok(hal::created(state.base(), &format!("/funding-sources/{id}")))
+    Ok(answer.into_response())
 }
 
 fn duplicate(base: &str, existing: &str) -> DwollaError {
@@ -394,17 +398,17 @@ pub async fn list(
     })))
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    AppToken(tenant): AppToken,
-    Path(id): Path<String>,
-    DwollaJson(body): DwollaJson<Value>,
-) -> Result<Response, DwollaError> {
-    let mut source = source_of(&state, tenant, &id).await?;
+/// Applies an update body to `source` (as it stands inside the write that saves it); returns
+/// the event the change raises.
+fn decide_update(
+    state: &AppState,
+    source: &mut FundingSourceRecord,
+    body: &Value,
+    now: Timestamp,
+) -> Result<Option<&'static str>, DwollaError> {
     if source.removed {
         return Err(DwollaError::invalid_resource_state("A removed bank cannot be updated."));
     }
-    let now = state.clock.now();
     let mut topic = None;
     match body.get("removed") {
         Some(Value::Bool(true)) => {
@@ -428,36 +432,45 @@ pub async fn update(
         if source.status != "unverified" {
             return Err(DwollaError::invalid("/routingNumber", "A verified bank's details cannot be changed."));
         }
-        change_details(&state, &mut source, &body)?;
+        change_details(state, source, body)?;
         topic = topic.or(Some("customer_funding_source_updated"));
     }
     source.updated_at = now;
-    let saved = source.clone();
+    Ok(topic)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    idempotency: Idempotency,
+    Path(id): Path<String>,
+    DwollaJson(body): DwollaJson<Value>,
+) -> Result<Response, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    let now = state.clock.now();
     let base = state.base().to_owned();
-    state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                repo::save(c, &saved).await?;
-                if let Some(topic) = topic {
-                    events::record(
-                        c,
-                        &base,
-                        tenant,
-                        topic,
-                        "funding-sources",
-                        &saved.id,
-                        Some(&saved.customer_id),
-                        now,
-                    )
+    let context = state.clone();
+    let answer = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            let Some(mut source) = repo::find_for_update(c, tenant, &id).await? else {
+                return Ok(Err(DwollaError::not_found("Funding source not found.")));
+            };
+            let topic = match decide_update(&context, &mut source, &body, now) {
+                Ok(topic) => topic,
+                Err(e) => return Ok(Err(e)),
+            };
+            repo::save(c, &source).await?;
+            if let Some(topic) = topic {
+                events::record(c, &base, tenant, topic, "funding-sources", &source.id, Some(&source.customer_id), now)
                     .await?;
-                }
-                Ok(())
-            })
+            }
+            let deposits = repo::find_micro_deposits(c, tenant, &source.id).await?;
+            Ok(Ok(Answer::ok(&render(&base, &source, deposits.as_ref()))))
         })
-        .await?;
+    })
+    .await??;
     state.store.jobs_enqueued();
-    Ok(hal::ok(&render(state.base(), &source, micro_deposits_of(&state, &source).await?.as_ref())))
+    Ok(answer.into_response())
 }
 
 /// Applies new routing number, account number or account type to an unverified bank.

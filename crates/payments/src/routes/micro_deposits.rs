@@ -5,9 +5,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use openiav_core::ids::TenantId;
-use openiav_store::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord};
+use axum::response::{IntoResponse, Response};
+use openiav_core::clock::Timestamp;
+use openiav_store::records::FundingSourceMicroDepositsRecord;
 use openiav_store::repo::funding_sources as repo;
 use serde_json::{json, Value};
 
@@ -17,6 +17,7 @@ use crate::body::DwollaJson;
 use crate::error::FieldError;
 use crate::events;
 use crate::hal::{self, link};
+use crate::idempotency::{self, Answer, Idempotency};
 use crate::{AppState, DwollaError};
 
 /// Wrong answers allowed.
@@ -43,85 +44,47 @@ fn details_path(id: &str) -> String {
     format!("/funding-sources/{id}/micro-deposits")
 }
 
-pub async fn post(
-    State(state): State<AppState>,
-    AppToken(tenant): AppToken,
-    Path(id): Path<String>,
-    DwollaJson(body): DwollaJson<Value>,
-) -> Result<Response, DwollaError> {
-    let source = source_of(&state, tenant, &id).await?;
-    if source.removed {
-        return Err(DwollaError::invalid_resource_state("A removed bank cannot be verified."));
-    }
-    if source.status == "verified" {
-        return Err(DwollaError::invalid_resource_state("Bank already verified."));
-    }
-    if body.get("amount1").is_some() || body.get("amount2").is_some() {
-        verify(&state, tenant, source, &body).await
-    } else {
-        initiate(&state, tenant, source).await
-    }
+/// What one verification attempt came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Attempt {
+    Verified,
+    Wrong,
+    /// This attempt used up the last one (or the sandbox's 0.09 + 0.09 simulated it).
+    OutOfAttempts,
 }
 
-async fn initiate(state: &AppState, tenant: TenantId, source: FundingSourceRecord) -> Result<Response, DwollaError> {
-    let now = state.clock.now();
-    let record = FundingSourceMicroDepositsRecord {
-        funding_source_id: source.id.clone(),
-        tenant_id: tenant,
-        status: "pending".into(),
-        failed_attempts: 0,
-        created_at: now,
-        processed_at: None,
-    };
-    let base = state.base().to_owned();
-    let customer = source.customer_id.clone();
-    state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                if repo::find_micro_deposits(c, tenant, &record.funding_source_id).await?.is_some() {
-                    return Ok(Err(DwollaError::new(
-                        StatusCode::BAD_REQUEST,
-                        "MaxNumberOfResources",
-                        "Micro-deposits already initiated for this funding source.",
-                    )));
-                }
-                repo::insert_micro_deposits(c, &record).await?;
-                let fs = &record.funding_source_id;
-                events::record(
-                    c,
-                    &base,
-                    tenant,
-                    "customer_microdeposits_added",
-                    "funding-sources",
-                    fs,
-                    Some(&customer),
-                    now,
-                )
-                .await?;
-                Ok(Ok(()))
-            })
-        })
-        .await??;
-    state.store.jobs_enqueued();
-    Ok(hal::created(state.base(), &details_path(&source.id)))
-}
-
-async fn verify(
-    state: &AppState,
-    tenant: TenantId,
-    mut source: FundingSourceRecord,
-    body: &Value,
-) -> Result<Response, DwollaError> {
-    let sid = source.id.clone();
-    let mut deposits = state
-        .store
-        .read(|mut c| async move { repo::find_micro_deposits(&mut c, tenant, &sid).await })
-        .await?
-        .ok_or_else(|| DwollaError::not_found("Micro-deposits have not been initiated for this funding source."))?;
+/// Judges `amounts` (cents) against the sandbox's deposits and updates them; returns the
+/// outcome and the events it raises. Called only while attempts remain.
+fn judge_attempt(
+    deposits: &mut FundingSourceMicroDepositsRecord,
+    amounts: [i64; 2],
+    now: Timestamp,
+) -> (Attempt, Vec<&'static str>) {
+    if amounts == [9, 9] {
+        deposits.failed_attempts = MAX_ATTEMPTS;
+        deposits.status = "failed".into();
+        return (Attempt::OutOfAttempts, vec!["customer_microdeposits_maxattempts"]);
+    }
+    if amounts.iter().all(|c| *c < 10) {
+        let mut topics = Vec::new();
+        if deposits.status == "pending" {
+            deposits.status = "processed".into();
+            deposits.processed_at = Some(now);
+            topics.push("customer_microdeposits_completed");
+        }
+        topics.push("customer_funding_source_verified");
+        return (Attempt::Verified, topics);
+    }
+    deposits.failed_attempts += 1;
     if deposits.failed_attempts >= MAX_ATTEMPTS {
-        return Err(DwollaError::invalid_resource_state("Too many attempts."));
+        deposits.status = "failed".into();
+        return (Attempt::OutOfAttempts, vec!["customer_microdeposits_maxattempts"]);
     }
+    (Attempt::Wrong, Vec::new())
+}
+
+/// The two amounts of a verify body, in cents.
+fn amounts_of(body: &Value) -> Result<[i64; 2], DwollaError> {
     let mut errors = Vec::new();
     let mut amounts = [0i64; 2];
     for (i, name) in ["amount1", "amount2"].iter().enumerate() {
@@ -130,62 +93,103 @@ async fn verify(
             _ => errors.push(FieldError::invalid(&format!("/{name}/value"), "Invalid amount.")),
         }
     }
-    if !errors.is_empty() {
-        return Err(DwollaError::validation(errors));
-    }
-    let now = state.clock.now();
-    let customer = source.customer_id.clone();
-    let (verified, topics): (bool, Vec<&'static str>) = if amounts == [9, 9] {
-        deposits.failed_attempts = MAX_ATTEMPTS;
-        deposits.status = "failed".into();
-        (false, vec!["customer_microdeposits_maxattempts"])
-    } else if amounts.iter().all(|c| *c < 10) {
-        let mut topics = Vec::new();
-        if deposits.status == "pending" {
-            deposits.status = "processed".into();
-            deposits.processed_at = Some(now);
-            topics.push("customer_microdeposits_completed");
-        }
-        source.status = "verified".into();
-        source.updated_at = now;
-        topics.push("customer_funding_source_verified");
-        (true, topics)
+    if errors.is_empty() {
+        Ok(amounts)
     } else {
-        deposits.failed_attempts += 1;
-        let mut topics = Vec::new();
-        if deposits.failed_attempts >= MAX_ATTEMPTS {
-            deposits.status = "failed".into();
-            topics.push("customer_microdeposits_maxattempts");
-        }
-        (false, topics)
-    };
+        Err(DwollaError::validation(errors))
+    }
+}
+
+fn too_many_attempts() -> DwollaError {
+    DwollaError::invalid_resource_state("Too many attempts.")
+}
+
+fn not_initiated() -> DwollaError {
+    DwollaError::not_found("Micro-deposits have not been initiated for this funding source.")
+}
+
+/// `POST /funding-sources/{id}/micro-deposits`: initiates them, or with amounts verifies them;
+/// the source and its deposits are read, judged and saved inside one write.
+pub async fn post(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    idempotency: Idempotency,
+    Path(id): Path<String>,
+    DwollaJson(body): DwollaJson<Value>,
+) -> Result<Response, DwollaError> {
+    let id = id.to_ascii_lowercase();
+    let amounts = (body.get("amount1").is_some() || body.get("amount2").is_some()).then(|| amounts_of(&body));
+    let now = state.clock.now();
     let base = state.base().to_owned();
-    let (saved_source, saved_deposits) = (source.clone(), deposits.clone());
-    state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                repo::save_micro_deposits(c, &saved_deposits).await?;
-                if verified {
-                    repo::save(c, &saved_source).await?;
+    let answer = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            let Some(mut source) = repo::find_for_update(c, tenant, &id).await? else {
+                return Ok(Err(DwollaError::not_found("Funding source not found.")));
+            };
+            if source.removed {
+                return Ok(Err(DwollaError::invalid_resource_state("A removed bank cannot be verified.")));
+            }
+            if source.status == "verified" {
+                return Ok(Err(DwollaError::invalid_resource_state("Bank already verified.")));
+            }
+            let existing = repo::find_micro_deposits_for_update(c, tenant, &source.id).await?;
+            let customer = Some(source.customer_id.clone());
+            let Some(amounts) = amounts else {
+                if existing.is_some() {
+                    return Ok(Err(DwollaError::new(
+                        StatusCode::BAD_REQUEST,
+                        "MaxNumberOfResources",
+                        "Micro-deposits already initiated for this funding source.",
+                    )));
                 }
-                for topic in topics {
-                    events::record(c, &base, tenant, topic, "funding-sources", &saved_source.id, Some(&customer), now)
-                        .await?;
+                let record = FundingSourceMicroDepositsRecord {
+                    funding_source_id: source.id.clone(),
+                    tenant_id: tenant,
+                    status: "pending".into(),
+                    failed_attempts: 0,
+                    created_at: now,
+                    processed_at: None,
+                };
+                repo::insert_micro_deposits(c, &record).await?;
+                let topic = "customer_microdeposits_added";
+                events::record(c, &base, tenant, topic, "funding-sources", &source.id, customer.as_deref(), now)
+                    .await?;
+                return Ok(Ok(Answer::created(&base, &details_path(&source.id))));
+            };
+            let Some(mut deposits) = existing else { return Ok(Err(not_initiated())) };
+            if deposits.failed_attempts >= MAX_ATTEMPTS {
+                return Ok(Err(too_many_attempts()));
+            }
+            let amounts = match amounts {
+                Ok(a) => a,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (attempt, topics) = judge_attempt(&mut deposits, amounts, now);
+            repo::save_micro_deposits(c, &deposits).await?;
+            if attempt == Attempt::Verified {
+                source.status = "verified".into();
+                source.updated_at = now;
+                repo::save(c, &source).await?;
+            }
+            for topic in topics {
+                events::record(c, &base, tenant, topic, "funding-sources", &source.id, customer.as_deref(), now)
+                    .await?;
+            }
+            Ok(match attempt {
+                Attempt::Verified => {
+                    let self_link = link(&base, &details_path(&source.id), "micro-deposits");
+                    Ok(Answer::ok(&json!({ "_links": { "self": self_link } })))
                 }
-                Ok(())
+                Attempt::OutOfAttempts => Err(too_many_attempts()),
+                Attempt::Wrong => {
+                    Err(DwollaError::validation(vec![FieldError::invalid("/amount1/value", "Wrong amount(s).")]))
+                }
             })
         })
-        .await?;
+    })
+    .await??;
     state.store.jobs_enqueued();
-    if verified {
-        let self_link = link(state.base(), &details_path(&source.id), "micro-deposits");
-        return Ok(hal::ok(&json!({ "_links": { "self": self_link } })));
-    }
-    if deposits.failed_attempts >= MAX_ATTEMPTS {
-        return Err(DwollaError::invalid_resource_state("Too many attempts."));
-    }
-    Err(DwollaError::validation(vec![FieldError::invalid("/amount1/value", "Wrong amount(s).")]))
+    Ok(answer.into_response())
 }
 
 pub async fn details(
@@ -215,37 +219,91 @@ pub async fn details(
 }
 
 /// `POST /sandbox-simulations`: processes the tenant's pending micro-deposits.
-pub async fn simulate(State(state): State<AppState>, AppToken(tenant): AppToken) -> Result<Response, DwollaError> {
+pub async fn simulate(
+    State(state): State<AppState>,
+    AppToken(tenant): AppToken,
+    idempotency: Idempotency,
+) -> Result<Response, DwollaError> {
     let now = state.clock.now();
     let base = state.base().to_owned();
-    let processed = state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                let pending = repo::pending_micro_deposits(c, tenant, SIMULATION_BATCH).await?;
-                for mut d in pending.iter().cloned() {
-                    d.status = "processed".into();
-                    d.processed_at = Some(now);
-                    repo::save_micro_deposits(c, &d).await?;
-                    let customer = repo::find(c, tenant, &d.funding_source_id).await?.map(|f| f.customer_id);
-                    events::record(
-                        c,
-                        &base,
-                        tenant,
-                        "customer_microdeposits_completed",
-                        "funding-sources",
-                        &d.funding_source_id,
-                        customer.as_deref(),
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(pending.len())
-            })
+    let answer = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            let pending = repo::pending_micro_deposits(c, tenant, SIMULATION_BATCH).await?;
+            for mut d in pending.iter().cloned() {
+                d.status = "processed".into();
+                d.processed_at = Some(now);
+                repo::save_micro_deposits(c, &d).await?;
+                let customer = repo::find(c, tenant, &d.funding_source_id).await?.map(|f| f.customer_id);
+                events::record(
+                    c,
+                    &base,
+                    tenant,
+                    "customer_microdeposits_completed",
+                    "funding-sources",
+                    &d.funding_source_id,
+                    customer.as_deref(),
+                    now,
+                )
+                .await?;
+            }
+            let self_link = link(&base, "/sandbox-simulations", "sandbox-simulation");
+            Ok(Ok(Answer::ok(&json!({ "_links": { "self": self_link }, "total": pending.len() }))))
         })
-        .await?;
+    })
+    .await??;
     state.store.jobs_enqueued();
-    Ok(hal::ok(
-        &json!({ "_links": { "self": link(state.base(), "/sandbox-simulations", "sandbox-simulation") }, "total": processed }),
-    ))
+    Ok(answer.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use openiav_core::ids::TenantId;
+
+    use super::*;
+
+    fn pending() -> FundingSourceMicroDepositsRecord {
+        FundingSourceMicroDepositsRecord {
+            funding_source_id: "fs".into(),
+            tenant_id: TenantId::generate(),
+            status: "pending".into(),
+            failed_attempts: 0,
+            created_at: Timestamp::from_millis(0),
+            processed_at: None,
+        }
+    }
+
+    #[test]
+    fn amounts_under_ten_cents_verify_and_complete_pending_deposits() {
+        let mut d = pending();
+        let (attempt, topics) = judge_attempt(&mut d, [3, 9], Timestamp::from_millis(5));
+        assert_eq!(attempt, Attempt::Verified);
+        assert_eq!(topics, ["customer_microdeposits_completed", "customer_funding_source_verified"]);
+        assert_eq!(d.status, "processed");
+    }
+
+    #[test]
+    fn the_third_wrong_answer_uses_up_the_attempts_once() {
+        let mut d = pending();
+        let now = Timestamp::from_millis(0);
+        assert_eq!(judge_attempt(&mut d, [11, 12], now), (Attempt::Wrong, vec![]));
+        assert_eq!(judge_attempt(&mut d, [11, 12], now), (Attempt::Wrong, vec![]));
+        let (attempt, topics) = judge_attempt(&mut d, [11, 12], now);
+        assert_eq!((attempt, topics), (Attempt::OutOfAttempts, vec!["customer_microdeposits_maxattempts"]));
+        assert_eq!((d.failed_attempts, d.status.as_str()), (MAX_ATTEMPTS, "failed"));
+    }
+
+    #[test]
+    fn nine_and_nine_cents_simulate_running_out() {
+        let mut d = pending();
+        assert_eq!(judge_attempt(&mut d, [9, 9], Timestamp::from_millis(0)).0, Attempt::OutOfAttempts);
+        assert_eq!(d.failed_attempts, MAX_ATTEMPTS);
+    }
+
+    #[test]
+    fn amounts_must_be_usd_cents_up_to_fifteen() {
+        let body = json!({ "amount1": { "value": "0.03", "currency": "USD" }, "amount2": { "value": 0.09 } });
+        assert_eq!(amounts_of(&body).unwrap(), [3, 9]);
+        let body = json!({ "amount1": { "value": "0.16" }, "amount2": { "value": "0.01", "currency": "EUR" } });
+        assert!(amounts_of(&body).is_err());
+    }
 }

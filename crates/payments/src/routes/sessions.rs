@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use openiav_core::ids::TenantId;
 use openiav_store::records::{CustomerRecord, ExchangeSessionRecord};
 use openiav_store::repo::{customers, exchange_sessions, exchanges, tenants};
@@ -16,6 +16,7 @@ use crate::auth::AppToken;
 
 use crate::body::{is_http_url, DwollaJson};
 use crate::hal::{self, id_from_href, link};
+use crate::idempotency::{self, Answer, Idempotency};
 use crate::partners::{self, Kind, Partner};
 use crate::port::VerifierError;
 use crate::{AppState, DwollaError};
@@ -106,6 +107,7 @@ async fn open_session(
     partner: &'static Partner,
     redirect: Option<String>,
     exchange_id: Option<String>,
+    idempotency: Idempotency,
 ) -> Result<Response, DwollaError> {
     let tenant = customer.tenant_id;
     let settings = state.store.read(|mut c| async move { tenants::payment_settings(&mut c, tenant).await }).await?;
@@ -139,8 +141,15 @@ async fn open_session(
         redirect_url: redirect,
         created_at: state.clock.now(),
     };
-    state.store.write(move |c| Box::pin(async move { exchange_sessions::insert(c, &record).await })).await?;
-    Ok(hal::created(state.base(), &format!("/exchange-sessions/{id}")))
+    let base = state.base().to_owned();
+    let answer = idempotency::write(state, idempotency, move |c| {
+        Box::pin(async move {
+            exchange_sessions::insert(c, &record).await?;
+            Ok(Ok(Answer::created(&base, &format!("/exchange-sessions/{id}"))))
+        })
+    })
+    .await??;
+    Ok(answer.into_response())
 }
 
 fn partner_of(state: &AppState, body: &Value) -> Result<&'static Partner, DwollaError> {
@@ -154,6 +163,7 @@ fn partner_of(state: &AppState, body: &Value) -> Result<&'static Partner, Dwolla
 pub async fn create(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     Path(customer_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
@@ -163,12 +173,13 @@ pub async fn create(
         return Err(unsupported());
     }
     let redirect = check_redirect(&state, tenant, partner, body.pointer(REDIRECT_PATH)).await?;
-    open_session(&state, &customer, partner, redirect, None).await
+    open_session(&state, &customer, partner, redirect, None, idempotency).await
 }
 
 pub async fn create_reauth(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     Path(exchange_id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
@@ -182,7 +193,7 @@ pub async fn create_reauth(
     let partner = partners::by_name(&exchange.partner).ok_or_else(unsupported)?;
     let customer = customer_of(&state, tenant, &exchange.customer_id, CUSTOMER_NOT_FOUND).await?;
     let redirect = check_redirect(&state, tenant, partner, body.pointer(REDIRECT_PATH)).await?;
-    open_session(&state, &customer, partner, redirect, Some(exchange.id)).await
+    open_session(&state, &customer, partner, redirect, Some(exchange.id), idempotency).await
 }
 
 pub async fn retrieve(

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_store::records::{WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord};
@@ -16,12 +16,14 @@ use crate::auth::AppToken;
 use crate::body::{is_http_url, DwollaJson};
 use crate::error::FieldError;
 use crate::hal::{self, link};
+use crate::idempotency::{self, Answer, Idempotency};
 use crate::webhooks;
 use crate::{AppState, DwollaError};
 
 /// Subscriptions a tenant may hold (Dwolla: 10 in the sandbox, 5 in production).
 const SANDBOX_LIMIT: usize = 10;
 const LIMIT: usize = 5;
+const SUBSCRIPTION_NOT_FOUND: &str = "Webhook subscription not found.";
 
 fn render(base: &str, s: &WebhookSubscriptionRecord) -> Value {
     let path = format!("/webhook-subscriptions/{}", s.id);
@@ -61,7 +63,7 @@ async fn subscription_of(
     tenant: TenantId,
     id: &str,
 ) -> Result<WebhookSubscriptionRecord, DwollaError> {
-    find_or_404(state, id, "Webhook subscription not found.", |mut c, id| async move {
+    find_or_404(state, id, SUBSCRIPTION_NOT_FOUND, |mut c, id| async move {
         repo::find_subscription(&mut c, tenant, &id).await
     })
     .await
@@ -80,6 +82,7 @@ async fn webhook_of(state: &AppState, tenant: TenantId, id: &str) -> Result<Webh
 pub async fn create(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
     let mut errors = Vec::new();
@@ -107,25 +110,24 @@ pub async fn create(
         created_at: state.clock.now(),
     };
     record.secret = webhooks::seal_secret(&state, &record, &secret);
-    let id = record.id.clone();
-    state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                let limit = if tenants::get(c, tenant).await?.is_sandbox { SANDBOX_LIMIT } else { LIMIT };
-                if repo::list_subscriptions(c, tenant).await?.len() >= limit {
-                    return Ok(Err(DwollaError::new(
-                        StatusCode::BAD_REQUEST,
-                        "MaxNumberOfResources",
-                        "The maximum number of subscriptions has been reached.",
-                    )));
-                }
-                repo::insert_subscription(c, &record).await?;
-                Ok(Ok(()))
-            })
+    let base = state.base().to_owned();
+    let answer = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            // Concurrent creates take turns on the tenant's row, so the count stays true.
+            let limit = if tenants::get_for_update(c, tenant).await?.is_sandbox { SANDBOX_LIMIT } else { LIMIT };
+            if repo::list_subscriptions(c, tenant).await?.len() >= limit {
+                return Ok(Err(DwollaError::new(
+                    StatusCode::BAD_REQUEST,
+                    "MaxNumberOfResources",
+                    "The maximum number of subscriptions has been reached.",
+                )));
+            }
+            repo::insert_subscription(c, &record).await?;
+            Ok(Ok(Answer::created(&base, &format!("/webhook-subscriptions/{}", record.id))))
         })
-        .await??;
-    Ok(hal::created(state.base(), &format!("/webhook-subscriptions/{id}")))
+    })
+    .await??;
+    Ok(answer.into_response())
 }
 
 pub async fn list(State(state): State<AppState>, AppToken(tenant): AppToken) -> Result<Response, DwollaError> {
@@ -150,22 +152,32 @@ pub async fn retrieve(
 pub async fn update(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     Path(id): Path<String>,
     DwollaJson(body): DwollaJson<Value>,
 ) -> Result<Response, DwollaError> {
-    let mut sub = subscription_of(&state, tenant, &id).await?;
     let paused = body
         .get("paused")
         .and_then(Value::as_bool)
         .ok_or_else(|| DwollaError::invalid("/paused", "Paused must be true or false."))?;
-    sub.paused = paused;
-    if !paused {
-        // Unpausing starts a fresh count; missed webhooks are retried by hand, as on Dwolla.
-        sub.consecutive_failures = 0;
-    }
-    let saved = sub.clone();
-    state.store.write(move |c| Box::pin(async move { repo::save_subscription(c, &saved).await })).await?;
-    Ok(hal::ok(&render(state.base(), &sub)))
+    let id = id.to_ascii_lowercase();
+    let base = state.base().to_owned();
+    let answer = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            let Some(mut sub) = repo::find_subscription_for_update(c, tenant, &id).await? else {
+                return Ok(Err(DwollaError::not_found(SUBSCRIPTION_NOT_FOUND)));
+            };
+            sub.paused = paused;
+            if !paused {
+                // Unpausing starts a fresh count; missed webhooks are retried by hand, as on Dwolla.
+                sub.consecutive_failures = 0;
+            }
+            repo::save_subscription(c, &sub).await?;
+            Ok(Ok(Answer::ok(&render(&base, &sub))))
+        })
+    })
+    .await??;
+    Ok(answer.into_response())
 }
 
 pub async fn delete(
@@ -271,6 +283,7 @@ pub async fn list_retries(
 pub async fn retry(
     State(state): State<AppState>,
     AppToken(tenant): AppToken,
+    idempotency: Idempotency,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
     let webhook = webhook_of(&state, tenant, &id).await?;
@@ -282,15 +295,15 @@ pub async fn retry(
         created_at: now,
     };
     let location = format!("/webhooks/{}/retries/{}", webhook.id, record.id);
-    state
-        .store
-        .write(move |c| {
-            Box::pin(async move {
-                repo::insert_retry(c, &record).await?;
-                webhooks::retry(c, tenant, &record.webhook_id, now).await
-            })
+    let base = state.base().to_owned();
+    let answer = idempotency::write(&state, idempotency, move |c| {
+        Box::pin(async move {
+            repo::insert_retry(c, &record).await?;
+            webhooks::retry(c, tenant, &record.webhook_id, now).await?;
+            Ok(Ok(Answer::created(&base, &location)))
         })
-        .await?;
+    })
+    .await??;
     state.store.jobs_enqueued();
-    Ok(hal::created(state.base(), &location))
+    Ok(answer.into_response())
 }

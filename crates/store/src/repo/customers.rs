@@ -80,6 +80,17 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
     Ok(row.as_ref().map(CustomerRecord::from_row).transpose()?)
 }
 
+/// Reads the customer inside a write and locks it until the write commits.
+pub async fn find_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Option<CustomerRecord>, StoreError> {
+    let sql = format!("SELECT * FROM customers WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(CustomerRecord::from_row).transpose()?)
+}
+
 pub async fn find_by_email_key(
     conn: &mut Conn,
     tenant: TenantId,

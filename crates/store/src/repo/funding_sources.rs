@@ -70,6 +70,17 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
     Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
 }
 
+/// Reads the funding source inside a write and locks it until the write commits.
+pub async fn find_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Option<FundingSourceRecord>, StoreError> {
+    let sql = format!("SELECT * FROM funding_sources WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+}
+
 /// The customer's funding sources in creation order; `removed` keeps only those removed (or not).
 pub async fn list_for_customer(
     conn: &mut Conn,
@@ -157,6 +168,20 @@ pub async fn find_micro_deposits(
             .bind(funding_source)
             .fetch_optional(conn)
             .await?;
+    Ok(row.as_ref().map(FundingSourceMicroDepositsRecord::from_row).transpose()?)
+}
+
+/// Reads a funding source's micro-deposits inside a write and locks them until it commits.
+pub async fn find_micro_deposits_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    funding_source: &str,
+) -> Result<Option<FundingSourceMicroDepositsRecord>, StoreError> {
+    let sql = format!(
+        "SELECT * FROM funding_source_micro_deposits WHERE tenant_id = $1 AND funding_source_id = $2{}",
+        crate::for_update(conn)
+    );
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(funding_source).fetch_optional(conn).await?;
     Ok(row.as_ref().map(FundingSourceMicroDepositsRecord::from_row).transpose()?)
 }
 

@@ -1,4 +1,5 @@
-//! Idempotency keys: claiming a key for a request, recording its answer, and forgetting it.
+//! Idempotency keys: a key is claimed and its answer recorded inside the transaction of the
+//! request it covers, so a crash leaves either nothing or the answer; expired keys are pruned.
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
@@ -22,23 +23,29 @@ pub async fn find(
     Ok(row.as_ref().map(IdempotencyRecord::from_row).transpose()?)
 }
 
-/// Claims the key for a new request; returns `false` when another request holds it (whoever
-/// inserted first wins, also across concurrent transactions). A record from before `since` is
-/// stale and gives way.
+/// Claims the key for the request of the caller's transaction; returns `false` when the key
+/// is already answered. Whoever inserts first wins, also across concurrent transactions (on
+/// PostgreSQL a second claimant waits for the first to commit or roll back). A record from
+/// before `since`, or one without an answer (left by an older version), gives way.
 pub async fn claim(conn: &mut Conn, r: &IdempotencyRecord, since: Timestamp) -> Result<bool, StoreError> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at <= $3")
-        .bind(r.tenant_id.to_string())
-        .bind(&r.key)
-        .bind(since.millis())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND (created_at <= $3 OR status IS NULL)",
+    )
+    .bind(r.tenant_id.to_string())
+    .bind(&r.key)
+    .bind(since.millis())
+    .execute(&mut *conn)
+    .await?;
     let done = sqlx::query(
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, location, body, created_at) \
-         VALUES ($1, $2, $3, NULL, NULL, NULL, $4) ON CONFLICT (tenant_id, key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, key) DO NOTHING",
     )
     .bind(r.tenant_id.to_string())
     .bind(&r.key)
     .bind(&r.request_hash)
+    .bind(r.status)
+    .bind(&r.location)
+    .bind(&r.body)
     .bind(r.created_at.millis())
     .execute(conn)
     .await?;
@@ -65,12 +72,15 @@ pub async fn complete(
     Ok(())
 }
 
-/// Forgets the key (its request failed and may be sent again).
-pub async fn release(conn: &mut Conn, tenant: TenantId, key: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status IS NULL")
-        .bind(tenant.to_string())
-        .bind(key)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Deletes up to `limit` keys created at or before `before`; returns how many went.
+pub async fn prune(conn: &mut Conn, before: Timestamp, limit: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE (tenant_id, key) IN \
+           (SELECT tenant_id, key FROM idempotency_keys WHERE created_at <= $1 ORDER BY created_at LIMIT $2)",
+    )
+    .bind(before.millis())
+    .bind(limit)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }

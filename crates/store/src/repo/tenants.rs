@@ -39,6 +39,14 @@ pub async fn get(conn: &mut Conn, id: TenantId) -> Result<TenantRecord, StoreErr
     Ok(TenantRecord::from_row(&row)?)
 }
 
+/// Reads the tenant inside a write and locks it until the write commits: writes that decide
+/// on a count of the tenant's rows (such as its webhook subscriptions) take turns this way.
+pub async fn get_for_update(conn: &mut Conn, id: TenantId) -> Result<TenantRecord, StoreError> {
+    let sql = format!("SELECT * FROM tenants WHERE id = $1{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(id.to_string()).fetch_one(conn).await?;
+    Ok(TenantRecord::from_row(&row)?)
+}
+
 /// The sandbox tenant bootstrapped on first start, if there is one.
 pub async fn find_sandbox(conn: &mut Conn) -> Result<Option<TenantRecord>, StoreError> {
     let row = sqlx::query("SELECT * FROM tenants WHERE is_sandbox = $1 ORDER BY created_at LIMIT 1")

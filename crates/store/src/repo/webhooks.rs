@@ -59,6 +59,18 @@ pub async fn find_subscription(
     Ok(row.as_ref().map(WebhookSubscriptionRecord::from_row).transpose()?)
 }
 
+/// Reads the subscription inside a write and locks it until the write commits.
+pub async fn find_subscription_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Option<WebhookSubscriptionRecord>, StoreError> {
+    let sql =
+        format!("SELECT * FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(WebhookSubscriptionRecord::from_row).transpose()?)
+}
+
 /// The tenant's subscriptions, oldest first.
 pub async fn list_subscriptions(
     conn: &mut Conn,

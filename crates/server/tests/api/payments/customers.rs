@@ -258,14 +258,55 @@ async fn invalid_customers_are_refused_with_json_pointer_paths() {
 }
 
 #[tokio::test]
-async fn malformed_json_is_a_bad_request() {
+async fn malformed_json_is_a_bad_request_that_quotes_no_parser() {
     let app = TestApp::spawn().await;
     let d = Dwolla::sandbox(&app).await;
-    for body in ["{\"firstName\":", "not json", "{\"firstName\": 12, \"lastName\": \"x\", \"email\": \"e@x.com\"}"] {
+    for body in ["{\"firstName\":", "not json", "[]", "42", "{\"firstName\": \"a\"} trailing"] {
         let r = d.post_raw("/customers", Some("application/json"), body).await;
         assert_error(&r, 400, "BadRequest", None);
-        assert!(r.message().starts_with("The request body contains bad syntax or is incomplete"), "{}", r.text);
+        assert!(
+            r.message().starts_with("The request body contains bad syntax or is incomplete")
+                || r.message() == "The request body must be a JSON object.",
+            "{}",
+            r.text
+        );
+        assert!(!r.text.contains("line ") && !r.text.contains("column"), "{}", r.text);
     }
+    let wrong_type = "{\"firstName\": 12, \"lastName\": \"x\", \"email\": \"e@x.com\"}";
+    let r = d.post_raw("/customers", Some("application/json"), wrong_type).await;
+    assert_field_error(&r, "/firstName", "Invalid");
+    assert!(!r.text.contains("line ") && !r.text.contains("expected"), "{}", r.text);
+    assert_eq!(d.get("/customers").await.body["total"], 0, "nothing was created");
+}
+
+#[tokio::test]
+async fn correlation_ids_take_upper_and_lower_case_letters() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    // Dwolla's own spec example has an upper-case B.
+    let body = json!({ "firstName": "C", "lastName": "D", "email": "cid@example.com",
+                       "correlationId": "fc451a7a-ae30-4404-aB95-e3553fcd733" });
+    let r = d.post("/customers", body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let c = d.get(r.location.as_deref().unwrap()).await;
+    assert_eq!(c.body["correlationId"], "fc451a7a-ae30-4404-aB95-e3553fcd733");
+}
+
+#[tokio::test]
+async fn a_malformed_controller_passport_is_refused() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let mut body = business("llc", "passport@example.com");
+    body["controller"].as_object_mut().unwrap().remove("ssn");
+    body["controller"]["passport"] = json!({ "number": "", "country": {} });
+    let r = d.post("/customers", body.clone()).await;
+    assert_field_error(&r, "/controller/passport/number", "Invalid");
+    assert_field_error(&r, "/controller/passport/country", "Invalid");
+    body["controller"]["passport"] = json!("nope");
+    assert_field_error(&d.post("/customers", body.clone()).await, "/controller/passport", "Invalid");
+    body["controller"]["passport"] = json!({ "number": "P1234567", "country": "GB" });
+    let r = d.post("/customers", body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
 }
 
 #[tokio::test]
@@ -613,4 +654,22 @@ async fn an_unverified_customer_upgrades_to_a_verified_personal_customer() {
     // A verified customer does not change type.
     let r = d.post(&path, business("llc", "uma@example.com")).await;
     assert_error(&r, 403, "InvalidResourceState", None);
+}
+
+#[tokio::test]
+async fn an_unverified_customer_upgraded_to_a_business_keeps_its_business_name() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    for kind in ["soleProprietorship", "llc"] {
+        let email = format!("{kind}@example.com").to_lowercase();
+        let id = d.customer("Bo", &email).await;
+        let path = format!("/customers/{id}");
+        let r = d.post(&path, business(kind, &email)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["status"], "verified");
+        assert_eq!(r.body["businessName"], "Bo's Bikes", "{kind}: {}", r.text);
+        assert_eq!(d.get(&path).await.body["businessName"], "Bo's Bikes");
+        let listed = d.get(&format!("/customers?email={email}")).await;
+        assert_eq!(listed.body["_embedded"]["customers"][0]["businessName"], "Bo's Bikes");
+    }
 }

@@ -312,6 +312,17 @@ async fn an_exchange_gets_a_reauthentication_session() {
     // No body at all works too.
     let r = d.post_raw(&format!("/exchanges/{}/exchange-sessions", flow.exchange), None, "").await;
     assert_eq!(r.status, 201, "{}", r.text);
+    // A body that is not a JSON object is refused, on both session endpoints.
+    for body in ["[]", "42", "\"x\""] {
+        let r = d
+            .post_raw(&format!("/exchanges/{}/exchange-sessions", flow.exchange), Some("application/json"), body)
+            .await;
+        assert_error(&r, 400, "BadRequest", Some("The request body must be a JSON object."));
+        let r = d
+            .post_raw(&format!("/customers/{}/exchange-sessions", flow.customer), Some("application/json"), body)
+            .await;
+        assert_error(&r, 400, "BadRequest", Some("The request body must be a JSON object."));
+    }
 
     let r = d.post("/exchanges/00000000-0000-4000-8000-000000000000/exchange-sessions", json!({})).await;
     assert_error(&r, 404, "NotFound", None);

@@ -12,6 +12,7 @@ mod idempotency;
 mod isolation_and_secrets;
 mod micro_deposits;
 mod partners;
+mod races;
 mod sessions;
 mod tokens;
 mod webhook_delivery;

@@ -30,6 +30,24 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// The job's wire name (`aggregate`, `check_balance`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aggregate => "aggregate",
+            Self::Verify => "verify",
+            Self::Identify => "identify",
+            Self::CheckBalance => "check_balance",
+            Self::ExtendHistory => "extend_history",
+        }
+    }
+
+    /// "an aggregate job", "a verify job": the article follows the sound of the name.
+    pub fn with_article(self) -> String {
+        let name = self.as_str();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        format!("{article} {name} job")
+    }
+
     /// The status MX answers a job request with (the Python SDK maps models by exact status).
     pub fn success_status(self) -> axum::http::StatusCode {
         match self {
@@ -693,5 +711,24 @@ pub fn new_member(
         oauth_options: None,
         created_at: now,
         updated_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_names_match_the_wire_and_take_the_right_article() {
+        let all =
+            [JobKind::Aggregate, JobKind::Verify, JobKind::Identify, JobKind::CheckBalance, JobKind::ExtendHistory];
+        for kind in all {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        let phrases: Vec<String> = all.iter().map(|k| k.with_article()).collect();
+        assert_eq!(
+            phrases,
+            ["an aggregate job", "a verify job", "an identify job", "a check_balance job", "an extend_history job"]
+        );
     }
 }

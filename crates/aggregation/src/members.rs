@@ -88,8 +88,8 @@ pub fn mint_oauth_window(state: &AppState, m: &mut MemberRecord) -> String {
 pub fn job_error(e: StartError, kind: JobKind) -> MxError {
     match e {
         StartError::OtherJobRunning => MxError::Conflict(format!(
-            "Another job is already running on this member; a {} job cannot start until it finishes.",
-            serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            "Another job is already running on this member; {} cannot start until it finishes.",
+            kind.with_article()
         )),
         StartError::Store(s) => s.into(),
     }

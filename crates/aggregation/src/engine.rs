@@ -526,7 +526,7 @@ async fn store_accounts(
             apr_bps: tpl.apr_bps,
             routing_number: tpl.routing_number.as_ref().map(|r| r.as_str().to_owned()),
             account_number: None,
-            account_number_last4: tpl.account_number.as_ref().map(|n| n[n.len() - 4..].to_owned()),
+            account_number_last4: tpl.masked_number(),
             account_number_guid: derived_guid("ACN", &[guid.as_str()]),
             owner_guid: derived_guid("ACO", &[guid.as_str()]),
             numbers_verified: false,

@@ -190,3 +190,25 @@ async fn aggregation_yields_accounts_transactions_and_identity() {
             > by_account.body["pagination"]["total_entries"].as_i64().unwrap()
     );
 }
+
+#[tokio::test]
+async fn every_aggregated_account_carries_a_masked_number_including_the_card() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let guid = c.member_guid(&user, "mxuser", "password", false).await;
+    c.settle(&user, &guid).await;
+    assert_eq!(c.post_empty(&format!("/users/{user}/members/{guid}/identify")).await.status, 202);
+    c.settle(&user, &guid).await;
+    for path in [format!("/users/{user}/accounts"), format!("/users/{user}/members/{guid}/accounts")] {
+        let r = c.get(&path).await;
+        let accounts = r.body["accounts"].as_array().unwrap();
+        assert_eq!(accounts.len(), 3, "{path}");
+        for a in accounts {
+            let masked = a["account_number"].as_str().unwrap_or_else(|| panic!("{path}: {a}"));
+            assert_eq!(masked.len(), 4, "{path}: {a}");
+            assert!(masked.chars().all(|ch| ch.is_ascii_digit()), "{path}: {a}");
+        }
+        assert_eq!(accounts[2]["type"], "CREDIT_CARD");
+    }
+}

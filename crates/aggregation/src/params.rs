@@ -63,13 +63,14 @@ impl QueryParams {
     }
 
     /// `page` and `records_per_page` with MX's rules: positive integers; a page size above
-    /// `max` falls back to 25 and one below 10 is raised to 10.
+    /// `max` falls back to 25 and one below 10 is raised to 10. A page past the data, however
+    /// far, is an empty page.
     pub fn page(&self, max: i64) -> Result<PageRequest, MxError> {
         let bad = || MxError::bad_request("Pagination query parameter must be an integer greater than zero.");
         let parse = |name: &str| -> Result<Option<i64>, MxError> {
             match self.get(name) {
                 None | Some("") => Ok(None),
-                Some(v) => v.trim().parse::<i64>().ok().filter(|n| *n > 0).map(Some).ok_or_else(bad),
+                Some(v) => positive_integer(v).map(Some).ok_or_else(bad),
             }
         };
         let page = parse("page")?.unwrap_or(1);
@@ -78,11 +79,19 @@ impl QueryParams {
             Some(n) if n > max => 25,
             Some(n) => n.max(10),
         };
-        if page > 1_000_000 {
-            return Err(bad());
-        }
         Ok(PageRequest { page, per_page })
     }
+}
+
+/// A positive decimal integer; one too large for `i64` saturates, since it still only names
+/// a page past the data.
+fn positive_integer(raw: &str) -> Option<i64> {
+    let raw = raw.trim();
+    let digits = raw.strip_prefix('+').unwrap_or(raw);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<i64>().unwrap_or(i64::MAX)).filter(|n| *n > 0)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
@@ -133,6 +142,21 @@ mod tests {
         assert!(QueryParams::parse(Some("page=0")).page(100).is_err());
         assert!(QueryParams::parse(Some("page=abc")).page(100).is_err());
         assert!(QueryParams::parse(Some("records_per_page=1.5")).page(100).is_err());
+        assert!(QueryParams::parse(Some("page=-3")).page(100).is_err());
+        assert!(QueryParams::parse(Some("page=1e3")).page(100).is_err());
+    }
+
+    #[test]
+    fn any_positive_page_is_accepted_and_huge_ones_saturate() {
+        let q = QueryParams::parse(Some("page=1000001"));
+        assert_eq!(q.page(100).unwrap().page, 1_000_001);
+        let q = QueryParams::parse(Some("page=99999999999999999999999&records_per_page=99999999999999999999"));
+        let req = q.page(100).unwrap();
+        assert_eq!(req, PageRequest { page: i64::MAX, per_page: 25 });
+        assert_eq!(req.offset(), i64::MAX);
+        let (items, pagination) = paginate(&[1, 2, 3], req);
+        assert!(items.is_empty());
+        assert_eq!((pagination.total_entries, pagination.current_page), (3, i64::MAX));
     }
 
     #[test]

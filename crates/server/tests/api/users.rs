@@ -118,3 +118,32 @@ async fn a_disabled_user_cannot_connect_or_aggregate() {
     c.put(&format!("/users/{user}"), json!({ "user": { "is_disabled": false } })).await;
     assert_eq!(c.post_empty(&format!("/users/{user}/members/{member}/aggregate")).await.status, 202);
 }
+
+#[tokio::test]
+async fn any_page_beyond_the_data_is_an_empty_page() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let guid = c.member_guid(&user, "mxuser", "password", false).await;
+    c.settle(&user, &guid).await;
+    for page in ["100000", "1000001", "9223372036854775807", "99999999999999999999999"] {
+        for (path, key) in [
+            ("/users".to_owned(), "users"),
+            ("/institutions".to_owned(), "institutions"),
+            (format!("/users/{user}/members"), "members"),
+            (format!("/users/{user}/accounts"), "accounts"),
+            (format!("/users/{user}/transactions"), "transactions"),
+        ] {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let r = c.get(&format!("{path}{sep}page={page}")).await;
+            assert_eq!(r.status, 200, "{path} page={page}: {}", r.text);
+            assert_eq!(r.body[key], json!([]), "{path} page={page}");
+            assert!(r.body["pagination"]["current_page"].as_i64().unwrap() >= 100_000, "{path} page={page}");
+        }
+    }
+    for bad in ["0", "-1", "1.5", "x", "-99999999999999999999999"] {
+        let r = c.get(&format!("/users?page={bad}")).await;
+        assert_eq!(r.status, 400, "page={bad}");
+        assert!(r.error_message().contains("must be an integer greater than zero"), "page={bad}");
+    }
+}

@@ -117,7 +117,8 @@ async fn invalid_micro_deposits_are_refused_and_other_tenants_see_nothing() {
 async fn micro_deposits_answer_application_json_to_a_client_that_asks_for_it() {
     let app = TestApp::spawn().await;
     let vendor = app.client();
-    let plain = crate::helpers::Client { accept: Some("application/json"), ..vendor.clone() };
+    let mut plain = vendor.clone();
+    plain.accept = Some("application/json");
     let user = vendor.create_user().await;
     let r = plain.post(&format!("/users/{user}/micro_deposits"), create_body("068899994")).await;
     assert_eq!((r.status, r.content_type.as_str()), (200, "application/json"), "{}", r.text);

@@ -147,3 +147,46 @@ async fn any_page_beyond_the_data_is_an_empty_page() {
         assert!(r.error_message().contains("must be an integer greater than zero"), "page={bad}");
     }
 }
+
+#[tokio::test]
+async fn wrong_typed_bodies_name_the_field_not_the_parser() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let cases: Vec<(reqwest::Method, String, serde_json::Value, &str)> = vec![
+        (reqwest::Method::POST, "/users".into(), json!({ "user": { "is_disabled": "yes" } }), "`user.is_disabled` must be a boolean."),
+        (reqwest::Method::POST, "/users".into(), json!({ "user": { "email": 5 } }), "`user.email` must be a string."),
+        (reqwest::Method::POST, "/users".into(), json!({ "user": "x" }), "`user` must be an object."),
+        (reqwest::Method::POST, "/users".into(), json!([1, 2]), "The request body must be a JSON object."),
+        (reqwest::Method::PUT, format!("/users/{user}"), json!({ "user": { "metadata": { "a": 1 } } }), "`user.metadata` must be a string."),
+        (reqwest::Method::PUT, format!("/users/{user}"), json!({ "user": { "is_disabled": 1 } }), "`user.is_disabled` must be a boolean."),
+        (
+            reqwest::Method::POST,
+            format!("/users/{user}/members"),
+            json!({ "member": { "institution_code": "mxbank", "skip_aggregation": "no", "credentials": [] } }),
+            "`member.skip_aggregation` must be a boolean.",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/users/{user}/members"),
+            json!({ "member": { "institution_code": "mxbank", "credentials": [{ "guid": 7, "value": "x" }] } }),
+            "`member.credentials[0].guid` must be a string.",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/users/{user}/members"),
+            json!({ "member": { "institution_code": "mxbank", "credentials": {} } }),
+            "`member.credentials` must be an array.",
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        let r = c.send(method.clone(), &path, Some(body.clone())).await;
+        assert_eq!(r.status, 400, "{method} {path} {body}: {}", r.text);
+        let m = r.error_message();
+        assert_eq!(m, expected, "{method} {path} {body}");
+        assert!(!m.contains("line ") && !m.contains("column ") && !m.contains("invalid type"), "{m}");
+        assert_eq!(r.body["error"]["status"], 400);
+    }
+    let r = c.send(reqwest::Method::POST, "/users", Some(json!("not an object"))).await;
+    assert_eq!(r.error_message(), "The request body must be a JSON object.");
+}

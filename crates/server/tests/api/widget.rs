@@ -282,6 +282,43 @@ async fn widget_urls_answer_in_mx_shape_with_the_users_partner_id() {
 }
 
 #[tokio::test]
+async fn widget_urls_take_booleans_and_integers_as_strings_like_the_sso_proxy_sends() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let path = format!("/users/{user}/widget_urls");
+    let body = json!({ "widget_url": {
+        "widget_type": "connect_widget", "is_mobile_webview": "true", "ui_message_version": "4",
+        "disable_institution_search": "false", "include_transactions": "true"
+    }});
+    let r = c.post(&path, body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let s = Session::open(&app, r.body["widget_url"]["url"].as_str().unwrap()).await;
+    assert_eq!(s.boot["config"]["is_mobile_webview"], true, "{}", s.boot);
+    assert_eq!(s.boot["config"]["disable_institution_search"], false, "{}", s.boot);
+    assert_eq!(s.boot["config"]["oauth_referral_source"], "APP", "{}", s.boot);
+    let r = c.post(&path, widget_request(json!({ "include_identity": "false", "update_credentials": "true" }))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = c.post(&format!("/users/{user}/connect_widget_url"), json!({ "config": { "is_mobile_webview": "false" } })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    for (extra, expected) in [
+        (json!({ "is_mobile_webview": "maybe" }), "`widget_url.is_mobile_webview` must be true or false."),
+        (json!({ "include_transactions": 1 }), "`widget_url.include_transactions` must be true or false."),
+        (json!({ "ui_message_version": "four" }), "`widget_url.ui_message_version` must be an integer."),
+        (json!({ "ui_message_version": 4.5 }), "`widget_url.ui_message_version` must be an integer."),
+    ] {
+        let r = c.post(&path, widget_request(extra.clone())).await;
+        assert_eq!(r.status, 400, "{extra}: {}", r.text);
+        assert_eq!(r.body["error"]["status"], 400, "{extra}");
+        assert_eq!(r.error_message(), expected, "{extra}");
+    }
+    let r = c.post(&path, widget_request(json!({ "ui_message_version": "3" }))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error_message().contains("version 4"), "{}", r.text);
+}
+
+#[tokio::test]
 async fn bad_widget_url_requests_are_refused_with_clear_messages() {
     let app = TestApp::spawn().await;
     let c = app.client();

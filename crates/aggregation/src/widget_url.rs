@@ -8,7 +8,7 @@ use openiav_store::repo::widget_sessions;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Product};
-use crate::engine::JobKind;
+use crate::engine::{JobKind, JobRequest};
 use crate::{AppState, MxError};
 
 /// The path widget URLs live under (MX's widget host uses the same shape).
@@ -29,6 +29,9 @@ pub struct WidgetConfig {
     /// Products the offered institutions must support.
     pub products: Vec<String>,
     pub include_identity: bool,
+    /// Sessions stored before this setting was kept gathered no extra transactions.
+    #[serde(default)]
+    pub include_transactions: bool,
     pub current_institution_code: Option<String>,
     pub current_member_guid: Option<String>,
     pub disable_institution_search: bool,
@@ -58,6 +61,16 @@ impl WidgetConfig {
             JobKind::Identify
         } else {
             JobKind::Aggregate
+        }
+    }
+
+    /// The job with what the widget also asked for: transactions and owners are gathered by a
+    /// verification (or identification) when requested, as MX does.
+    pub fn job_request(&self) -> JobRequest {
+        JobRequest {
+            kind: self.job_kind(),
+            with_transactions: self.include_transactions,
+            with_identity: self.include_identity,
         }
     }
 }
@@ -302,6 +315,7 @@ impl WidgetRequest {
             verification,
             products: products.iter().map(|p| p.as_str().to_owned()).collect(),
             include_identity,
+            include_transactions,
             current_institution_code: institution,
             current_member_guid: self.current_member_guid,
             disable_institution_search,
@@ -357,6 +371,18 @@ mod tests {
         assert_eq!(c.products, vec!["account_verification"]);
         assert_eq!(c.job_kind(), JobKind::Verify);
         assert_eq!((c.oauth_referral_source.as_str(), c.webview_url_scheme.as_str()), ("BROWSER", "mx"));
+    }
+
+    #[test]
+    fn verification_keeps_the_transactions_and_identity_it_was_asked_for() {
+        let c = request(serde_json::json!({"widget_type": "connect_widget", "mode": "verification"})).unwrap();
+        assert_eq!(c.job_request(), JobKind::Verify.into());
+        let c = request(serde_json::json!({
+            "widget_type": "connect_widget", "mode": "verification",
+            "include_transactions": true, "include_identity": true
+        }))
+        .unwrap();
+        assert_eq!(c.job_request(), JobRequest { kind: JobKind::Verify, with_transactions: true, with_identity: true });
     }
 
     #[test]

@@ -793,9 +793,11 @@ mod tests {
         let new = JobRequest { kind: JobKind::Verify, with_transactions: true, with_identity: true };
         let back: JobRequest = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
         assert_eq!(back, new);
-        let state: OauthState = serde_json::from_str(r#"{"granted":false,"revoked":false,"skip_aggregation":false,
+        let state: OauthState = serde_json::from_str(
+            r#"{"granted":false,"revoked":false,"skip_aggregation":false,
             "client_redirect_url":null,"referral_source":null,"ui_message_webview_url_scheme":null,
-            "after_consent":"verify"}"#)
+            "after_consent":"verify"}"#,
+        )
         .unwrap();
         assert_eq!(state.after_consent, Some(JobKind::Verify.into()));
         let job: RunningJob =

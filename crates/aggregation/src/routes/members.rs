@@ -189,7 +189,8 @@ pub async fn update(
     }
     let reaggregate = new_credentials.is_some() && !fields.skip_aggregation.unwrap_or(false);
     let credentials = new_credentials.map(|values| (inst, values));
-    let member = members::save_changes(&state, member, credentials, reaggregate.then_some(JobKind::Aggregate.into())).await?;
+    let member =
+        members::save_changes(&state, member, credentials, reaggregate.then_some(JobKind::Aggregate.into())).await?;
     Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 

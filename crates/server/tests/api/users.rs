@@ -154,12 +154,27 @@ async fn wrong_typed_bodies_name_the_field_not_the_parser() {
     let c = app.client();
     let user = c.create_user().await;
     let cases: Vec<(reqwest::Method, String, serde_json::Value, &str)> = vec![
-        (reqwest::Method::POST, "/users".into(), json!({ "user": { "is_disabled": "yes" } }), "`user.is_disabled` must be a boolean."),
+        (
+            reqwest::Method::POST,
+            "/users".into(),
+            json!({ "user": { "is_disabled": "yes" } }),
+            "`user.is_disabled` must be a boolean.",
+        ),
         (reqwest::Method::POST, "/users".into(), json!({ "user": { "email": 5 } }), "`user.email` must be a string."),
         (reqwest::Method::POST, "/users".into(), json!({ "user": "x" }), "`user` must be an object."),
         (reqwest::Method::POST, "/users".into(), json!([1, 2]), "The request body must be a JSON object."),
-        (reqwest::Method::PUT, format!("/users/{user}"), json!({ "user": { "metadata": { "a": 1 } } }), "`user.metadata` must be a string."),
-        (reqwest::Method::PUT, format!("/users/{user}"), json!({ "user": { "is_disabled": 1 } }), "`user.is_disabled` must be a boolean."),
+        (
+            reqwest::Method::PUT,
+            format!("/users/{user}"),
+            json!({ "user": { "metadata": { "a": 1 } } }),
+            "`user.metadata` must be a string.",
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/users/{user}"),
+            json!({ "user": { "is_disabled": 1 } }),
+            "`user.is_disabled` must be a boolean.",
+        ),
         (
             reqwest::Method::POST,
             format!("/users/{user}/members"),

@@ -299,7 +299,9 @@ async fn widget_urls_take_booleans_and_integers_as_strings_like_the_sso_proxy_se
     assert_eq!(s.boot["config"]["oauth_referral_source"], "APP", "{}", s.boot);
     let r = c.post(&path, widget_request(json!({ "include_identity": "false", "update_credentials": "true" }))).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = c.post(&format!("/users/{user}/connect_widget_url"), json!({ "config": { "is_mobile_webview": "false" } })).await;
+    let r = c
+        .post(&format!("/users/{user}/connect_widget_url"), json!({ "config": { "is_mobile_webview": "false" } }))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     for (extra, expected) in [

@@ -30,11 +30,70 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// The job's wire name (`aggregate`, `check_balance`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aggregate => "aggregate",
+            Self::Verify => "verify",
+            Self::Identify => "identify",
+            Self::CheckBalance => "check_balance",
+            Self::ExtendHistory => "extend_history",
+        }
+    }
+
+    /// "an aggregate job", "a verify job": the article follows the sound of the name.
+    pub fn with_article(self) -> String {
+        let name = self.as_str();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        format!("{article} {name} job")
+    }
+
     /// The status MX answers a job request with (the Python SDK maps models by exact status).
     pub fn success_status(self) -> axum::http::StatusCode {
         match self {
             Self::Verify => axum::http::StatusCode::OK,
             _ => axum::http::StatusCode::ACCEPTED,
+        }
+    }
+}
+
+/// A job to start and what it gathers besides its own data: MX applies the Connect widget's
+/// `include_transactions` and `include_identity` in verification mode as in aggregation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredJobRequest")]
+pub struct JobRequest {
+    pub kind: JobKind,
+    pub with_transactions: bool,
+    pub with_identity: bool,
+}
+
+impl From<JobKind> for JobRequest {
+    fn from(kind: JobKind) -> Self {
+        Self { kind, with_transactions: false, with_identity: false }
+    }
+}
+
+/// A stored request: older records hold only the job's kind.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredJobRequest {
+    Kind(JobKind),
+    Full {
+        kind: JobKind,
+        #[serde(default)]
+        with_transactions: bool,
+        #[serde(default)]
+        with_identity: bool,
+    },
+}
+
+impl From<StoredJobRequest> for JobRequest {
+    fn from(s: StoredJobRequest) -> Self {
+        match s {
+            StoredJobRequest::Kind(kind) => kind.into(),
+            StoredJobRequest::Full { kind, with_transactions, with_identity } => {
+                Self { kind, with_transactions, with_identity }
+            }
         }
     }
 }
@@ -63,6 +122,10 @@ pub struct RunningJob {
     pub stage: Stage,
     /// Bumped with every challenge, so a stale expiry job can tell it is stale.
     pub challenge_seq: u32,
+    #[serde(default)]
+    pub with_transactions: bool,
+    #[serde(default)]
+    pub with_identity: bool,
 }
 
 /// One challenge as the API shows it. Holds no answers.
@@ -105,7 +168,7 @@ pub struct OauthState {
     /// The job to run once the end user consents (the Connect widget in verification mode
     /// verifies; otherwise the member aggregates).
     #[serde(default)]
-    pub after_consent: Option<JobKind>,
+    pub after_consent: Option<JobRequest>,
 }
 
 /// The payload of a queued member job.
@@ -196,14 +259,16 @@ async fn enqueue(
     Ok(())
 }
 
-/// Starts `kind` on the member, or reports that it is already running. Returns whether a new
+/// Starts the job on the member, or reports that it is already running. Returns whether a new
 /// job was started.
 pub async fn start_job(
     conn: &mut Conn,
     agg: &Aggregation,
     m: &mut MemberRecord,
-    kind: JobKind,
+    request: impl Into<JobRequest>,
 ) -> Result<bool, StartError> {
+    let request = request.into();
+    let kind = request.kind;
     if let Some(running) = running_job(m) {
         return if running.kind == kind { Ok(false) } else { Err(StartError::OtherJobRunning) };
     }
@@ -217,6 +282,8 @@ pub async fn start_job(
         guid: derived_guid("JOB", &[m.guid.as_str(), &now.millis().to_string()]),
         stage: Stage::Login,
         challenge_seq: 0,
+        with_transactions: request.with_transactions,
+        with_identity: request.with_identity,
     };
     set_job(m, Some(&job));
     m.is_being_aggregated = true;
@@ -508,7 +575,7 @@ async fn store_accounts(
             apr_bps: tpl.apr_bps,
             routing_number: tpl.routing_number.as_ref().map(|r| r.as_str().to_owned()),
             account_number: None,
-            account_number_last4: tpl.account_number.as_ref().map(|n| n[n.len() - 4..].to_owned()),
+            account_number_last4: tpl.masked_number(),
             account_number_guid: derived_guid("ACN", &[guid.as_str()]),
             owner_guid: derived_guid("ACO", &[guid.as_str()]),
             numbers_verified: false,
@@ -525,6 +592,11 @@ async fn store_accounts(
 }
 
 fn finish_connected(agg: &Aggregation, m: &mut MemberRecord) {
+    // The data the job was asked to gather besides its own (a verification with transactions).
+    if let Some(job) = running_job(m) {
+        m.has_processed_transactions |= job.with_transactions;
+        m.has_processed_account_owners |= job.with_identity;
+    }
     let now = agg.clock.now();
     set_status(m, ConnectionStatus::Connected, None);
     m.is_being_aggregated = false;
@@ -628,7 +700,7 @@ pub async fn oauth_decision(
                 m.successfully_aggregated_at.get_or_insert(now);
             } else {
                 cancel_job(conn, m).await?;
-                let _ = start_job(conn, agg, m, state.after_consent.unwrap_or(JobKind::Aggregate)).await;
+                let _ = start_job(conn, agg, m, state.after_consent.unwrap_or(JobKind::Aggregate.into())).await;
             }
         }
         OauthDecision::Deny => {
@@ -693,5 +765,44 @@ pub fn new_member(
         oauth_options: None,
         created_at: now,
         updated_at: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_names_match_the_wire_and_take_the_right_article() {
+        let all =
+            [JobKind::Aggregate, JobKind::Verify, JobKind::Identify, JobKind::CheckBalance, JobKind::ExtendHistory];
+        for kind in all {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        let phrases: Vec<String> = all.iter().map(|k| k.with_article()).collect();
+        assert_eq!(
+            phrases,
+            ["an aggregate job", "a verify job", "an identify job", "a check_balance job", "an extend_history job"]
+        );
+    }
+
+    #[test]
+    fn job_requests_read_back_from_old_and_new_records() {
+        let old: JobRequest = serde_json::from_str("\"verify\"").unwrap();
+        assert_eq!(old, JobKind::Verify.into());
+        let new = JobRequest { kind: JobKind::Verify, with_transactions: true, with_identity: true };
+        let back: JobRequest = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+        let state: OauthState = serde_json::from_str(
+            r#"{"granted":false,"revoked":false,"skip_aggregation":false,
+            "client_redirect_url":null,"referral_source":null,"ui_message_webview_url_scheme":null,
+            "after_consent":"verify"}"#,
+        )
+        .unwrap();
+        assert_eq!(state.after_consent, Some(JobKind::Verify.into()));
+        let job: RunningJob =
+            serde_json::from_str(r#"{"kind":"verify","guid":"JOB-1","stage":{"stage":"login"},"challenge_seq":0}"#)
+                .unwrap();
+        assert!(!job.with_transactions && !job.with_identity);
     }
 }

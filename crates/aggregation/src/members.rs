@@ -10,7 +10,7 @@ use openiav_store::StoreError;
 use serde::Deserialize;
 
 use crate::catalog::Institution;
-use crate::engine::{self, CredentialValue, JobKind, OauthState, ResumeError, StartError};
+use crate::engine::{self, CredentialValue, JobKind, JobRequest, OauthState, ResumeError, StartError};
 use crate::status::ConnectionStatus;
 use crate::{AppState, MxError};
 
@@ -88,8 +88,8 @@ pub fn mint_oauth_window(state: &AppState, m: &mut MemberRecord) -> String {
 pub fn job_error(e: StartError, kind: JobKind) -> MxError {
     match e {
         StartError::OtherJobRunning => MxError::Conflict(format!(
-            "Another job is already running on this member; a {} job cannot start until it finishes.",
-            serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            "Another job is already running on this member; {} cannot start until it finishes.",
+            kind.with_article()
         )),
         StartError::Store(s) => s.into(),
     }
@@ -115,7 +115,7 @@ pub struct NewMember<'a> {
     pub use_cases: Option<String>,
     pub background_aggregation_is_disabled: bool,
     /// The job to start right away (none for OAuth members, which wait for consent).
-    pub job: Option<JobKind>,
+    pub job: Option<JobRequest>,
 }
 
 /// What creating a member came to.
@@ -171,9 +171,9 @@ pub async fn create(
                 }
                 repo::insert(c, &member).await?;
                 let mut started = false;
-                if let Some(kind) = job {
+                if let Some(request) = job {
                     // A member created in this transaction runs no other job yet.
-                    started = engine::start_job(c, &agg, &mut member, kind).await.map_err(|e| match e {
+                    started = engine::start_job(c, &agg, &mut member, request).await.map_err(|e| match e {
                         StartError::Store(e) => e,
                         StartError::OtherJobRunning => StoreError::Corrupt("a new member already runs a job".into()),
                     })?;
@@ -192,14 +192,15 @@ pub async fn create(
     Ok(creation)
 }
 
-/// Starts `kind` on the member; returns the member and whether a new job started.
+/// Starts the job on the member; returns the member and whether a new job started.
 pub async fn start_job(
     state: &AppState,
     tenant: TenantId,
     user: &UserGuid,
     member: &MemberGuid,
-    kind: JobKind,
+    request: impl Into<JobRequest>,
 ) -> Result<(MemberRecord, bool), MxError> {
+    let request = request.into();
     let agg = state.clone();
     let (user, member) = (user.clone(), member.clone());
     let (member, started) = state
@@ -210,13 +211,13 @@ pub async fn start_job(
                 let Some(mut member) = repo::find(c, tenant, &user, member.as_str(), false).await? else {
                     return Ok(Err(MxError::NotFound));
                 };
-                match engine::start_job(c, &agg, &mut member, kind).await {
+                match engine::start_job(c, &agg, &mut member, request).await {
                     Ok(true) => {
                         repo::save(c, &member).await?;
                         Ok(Ok((member, true)))
                     }
                     Ok(false) => Ok(Ok((member, false))),
-                    Err(e) => Ok(Err(job_error(e, kind))),
+                    Err(e) => Ok(Err(job_error(e, request.kind))),
                 }
             })
         })
@@ -233,7 +234,7 @@ pub async fn save_changes(
     state: &AppState,
     mut member: MemberRecord,
     credentials: Option<(&Institution, Vec<CredentialValue>)>,
-    job: Option<JobKind>,
+    job: Option<JobRequest>,
 ) -> Result<MemberRecord, MxError> {
     member.updated_at = state.clock.now();
     let credentials_changed = credentials.is_some();
@@ -250,9 +251,9 @@ pub async fn save_changes(
                     member.connection_status = ConnectionStatus::Updated.as_str().to_owned();
                     member.connection_status_message = None;
                 }
-                if let Some(kind) = job {
+                if let Some(request) = job {
                     // Another kind of job still running means nothing new starts, as on MX.
-                    let _ = engine::start_job(c, &agg, &mut member, kind).await;
+                    let _ = engine::start_job(c, &agg, &mut member, request).await;
                 }
                 repo::save(c, &member).await?;
                 Ok(member)

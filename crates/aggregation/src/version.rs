@@ -53,7 +53,7 @@ impl ApiVersion {
     }
 
     fn bytes(self, status: StatusCode, bytes: Vec<u8>) -> Response {
-        (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response()
+        json_bytes(status, self.content_type(), bytes)
     }
 
     fn negotiate(parts: &Parts) -> Result<Self, MxError> {
@@ -90,6 +90,47 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiVersion {
     }
 }
 
+fn json_bytes(status: StatusCode, content_type: HeaderValue, bytes: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
+}
+
+/// Whether `Accept` names `application/json` itself (not only a wildcard or MX's vendor type).
+fn asks_for_plain_json(parts: &Parts) -> bool {
+    parts.headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|accept| {
+        accept.split(',').any(|m| m.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+    })
+}
+
+/// The negotiated version of an endpoint MX answers in `application/json` in every version
+/// (micro-deposits): a client that asks for `application/json` gets it; one that asks for MX's
+/// vendor type, or for nothing in particular, gets the version's usual type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlainJsonVersion {
+    pub version: ApiVersion,
+    plain_json: bool,
+}
+
+impl PlainJsonVersion {
+    /// A JSON response in the content type the client asked for.
+    pub fn json<T: Serialize>(self, status: StatusCode, body: &T) -> Response {
+        if !self.plain_json {
+            return self.version.json(status, body);
+        }
+        match serde_json::to_vec(body) {
+            Ok(bytes) => json_bytes(status, HeaderValue::from_static("application/json"), bytes),
+            Err(e) => MxError::Internal(format!("serialising a response: {e}")).into_response(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PlainJsonVersion {
+    type Rejection = MxError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self { version: ApiVersion::negotiate(parts)?, plain_json: asks_for_plain_json(parts) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +155,19 @@ mod tests {
         assert_eq!(negotiate(&[]).unwrap(), ApiVersion::V20111101);
         assert_eq!(negotiate(&[("accept", "application/json, text/plain, */*")]).unwrap(), ApiVersion::V20111101);
         assert_eq!(negotiate(&[("accept", "application/vnd.mx.api.v2beta+json")]).unwrap(), ApiVersion::V20111101);
+    }
+
+    #[test]
+    fn plain_json_is_answered_only_when_asked_for() {
+        let asks = |accept: &str| {
+            let (parts, _) = Request::builder().header("accept", accept).body(()).unwrap().into_parts();
+            asks_for_plain_json(&parts)
+        };
+        assert!(asks("application/json"));
+        assert!(asks("application/json, text/plain, */*"));
+        assert!(asks("Application/JSON; charset=utf-8"));
+        assert!(!asks("application/vnd.mx.api.v1+json"));
+        assert!(!asks("*/*"));
     }
 
     #[test]

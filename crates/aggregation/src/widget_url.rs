@@ -8,7 +8,7 @@ use openiav_store::repo::widget_sessions;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Product};
-use crate::engine::JobKind;
+use crate::engine::{JobKind, JobRequest};
 use crate::{AppState, MxError};
 
 /// The path widget URLs live under (MX's widget host uses the same shape).
@@ -29,6 +29,9 @@ pub struct WidgetConfig {
     /// Products the offered institutions must support.
     pub products: Vec<String>,
     pub include_identity: bool,
+    /// Sessions stored before this setting was kept gathered no extra transactions.
+    #[serde(default)]
+    pub include_transactions: bool,
     pub current_institution_code: Option<String>,
     pub current_member_guid: Option<String>,
     pub disable_institution_search: bool,
@@ -60,6 +63,16 @@ impl WidgetConfig {
             JobKind::Aggregate
         }
     }
+
+    /// The job with what the widget also asked for: transactions and owners are gathered by a
+    /// verification (or identification) when requested, as MX does.
+    pub fn job_request(&self) -> JobRequest {
+        JobRequest {
+            kind: self.job_kind(),
+            with_transactions: self.include_transactions,
+            with_identity: self.include_identity,
+        }
+    }
 }
 
 /// `iso_country_code` arrives as a list (spec) or a single string (older clients).
@@ -75,27 +88,111 @@ pub struct DataRequest {
     products: Option<Vec<String>>,
 }
 
-/// MX's `WidgetRequest`; keys openiav does not use are ignored.
+/// MX's `WidgetRequest`; keys openiav does not use are ignored. Booleans and integers may
+/// also arrive as strings: MX's SSO proxy forwards query-string values as they are.
 #[derive(Deserialize, Default)]
 pub struct WidgetRequest {
     widget_type: Option<String>,
     mode: Option<String>,
     data_request: Option<DataRequest>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
     include_transactions: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
     include_identity: Option<bool>,
     current_institution_code: Option<String>,
     current_institution_guid: Option<String>,
     current_member_guid: Option<String>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
     disable_institution_search: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
     update_credentials: Option<bool>,
     color_scheme: Option<String>,
+    #[serde(default, deserialize_with = "lenient::boolean")]
     is_mobile_webview: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::integer")]
     ui_message_version: Option<i64>,
     ui_message_webview_url_scheme: Option<String>,
     oauth_referral_source: Option<String>,
     client_redirect_url: Option<String>,
     iso_country_code: Option<OneOrMany>,
     use_cases: Option<Vec<String>>,
+}
+
+/// Booleans as `true`/`false` or `"true"`/`"false"`, integers as numbers or digit strings, as
+/// MX takes them; anything else is refused in the field's own words.
+mod lenient {
+    use std::fmt;
+
+    use serde::de::{Deserializer, Error, Unexpected, Visitor};
+
+    struct Boolean;
+
+    impl<'de> Visitor<'de> for Boolean {
+        type Value = Option<bool>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("true or false")
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            match v.trim() {
+                t if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
+                f if f.eq_ignore_ascii_case("false") => Ok(Some(false)),
+                _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_option(Boolean)
+    }
+
+    struct Integer;
+
+    impl<'de> Visitor<'de> for Integer {
+        type Value = Option<i64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an integer")
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            let digits = v.trim();
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(E::invalid_value(Unexpected::Str(v), &self));
+            }
+            digits.parse().map(Some).map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    pub fn integer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        d.deserialize_option(Integer)
+    }
 }
 
 fn is_url_scheme(s: &str) -> bool {
@@ -218,6 +315,7 @@ impl WidgetRequest {
             verification,
             products: products.iter().map(|p| p.as_str().to_owned()).collect(),
             include_identity,
+            include_transactions,
             current_institution_code: institution,
             current_member_guid: self.current_member_guid,
             disable_institution_search,
@@ -276,6 +374,18 @@ mod tests {
     }
 
     #[test]
+    fn verification_keeps_the_transactions_and_identity_it_was_asked_for() {
+        let c = request(serde_json::json!({"widget_type": "connect_widget", "mode": "verification"})).unwrap();
+        assert_eq!(c.job_request(), JobKind::Verify.into());
+        let c = request(serde_json::json!({
+            "widget_type": "connect_widget", "mode": "verification",
+            "include_transactions": true, "include_identity": true
+        }))
+        .unwrap();
+        assert_eq!(c.job_request(), JobRequest { kind: JobKind::Verify, with_transactions: true, with_identity: true });
+    }
+
+    #[test]
     fn aggregation_with_identity_and_data_request_products() {
         let c = request(serde_json::json!({
             "widget_type": "connect_widget", "include_identity": true,
@@ -287,6 +397,29 @@ mod tests {
         assert_eq!(c.job_kind(), JobKind::Identify);
         assert_eq!(c.oauth_referral_source, "APP");
         assert_eq!(c.iso_country_codes, vec!["US"]);
+    }
+
+    #[test]
+    fn booleans_and_integers_may_arrive_as_strings() {
+        let c = request(serde_json::json!({
+            "widget_type": "connect_widget", "is_mobile_webview": "true", "ui_message_version": "4",
+            "disable_institution_search": "false", "include_transactions": "true", "include_identity": "TRUE",
+            "update_credentials": null
+        }))
+        .unwrap();
+        assert!(c.is_mobile_webview && c.include_identity && !c.disable_institution_search && !c.update_credentials);
+        let c = request(serde_json::json!({"widget_type": "connect_widget", "ui_message_version": 4})).unwrap();
+        assert!(!c.is_mobile_webview);
+        for (field, value) in [
+            ("is_mobile_webview", serde_json::json!("maybe")),
+            ("include_transactions", serde_json::json!(1)),
+            ("ui_message_version", serde_json::json!("four")),
+            ("ui_message_version", serde_json::json!(4.5)),
+            ("ui_message_version", serde_json::json!("-4")),
+        ] {
+            let body = serde_json::json!({ "widget_type": "connect_widget", field: value });
+            assert!(serde_json::from_value::<WidgetRequest>(body).is_err(), "{field}: {value}");
+        }
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub async fn connect(
             inst.name
         )));
     }
-    let job = config.job_kind();
+    let job = config.job_request();
     let (tenant, user) = (session.tenant, session.user.clone());
     let user = state
         .store

@@ -95,7 +95,7 @@ pub async fn create(
         metadata: fields.metadata,
         use_cases,
         background_aggregation_is_disabled: fields.background_aggregation_is_disabled.unwrap_or(false),
-        job: (!skip).then_some(JobKind::Aggregate),
+        job: (!skip).then_some(JobKind::Aggregate.into()),
     };
     match members::create(&state, tenant, &user.guid, new).await? {
         Creation::Created { member, started, oauth_window_uri } => {
@@ -189,7 +189,8 @@ pub async fn update(
     }
     let reaggregate = new_credentials.is_some() && !fields.skip_aggregation.unwrap_or(false);
     let credentials = new_credentials.map(|values| (inst, values));
-    let member = members::save_changes(&state, member, credentials, reaggregate.then_some(JobKind::Aggregate)).await?;
+    let member =
+        members::save_changes(&state, member, credentials, reaggregate.then_some(JobKind::Aggregate.into())).await?;
     Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 

@@ -21,7 +21,7 @@ use crate::auth::Tenant;
 use crate::catalog::Catalog;
 use crate::params::{MxJson, Pagination, QueryParams};
 use crate::sandbox::data::routing_number_for;
-use crate::version::ApiVersion;
+use crate::version::PlainJsonVersion;
 use crate::{AppState, MxError};
 
 /// Each of the two sandbox deposits, in cents.
@@ -113,7 +113,7 @@ fn render<'a>(state: &AppState, d: &'a MicroDepositRecord, status: &'a str) -> R
 
 fn one(
     state: &AppState,
-    v: ApiVersion,
+    v: PlainJsonVersion,
     code: StatusCode,
     d: &MicroDepositRecord,
     status: &str,
@@ -177,14 +177,14 @@ pub async fn initiate(
 pub async fn create(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
-    v: ApiVersion,
+    v: PlainJsonVersion,
     Path(u): Path<String>,
     MxJson(body): MxJson<CreateBody>,
 ) -> Result<Response, MxError> {
     let f = body
         .micro_deposit
         .ok_or_else(|| MxError::bad_request("The request body must contain a `micro_deposit` object."))?;
-    let user = load_user(&state, tenant, v, &u).await?;
+    let user = load_user(&state, tenant, v.version, &u).await?;
     let record = initiate(&state, tenant, &user.guid, f).await?;
     one(&state, v, StatusCode::OK, &record, "INITIATED")
 }
@@ -192,12 +192,12 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
-    v: ApiVersion,
+    v: PlainJsonVersion,
     Path(u): Path<String>,
     q: QueryParams,
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
-    let user = load_user(&state, tenant, v, &u).await?;
+    let user = load_user(&state, tenant, v.version, &u).await?;
     let found = state.store.read(|mut c| async move { repo::list(&mut c, tenant, &user.guid, page).await }).await?;
     let now = state.clock.now();
     let items =
@@ -208,10 +208,10 @@ pub async fn list(
 pub async fn read(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
-    v: ApiVersion,
+    v: PlainJsonVersion,
     Path((u, g)): Path<(String, String)>,
 ) -> Result<Response, MxError> {
-    let user = load_user(&state, tenant, v, &u).await?;
+    let user = load_user(&state, tenant, v.version, &u).await?;
     let found = state.store.read(|mut c| async move { repo::find(&mut c, tenant, Some(&user.guid), &g).await }).await?;
     let d = found.ok_or(MxError::NotFound)?;
     one(&state, v, StatusCode::OK, &d, effective_status(&d, state.clock.now()))
@@ -220,10 +220,10 @@ pub async fn read(
 pub async fn delete(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
-    v: ApiVersion,
+    v: PlainJsonVersion,
     Path((u, g)): Path<(String, String)>,
 ) -> Result<StatusCode, MxError> {
-    let user = load_user(&state, tenant, v, &u).await?;
+    let user = load_user(&state, tenant, v.version, &u).await?;
     state.store.write(move |c| Box::pin(async move { repo::delete(c, tenant, &user.guid, &g).await })).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -231,7 +231,7 @@ pub async fn delete(
 pub async fn verify(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
-    v: ApiVersion,
+    v: PlainJsonVersion,
     Path(g): Path<String>,
     MxJson(body): MxJson<VerifyBody>,
 ) -> Result<Response, MxError> {

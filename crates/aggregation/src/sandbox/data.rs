@@ -92,7 +92,17 @@ pub struct SandboxAccount {
     pub credit_limit_cents: Option<i64>,
     pub apr_bps: Option<i64>,
     pub routing_number: Option<RoutingNumber>,
+    /// The number deposits can be sent to (deposit accounts only).
     pub account_number: Option<String>,
+    /// The card's number: shown masked like the others, never a target for deposits.
+    pub card_number: Option<String>,
+}
+
+impl SandboxAccount {
+    /// The last four digits `/accounts` shows in place of the full number.
+    pub fn masked_number(&self) -> Option<String> {
+        self.account_number.as_ref().or(self.card_number.as_ref()).map(|n| n[n.len() - 4..].to_owned())
+    }
 }
 
 /// The accounts `username` holds at `institution_code`: checking and savings, plus a credit
@@ -125,6 +135,7 @@ fn account(institution_code: &str, username: &str, kind: AccountKind) -> Sandbox
                 apr_bps: None,
                 routing_number: Some(routing_number_for(institution_code)),
                 account_number: Some(number),
+                card_number: None,
             }
         }
         AccountKind::Savings => {
@@ -141,6 +152,7 @@ fn account(institution_code: &str, username: &str, kind: AccountKind) -> Sandbox
                 apr_bps: Some(rng.range(10, 450)),
                 routing_number: Some(routing_number_for(institution_code)),
                 account_number: Some(number),
+                card_number: None,
             }
         }
         AccountKind::CreditCard => SandboxAccount {
@@ -155,6 +167,7 @@ fn account(institution_code: &str, username: &str, kind: AccountKind) -> Sandbox
             apr_bps: Some(rng.range(1299, 2899)),
             routing_number: None,
             account_number: None,
+            card_number: Some(number),
         },
     }
 }
@@ -315,6 +328,16 @@ mod tests {
             assert_eq!(acct.account_number.as_ref().unwrap().len(), 10);
         }
         assert!(a[2].account_number.is_none());
+    }
+
+    #[test]
+    fn every_account_has_a_masked_number_but_only_deposit_accounts_take_deposits() {
+        for acct in accounts_for("mxbank", "mxuser", true) {
+            let masked = acct.masked_number().unwrap();
+            assert_eq!(masked.len(), 4);
+            assert!(masked.chars().all(|c| c.is_ascii_digit()));
+            assert_eq!(acct.account_number.is_some(), acct.kind.is_deposit());
+        }
     }
 
     #[test]

@@ -24,6 +24,26 @@ async fn a_running_job_answers_same_type_calls_and_refuses_other_types() {
 }
 
 #[tokio::test]
+async fn a_refused_job_is_named_with_the_right_article() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let guid = c.member_guid(&user, "mxuser", "password", true).await;
+    assert_eq!(c.post_empty(&format!("/users/{user}/members/{guid}/verify")).await.status, 200);
+    assert_eq!(c.settle(&user, &guid).await["connection_status"], "CHALLENGED");
+    for (job, phrase) in [
+        ("aggregate", "an aggregate job"),
+        ("identify", "an identify job"),
+        ("check_balance", "a check_balance job"),
+        ("extend_history", "an extend_history job"),
+    ] {
+        let r = c.post_empty(&format!("/users/{user}/members/{guid}/{job}")).await;
+        assert_eq!(r.status, 409, "{job}: {}", r.text);
+        assert!(r.error_message().contains(phrase), "{job}: {}", r.error_message());
+    }
+}
+
+#[tokio::test]
 async fn every_job_endpoint_answers_with_its_spec_status() {
     let app = TestApp::spawn().await;
     let c = app.client();
@@ -169,4 +189,26 @@ async fn aggregation_yields_accounts_transactions_and_identity() {
         longer.body["pagination"]["total_entries"].as_i64().unwrap()
             > by_account.body["pagination"]["total_entries"].as_i64().unwrap()
     );
+}
+
+#[tokio::test]
+async fn every_aggregated_account_carries_a_masked_number_including_the_card() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let guid = c.member_guid(&user, "mxuser", "password", false).await;
+    c.settle(&user, &guid).await;
+    assert_eq!(c.post_empty(&format!("/users/{user}/members/{guid}/identify")).await.status, 202);
+    c.settle(&user, &guid).await;
+    for path in [format!("/users/{user}/accounts"), format!("/users/{user}/members/{guid}/accounts")] {
+        let r = c.get(&path).await;
+        let accounts = r.body["accounts"].as_array().unwrap();
+        assert_eq!(accounts.len(), 3, "{path}");
+        for a in accounts {
+            let masked = a["account_number"].as_str().unwrap_or_else(|| panic!("{path}: {a}"));
+            assert_eq!(masked.len(), 4, "{path}: {a}");
+            assert!(masked.chars().all(|ch| ch.is_ascii_digit()), "{path}: {a}");
+        }
+        assert_eq!(accounts[2]["type"], "CREDIT_CARD");
+    }
 }

@@ -70,7 +70,7 @@ async fn invalid_member_requests_are_400_with_reasons() {
         ),
         (
             json!({ "member": { "institution_code": "mxbank", "credentials": [{ "guid": login, "value": 5 }] } }),
-            "not valid",
+            "`member.credentials[0].value` must be a string.",
         ),
     ];
     for (body, needle) in cases {

@@ -112,3 +112,28 @@ async fn invalid_micro_deposits_are_refused_and_other_tenants_see_nothing() {
         "DEPOSITED"
     );
 }
+
+#[tokio::test]
+async fn micro_deposits_answer_application_json_to_a_client_that_asks_for_it() {
+    let app = TestApp::spawn().await;
+    let vendor = app.client();
+    let mut plain = vendor.clone();
+    plain.accept = Some("application/json");
+    let user = vendor.create_user().await;
+    let r = plain.post(&format!("/users/{user}/micro_deposits"), create_body("068899994")).await;
+    assert_eq!((r.status, r.content_type.as_str()), (200, "application/json"), "{}", r.text);
+    let guid = r.body["micro_deposit"][0]["guid"].as_str().unwrap().to_owned();
+    let r = plain.get(&format!("/users/{user}/micro_deposits")).await;
+    assert_eq!((r.status, r.content_type.as_str()), (200, "application/json"));
+    let r = plain.get(&format!("/users/{user}/micro_deposits/{guid}")).await;
+    assert_eq!((r.status, r.content_type.as_str()), (200, "application/json"));
+    let body = json!({ "micro_deposit": { "deposit_amount_1": 0.09, "deposit_amount_2": 0.09 } });
+    let r = plain.put(&format!("/micro_deposits/{guid}/verify"), body).await;
+    assert_eq!((r.status, r.content_type.as_str()), (200, "application/json"));
+    assert_eq!(r.body["micro_deposit"][0]["status"], "VERIFIED");
+
+    let r = vendor.get(&format!("/users/{user}/micro_deposits")).await;
+    assert_eq!(r.content_type, "application/vnd.mx.api.v1+json", "the vendor type when asked for");
+    let r = plain.get(&format!("/users/{user}")).await;
+    assert_eq!(r.content_type, "application/vnd.mx.api.v1+json", "other v20111101 endpoints are unchanged");
+}

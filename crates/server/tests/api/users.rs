@@ -118,3 +118,90 @@ async fn a_disabled_user_cannot_connect_or_aggregate() {
     c.put(&format!("/users/{user}"), json!({ "user": { "is_disabled": false } })).await;
     assert_eq!(c.post_empty(&format!("/users/{user}/members/{member}/aggregate")).await.status, 202);
 }
+
+#[tokio::test]
+async fn any_page_beyond_the_data_is_an_empty_page() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let guid = c.member_guid(&user, "mxuser", "password", false).await;
+    c.settle(&user, &guid).await;
+    for page in ["100000", "1000001", "9223372036854775807", "99999999999999999999999"] {
+        for (path, key) in [
+            ("/users".to_owned(), "users"),
+            ("/institutions".to_owned(), "institutions"),
+            (format!("/users/{user}/members"), "members"),
+            (format!("/users/{user}/accounts"), "accounts"),
+            (format!("/users/{user}/transactions"), "transactions"),
+        ] {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let r = c.get(&format!("{path}{sep}page={page}")).await;
+            assert_eq!(r.status, 200, "{path} page={page}: {}", r.text);
+            assert_eq!(r.body[key], json!([]), "{path} page={page}");
+            assert!(r.body["pagination"]["current_page"].as_i64().unwrap() >= 100_000, "{path} page={page}");
+        }
+    }
+    for bad in ["0", "-1", "1.5", "x", "-99999999999999999999999"] {
+        let r = c.get(&format!("/users?page={bad}")).await;
+        assert_eq!(r.status, 400, "page={bad}");
+        assert!(r.error_message().contains("must be an integer greater than zero"), "page={bad}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_typed_bodies_name_the_field_not_the_parser() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let cases: Vec<(reqwest::Method, String, serde_json::Value, &str)> = vec![
+        (
+            reqwest::Method::POST,
+            "/users".into(),
+            json!({ "user": { "is_disabled": "yes" } }),
+            "`user.is_disabled` must be a boolean.",
+        ),
+        (reqwest::Method::POST, "/users".into(), json!({ "user": { "email": 5 } }), "`user.email` must be a string."),
+        (reqwest::Method::POST, "/users".into(), json!({ "user": "x" }), "`user` must be an object."),
+        (reqwest::Method::POST, "/users".into(), json!([1, 2]), "The request body must be a JSON object."),
+        (
+            reqwest::Method::PUT,
+            format!("/users/{user}"),
+            json!({ "user": { "metadata": { "a": 1 } } }),
+            "`user.metadata` must be a string.",
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/users/{user}"),
+            json!({ "user": { "is_disabled": 1 } }),
+            "`user.is_disabled` must be a boolean.",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/users/{user}/members"),
+            json!({ "member": { "institution_code": "mxbank", "skip_aggregation": "no", "credentials": [] } }),
+            "`member.skip_aggregation` must be a boolean.",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/users/{user}/members"),
+            json!({ "member": { "institution_code": "mxbank", "credentials": [{ "guid": 7, "value": "x" }] } }),
+            "`member.credentials[0].guid` must be a string.",
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/users/{user}/members"),
+            json!({ "member": { "institution_code": "mxbank", "credentials": {} } }),
+            "`member.credentials` must be an array.",
+        ),
+    ];
+    for (method, path, body, expected) in cases {
+        let r = c.send(method.clone(), &path, Some(body.clone())).await;
+        assert_eq!(r.status, 400, "{method} {path} {body}: {}", r.text);
+        let m = r.error_message();
+        assert_eq!(m, expected, "{method} {path} {body}");
+        assert!(!m.contains("line ") && !m.contains("column ") && !m.contains("invalid type"), "{m}");
+        assert_eq!(r.body["error"]["status"], 400);
+    }
+    let r = c.send(reqwest::Method::POST, "/users", Some(json!("not an object"))).await;
+    assert_eq!(r.error_message(), "The request body must be a JSON object.");
+}

@@ -282,6 +282,45 @@ async fn widget_urls_answer_in_mx_shape_with_the_users_partner_id() {
 }
 
 #[tokio::test]
+async fn widget_urls_take_booleans_and_integers_as_strings_like_the_sso_proxy_sends() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let path = format!("/users/{user}/widget_urls");
+    let body = json!({ "widget_url": {
+        "widget_type": "connect_widget", "is_mobile_webview": "true", "ui_message_version": "4",
+        "disable_institution_search": "false", "include_transactions": "true"
+    }});
+    let r = c.post(&path, body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let s = Session::open(&app, r.body["widget_url"]["url"].as_str().unwrap()).await;
+    assert_eq!(s.boot["config"]["is_mobile_webview"], true, "{}", s.boot);
+    assert_eq!(s.boot["config"]["disable_institution_search"], false, "{}", s.boot);
+    assert_eq!(s.boot["config"]["oauth_referral_source"], "APP", "{}", s.boot);
+    let r = c.post(&path, widget_request(json!({ "include_identity": "false", "update_credentials": "true" }))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = c
+        .post(&format!("/users/{user}/connect_widget_url"), json!({ "config": { "is_mobile_webview": "false" } }))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    for (extra, expected) in [
+        (json!({ "is_mobile_webview": "maybe" }), "`widget_url.is_mobile_webview` must be true or false."),
+        (json!({ "include_transactions": 1 }), "`widget_url.include_transactions` must be true or false."),
+        (json!({ "ui_message_version": "four" }), "`widget_url.ui_message_version` must be an integer."),
+        (json!({ "ui_message_version": 4.5 }), "`widget_url.ui_message_version` must be an integer."),
+    ] {
+        let r = c.post(&path, widget_request(extra.clone())).await;
+        assert_eq!(r.status, 400, "{extra}: {}", r.text);
+        assert_eq!(r.body["error"]["status"], 400, "{extra}");
+        assert_eq!(r.error_message(), expected, "{extra}");
+    }
+    let r = c.post(&path, widget_request(json!({ "ui_message_version": "3" }))).await;
+    assert_eq!(r.status, 400);
+    assert!(r.error_message().contains("version 4"), "{}", r.text);
+}
+
+#[tokio::test]
 async fn bad_widget_url_requests_are_refused_with_clear_messages() {
     let app = TestApp::spawn().await;
     let c = app.client();
@@ -682,6 +721,64 @@ async fn verification_through_the_widget_api_connects_the_chosen_account() {
     assert_eq!(numbers.len(), 1, "{numbers:?}");
     assert_eq!(numbers[0]["account_guid"], chosen.as_str());
     assert_eq!(c.get(&format!("/users/{user}/members")).await.body["members"].as_array().unwrap().len(), 1);
+}
+
+/// Picks the first offered account of a member waiting in account selection.
+async fn select_first_account(s: &Session, guid: &str) {
+    let m = poll(s, guid, |m| m["outcome"] == "select_account").await;
+    let ch = &m["challenges"][0];
+    let chosen = ch["options"][0]["value"].as_str().unwrap();
+    assert_eq!(s.answer(guid, ch["guid"].as_str().unwrap(), chosen).await.status, 200);
+    let m = poll(s, guid, |m| m["outcome"] == "connected").await;
+    assert_eq!(m["has_verified_account"], true);
+}
+
+#[tokio::test]
+async fn verification_with_transactions_and_identity_gathers_them_too() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let counts = |user: String, guid: String| {
+        let c = c.clone();
+        async move {
+            let txns = c.get(&format!("/users/{user}/members/{guid}/transactions")).await;
+            let by_user = c.get(&format!("/users/{user}/transactions")).await;
+            let owners = c.get(&format!("/users/{user}/members/{guid}/account_owners")).await;
+            let member = c.status(&user, &guid).await;
+            (
+                txns.body["pagination"]["total_entries"].as_i64().unwrap(),
+                by_user.body["pagination"]["total_entries"].as_i64().unwrap(),
+                owners.body["account_owners"].as_array().unwrap().len(),
+                member["has_processed_transactions"].clone(),
+            )
+        }
+    };
+
+    let plain = Session::start(&app, &c, &user, json!({ "mode": "verification" })).await;
+    let guid = plain.member_guid("mxbank", "mxuser", "password").await;
+    select_first_account(&plain, &guid).await;
+    assert_eq!(counts(user.clone(), guid.clone()).await, (0, 0, 0, json!(false)), "nothing asked for");
+
+    let other = c.create_user().await;
+    let extra = json!({ "mode": "verification", "include_transactions": true, "include_identity": true });
+    let s = Session::start(&app, &c, &other, extra.clone()).await;
+    let guid = s.member_guid("mxbank", "mxuser", "password").await;
+    select_first_account(&s, &guid).await;
+    let (txns, by_user, owners, processed_txns) = counts(other.clone(), guid.clone()).await;
+    assert!(txns > 0 && by_user == txns, "{txns} {by_user}");
+    assert!(owners > 0);
+    assert_eq!(processed_txns, json!(true));
+    let numbers = c.get(&format!("/users/{other}/members/{guid}/account_numbers")).await;
+    assert_eq!(numbers.body["account_numbers"].as_array().unwrap().len(), 1, "still verifies one account");
+
+    // Through OAuth, the job run after consent carries the same request.
+    let third = c.create_user().await;
+    let s = Session::start(&app, &c, &third, extra).await;
+    let (guid, uri) = oauth_member(&s).await;
+    assert_eq!(decide(&uri, "authorize").await.status, 200);
+    select_first_account(&s, &guid).await;
+    let (txns, _, owners, _) = counts(third.clone(), guid.clone()).await;
+    assert!(txns > 0 && owners > 0, "{txns} {owners}");
 }
 
 #[tokio::test]

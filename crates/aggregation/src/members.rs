@@ -208,7 +208,7 @@ pub async fn start_job(
         .write(move |c| {
             Box::pin(async move {
                 // Read inside the transaction: the member may have changed since the caller looked.
-                let Some(mut member) = repo::find(c, tenant, &user, member.as_str(), false).await? else {
+                let Some(mut member) = repo::find_for_update(c, tenant, &user, member.as_str()).await? else {
                     return Ok(Err(MxError::NotFound));
                 };
                 match engine::start_job(c, &agg, &mut member, request).await {
@@ -228,25 +228,58 @@ pub async fn start_job(
     Ok((member, started))
 }
 
-/// Saves changes made to `member`. With new `credentials` the member is UPDATED and whatever job
-/// it ran stops; with `job` it then connects again.
+/// Field edits of a member update; `None` keeps the stored value.
+#[derive(Default)]
+pub struct MemberChanges {
+    pub id: Option<String>,
+    pub metadata: Option<String>,
+    /// JSON list of use cases.
+    pub use_cases: Option<String>,
+    pub background_aggregation_is_disabled: Option<bool>,
+}
+
+/// Applies `changes` to the member `read` names, as it stands inside the write that saves
+/// them. With new `credentials` the member is UPDATED and whatever job it ran stops; with `job`
+/// it then connects again.
 pub async fn save_changes(
     state: &AppState,
-    mut member: MemberRecord,
+    read: &MemberRecord,
+    changes: MemberChanges,
     credentials: Option<(&Institution, Vec<CredentialValue>)>,
     job: Option<JobRequest>,
 ) -> Result<MemberRecord, MxError> {
-    member.updated_at = state.clock.now();
-    let credentials_changed = credentials.is_some();
-    if let Some((inst, values)) = &credentials {
-        store_credentials(state, &mut member, inst, values);
-    }
+    let now = state.clock.now();
+    // The ciphertext is bound to the member's tenant and guid, which never change.
+    let sealed = credentials.map(|(inst, values)| {
+        let mut scratch = read.clone();
+        store_credentials(state, &mut scratch, inst, &values);
+        (scratch.credentials, scratch.credentials_fingerprint)
+    });
+    let (tenant, user, guid) = (read.tenant_id, read.user_guid.clone(), read.guid.clone());
     let agg = state.clone();
     let member = state
         .store
         .write(move |c| {
             Box::pin(async move {
-                if credentials_changed {
+                let Some(mut member) = repo::find_for_update(c, tenant, &user, guid.as_str()).await? else {
+                    return Ok(Err(MxError::NotFound));
+                };
+                member.updated_at = now;
+                if let Some(id) = changes.id {
+                    member.id = Some(id);
+                }
+                if changes.metadata.is_some() {
+                    member.metadata = changes.metadata;
+                }
+                if changes.use_cases.is_some() {
+                    member.use_cases = changes.use_cases;
+                }
+                if let Some(disabled) = changes.background_aggregation_is_disabled {
+                    member.background_aggregation_is_disabled = disabled;
+                }
+                if let Some((credentials, fingerprint)) = sealed {
+                    member.credentials = credentials;
+                    member.credentials_fingerprint = fingerprint;
                     engine::cancel_job(c, &mut member).await?;
                     member.connection_status = ConnectionStatus::Updated.as_str().to_owned();
                     member.connection_status_message = None;
@@ -256,11 +289,11 @@ pub async fn save_changes(
                     let _ = engine::start_job(c, &agg, &mut member, request).await;
                 }
                 repo::save(c, &member).await?;
-                Ok(member)
+                Ok(Ok(member))
             })
         })
         .await
-        .map_err(id_conflict)?;
+        .map_err(id_conflict)??;
     if job.is_some() {
         state.store.jobs_enqueued();
     }
@@ -281,7 +314,7 @@ pub async fn resume(
         .store
         .write(move |c| {
             Box::pin(async move {
-                let Some(mut member) = repo::find(c, tenant, &user, member.as_str(), false).await? else {
+                let Some(mut member) = repo::find_for_update(c, tenant, &user, member.as_str()).await? else {
                     return Ok(Err(MxError::NotFound));
                 };
                 match engine::resume(c, &agg, &mut member, &answers).await {
@@ -318,7 +351,7 @@ pub async fn reopen_oauth(
         .store
         .write(move |c| {
             Box::pin(async move {
-                let Some(mut member) = repo::find(c, tenant, &user, member.as_str(), false).await? else {
+                let Some(mut member) = repo::find_for_update(c, tenant, &user, member.as_str()).await? else {
                     return Ok(Err(MxError::NotFound));
                 };
                 if !member.is_oauth {

@@ -111,7 +111,7 @@ async fn decide(State(state): State<AppState>, Path(token): Path<String>, Form(f
         .write(move |c| {
             Box::pin(async move {
                 // The token is single use: whoever consumes it first wins.
-                let Some(mut m) = members::find_by_oauth_token(c, &hash).await? else { return Ok(None) };
+                let Some(mut m) = members::find_by_oauth_token_for_update(c, &hash).await? else { return Ok(None) };
                 engine::oauth_decision(c, &agg, &mut m, decision).await?;
                 members::save(c, &m).await?;
                 Ok(Some(m))

@@ -84,7 +84,7 @@ async fn run_job(c: &mut Conn, agg: &AppState, job: &openiav_store::records::Job
             return Ok(());
         }
     };
-    let Some(mut member) = members::find_in_tenant(c, job.tenant_id, &payload.member).await? else {
+    let Some(mut member) = members::find_in_tenant_for_update(c, job.tenant_id, &payload.member).await? else {
         return Ok(());
     };
     engine::run_step(c, agg, &mut member, &payload).await?;

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use openiav_aggregation::catalog::{Catalog, Institution, Product};
 use openiav_aggregation::engine::OauthState;
-use openiav_aggregation::members::{self, Creation, CredentialInput, NewMember};
+use openiav_aggregation::members::{self, Creation, CredentialInput, MemberChanges, NewMember};
 use openiav_aggregation::params::{MxJson, QueryParams};
 use openiav_aggregation::routes::micro_deposits::{self, CreateFields};
 use openiav_aggregation::{AppState, MxError};
@@ -99,7 +99,8 @@ pub async fn connect(
             return Ok(member_json(&member, Some(uri)));
         }
         let values = members::check_credentials(inst, body.credentials)?;
-        let member = members::save_changes(&state, member, Some((inst, values)), Some(job)).await?;
+        let member =
+            members::save_changes(&state, &member, MemberChanges::default(), Some((inst, values)), Some(job)).await?;
         return Ok(member_json(&member, None));
     }
     let oauth = inst.supports_oauth.then(|| OauthState {

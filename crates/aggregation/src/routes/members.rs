@@ -13,7 +13,7 @@ use super::{load_member, load_member_status, load_user};
 use crate::auth::Tenant;
 use crate::catalog::Catalog;
 use crate::engine::{self, JobKind, OauthState};
-use crate::members::{self, Creation, CredentialInput, NewMember};
+use crate::members::{self, Creation, CredentialInput, MemberChanges, NewMember};
 use crate::params::{paginate, MxJson, Pagination, QueryParams};
 use crate::status::ConnectionStatus;
 use crate::version::ApiVersion;
@@ -155,7 +155,7 @@ pub async fn update(
     let fields = body.member.ok_or_else(|| MxError::bad_request("The request body must contain a `member` object."))?;
     let use_cases = check_use_cases(&fields.use_cases)?;
     let user = load_user(&state, tenant, v, &u).await?;
-    let mut member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
+    let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
     let inst = Catalog::get().find(&member.institution_code).ok_or(MxError::NotFound)?;
     let new_credentials = match fields.credentials {
         Some(given) if !member.is_oauth => {
@@ -175,22 +175,16 @@ pub async fn update(
         }
         _ => None,
     };
-    if let Some(id) = fields.id {
-        member.id = Some(id);
-    }
-    if fields.metadata.is_some() {
-        member.metadata = fields.metadata;
-    }
-    if use_cases.is_some() {
-        member.use_cases = use_cases;
-    }
-    if let Some(b) = fields.background_aggregation_is_disabled {
-        member.background_aggregation_is_disabled = b;
-    }
+    let changes = MemberChanges {
+        id: fields.id,
+        metadata: fields.metadata,
+        use_cases,
+        background_aggregation_is_disabled: fields.background_aggregation_is_disabled,
+    };
     let reaggregate = new_credentials.is_some() && !fields.skip_aggregation.unwrap_or(false);
     let credentials = new_credentials.map(|values| (inst, values));
-    let member =
-        members::save_changes(&state, member, credentials, reaggregate.then_some(JobKind::Aggregate.into())).await?;
+    let job = reaggregate.then_some(JobKind::Aggregate.into());
+    let member = members::save_changes(&state, &member, changes, credentials, job).await?;
     Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
 }
 
@@ -338,7 +332,7 @@ pub async fn oauth_window_uri(
         .store
         .write(move |c| {
             Box::pin(async move {
-                let Some(mut member) = repo::find_in_tenant(c, tenant, member.guid.as_str()).await? else {
+                let Some(mut member) = repo::find_in_tenant_for_update(c, tenant, member.guid.as_str()).await? else {
                     return Ok(Err(MxError::NotFound));
                 };
                 let mut oauth = engine::oauth_state(&member);

@@ -251,7 +251,9 @@ pub async fn verify(
         .store
         .write(move |c| {
             Box::pin(async move {
-                let Some(mut d) = repo::find(c, tenant, None, &g).await? else { return Ok(Err(MxError::NotFound)) };
+                let Some(mut d) = repo::find_for_update(c, tenant, &g).await? else {
+                    return Ok(Err(MxError::NotFound));
+                };
                 match effective_status(&d, now) {
                     "VERIFIED" => return Ok(Ok(d)),
                     "DEPOSITED" => {}

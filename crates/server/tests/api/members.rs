@@ -166,3 +166,26 @@ async fn member_credentials_lists_the_fields_never_the_values() {
     assert_eq!(r.body["credentials"].as_array().unwrap().len(), 2);
     assert!(!r.text.contains("s3cret-canary") && !r.text.contains("mxuser"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_of_one_member_keep_every_change() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let guid = c.member_guid(&user, "mxuser", "password", true).await;
+    let path = format!("/users/{user}/members/{guid}");
+    for round in 0..8 {
+        let (metadata, id) = (format!("meta-{round}"), format!("partner-id-{round}"));
+        let (a, b) = tokio::join!(
+            c.put(&path, json!({ "member": { "metadata": metadata } })),
+            c.put(&path, json!({ "member": { "id": id } })),
+        );
+        assert_eq!((a.status, b.status), (200, 200), "{} {}", a.text, b.text);
+        let m = c.read_member(&user, &guid).await;
+        assert_eq!(
+            (m["metadata"].as_str(), m["id"].as_str()),
+            (Some(metadata.as_str()), Some(id.as_str())),
+            "round {round}"
+        );
+    }
+}

@@ -85,6 +85,21 @@ pub async fn find(
     Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
 }
 
+/// Reads a member of `user` by guid inside a write and locks it until the write commits.
+pub async fn find_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    user: &UserGuid,
+    guid: &str,
+) -> Result<Option<MemberRecord>, StoreError> {
+    let sql = format!(
+        "SELECT * FROM members WHERE tenant_id = $1 AND user_guid = $2 AND guid = $3{}",
+        crate::for_update(conn)
+    );
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(user.as_str()).bind(guid).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+}
+
 /// The status columns of a member of `user`, by guid (or, with `by_id`, its partner id too).
 pub async fn find_status(
     conn: &mut Conn,
@@ -109,6 +124,27 @@ pub async fn find_in_tenant(conn: &mut Conn, tenant: TenantId, guid: &str) -> Re
         .bind(guid)
         .fetch_optional(conn)
         .await?;
+    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+}
+
+/// Reads a member by guid within a tenant inside a write and locks it until the write commits.
+pub async fn find_in_tenant_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    guid: &str,
+) -> Result<Option<MemberRecord>, StoreError> {
+    let sql = format!("SELECT * FROM members WHERE tenant_id = $1 AND guid = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(guid).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+}
+
+/// The member an OAuth window token was issued for, locked until the write commits.
+pub async fn find_by_oauth_token_for_update(
+    conn: &mut Conn,
+    token_hash: &str,
+) -> Result<Option<MemberRecord>, StoreError> {
+    let sql = format!("SELECT * FROM members WHERE oauth_token_hash = $1{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(token_hash).fetch_optional(conn).await?;
     Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
 }
 

@@ -78,6 +78,17 @@ pub async fn find(
     Ok(row.as_ref().map(MicroDepositRecord::from_row).transpose()?)
 }
 
+/// Reads a micro-deposit of the tenant by guid inside a write and locks it until the write commits.
+pub async fn find_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    guid: &str,
+) -> Result<Option<MicroDepositRecord>, StoreError> {
+    let sql = format!("SELECT * FROM micro_deposits WHERE tenant_id = $1 AND guid = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(guid).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(MicroDepositRecord::from_row).transpose()?)
+}
+
 pub async fn list(
     conn: &mut Conn,
     tenant: TenantId,

@@ -34,12 +34,13 @@ fn start(database: &str, key_file: &std::path::Path) -> Server {
         .spawn()
         .unwrap();
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines {
-        let line = line.unwrap();
+    for line in lines.map_while(Result::ok) {
         if let Some(rest) = line.split("payments (Dwolla) on ").nth(1) {
             return Server { child, payments: rest.trim().to_owned() };
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server never announced its listeners");
 }
 

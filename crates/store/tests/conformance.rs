@@ -11,14 +11,15 @@ use futures::FutureExt;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_store::records::{
-    AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord, FundingSourceRecord, JobRecord,
-    MemberRecord, MicroDepositRecord, PaymentTokenRecord, TenantRecord, UserRecord, WidgetSessionRecord,
+    AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
+    FundingSourceMicroDepositsRecord, FundingSourceRecord, IdempotencyRecord, JobRecord, MemberRecord,
+    MicroDepositRecord, PaymentTokenRecord, TenantRecord, UserRecord, WidgetSessionRecord,
 };
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::users::UserFilter;
 use openiav_store::repo::{
-    accounts, customers, events, exchange_sessions, exchanges, funding_sources, jobs, members, micro_deposits,
-    payment_tokens, tenants, users, widget_sessions, PageRequest,
+    accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
+    micro_deposits, payment_tokens, tenants, users, widget_sessions, PageRequest,
 };
 use openiav_store::{testing, Dialect, Store, StoreError};
 
@@ -142,6 +143,9 @@ conformance! {
         concurrent_writes_commit_independently_of_failing_ones,
         write_is_visible_to_the_next_read,
         cancelled_write_is_not_committed_by_later_writes,
+        idempotency_keys_are_claimed_once_answered_and_pruned,
+        rows_read_for_update_are_the_stored_rows,
+        a_row_read_for_update_waits_for_the_write_holding_it,
     ],
     sqlite_only: [
         sqlite_read_connection_refuses_writes,
@@ -2232,4 +2236,143 @@ async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestD
     let dup = foreign;
     let r = store.write(move |c| Box::pin(async move { events::insert(c, &dup).await })).await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate event id: {r:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency keys and locked reads
+// ---------------------------------------------------------------------------------------------
+
+async fn idempotency_keys_are_claimed_once_answered_and_pruned(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let key = |tenant: TenantId, key: &str, hash: &str, at_ms: i64| IdempotencyRecord {
+        tenant_id: tenant,
+        key: key.to_owned(),
+        request_hash: hash.to_owned(),
+        status: None,
+        location: None,
+        body: None,
+        created_at: at(at_ms),
+    };
+    let claim = |r: IdempotencyRecord, since: Timestamp| {
+        let store = store.clone();
+        async move { store.write(move |c| Box::pin(async move { idempotency::claim(c, &r, since).await })).await.unwrap() }
+    };
+    let find = |tenant: TenantId, k: &'static str| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { idempotency::find(&mut c, tenant, k, at(-1)).await }).await.unwrap() }
+    };
+    assert!(claim(key(tenant, "k1", "h1", 0), at(-1)).await, "a new key is claimed");
+    store
+        .write(move |c| {
+            Box::pin(async move { idempotency::complete(c, tenant, "k1", 201, Some("http://h/customers/1"), "").await })
+        })
+        .await
+        .unwrap();
+    assert!(!claim(key(tenant, "k1", "h2", 5), at(-1)).await, "an answered key is not claimed again");
+    let found = find(tenant, "k1").await.expect("the answered key");
+    assert_eq!(
+        (found.status, found.location.as_deref(), found.request_hash.as_str()),
+        (Some(201), Some("http://h/customers/1"), "h1")
+    );
+    assert!(find(other, "k1").await.is_none(), "keys belong to their tenant");
+    assert!(claim(key(other, "k1", "h9", 0), at(-1)).await, "another tenant's key of the same name is its own");
+
+    // An unanswered leftover gives way; so does an answered key older than the lifetime.
+    assert!(claim(key(tenant, "k2", "h1", 0), at(-1)).await);
+    assert!(claim(key(tenant, "k2", "h1", 3), at(-1)).await, "a leftover without an answer gives way");
+    assert!(!claim(key(tenant, "k1", "h1", 20), at(-1)).await);
+    assert!(claim(key(tenant, "k1", "h3", 20), at(10)).await, "a key from before `since` is stale");
+
+    // Pruning deletes keys created at or before the bound, oldest first, in batches.
+    for i in 0..5 {
+        assert!(claim(key(tenant, &format!("old-{i}"), "h", -100 + i), at(-1000)).await);
+    }
+    let prune = |limit: i64| {
+        let store = store.clone();
+        async move {
+            store.write(move |c| Box::pin(async move { idempotency::prune(c, at(-50), limit).await })).await.unwrap()
+        }
+    };
+    assert_eq!(prune(3).await, 3);
+    assert_eq!(prune(3).await, 2);
+    assert_eq!(prune(3).await, 0);
+    assert!(find(tenant, "k1").await.is_some(), "newer keys stay");
+}
+
+async fn rows_read_for_update_are_the_stored_rows(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let source = funding_source_record(tenant, &customer.id, "fp-lock", false, at(5));
+    put_funding_source(&store, &source).await;
+    let deposits = FundingSourceMicroDepositsRecord {
+        funding_source_id: source.id.clone(),
+        tenant_id: tenant,
+        status: "pending".into(),
+        failed_attempts: 1,
+        created_at: at(6),
+        processed_at: None,
+    };
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+    let (c2, s2, d2, m2) = (customer.clone(), source.clone(), deposits.clone(), member.clone());
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                funding_sources::insert_micro_deposits(c, &d2).await?;
+                assert_same(&customers::find_for_update(c, tenant, &c2.id).await?, &Some(c2.clone()));
+                assert_same(&customers::find_for_update(c, other, &c2.id).await?, &None);
+                assert_same(&funding_sources::find_for_update(c, tenant, &s2.id).await?, &Some(s2.clone()));
+                assert_same(&funding_sources::find_for_update(c, other, &s2.id).await?, &None);
+                assert_same(
+                    &funding_sources::find_micro_deposits_for_update(c, tenant, &s2.id).await?,
+                    &Some(d2.clone()),
+                );
+                assert_same(&funding_sources::find_micro_deposits_for_update(c, other, &s2.id).await?, &None);
+                assert_eq!(tenants::get_for_update(c, tenant).await?.id, tenant);
+                let found = members::find_for_update(c, tenant, &m2.user_guid, m2.guid.as_str()).await?;
+                assert_eq!(found.map(|m| m.guid), Some(m2.guid.clone()));
+                assert!(members::find_for_update(c, other, &m2.user_guid, m2.guid.as_str()).await?.is_none());
+                let found = members::find_in_tenant_for_update(c, tenant, m2.guid.as_str()).await?;
+                assert_eq!(found.map(|m| m.guid), Some(m2.guid.clone()));
+                assert!(members::find_by_oauth_token_for_update(c, "no-such-token").await?.is_none());
+                assert!(micro_deposits::find_for_update(c, tenant, "MIC-none").await?.is_none());
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+}
+
+/// Two writes that each read a customer for update and append to its name: the second waits
+/// for the first to commit and sees its change, so neither is lost.
+async fn a_row_read_for_update_waits_for_the_write_holding_it(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let append = |suffix: &'static str, hold: Duration| {
+        let (store, id) = (store.clone(), customer.id.clone());
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move {
+                        let mut found = customers::find_for_update(c, tenant, &id).await?.expect("customer");
+                        tokio::time::sleep(hold).await;
+                        found.first_name.push_str(suffix);
+                        customers::save(c, &found).await
+                    })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let first = tokio::spawn(append("+a", Duration::from_millis(150)));
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    append("+b", Duration::ZERO).await;
+    first.await.unwrap();
+    let stored = find_customer(&store, tenant, &customer.id).await.unwrap();
+    assert_eq!(stored.first_name, format!("{}+a+b", customer.first_name), "no update was lost");
 }

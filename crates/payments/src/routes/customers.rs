@@ -504,28 +504,28 @@ fn decide_update(
             c.name(&b.last_name, "/lastName", "LastName");
             c.email(&b.email);
             if kind == "personal" {
-                check_verified_person(&mut c, &b, today(now), true);
+                check_verified_person(&mut c, b, today(now), true);
             } else {
-                check_business(&mut c, &b, today(now));
+                check_business(&mut c, b, today(now));
             }
             c.finish()?;
             customer.kind = kind.to_owned();
             customer.first_name = b.first_name.clone().unwrap_or_default().trim().to_owned();
             customer.last_name = b.last_name.clone().unwrap_or_default().trim().to_owned();
             customer.status = sandbox_status(&customer.first_name, kind).to_owned();
-            customer.profile = Some(profile_of(&b).to_string());
+            customer.profile = Some(profile_of(b).to_string());
             if kind == "business" {
                 customer.business_name = b.business_name.as_deref().map(str::trim).map(str::to_owned);
             }
             topics.extend(status_topic(&customer.status));
         } else if retry {
-            check_verified_person(&mut c, &b, today(now), true);
+            check_verified_person(&mut c, b, today(now), true);
             if b.ssn.as_deref().is_some_and(|s| !is_digits(&s.replace('-', ""), &[9])) {
                 c.invalid("/ssn", "A retry needs all nine digits of the SSN.");
             }
             c.finish()?;
             customer.status = "verified".into();
-            customer.profile = Some(profile_of(&b).to_string());
+            customer.profile = Some(profile_of(b).to_string());
             topics.push("customer_verified");
         } else if b.ssn.is_some() || b.date_of_birth.is_some() {
             // Identity is resubmitted only by a retry.
@@ -549,7 +549,7 @@ fn decide_update(
             if verified && (b.address1.is_some() || b.city.is_some() || b.state.is_some() || b.postal_code.is_some()) {
                 let mut merged: Map<String, Value> =
                     customer.profile.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
-                for (k, v) in profile_of(&b).as_object().into_iter().flatten() {
+                for (k, v) in profile_of(b).as_object().into_iter().flatten() {
                     merged.insert(k.clone(), v.clone());
                 }
                 customer.profile = Some(Value::Object(merged).to_string());

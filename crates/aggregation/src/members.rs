@@ -186,9 +186,7 @@ pub async fn create(
         })
         .await
         .map_err(id_conflict)?;
-    if matches!(creation, Creation::Created { started: true, .. }) {
-        state.store.jobs_enqueued();
-    }
+    if matches!(creation, Creation::Created { started: true, .. }) {}
     Ok(creation)
 }
 
@@ -222,9 +220,7 @@ pub async fn start_job(
             })
         })
         .await??;
-    if started {
-        state.store.jobs_enqueued();
-    }
+    if started {}
     Ok((member, started))
 }
 
@@ -294,9 +290,7 @@ pub async fn save_changes(
         })
         .await
         .map_err(id_conflict)??;
-    if job.is_some() {
-        state.store.jobs_enqueued();
-    }
+    if job.is_some() {}
     Ok(member)
 }
 
@@ -333,7 +327,6 @@ pub async fn resume(
             })
         })
         .await??;
-    state.store.jobs_enqueued();
     Ok(member)
 }
 

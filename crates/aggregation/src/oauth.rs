@@ -130,7 +130,6 @@ async fn decide(State(state): State<AppState>, Path(token): Path<String>, Form(f
             );
         }
     };
-    state.store.jobs_enqueued();
     let oauth = engine::oauth_state(&m);
     let success = decision == OauthDecision::Authorize;
     let error_reason = if decision == OauthDecision::Deny { "DENIED" } else { "CANCELLED" };

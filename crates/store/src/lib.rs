@@ -67,9 +67,16 @@ pub struct Store {
     job_workers: Arc<std::sync::Mutex<Vec<Arc<Notify>>>>,
 }
 
+tokio::task_local! {
+    /// Set by [`repo::jobs::enqueue`] while a write runs, so the store wakes job workers once
+    /// that write has committed.
+    pub(crate) static JOBS_ENQUEUED: std::cell::Cell<bool>;
+}
+
 struct TypedReply<T> {
     result: Result<T, StoreError>,
-    tx: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+    enqueued: bool,
+    tx: tokio::sync::oneshot::Sender<(Result<T, StoreError>, bool)>,
 }
 
 impl<T: Send> Reply for TypedReply<T> {
@@ -83,7 +90,7 @@ impl<T: Send> Reply for TypedReply<T> {
             Ok(()) => me.result,
             Err(e) => me.result.and(Err(e)),
         };
-        let _ = me.tx.send(out);
+        let _ = me.tx.send((out, me.enqueued));
     }
 }
 
@@ -123,7 +130,8 @@ impl Store {
         self.db.dialect()
     }
 
-    /// Runs `op` in one write transaction and returns its result once it is durable.
+    /// Runs `op` in one write transaction and returns its result once it is durable; job
+    /// workers are woken if `op` enqueued jobs.
     pub async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -131,17 +139,24 @@ impl Store {
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let boxed: WriteOp = Box::new(move |conn| {
-            Box::pin(async move {
+            Box::pin(JOBS_ENQUEUED.scope(std::cell::Cell::new(false), async move {
                 let result = op(conn).await;
-                Box::new(TypedReply { result, tx }) as Box<dyn Reply>
-            })
+                let enqueued = JOBS_ENQUEUED.with(std::cell::Cell::get);
+                Box::new(TypedReply { result, enqueued, tx }) as Box<dyn Reply>
+            }))
         });
         self.db.submit_write(boxed).await;
-        rx.await.map_err(|_| {
+        let (result, enqueued) = rx.await.map_err(|_| {
             StoreError::Unavailable(
                 "the write was not run: the database refused the transaction or is shutting down".into(),
             )
-        })?
+        })?;
+        // Whatever the write queued is durable now: wake the workers (other processes hear
+        // PostgreSQL's NOTIFY, sent at the same commit).
+        if enqueued && result.is_ok() {
+            self.jobs_ready.notify_one();
+        }
+        result
     }
 
     /// Runs `op` on a read connection.
@@ -152,11 +167,6 @@ impl Store {
     {
         let conn = self.db.read_connection().await?;
         op(conn).await
-    }
-
-    /// Wakes job workers in this process (other processes hear it through the database).
-    pub fn jobs_enqueued(&self) {
-        self.jobs_ready.notify_one();
     }
 
     /// A wake-up of its own for one job worker: notified when jobs may have been enqueued since

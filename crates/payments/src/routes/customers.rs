@@ -412,7 +412,6 @@ pub async fn create(
     })
     .await
     .map_err(lost_race)??;
-    state.store.jobs_enqueued();
     Ok(answer.into_response())
 }
 
@@ -609,6 +608,5 @@ pub async fn update(
     })
     .await
     .map_err(lost_race)??;
-    state.store.jobs_enqueued();
     Ok(answer.into_response())
 }

@@ -318,7 +318,6 @@ pub async fn create(
         }
         other => other??,
     };
-    state.store.jobs_enqueued();
     Ok(answer.into_response())
 }
 
@@ -469,7 +468,6 @@ pub async fn update(
         })
     })
     .await??;
-    state.store.jobs_enqueued();
     Ok(answer.into_response())
 }
 

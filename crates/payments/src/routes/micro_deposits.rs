@@ -188,7 +188,6 @@ pub async fn post(
         })
     })
     .await??;
-    state.store.jobs_enqueued();
     Ok(answer.into_response())
 }
 
@@ -251,7 +250,6 @@ pub async fn simulate(
         })
     })
     .await??;
-    state.store.jobs_enqueued();
     Ok(answer.into_response())
 }
 

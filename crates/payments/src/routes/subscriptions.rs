@@ -304,6 +304,5 @@ pub async fn retry(
         })
     })
     .await??;
-    state.store.jobs_enqueued();
     Ok(answer.into_response())
 }

@@ -9,7 +9,8 @@ use sqlx::Row;
 use crate::records::JobRecord;
 use crate::{Conn, StoreError};
 
-/// Adds a job and, on PostgreSQL, notifies every process's workers once the transaction commits.
+/// Adds a job; once the transaction commits the store wakes this process's workers, and on
+/// PostgreSQL a notification wakes every other process's.
 pub async fn enqueue(
     conn: &mut Conn,
     tenant: TenantId,
@@ -32,6 +33,7 @@ pub async fn enqueue(
     .fetch_one(&mut *conn)
     .await?
     .try_get("seq")?;
+    let _ = crate::JOBS_ENQUEUED.try_with(|queued| queued.set(true));
     if conn.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT pg_notify($1, $2)").bind(crate::postgres::JOBS_CHANNEL).bind(queue).execute(conn).await?;
     }

@@ -20,6 +20,8 @@ use sha2::Sha256;
 
 use crate::AppState;
 
+mod outbound;
+
 /// The queue deliveries run on.
 pub const QUEUE: &str = "webhooks";
 /// How long a subscriber has to answer.
@@ -180,6 +182,9 @@ async fn send(
         }),
     };
     let Ok(parsed) = url::Url::parse(url) else { return failed("invalid URL".into()) };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return failed("invalid URL".into());
+    }
     let (Some(host), Some(port)) = (parsed.host_str().map(str::to_owned), parsed.port_or_known_default()) else {
         return failed("invalid URL".into());
     };
@@ -191,52 +196,46 @@ async fn send(
     let Some(addr) = addresses.into_iter().find(|a| address_allowed(a.ip(), &bare_host, sandbox, config)) else {
         return failed(format!("{host} resolves only to addresses webhooks may not reach"));
     };
-    // Pin the vetted address, so a second DNS answer cannot redirect the request.
-    let client = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .resolve(&bare_host, addr)
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => return failed(format!("could not build the request: {e}")),
+    // The vetted address is the one connected to, so a second DNS answer cannot redirect the request.
+    let sent =
+        tokio::time::timeout(TIMEOUT, outbound::post(&parsed, addr, headers, body.as_bytes(), KEPT_RESPONSE_BYTES));
+    let resp = match sent.await {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) => return failed(e.to_string()),
+        Err(_) => return failed("timed out after 10 seconds".into()),
     };
-    let mut request = client.post(url).body(body.to_owned());
-    for (name, value) in headers {
-        request = request.header(*name, value);
+    let response_headers: Vec<Value> = resp.headers.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
+    Outcome {
+        success: (200..300).contains(&resp.status),
+        attempt: json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "request": request_record,
+            "response": {
+                "timestamp": now.to_rfc3339_millis(),
+                "headers": response_headers,
+                "statusCode": resp.status,
+                "body": kept_text(resp.body),
+            },
+        }),
     }
-    match request.send().await {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let response_headers: Vec<Value> = resp
-                .headers()
-                .iter()
-                .map(|(n, v)| json!({ "name": n.as_str(), "value": v.to_str().unwrap_or("") }))
-                .collect();
-            let mut text = resp.text().await.unwrap_or_default();
-            if text.len() > KEPT_RESPONSE_BYTES {
-                let mut cut = KEPT_RESPONSE_BYTES;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
-            }
-            Outcome {
-                success: (200..300).contains(&status),
-                attempt: json!({
-                    "id": uuid::Uuid::new_v4().to_string(),
-                    "request": request_record,
-                    "response": {
-                        "timestamp": now.to_rfc3339_millis(),
-                        "headers": response_headers,
-                        "statusCode": status,
-                        "body": text,
-                    },
-                }),
-            }
+}
+
+/// The body as text, cut to at most `KEPT_RESPONSE_BYTES` on a character boundary.
+fn kept_text(mut body: Vec<u8>) -> String {
+    body.truncate(KEPT_RESPONSE_BYTES);
+    // A character cut off at the end of what was read is dropped, not replaced.
+    if let Err(e) = std::str::from_utf8(&body) {
+        if e.error_len().is_none() {
+            body.truncate(e.valid_up_to());
         }
-        Err(e) => failed(if e.is_timeout() { "timed out after 10 seconds".into() } else { e.to_string() }),
     }
+    let mut text = String::from_utf8_lossy(&body).into_owned();
+    let mut cut = text.len().min(KEPT_RESPONSE_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text
 }
 
 /// Delivers one claimed job and records the attempt.

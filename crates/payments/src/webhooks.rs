@@ -21,6 +21,7 @@ use sha2::Sha256;
 use crate::AppState;
 
 mod outbound;
+mod scheduler;
 
 /// The queue deliveries run on.
 pub const QUEUE: &str = "webhooks";
@@ -40,8 +41,7 @@ const RETRY_GAPS_MS: [i64; 8] = [
 /// Consecutive failures, and hours without success, after which a subscription pauses.
 const PAUSE_AFTER_FAILURES: i64 = 400;
 const PAUSE_AFTER_MS: i64 = 24 * 3_600_000;
-/// How many deliveries one pass claims, and how long a claim is leased.
-const BATCH: i64 = 16;
+/// How long a claim is leased (well over the 10-second timeout).
 const LEASE_MS: i64 = 60_000;
 /// The most of a subscriber's answer that is kept.
 const KEPT_RESPONSE_BYTES: usize = 4096;
@@ -77,16 +77,18 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Queues a delivery; its subject is the subscription, which the worker bounds concurrency by.
 async fn enqueue(
     conn: &mut Conn,
     tenant: TenantId,
+    subscription: &str,
     webhook: &str,
     manual: bool,
     at: Timestamp,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let payload = serde_json::to_string(&Delivery { webhook: webhook.to_owned(), manual }).expect("payload serialises");
-    jobs::enqueue(conn, tenant, QUEUE, webhook, &payload, at, now).await?;
+    jobs::enqueue(conn, tenant, QUEUE, subscription, &payload, at, now).await?;
     Ok(())
 }
 
@@ -108,7 +110,7 @@ pub async fn fan_out(conn: &mut Conn, event: &EventRecord, body: &str) -> Result
         };
         webhooks::insert_webhook(conn, &webhook).await?;
         if !s.paused {
-            enqueue(conn, event.tenant_id, &webhook.id, false, event.created_at, event.created_at).await?;
+            enqueue(conn, event.tenant_id, &s.id, &webhook.id, false, event.created_at, event.created_at).await?;
             queued = true;
         }
     }
@@ -116,8 +118,8 @@ pub async fn fan_out(conn: &mut Conn, event: &EventRecord, body: &str) -> Result
 }
 
 /// Queues a manual retry of a webhook.
-pub async fn retry(conn: &mut Conn, tenant: TenantId, webhook: &str, now: Timestamp) -> Result<(), StoreError> {
-    enqueue(conn, tenant, webhook, true, now, now).await
+pub async fn retry(conn: &mut Conn, webhook: &WebhookRecord, now: Timestamp) -> Result<(), StoreError> {
+    enqueue(conn, webhook.tenant_id, &webhook.subscription_id, &webhook.id, true, now, now).await
 }
 
 /// Whether an address may be called: public ones always; private or loopback ones only when
@@ -311,37 +313,74 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
 pub async fn run(state: AppState, config: DeliveryConfig, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
     let wake = state.store.jobs_ready();
+    let mut pool = scheduler::Pool::default();
     loop {
+        pool.reap();
         let now = state.clock.now();
-        let claimed = state
-            .store
-            .write(move |c| Box::pin(async move { jobs::claim(c, QUEUE, now, LEASE_MS, BATCH).await }))
-            .await;
-        let claimed = claimed.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "webhook worker could not claim deliveries");
-            Vec::new()
-        });
-        if !claimed.is_empty() {
-            let mut running = tokio::task::JoinSet::new();
+        let mut started = 0;
+        if let Some(room) = pool.room() {
+            let (tenants, subjects) = pool.saturated();
+            let claimed = state
+                .store
+                .write(move |c| {
+                    Box::pin(
+                        async move { jobs::claim_skipping(c, QUEUE, now, LEASE_MS, room, &tenants, &subjects).await },
+                    )
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "webhook worker could not claim deliveries");
+                    Vec::new()
+                });
+            let mut put_back = Vec::new();
             for job in claimed {
+                if !pool.has_slot(&job) {
+                    put_back.push(job.seq);
+                    continue;
+                }
                 let (state, config) = (state.clone(), config.clone());
-                running.spawn(async move {
+                pool.spawn(job, |job| async move {
                     let seq = job.seq;
                     if let Err(e) = deliver(&state, &config, job).await {
                         tracing::error!(job.seq = seq, error = %e, "recording a webhook delivery failed");
                     }
                 });
+                started += 1;
             }
-            while running.join_next().await.is_some() {}
+            if !put_back.is_empty() {
+                let released = state
+                    .store
+                    .write(move |c| {
+                        Box::pin(async move {
+                            for seq in put_back {
+                                jobs::release(c, seq).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .await;
+                if let Err(e) = released {
+                    tracing::error!(error = %e, "webhook worker could not give back deliveries; their leases will run out");
+                }
+            }
+        }
+        if started > 0 {
             continue;
         }
         let next = state.store.read(|mut c| async move { jobs::next_due(&mut c, QUEUE).await }).await.ok().flatten();
-        let wait = next.map_or(Duration::from_secs(1), |due| {
-            Duration::from_millis(due.millis().saturating_sub(now.millis()).clamp(20, 1000) as u64)
-        });
+        let wait = match next {
+            Some(due) if due.millis() > now.millis() => {
+                Duration::from_millis(due.millis().saturating_sub(now.millis()).clamp(20, 1000) as u64)
+            }
+            // Due but not claimable: running here (a finishing delivery wakes the loop) or leased elsewhere.
+            Some(_) if !pool.is_empty() => Duration::from_secs(1),
+            Some(_) => Duration::from_millis(20),
+            None => Duration::from_secs(1),
+        };
         tokio::select! {
             _ = &mut shutdown => break,
             _ = wake.notified() => {}
+            _ = pool.finished() => {}
             _ = tokio::time::sleep(wait) => {}
         }
     }

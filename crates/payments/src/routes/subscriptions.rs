@@ -287,7 +287,7 @@ pub async fn retry(
         .write(move |c| {
             Box::pin(async move {
                 repo::insert_retry(c, &record).await?;
-                webhooks::retry(c, tenant, &record.webhook_id, now).await
+                webhooks::retry(c, &webhook, now).await
             })
         })
         .await?;

@@ -16,4 +16,5 @@ mod partners;
 mod sessions;
 mod tokens;
 mod webhook_delivery;
+mod webhook_fairness;
 mod webhook_subscriptions;

@@ -3,7 +3,8 @@
 //! with `X-Request-Signature-SHA-256` (hex HMAC-SHA256 of the raw body with the subscription
 //! secret), records every attempt, retries on Dwolla's schedule and pauses a subscription after
 //! 400 consecutive failures and a day without success. Outbound requests go only to public
-//! addresses unless allowed (the sandbox tenant may call loopback).
+//! addresses unless allowed (the sandbox tenant may call loopback). Deliveries run as independent
+//! tasks, bounded in all, per tenant and per subscription, so one hung endpoint delays no other.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;

@@ -1,5 +1,6 @@
-//! Webhook delivery between tenants: one tenant's hung endpoints do not hold up another tenant's
-//! webhooks. No timing is asserted; timeouts only keep a broken build from hanging the run.
+//! Fair webhook delivery: one tenant's hung endpoints do not hold up another tenant's webhooks, and
+//! a subscription gets at most 10 deliveries at once. No timing is asserted; timeouts only keep a
+//! broken build from hanging the run.
 
 use std::time::Duration;
 
@@ -46,4 +47,35 @@ async fn a_tenants_hung_endpoints_do_not_hold_up_another_tenants_webhooks() {
         }
     }
     assert_eq!(hung.closed_by_client(), 0);
+}
+
+#[tokio::test]
+async fn a_subscription_gets_at_most_ten_deliveries_at_once_and_the_rest_wait_for_a_slot() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let hung = RawReceiver::hung().await;
+    let burst = subscribe(&d, &hung.url("/burst"), "burst-secret").await;
+    for n in 0..12 {
+        d.customer("Cy", &format!("cy{n}@example.com")).await;
+    }
+    hung.wait_for(10, GUARD).await;
+
+    // Another subscription of the same tenant is not held up by that one's bound.
+    let fine = RawReceiver::start().await;
+    let other = subscribe(&d, &fine.url("/other"), "other-secret").await;
+    d.customer("Di", "di@example.com").await;
+    fine.wait_for(1, GUARD).await;
+    assert_eq!(hung.requests().len(), 10, "Dwolla's burst: at most 10 concurrent requests per subscription");
+    assert_eq!(hung.closed_by_client(), 0);
+
+    // Released, the slots free up and the waiting deliveries go out, each once.
+    hung.release();
+    hung.wait_for(13, GUARD).await;
+    for w in webhooks_of(&d, &burst).await {
+        let w = wait_for_attempts(&d, w["id"].as_str().unwrap(), 1, GUARD).await;
+        assert_eq!(w["attempts"].as_array().unwrap().len(), 1, "{w}");
+        assert_eq!(w["attempts"][0]["response"]["statusCode"], 200, "{w}");
+    }
+    assert_eq!(webhooks_of(&d, &other).await.len(), 1);
+    assert_eq!(hung.requests().len(), 13);
 }

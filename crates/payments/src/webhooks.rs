@@ -385,6 +385,10 @@ pub async fn run(state: AppState, config: DeliveryConfig, shutdown: impl std::fu
             _ = tokio::time::sleep(wait) => {}
         }
     }
+    // Deliveries under way finish (within their timeout) and are recorded before the store closes.
+    while !pool.is_empty() {
+        pool.finished().await;
+    }
 }
 
 #[cfg(test)]

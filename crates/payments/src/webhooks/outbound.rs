@@ -369,6 +369,23 @@ mod tests {
         assert!(matches!(parse(&raw, 4096).await, Err(Error::Malformed(_))));
     }
 
+    #[tokio::test]
+    async fn https_speaks_tls_and_a_plain_http_answer_fails_the_handshake() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 1];
+            socket.read_exact(&mut hello).await.unwrap();
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
+            hello[0]
+        });
+        let url = url::Url::parse(&format!("https://localhost:{}/hook", addr.port())).unwrap();
+        let sent = post(&url, addr, &[], b"{}", 100).await;
+        assert!(matches!(sent, Err(Error::Tls(_))), "{sent:?}");
+        assert_eq!(server.await.unwrap(), 0x16, "the client opened with a TLS handshake record");
+    }
+
     #[test]
     fn the_request_head_keeps_header_names_as_given() {
         let url = url::Url::parse("http://example.com:8080/hooks/in?x=1#frag").unwrap();

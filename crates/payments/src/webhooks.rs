@@ -3,7 +3,8 @@
 //! with `X-Request-Signature-SHA-256` (hex HMAC-SHA256 of the raw body with the subscription
 //! secret), records every attempt, retries on Dwolla's schedule and pauses a subscription after
 //! 400 consecutive failures and a day without success. Outbound requests go only to public
-//! addresses unless allowed (the sandbox tenant may call loopback).
+//! addresses unless allowed (the sandbox tenant may call loopback). Deliveries run as independent
+//! tasks, bounded in all, per tenant and per subscription, so one hung endpoint delays no other.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -19,6 +20,9 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::AppState;
+
+mod outbound;
+mod scheduler;
 
 /// The queue deliveries run on.
 pub const QUEUE: &str = "webhooks";
@@ -38,8 +42,7 @@ const RETRY_GAPS_MS: [i64; 8] = [
 /// Consecutive failures, and hours without success, after which a subscription pauses.
 const PAUSE_AFTER_FAILURES: i64 = 400;
 const PAUSE_AFTER_MS: i64 = 24 * 3_600_000;
-/// How many deliveries one pass claims, and how long a claim is leased.
-const BATCH: i64 = 16;
+/// How long a claim is leased (well over the 10-second timeout).
 const LEASE_MS: i64 = 60_000;
 /// The most of a subscriber's answer that is kept.
 const KEPT_RESPONSE_BYTES: usize = 4096;
@@ -75,16 +78,18 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// Queues a delivery; its subject is the subscription, which the worker bounds concurrency by.
 async fn enqueue(
     conn: &mut Conn,
     tenant: TenantId,
+    subscription: &str,
     webhook: &str,
     manual: bool,
     at: Timestamp,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let payload = serde_json::to_string(&Delivery { webhook: webhook.to_owned(), manual }).expect("payload serialises");
-    jobs::enqueue(conn, tenant, QUEUE, webhook, &payload, at, now).await?;
+    jobs::enqueue(conn, tenant, QUEUE, subscription, &payload, at, now).await?;
     Ok(())
 }
 
@@ -106,7 +111,7 @@ pub async fn fan_out(conn: &mut Conn, event: &EventRecord, body: &str) -> Result
         };
         webhooks::insert_webhook(conn, &webhook).await?;
         if !s.paused {
-            enqueue(conn, event.tenant_id, &webhook.id, false, event.created_at, event.created_at).await?;
+            enqueue(conn, event.tenant_id, &s.id, &webhook.id, false, event.created_at, event.created_at).await?;
             queued = true;
         }
     }
@@ -114,8 +119,8 @@ pub async fn fan_out(conn: &mut Conn, event: &EventRecord, body: &str) -> Result
 }
 
 /// Queues a manual retry of a webhook.
-pub async fn retry(conn: &mut Conn, tenant: TenantId, webhook: &str, now: Timestamp) -> Result<(), StoreError> {
-    enqueue(conn, tenant, webhook, true, now, now).await
+pub async fn retry(conn: &mut Conn, webhook: &WebhookRecord, now: Timestamp) -> Result<(), StoreError> {
+    enqueue(conn, webhook.tenant_id, &webhook.subscription_id, &webhook.id, true, now, now).await
 }
 
 /// Whether an address may be called: public ones always; private or loopback ones only when
@@ -180,6 +185,9 @@ async fn send(
         }),
     };
     let Ok(parsed) = url::Url::parse(url) else { return failed("invalid URL".into()) };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return failed("invalid URL".into());
+    }
     let (Some(host), Some(port)) = (parsed.host_str().map(str::to_owned), parsed.port_or_known_default()) else {
         return failed("invalid URL".into());
     };
@@ -191,52 +199,46 @@ async fn send(
     let Some(addr) = addresses.into_iter().find(|a| address_allowed(a.ip(), &bare_host, sandbox, config)) else {
         return failed(format!("{host} resolves only to addresses webhooks may not reach"));
     };
-    // Pin the vetted address, so a second DNS answer cannot redirect the request.
-    let client = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .resolve(&bare_host, addr)
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => return failed(format!("could not build the request: {e}")),
+    // The vetted address is the one connected to, so a second DNS answer cannot redirect the request.
+    let sent =
+        tokio::time::timeout(TIMEOUT, outbound::post(&parsed, addr, headers, body.as_bytes(), KEPT_RESPONSE_BYTES));
+    let resp = match sent.await {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) => return failed(e.to_string()),
+        Err(_) => return failed("timed out after 10 seconds".into()),
     };
-    let mut request = client.post(url).body(body.to_owned());
-    for (name, value) in headers {
-        request = request.header(*name, value);
+    let response_headers: Vec<Value> = resp.headers.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
+    Outcome {
+        success: (200..300).contains(&resp.status),
+        attempt: json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "request": request_record,
+            "response": {
+                "timestamp": now.to_rfc3339_millis(),
+                "headers": response_headers,
+                "statusCode": resp.status,
+                "body": kept_text(resp.body),
+            },
+        }),
     }
-    match request.send().await {
-        Ok(resp) => {
-            let status = resp.status().as_u16();
-            let response_headers: Vec<Value> = resp
-                .headers()
-                .iter()
-                .map(|(n, v)| json!({ "name": n.as_str(), "value": v.to_str().unwrap_or("") }))
-                .collect();
-            let mut text = resp.text().await.unwrap_or_default();
-            if text.len() > KEPT_RESPONSE_BYTES {
-                let mut cut = KEPT_RESPONSE_BYTES;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                text.truncate(cut);
-            }
-            Outcome {
-                success: (200..300).contains(&status),
-                attempt: json!({
-                    "id": uuid::Uuid::new_v4().to_string(),
-                    "request": request_record,
-                    "response": {
-                        "timestamp": now.to_rfc3339_millis(),
-                        "headers": response_headers,
-                        "statusCode": status,
-                        "body": text,
-                    },
-                }),
-            }
+}
+
+/// The body as text, cut to at most `KEPT_RESPONSE_BYTES` on a character boundary.
+fn kept_text(mut body: Vec<u8>) -> String {
+    body.truncate(KEPT_RESPONSE_BYTES);
+    // A character cut off at the end of what was read is dropped, not replaced.
+    if let Err(e) = std::str::from_utf8(&body) {
+        if e.error_len().is_none() {
+            body.truncate(e.valid_up_to());
         }
-        Err(e) => failed(if e.is_timeout() { "timed out after 10 seconds".into() } else { e.to_string() }),
     }
+    let mut text = String::from_utf8_lossy(&body).into_owned();
+    let mut cut = text.len().min(KEPT_RESPONSE_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text
 }
 
 /// Delivers one claimed job and records the attempt.
@@ -312,39 +314,80 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
 pub async fn run(state: AppState, config: DeliveryConfig, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
     let wake = state.store.jobs_ready();
+    let mut pool = scheduler::Pool::default();
     loop {
+        pool.reap();
         let now = state.clock.now();
-        let claimed = state
-            .store
-            .write(move |c| Box::pin(async move { jobs::claim(c, QUEUE, now, LEASE_MS, BATCH).await }))
-            .await;
-        let claimed = claimed.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "webhook worker could not claim deliveries");
-            Vec::new()
-        });
-        if !claimed.is_empty() {
-            let mut running = tokio::task::JoinSet::new();
+        let mut started = 0;
+        if let Some(room) = pool.room() {
+            let (tenants, subjects) = pool.saturated();
+            let claimed = state
+                .store
+                .write(move |c| {
+                    Box::pin(
+                        async move { jobs::claim_skipping(c, QUEUE, now, LEASE_MS, room, &tenants, &subjects).await },
+                    )
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "webhook worker could not claim deliveries");
+                    Vec::new()
+                });
+            let mut put_back = Vec::new();
             for job in claimed {
+                if !pool.has_slot(&job) {
+                    put_back.push(job.seq);
+                    continue;
+                }
                 let (state, config) = (state.clone(), config.clone());
-                running.spawn(async move {
+                pool.spawn(job, |job| async move {
                     let seq = job.seq;
                     if let Err(e) = deliver(&state, &config, job).await {
                         tracing::error!(job.seq = seq, error = %e, "recording a webhook delivery failed");
                     }
                 });
+                started += 1;
             }
-            while running.join_next().await.is_some() {}
+            if !put_back.is_empty() {
+                let released = state
+                    .store
+                    .write(move |c| {
+                        Box::pin(async move {
+                            for seq in put_back {
+                                jobs::release(c, seq).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .await;
+                if let Err(e) = released {
+                    tracing::error!(error = %e, "webhook worker could not give back deliveries; their leases will run out");
+                }
+            }
+        }
+        if started > 0 {
             continue;
         }
         let next = state.store.read(|mut c| async move { jobs::next_due(&mut c, QUEUE).await }).await.ok().flatten();
-        let wait = next.map_or(Duration::from_secs(1), |due| {
-            Duration::from_millis(due.millis().saturating_sub(now.millis()).clamp(20, 1000) as u64)
-        });
+        let wait = match next {
+            Some(due) if due.millis() > now.millis() => {
+                Duration::from_millis(due.millis().saturating_sub(now.millis()).clamp(20, 1000) as u64)
+            }
+            // Due but not claimable: running here (a finishing delivery wakes the loop) or leased elsewhere.
+            Some(_) if !pool.is_empty() => Duration::from_secs(1),
+            Some(_) => Duration::from_millis(20),
+            None => Duration::from_secs(1),
+        };
         tokio::select! {
             _ = &mut shutdown => break,
             _ = wake.notified() => {}
+            _ = pool.finished() => {}
             _ = tokio::time::sleep(wait) => {}
         }
+    }
+    // Deliveries under way finish (within their timeout) and are recorded before the store closes.
+    while !pool.is_empty() {
+        pool.finished().await;
     }
 }
 

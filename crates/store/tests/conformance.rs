@@ -138,6 +138,7 @@ conformance! {
         jobs_complete_deletes_and_retry_at_reschedules,
         jobs_next_due_reports_earliest_due_time,
         jobs_cancel_removes_jobs_by_subject,
+        jobs_claim_skipping_leaves_skipped_tenants_and_subjects_and_release_gives_back,
         jobs_survive_closing_and_reopening_the_store,
         failed_write_leaves_no_trace,
         concurrent_writes_commit_independently_of_failing_ones,
@@ -1193,6 +1194,44 @@ async fn jobs_cancel_removes_jobs_by_subject(db: TestDb) {
     assert_eq!(jobs_about(&store, "s1").await, 1, "the job in another queue stays");
     assert_eq!(seqs(&claim(&store, "q", at(10_000), 1_000, 10).await), vec![s2]);
     assert_eq!(cancel(tenant, "q", "s1").await, 0);
+}
+
+async fn jobs_claim_skipping_leaves_skipped_tenants_and_subjects_and_release_gives_back(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let a1 = enqueue(&store, tenant, "q", "sub-a", "{}", at(-3_000)).await;
+    let b1 = enqueue(&store, tenant, "q", "sub-b", "{}", at(-2_000)).await;
+    let a2 = enqueue(&store, tenant, "q", "sub-a", "{}", at(-1_000)).await;
+    let c1 = enqueue(&store, tenant, "q", "sub-c", "{}", at(0)).await;
+    let o1 = enqueue(&store, other, "q", "sub-o", "{}", at(0)).await;
+    enqueue(&store, tenant, "q", "sub-b", "{}", at(60_000)).await;
+    let claim_skipping = |limit: i64, tenants: Vec<TenantId>, subjects: Vec<&str>| {
+        let store = store.clone();
+        let subjects: Vec<String> = subjects.into_iter().map(str::to_owned).collect();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { jobs::claim_skipping(c, "q", T0, 30_000, limit, &tenants, &subjects).await })
+                })
+                .await
+                .expect("claim skipping")
+        }
+    };
+
+    // Skipped subjects stay queued; the limit counts only what is claimed.
+    assert_eq!(seqs(&claim_skipping(2, vec![], vec!["sub-a", "sub-c"]).await), vec![b1, o1]);
+    // Skipped tenants too, and both at once; nothing to skip is a plain claim.
+    assert_eq!(seqs(&claim_skipping(10, vec![other], vec!["sub-c"]).await), vec![a1, a2]);
+    assert_eq!(seqs(&claim_skipping(10, vec![], vec![]).await), vec![c1]);
+    assert!(claim_skipping(10, vec![], vec![]).await.is_empty(), "all leased");
+
+    // A released job is claimable at once, and the claim it gave back is not an attempt.
+    store.write(move |c| Box::pin(async move { jobs::release(c, a2).await })).await.unwrap();
+    let again = claim_skipping(10, vec![tenant], vec![]).await;
+    assert!(again.is_empty(), "the released job's tenant is skipped: {again:?}");
+    let again = claim_skipping(10, vec![other], vec!["sub-b"]).await;
+    assert_eq!(seqs(&again), vec![a2]);
+    assert_eq!(again[0].attempts, 1, "{again:?}");
 }
 
 async fn jobs_survive_closing_and_reopening_the_store(db: TestDb) {

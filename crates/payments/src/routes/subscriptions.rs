@@ -299,7 +299,7 @@ pub async fn retry(
     let answer = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
             repo::insert_retry(c, &record).await?;
-            webhooks::retry(c, tenant, &record.webhook_id, now).await?;
+            webhooks::retry(c, &webhook, now).await?;
             Ok(Ok(Answer::created(&base, &location)))
         })
     })

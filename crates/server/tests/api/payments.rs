@@ -2,6 +2,7 @@
 //! types, customers, exchange partners, exchange sessions, the MX open-banking flow to a
 //! verified funding source, funding sources from numbers, events, tenant isolation and secrets.
 
+mod raw_receiver;
 mod receiver;
 mod support;
 
@@ -16,4 +17,5 @@ mod races;
 mod sessions;
 mod tokens;
 mod webhook_delivery;
+mod webhook_fairness;
 mod webhook_subscriptions;

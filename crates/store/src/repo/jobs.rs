@@ -48,22 +48,59 @@ pub async fn claim(
     lease_ms: i64,
     limit: i64,
 ) -> Result<Vec<JobRecord>, StoreError> {
+    claim_skipping(conn, queue, now, lease_ms, limit, &[], &[]).await
+}
+
+/// Like [`claim`], but leaves the jobs of `skip_tenants` and of `skip_subjects` where they are
+/// (a worker's way to keep one tenant or subject from taking all its capacity).
+pub async fn claim_skipping(
+    conn: &mut Conn,
+    queue: &str,
+    now: Timestamp,
+    lease_ms: i64,
+    limit: i64,
+    skip_tenants: &[TenantId],
+    skip_subjects: &[String],
+) -> Result<Vec<JobRecord>, StoreError> {
     let lock = if conn.backend_name() == "PostgreSQL" { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let mut skip = String::new();
+    let mut next = 5;
+    for (column, n) in [("tenant_id", skip_tenants.len()), ("subject", skip_subjects.len())] {
+        if n > 0 {
+            let list: Vec<String> = (next..next + n).map(|i| format!("${i}")).collect();
+            skip.push_str(&format!(" AND {column} NOT IN ({})", list.join(", ")));
+            next += n;
+        }
+    }
     let sql = format!(
         "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE seq IN (\
-           SELECT seq FROM jobs WHERE queue = $2 AND run_at <= $3 AND locked_until <= $3 ORDER BY run_at, seq LIMIT $4{lock}) \
+           SELECT seq FROM jobs WHERE queue = $2 AND run_at <= $3 AND locked_until <= $3{skip} ORDER BY run_at, seq LIMIT $4{lock}) \
          RETURNING *"
     );
-    let rows = sqlx::query(&sql)
-        .bind(now.plus_millis(lease_ms).millis())
-        .bind(queue)
-        .bind(now.millis())
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let mut query =
+        sqlx::query(&sql).bind(now.plus_millis(lease_ms).millis()).bind(queue).bind(now.millis()).bind(limit);
+    for tenant in skip_tenants {
+        query = query.bind(tenant.to_string());
+    }
+    for subject in skip_subjects {
+        query = query.bind(subject.as_str());
+    }
+    let rows = query.fetch_all(conn).await?;
     let mut jobs: Vec<JobRecord> = rows.iter().map(JobRecord::from_row).collect::<Result<_, _>>()?;
     jobs.sort_by_key(|j| (j.run_at, j.seq));
     Ok(jobs)
+}
+
+/// Gives back a claimed job that was not started: its lease ends now and the claim does not
+/// count as an attempt.
+pub async fn release(conn: &mut Conn, seq: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET locked_until = 0, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE seq = $1",
+    )
+        .bind(seq)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Removes a finished job.

@@ -11,6 +11,7 @@ use openiav_store::records::WebhookSubscriptionRecord;
 use openiav_store::repo::webhooks as repo;
 use serde_json::{json, Value};
 
+use super::raw_receiver::RawReceiver;
 use super::receiver::{
     attempt_header, hmac_hex, set_paused, subscribe, wait_for_attempts, webhook_about, webhooks_of, Receiver,
 };
@@ -126,6 +127,39 @@ async fn each_subscriber_gets_a_compact_event_signed_with_its_own_secret() {
     assert_ne!(theirs[0]["id"], webhook_id.as_str());
 
     assert_error(&d.get("/webhooks/00000000-0000-4000-8000-000000000000").await, 404, "NotFound", None);
+}
+
+#[tokio::test]
+async fn header_names_go_out_spelled_exactly_as_dwolla_spells_them() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let receiver = RawReceiver::start().await;
+    let secret = "exact-case-secret";
+    let sub = subscribe(&d, &receiver.url("/raw?via=tcp"), secret).await;
+    let customer = d.customer("Jane", "jane@example.com").await;
+
+    let got = receiver.wait_for(1, SOON).await;
+    let (head, body) = (got[0].head_text(), &got[0].body);
+    let signature = hmac_hex(secret, body);
+    assert!(head.starts_with("POST /raw?via=tcp HTTP/1.1\r\n"), "{head}");
+    assert!(head.contains(&format!("\r\nX-Request-Signature-SHA-256: {signature}\r\n")), "{head}");
+    assert!(head.contains("\r\nX-Dwolla-Topic: customer_created\r\n"), "{head}");
+    assert!(head.contains("\r\nContent-Type: application/json; charset=UTF-8\r\n"), "{head}");
+    assert!(head.contains("\r\nUser-Agent: dwolla-webhooks/1.0"), "{head}");
+    assert!(head.contains(&format!("\r\nHost: {}\r\n", receiver.addr)), "{head}");
+    assert!(head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())), "{head}");
+    assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+    assert!(head.ends_with("\r\n\r\n"), "{head}");
+    let event: Value = serde_json::from_slice(body).expect("a JSON body");
+    assert_eq!(event["resourceId"], customer.as_str());
+
+    let id = id_of(&webhook_about(&d, &sub, "customer_created", &customer).await);
+    let w = wait_for_attempts(&d, &id, 1, SOON).await;
+    let a = &w["attempts"][0];
+    assert_eq!(a["response"]["statusCode"], 200, "{w}");
+    assert_eq!(a["response"]["body"], "ok", "{w}");
+    assert_eq!(attempt_header(&a["response"]["headers"], "content-length"), Some("2"), "{w}");
+    assert_eq!(attempt_header(&a["request"]["headers"], "X-Request-Signature-SHA-256"), Some(signature.as_str()));
 }
 
 #[tokio::test]

@@ -258,7 +258,7 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
             Ok(sub.map(|s| (webhook, s, sandbox)))
         })
         .await?;
-    let Some((mut webhook, mut subscription, sandbox)) = found.filter(|(_, s, _)| !s.paused) else {
+    let Some((webhook, subscription, sandbox)) = found.filter(|(_, s, _)| !s.paused) else {
         // Deleted, or paused: paused subscriptions keep their webhooks unsent.
         return state.store.write(move |c| Box::pin(async move { jobs::complete(c, job.seq).await })).await;
     };
@@ -274,33 +274,34 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
     ];
     let now = state.clock.now();
     let outcome = send(&subscription.url, sandbox, config, &headers, &webhook.body, now).await;
-    let mut attempts: Vec<Value> = serde_json::from_str(&webhook.attempts).unwrap_or_default();
-    // The retry this failure schedules is the n-th, n being the attempts made before it.
-    let retries_so_far = attempts.len();
-    attempts.push(outcome.attempt);
-    webhook.attempts = Value::Array(attempts).to_string();
-    if outcome.success {
-        subscription.consecutive_failures = 0;
-        subscription.last_success_at = Some(now);
-    } else {
-        subscription.consecutive_failures += 1;
-        let since = subscription.last_success_at.unwrap_or(subscription.created_at);
-        if subscription.consecutive_failures >= PAUSE_AFTER_FAILURES && now.millis() - since.millis() >= PAUSE_AFTER_MS
-        {
-            subscription.paused = true;
-            tracing::warn!(subscription.id = %subscription.id, "pausing a webhook subscription after repeated failures");
-        }
-    }
-    let next_retry = (!outcome.success && !delivery.manual)
-        .then(|| RETRY_GAPS_MS.get(retries_so_far))
-        .flatten()
-        .map(|gap| now.plus_millis(*gap));
+    // The attempt is recorded on the rows as they stand now: other deliveries of the same
+    // subscription (or a manual retry of the same webhook) may have finished meanwhile.
+    let (webhook_id, subscription_id) = (webhook.id.clone(), subscription.id.clone());
     state
         .store
         .write(move |c| {
             Box::pin(async move {
+                let Some(mut webhook) = webhooks::find_webhook_for_update(c, tenant, &webhook_id).await? else {
+                    return jobs::complete(c, job.seq).await;
+                };
+                let mut attempts: Vec<Value> = serde_json::from_str(&webhook.attempts).unwrap_or_default();
+                // The retry this failure schedules is the n-th, n being the attempts made before it.
+                let retries_so_far = attempts.len();
+                attempts.push(outcome.attempt);
+                webhook.attempts = Value::Array(attempts).to_string();
                 webhooks::save_webhook(c, &webhook).await?;
-                webhooks::save_subscription(c, &subscription).await?;
+                if let Some(mut subscription) =
+                    webhooks::find_subscription_for_update(c, tenant, &subscription_id).await?
+                {
+                    if count_outcome(&mut subscription, outcome.success, now) {
+                        tracing::warn!(subscription.id = %subscription.id, "pausing a webhook subscription after repeated failures");
+                    }
+                    webhooks::save_subscription(c, &subscription).await?;
+                }
+                let next_retry = (!outcome.success && !delivery.manual)
+                    .then(|| RETRY_GAPS_MS.get(retries_so_far))
+                    .flatten()
+                    .map(|gap| now.plus_millis(*gap));
                 match next_retry {
                     Some(at) => jobs::retry_at(c, job.seq, at).await,
                     None => jobs::complete(c, job.seq).await,
@@ -308,6 +309,25 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
             })
         })
         .await
+}
+
+/// Counts one delivery's outcome on its subscription; returns whether that paused it (400
+/// consecutive failures and a day without success).
+fn count_outcome(subscription: &mut WebhookSubscriptionRecord, success: bool, now: Timestamp) -> bool {
+    if success {
+        subscription.consecutive_failures = 0;
+        subscription.last_success_at = Some(now);
+        return false;
+    }
+    subscription.consecutive_failures += 1;
+    let since = subscription.last_success_at.unwrap_or(subscription.created_at);
+    let pause = !subscription.paused
+        && subscription.consecutive_failures >= PAUSE_AFTER_FAILURES
+        && now.millis() - since.millis() >= PAUSE_AFTER_MS;
+    if pause {
+        subscription.paused = true;
+    }
+    pause
 }
 
 /// Runs the delivery worker until `shutdown` resolves.
@@ -394,6 +414,29 @@ pub async fn run(state: AppState, config: DeliveryConfig, shutdown: impl std::fu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subscription_pauses_after_400_failures_and_a_day_without_success() {
+        let mut s = WebhookSubscriptionRecord {
+            id: "s".into(),
+            tenant_id: TenantId::generate(),
+            url: "https://example.com".into(),
+            secret: Vec::new(),
+            paused: false,
+            consecutive_failures: 0,
+            last_success_at: None,
+            created_at: Timestamp::from_millis(0),
+        };
+        let early = Timestamp::from_millis(1000);
+        for _ in 0..PAUSE_AFTER_FAILURES {
+            assert!(!count_outcome(&mut s, false, early), "not within the first day");
+        }
+        assert!(count_outcome(&mut s, false, Timestamp::from_millis(PAUSE_AFTER_MS)));
+        assert!(s.paused);
+        assert!(!count_outcome(&mut s, false, Timestamp::from_millis(PAUSE_AFTER_MS + 1)), "pauses once");
+        assert!(!count_outcome(&mut s, true, Timestamp::from_millis(PAUSE_AFTER_MS + 2)));
+        assert_eq!(s.consecutive_failures, 0);
+    }
 
     #[test]
     fn signatures_are_hex_hmac_sha256_of_the_raw_body() {

@@ -134,6 +134,17 @@ pub async fn find_webhook(conn: &mut Conn, tenant: TenantId, id: &str) -> Result
     Ok(row.as_ref().map(WebhookRecord::from_row).transpose()?)
 }
 
+/// Reads a webhook inside a write and locks it until the write commits.
+pub async fn find_webhook_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Option<WebhookRecord>, StoreError> {
+    let sql = format!("SELECT * FROM webhooks WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(WebhookRecord::from_row).transpose()?)
+}
+
 /// Which of a subscription's webhooks to list.
 #[derive(Clone, Debug, Default)]
 pub struct WebhookFilter {

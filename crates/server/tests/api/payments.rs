@@ -3,7 +3,7 @@
 //! verified funding source, funding sources from numbers, events, tenant isolation and secrets.
 
 mod receiver;
-mod support;
+pub mod support;
 
 mod customers;
 mod funding_sources;

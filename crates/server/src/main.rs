@@ -19,7 +19,6 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(cli.log_format);
     match cli.command {
         Command::Serve(args) => {
-            raise_open_file_limit();
             let key = keys::load_or_create(cli.encryption_key.as_deref(), cli.key_file.as_deref(), &cli.database)?;
             let app = App::build_default(&cli.database, &key, *args).await?;
             if let Some(tenant) = &app.sandbox {
@@ -30,6 +29,8 @@ async fn main() -> anyhow::Result<()> {
                 app.aggregation_addr(),
                 app.payments_addr()
             );
+            // Before the first accept; logged after the banner, which scripts read first.
+            raise_open_file_limit();
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Tenant(TenantCommand::Create { name, json }) => {

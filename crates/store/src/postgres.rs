@@ -43,7 +43,10 @@ impl PgDatabase {
             .connect(&pool_url)
             .await?;
         let mut conn = pool.acquire().await?;
+        // A migration may legitimately outlast a request's statement timeout.
+        conn.execute(sqlx::raw_sql("SET statement_timeout = 0")).await?;
         MIGRATOR.run(&mut *conn).await?;
+        conn.execute(sqlx::raw_sql("RESET statement_timeout")).await?;
         drop(conn);
         Ok(Self {
             url: url.to_owned(),

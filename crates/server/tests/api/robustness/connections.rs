@@ -53,14 +53,16 @@ async fn silent_partial_and_idle_connections_are_closed_by_the_server() {
 }
 
 #[tokio::test]
-async fn keep_alive_connections_serve_several_requests() {
+async fn keep_alive_connections_serve_several_requests_and_ready_follows_the_database() {
     let app = TestApp::spawn_with_args(|a| {
         a.header_read_timeout_ms = 5_000;
         a.idle_timeout_ms = 5_000;
     })
     .await;
     let http = reqwest::Client::new();
-    for _ in 0..3 {
-        assert_eq!(http.get(format!("{}/health", app.payments_base)).send().await.unwrap().status(), 200);
+    for base in [&app.base, &app.payments_base] {
+        for probe in ["/health", "/ready", "/health"] {
+            assert_eq!(http.get(format!("{base}{probe}")).send().await.unwrap().status(), 200, "{base}{probe}");
+        }
     }
 }

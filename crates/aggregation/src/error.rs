@@ -61,6 +61,9 @@ impl From<StoreError> for MxError {
                 Self::Conflict(format!("A record with the same identifier already exists ({what})."))
             }
             StoreError::Unavailable(_) => Self::Unavailable,
+            StoreError::InvalidInput(_) => {
+                Self::BadRequest("The request contains a value that cannot be stored.".into())
+            }
             other => Self::Internal(other.to_string()),
         }
     }

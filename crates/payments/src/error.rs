@@ -129,6 +129,7 @@ impl From<StoreError> for DwollaError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::not_found("The requested resource was not found."),
+            StoreError::InvalidInput(_) => Self::bad_request("The request contains a value that cannot be stored."),
             StoreError::Unavailable(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",

@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::MatchedPath;
+use axum::extract::{MatchedPath, State};
 use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -16,13 +17,15 @@ use openiav_core::clock::{Clock, SystemClock};
 use openiav_core::crypto::{Keyring, MasterKey};
 use openiav_payments::webhooks::{self, DeliveryConfig};
 use openiav_payments::{Payments, PaymentsConfig};
-use openiav_store::Store;
+use openiav_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
 use crate::bootstrap::{self, IssuedTenant, PresetCredentials};
 use crate::config::{base_url_for, ServeArgs};
+use crate::edge::{self, Edge, Vendor};
+use crate::serve::{self, ConnectionLimits};
 use crate::verifier::InProcessVerifier;
 
 /// A built application whose listeners are bound and ready to serve.
@@ -33,12 +36,34 @@ pub struct App {
     payments: Arc<Payments>,
     delivery: DeliveryConfig,
     store: Store,
+    request_deadline: Duration,
+    limits: ConnectionLimits,
     /// The sandbox tenant's credentials when this start created it.
     pub sandbox: Option<IssuedTenant>,
 }
 
 async fn health() -> impl IntoResponse {
     (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ok" })))
+}
+
+/// Readiness: whether the database answers, unlike `/health`, which only says the process is up.
+async fn ready(State(store): State<Store>) -> impl IntoResponse {
+    match store.ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({ "status": "ready" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({ "status": "unavailable" })))
+        }
+    }
+}
+
+/// The probes and the edge every request passes: the NUL refusal inside the deadline.
+fn with_edge(router: Router, store: &Store, edge: Edge) -> Router {
+    router
+        .route("/health", get(health))
+        .route("/ready", get(ready).with_state(store.clone()))
+        .layer(axum::middleware::from_fn_with_state(edge, edge::refuse_nul))
+        .layer(axum::middleware::from_fn_with_state(edge, edge::deadline))
 }
 
 /// Traces name the route template, never the concrete path (OAuth tokens travel in paths).
@@ -60,7 +85,14 @@ impl App {
         args: ServeArgs,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let store = Store::open(database_url).await.context("opening the database")?;
+        let request_deadline = Duration::from_millis(args.request_timeout_ms.max(1));
+        let limits = ConnectionLimits {
+            header_read: Duration::from_millis(args.header_read_timeout_ms.max(1)),
+            idle: Duration::from_millis(args.idle_timeout_ms.max(1)),
+        };
+        let store = Store::open_with(database_url, &StoreOptions { statement_timeout: request_deadline })
+            .await
+            .context("opening the database")?;
         let preset = PresetCredentials {
             mx_client_id: args.sandbox_mx_client_id.clone(),
             mx_api_key: args.sandbox_mx_api_key.clone(),
@@ -102,7 +134,17 @@ impl App {
         let verifier = Arc::new(InProcessVerifier(aggregation.clone()));
         let payments = Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier);
         let delivery = DeliveryConfig { allowlist: args.webhook_allowlist.clone() };
-        Ok(Self { aggregation_listener, payments_listener, aggregation, payments, delivery, store, sandbox })
+        Ok(Self {
+            aggregation_listener,
+            payments_listener,
+            aggregation,
+            payments,
+            delivery,
+            store,
+            request_deadline,
+            limits,
+            sandbox,
+        })
     }
 
     /// Builds with the system clock.
@@ -135,18 +177,22 @@ impl App {
             let _ = rx.wait_for(|s| *s).await;
         };
 
-        let aggregation_router = trace_layer(
+        let deadline = self.request_deadline;
+        let aggregation_router = trace_layer(with_edge(
             openiav_aggregation::router(self.aggregation.clone())
                 .merge(openiav_widget::router().with_state(self.aggregation.clone()))
-                .route("/health", get(health))
                 .fallback(|| async { MxError::NotFound })
                 .method_not_allowed_fallback(|| async {
                     MxError::MethodNotAllowed("This method is not allowed on this path.".into())
                 }),
-        );
-        let payments_router = trace_layer(
-            Router::new().route("/health", get(health)).merge(openiav_payments::router(self.payments.clone())),
-        );
+            &self.store,
+            Edge { vendor: Vendor::Mx, deadline },
+        ));
+        let payments_router = trace_layer(with_edge(
+            openiav_payments::router(self.payments.clone()),
+            &self.store,
+            Edge { vendor: Vendor::Dwolla, deadline },
+        ));
 
         let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
         let deliveries =
@@ -154,9 +200,8 @@ impl App {
         let pruner =
             tokio::spawn(openiav_payments::idempotency::prune_expired(self.payments.clone(), stopped(stop_rx.clone())));
         let aggregation =
-            axum::serve(self.aggregation_listener, aggregation_router).with_graceful_shutdown(stopped(stop_rx.clone()));
-        let payments =
-            axum::serve(self.payments_listener, payments_router).with_graceful_shutdown(stopped(stop_rx.clone()));
+            serve::serve(self.aggregation_listener, aggregation_router, self.limits, stopped(stop_rx.clone()));
+        let payments = serve::serve(self.payments_listener, payments_router, self.limits, stopped(stop_rx.clone()));
         tracing::info!("openiav is serving");
         let (a, p) = tokio::join!(aggregation, payments);
         a.context("aggregation listener")?;

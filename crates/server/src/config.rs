@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,8 +26,18 @@ pub struct Cli {
     #[arg(long, global = true, env = "OPENIAV_KEY_FILE")]
     pub key_file: Option<PathBuf>,
 
+    /// How log lines are written: `text` (coloured only on a terminal) or `json`, one object a line.
+    #[arg(long, global = true, env = "OPENIAV_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +134,20 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_SANDBOX_REDIRECT_URLS", value_delimiter = ',')]
     pub sandbox_redirect_urls: Vec<String>,
 
+    /// Longest a request may run, in milliseconds, before it is answered 503; on PostgreSQL it is
+    /// also each connection's `statement_timeout` and the bound on one write transaction.
+    #[arg(long, env = "OPENIAV_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// How long a new connection may take to send its first request's headers, in milliseconds.
+    #[arg(long, env = "OPENIAV_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+
+    /// How long a keep-alive connection may wait for (and read the headers of) its next request,
+    /// in milliseconds, before the server closes it.
+    #[arg(long, env = "OPENIAV_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub idle_timeout_ms: u64,
+
     /// Credentials of the sandbox tenant, used when it is first bootstrapped.
     #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
     pub sandbox_mx_client_id: Option<String>,
@@ -148,6 +172,9 @@ impl ServeArgs {
             visa_partner: false,
             webhook_allowlist: Vec::new(),
             sandbox_redirect_urls: Vec::new(),
+            request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
             sandbox_mx_client_id: None,
             sandbox_mx_api_key: None,
             sandbox_dwolla_key: None,

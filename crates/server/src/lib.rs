@@ -5,6 +5,8 @@ pub mod app;
 pub mod bootstrap;
 pub mod config;
 pub mod demo;
+pub mod edge;
 pub mod keys;
+pub mod serve;
 pub mod telemetry;
 pub mod verifier;

@@ -15,8 +15,8 @@ use openiav_store::Store;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init();
     let cli = Cli::parse();
+    telemetry::init(cli.log_format);
     match cli.command {
         Command::Serve(args) => {
             let key = keys::load_or_create(cli.encryption_key.as_deref(), cli.key_file.as_deref(), &cli.database)?;
@@ -29,6 +29,8 @@ async fn main() -> anyhow::Result<()> {
                 app.aggregation_addr(),
                 app.payments_addr()
             );
+            // Before the first accept; logged after the banner, which scripts read first.
+            raise_open_file_limit();
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Tenant(TenantCommand::Create { name, json }) => {
@@ -111,6 +113,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let _ = stop.send(());
     server.await.context("the embedded server")??;
     outcome
+}
+
+/// Lifts the soft open-file limit to the hard one, so a flood of sockets meets the connection
+/// timeouts before it meets the descriptor limit.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

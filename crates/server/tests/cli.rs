@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 fn openiav() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_openiav"));
-    for var in ["OPENIAV_DATABASE_URL", "OPENIAV_ENCRYPTION_KEY", "OPENIAV_KEY_FILE", "RUST_LOG"] {
+    for var in ["OPENIAV_DATABASE_URL", "OPENIAV_ENCRYPTION_KEY", "OPENIAV_KEY_FILE", "OPENIAV_LOG_FORMAT", "RUST_LOG"]
+    {
         c.env_remove(var);
     }
     c
@@ -151,4 +152,59 @@ fn tenant_settings_change_redirect_urls_and_open_banking() {
         "true",
     ];
     assert!(!openiav().args(unknown).output().unwrap().status.success(), "an unknown tenant is refused");
+}
+
+/// Starts `serve` with `extra` arguments and its stdout on a pipe, collects stdout until the
+/// server logs that it is serving, then stops it with SIGTERM.
+fn serve_output(extra: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = openiav()
+        .current_dir(dir.path())
+        .args(extra)
+        .args(["serve", "--aggregation-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        let serving = line.contains("openiav is serving");
+        printed.push(line);
+        if serving {
+            break;
+        }
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    printed.extend(lines.map_while(Result::ok));
+    let _ = child.wait();
+    assert!(printed.iter().any(|l| l.contains("openiav is serving")), "{printed:#?}");
+    printed
+}
+
+#[test]
+fn logs_on_a_pipe_carry_no_colour_escapes() {
+    let printed = serve_output(&[]);
+    for line in &printed {
+        assert!(!line.contains("\x1b["), "an ANSI escape in piped output: {line:?}");
+    }
+}
+
+#[test]
+fn json_log_format_writes_one_object_a_line() {
+    let printed = serve_output(&["--log-format", "json"]);
+    let logs: Vec<serde_json::Value> = printed
+        .iter()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(logs.iter().all(|v| v.is_object() && v["level"].is_string()), "{logs:#?}");
+    assert!(logs.iter().any(|v| v["fields"]["message"] == "openiav is serving"), "{printed:#?}");
+    assert!(logs.iter().any(|v| v["fields"]["message"] == "openiav stopped cleanly"), "{printed:#?}");
+    // Everything else on stdout is the banner the binary prints itself.
+    for line in printed.iter().filter(|l| !l.starts_with('{')) {
+        assert!(!line.contains("INFO") && !line.contains("WARN"), "a text log line in JSON mode: {line}");
+    }
 }

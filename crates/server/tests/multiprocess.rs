@@ -51,7 +51,8 @@ fn start(database: &str, key_file: &std::path::Path) -> Server {
         .unwrap();
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines.map_while(Result::ok) {
-        let (Some(agg), Some(pay)) = (line.split("aggregation (MX) on ").nth(1), line.split("payments (Dwolla) on ").nth(1))
+        let (Some(agg), Some(pay)) =
+            (line.split("aggregation (MX) on ").nth(1), line.split("payments (Dwolla) on ").nth(1))
         else {
             continue;
         };
@@ -106,7 +107,10 @@ async fn dwolla_post(http: &reqwest::Client, url: &str, token: &str, key: Option
 }
 
 async fn mx(http: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = http.request(method, url).basic_auth(MX_CLIENT, Some(MX_KEY)).header("accept", "application/vnd.mx.api.v1+json");
+    let mut req = http
+        .request(method, url)
+        .basic_auth(MX_CLIENT, Some(MX_KEY))
+        .header("accept", "application/vnd.mx.api.v1+json");
     if let Some(b) = body {
         req = req.header("content-type", "application/json").body(b.to_string());
     }
@@ -145,7 +149,8 @@ async fn three_processes_on_one_database_share_the_work_without_doing_it_twice()
     // A webhook subscription made through one process receives events made through all.
     let (hook, received) = receiver().await;
     let sub = json!({ "url": hook, "secret": "multi-process-secret" });
-    let (status, _) = dwolla_post(&http, &format!("{}/webhook-subscriptions", servers[0].payments), &tokens[0], None, &sub).await;
+    let (status, _) =
+        dwolla_post(&http, &format!("{}/webhook-subscriptions", servers[0].payments), &tokens[0], None, &sub).await;
     assert_eq!(status, 201);
 
     // An Idempotency-Key replays through every process, even when they race for it.
@@ -166,9 +171,11 @@ async fn three_processes_on_one_database_share_the_work_without_doing_it_twice()
 
     // Customers made through each process: each event is delivered once to the subscription.
     const PER_PROCESS: usize = 10;
-    let creates = servers.iter().zip(&tokens).enumerate().flat_map(|(p, (s, t))| {
-        (0..PER_PROCESS).map(move |i| (p, i, s.payments.clone(), t.clone()))
-    });
+    let creates = servers
+        .iter()
+        .zip(&tokens)
+        .enumerate()
+        .flat_map(|(p, (s, t))| (0..PER_PROCESS).map(move |i| (p, i, s.payments.clone(), t.clone())));
     let created = futures::future::join_all(creates.map(|(p, i, base, t)| {
         let http = http.clone();
         async move {
@@ -187,19 +194,23 @@ async fn three_processes_on_one_database_share_the_work_without_doing_it_twice()
     assert!(counts.values().all(|n| *n == 1), "each webhook delivered once: {counts:?}");
 
     // Aggregation jobs queued through each process all run to the end.
-    let (status, institution) = mx(&http, reqwest::Method::GET, &format!("{}/institutions/mxbank/credentials", servers[0].aggregation), None).await;
+    let (status, institution) =
+        mx(&http, reqwest::Method::GET, &format!("{}/institutions/mxbank/credentials", servers[0].aggregation), None)
+            .await;
     assert_eq!(status, 200);
     let creds = institution["credentials"].as_array().unwrap().clone();
     let guid = |t: &str| creds.iter().find(|c| c["field_type"] == t).unwrap()["guid"].as_str().unwrap().to_owned();
     let (login, pass) = (guid("LOGIN"), guid("PASSWORD"));
     let mut members = Vec::new();
     for s in &servers {
-        let (status, user) = mx(&http, reqwest::Method::POST, &format!("{}/users", s.aggregation), Some(json!({ "user": {} }))).await;
+        let (status, user) =
+            mx(&http, reqwest::Method::POST, &format!("{}/users", s.aggregation), Some(json!({ "user": {} }))).await;
         assert_eq!(status, 200);
         let user = user["user"]["guid"].as_str().unwrap().to_owned();
         let body = json!({ "member": { "institution_code": "mxbank",
             "credentials": [{ "guid": login, "value": "mxuser" }, { "guid": pass, "value": "password" }] } });
-        let (status, member) = mx(&http, reqwest::Method::POST, &format!("{}/users/{user}/members", s.aggregation), Some(body)).await;
+        let (status, member) =
+            mx(&http, reqwest::Method::POST, &format!("{}/users/{user}/members", s.aggregation), Some(body)).await;
         assert_eq!(status, 202, "{member}");
         members.push((user, member["member"]["guid"].as_str().unwrap().to_owned()));
     }

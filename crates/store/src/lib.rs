@@ -16,6 +16,7 @@ pub mod testing;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 pub use sqlx::AnyConnection as Conn;
@@ -56,6 +57,23 @@ pub trait Database: Send + Sync + 'static {
     /// Closes connections, finishing queued writes first.
     fn close(&self) -> BoxFuture<'_, ()>;
 }
+
+/// How a store is opened.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// PostgreSQL: the server-side `statement_timeout` of pooled connections, and the bound on
+    /// one write transaction.
+    pub statement_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { statement_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// How long [`Store::ping`] waits for its answer.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A cloneable handle on a backend, with typed helpers for reads and writes.
 #[derive(Clone)]
@@ -98,11 +116,16 @@ impl Store {
     /// Opens the database at `url` (`sqlite://…` or `postgres://…`); each backend applies its
     /// migrations as it opens.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, &StoreOptions::default()).await
+    }
+
+    /// Like [`Store::open`], with explicit options.
+    pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let db: Arc<dyn Database> = if url.starts_with("sqlite:") {
             Arc::new(sqlite::SqliteDatabase::open(url).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Arc::new(postgres::PgDatabase::open(url).await?)
+            Arc::new(postgres::PgDatabase::open(url, options).await?)
         } else {
             return Err(StoreError::Config(format!(
                 "database URL must start with sqlite: or postgres:, got {:?}",
@@ -167,6 +190,18 @@ impl Store {
     {
         let conn = self.db.read_connection().await?;
         op(conn).await
+    }
+
+    /// Whether the database answers a trivial query on a read connection, within a short bound.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let probe = async {
+            let mut conn = self.db.read_connection().await?;
+            sqlx::Executor::execute(&mut *conn, sqlx::raw_sql("SELECT 1")).await?;
+            Ok(())
+        };
+        tokio::time::timeout(PING_TIMEOUT, probe)
+            .await
+            .map_err(|_| StoreError::Unavailable("the database did not answer in time".into()))?
     }
 
     /// A wake-up of its own for one job worker: notified when jobs may have been enqueued since

@@ -2415,3 +2415,35 @@ async fn a_row_read_for_update_waits_for_the_write_holding_it(db: TestDb) {
     let stored = find_customer(&store, tenant, &customer.id).await.unwrap();
     assert_eq!(stored.first_name, format!("{}+a+b", customer.first_name), "no update was lost");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Backend edges: NUL in text, readiness
+// ---------------------------------------------------------------------------------------------
+
+async fn select_text(store: &Store, value: &'static str) -> Result<(), StoreError> {
+    store
+        .read(|mut c| async move {
+            sqlx::query("SELECT $1 AS v").bind(value).fetch_one(&mut *c).await?;
+            Ok(())
+        })
+        .await
+}
+
+/// PostgreSQL refuses NUL in text (SQLSTATE 22021); that is the caller's bad input, not a
+/// database failure.
+#[tokio::test]
+async fn postgres_nul_in_text_is_invalid_input() {
+    on_postgres(|db| async move {
+        select_text(&db.store, "plain").await.unwrap();
+        let err = select_text(&db.store, "a\0b").await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput(_)), "{err:?}");
+        db.store.ping().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ping_answers_on_both_backends() {
+    on_sqlite(|db| async move { db.store.ping().await.unwrap() }).await;
+    on_postgres(|db| async move { db.store.ping().await.unwrap() }).await;
+}

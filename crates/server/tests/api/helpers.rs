@@ -125,6 +125,21 @@ impl TestApp {
             Some(admin) => testing::scratch_postgres_url(&admin).await.unwrap(),
             None => testing::scratch_sqlite_url(dir.path()).await,
         };
+        Self::spawn_on(database_url, dir, configure).await
+    }
+
+    /// Like [`TestApp::spawn_with_args`], on a database the test chose (e.g. through a proxy).
+    pub async fn spawn_on_database(database_url: String, configure: impl FnOnce(&mut ServeArgs)) -> Self {
+        init_logging();
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        Self::spawn_on(database_url, dir, configure).await
+    }
+
+    async fn spawn_on(
+        database_url: String,
+        dir: Arc<tempfile::TempDir>,
+        configure: impl FnOnce(&mut ServeArgs),
+    ) -> Self {
         let mut args = ServeArgs::ephemeral();
         configure(&mut args);
         let key = MasterKey::generate();

@@ -4,7 +4,7 @@
 
 mod raw_receiver;
 mod receiver;
-mod support;
+pub mod support;
 
 mod customers;
 mod funding_sources;

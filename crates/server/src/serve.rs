@@ -1,0 +1,102 @@
+//! The HTTP/1 accept loop: connection timeouts that close slow, silent and idle sockets, and a
+//! graceful stop that stops accepting and drains in-flight requests.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+/// How long connections may keep the server waiting.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// From accept to the end of the first request's headers.
+    pub header_read: Duration,
+    /// From the end of a response to the end of the next request's headers (hyper's header-read
+    /// timer, which also runs while a keep-alive connection sits idle).
+    pub idle: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and waits for
+/// every open connection to finish its in-flight request.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(());
+    // Each connection holds a receiver; the drain is over when they are all gone.
+    let (drained_tx, drained_rx) = watch::channel(());
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before accept: pause rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let (router, stop, drained) = (router.clone(), stop_rx.clone(), drained_rx.clone());
+        tokio::spawn(async move {
+            connection(stream, router, limits, stop).await;
+            drop(drained);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(());
+    drop(drained_rx);
+    drained_tx.closed().await;
+    Ok(())
+}
+
+async fn connection(stream: TcpStream, router: Router, limits: ConnectionLimits, mut stop: watch::Receiver<()>) {
+    let _ = stream.set_nodelay(true);
+    let started = Arc::new(AtomicBool::new(false));
+    let seen = started.clone();
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        seen.store(true, Ordering::Relaxed);
+        router.clone().oneshot(req)
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let first_request = tokio::time::sleep(limits.header_read);
+    tokio::pin!(first_request);
+    let (mut waiting_first, mut stopping) = (true, false);
+    loop {
+        tokio::select! {
+            outcome = conn.as_mut() => {
+                if let Err(e) = outcome {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = &mut first_request, if waiting_first => {
+                waiting_first = false;
+                if !started.load(Ordering::Relaxed) {
+                    tracing::debug!("closing a connection that sent no complete request in time");
+                    return;
+                }
+            }
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}

@@ -186,7 +186,6 @@ pub async fn create(
         })
         .await
         .map_err(id_conflict)?;
-    if matches!(creation, Creation::Created { started: true, .. }) {}
     Ok(creation)
 }
 
@@ -220,7 +219,6 @@ pub async fn start_job(
             })
         })
         .await??;
-    if started {}
     Ok((member, started))
 }
 
@@ -290,7 +288,6 @@ pub async fn save_changes(
         })
         .await
         .map_err(id_conflict)??;
-    if job.is_some() {}
     Ok(member)
 }
 

@@ -57,13 +57,12 @@ async fn ready(State(store): State<Store>) -> impl IntoResponse {
     }
 }
 
-/// The probes and the edge every request passes: the NUL refusal inside the deadline.
+/// The probes and the edge every request passes.
 fn with_edge(router: Router, store: &Store, edge: Edge) -> Router {
     router
         .route("/health", get(health))
         .route("/ready", get(ready).with_state(store.clone()))
-        .layer(axum::middleware::from_fn_with_state(edge, edge::refuse_nul))
-        .layer(axum::middleware::from_fn_with_state(edge, edge::deadline))
+        .layer(axum::middleware::from_fn_with_state(edge, edge::guard))
 }
 
 /// Traces name the route template, never the concrete path (OAuth tokens travel in paths).

@@ -47,23 +47,13 @@ pub struct Edge {
     pub deadline: Duration,
 }
 
-/// Answers 503 once a request runs past the deadline (the handler future is dropped; writes run
-/// in tasks of their own and are bounded by the store).
-pub async fn deadline(State(edge): State<Edge>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(edge.deadline, next.run(req)).await {
-        Ok(resp) => resp,
-        Err(_) => {
-            tracing::warn!(deadline_ms = edge.deadline.as_millis() as u64, "request ran past its deadline");
-            edge.vendor.unavailable()
-        }
-    }
-}
-
 const NUL_MESSAGE: &str = "The request contains a NUL character, which is not allowed.";
 
-/// Refuses a request with a NUL anywhere a handler or the database could see it: the decoded
-/// path or query, a Basic login, or the body.
-pub async fn refuse_nul(State(edge): State<Edge>, req: Request, next: Next) -> Response {
+/// The one layer every request passes: refuses a NUL anywhere a handler or the database could
+/// see it (the decoded path or query, a Basic login, the body), then runs the handler within the
+/// deadline, answering 503 past it (the handler future is dropped; writes run in tasks of their
+/// own and are bounded by the store).
+pub async fn guard(State(edge): State<Edge>, req: Request, next: Next) -> Response {
     let uri = req.uri();
     // A URI cannot hold a raw NUL; only `%00` decodes to one.
     if uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")) {
@@ -72,23 +62,31 @@ pub async fn refuse_nul(State(edge): State<Edge>, req: Request, next: Next) -> R
     if basic_login_has_nul(req.headers()) {
         return edge.vendor.bad_request(NUL_MESSAGE);
     }
-    if !has_body(req.headers()) {
-        return next.run(req).await;
-    }
-    let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => return edge.vendor.bad_request("The request body is too large or could not be read."),
+    let req = if has_body(req.headers()) {
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(b) => b,
+            Err(_) => return edge.vendor.bad_request("The request body is too large or could not be read."),
+        };
+        let form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        if body_has_nul(&bytes, form) {
+            return edge.vendor.bad_request(NUL_MESSAGE);
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        req
     };
-    let form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
-    if body_has_nul(&bytes, form) {
-        return edge.vendor.bad_request(NUL_MESSAGE);
+    match tokio::time::timeout(edge.deadline, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(deadline_ms = edge.deadline.as_millis() as u64, "request ran past its deadline");
+            edge.vendor.unavailable()
+        }
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 fn has_body(headers: &HeaderMap) -> bool {

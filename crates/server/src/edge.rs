@@ -68,11 +68,10 @@ pub async fn guard(State(edge): State<Edge>, req: Request, next: Next) -> Respon
             Ok(b) => b,
             Err(_) => return edge.vendor.bad_request("The request body is too large or could not be read."),
         };
-        let form = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        let form =
+            parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+                ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            });
         if body_has_nul(&bytes, form) {
             return edge.vendor.bad_request(NUL_MESSAGE);
         }

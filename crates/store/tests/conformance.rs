@@ -2447,3 +2447,53 @@ async fn ping_answers_on_both_backends() {
     on_sqlite(|db| async move { db.store.ping().await.unwrap() }).await;
     on_postgres(|db| async move { db.store.ping().await.unwrap() }).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Schema parity
+// ---------------------------------------------------------------------------------------------
+
+/// `table.column` for every column the migrations created, in order.
+async fn schema_columns(store: &Store) -> Vec<String> {
+    let sql = match store.dialect() {
+        Dialect::Sqlite => {
+            "SELECT m.name || '.' || p.name AS col FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
+        }
+        Dialect::Postgres => {
+            "SELECT table_name || '.' || column_name AS col FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'"
+        }
+    };
+    let mut columns: Vec<String> = store
+        .read(|mut c| async move {
+            let rows = sqlx::query(sql).fetch_all(&mut *c).await?;
+            Ok(rows.iter().map(|r| sqlx::Row::get::<String, _>(r, "col")).collect::<Vec<_>>())
+        })
+        .await
+        .expect("list the schema's columns");
+    columns.sort();
+    columns
+}
+
+/// The two migration sets are written per dialect; they must still define the same tables
+/// with the same columns, so every query in `repo` means the same on both.
+#[tokio::test]
+async fn sqlite_and_postgres_schemas_define_the_same_tables_and_columns() {
+    let read = std::sync::Mutex::new(Vec::new());
+    let cell = &read;
+    on_sqlite(|db| async move { *cell.lock().unwrap() = schema_columns(&db.store).await }).await;
+    let sqlite = std::mem::take(&mut *read.lock().unwrap());
+    assert!(sqlite.iter().any(|c| c == "customers.email_key"), "the SQLite schema was read: {sqlite:?}");
+    on_postgres(|db| async move { *cell.lock().unwrap() = schema_columns(&db.store).await }).await;
+    let postgres = std::mem::take(&mut *read.lock().unwrap());
+    if postgres.is_empty() {
+        return;
+    }
+    assert_eq!(postgres.len(), sqlite.len(), "{sqlite:?}\n{postgres:?}");
+    let only_sqlite: Vec<_> = sqlite.iter().filter(|c| !postgres.contains(c)).collect();
+    let only_postgres: Vec<_> = postgres.iter().filter(|c| !sqlite.contains(c)).collect();
+    assert!(
+        only_sqlite.is_empty() && only_postgres.is_empty(),
+        "only in SQLite: {only_sqlite:?}; only in PostgreSQL: {only_postgres:?}"
+    );
+}

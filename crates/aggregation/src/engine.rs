@@ -107,7 +107,7 @@ pub enum Stage {
     /// CHALLENGED with an MFA question.
     AwaitingMfa { mfa: MfaKind },
     /// RESUMED after an MFA answer; the bank's verdict waits to be applied.
-    MfaAnswered { passed: bool, failure_status: Option<String>, failure_message: Option<String> },
+    MfaAnswered { passed: bool, failure_status: Option<ConnectionStatus>, failure_message: Option<String> },
     /// CHALLENGED with the account-selection question (verification).
     AwaitingAccountSelection,
     /// RESUMED after the end user picked an account.
@@ -232,16 +232,12 @@ pub fn oauth_state(m: &MemberRecord) -> OauthState {
     m.oauth_options.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default()
 }
 
-pub fn status_of(m: &MemberRecord) -> ConnectionStatus {
-    ConnectionStatus::parse(&m.connection_status).unwrap_or(ConnectionStatus::Created)
-}
-
 fn set_job(m: &mut MemberRecord, job: Option<&RunningJob>) {
     m.job = job.map(|j| serde_json::to_string(j).expect("job serialises"));
 }
 
 fn set_status(m: &mut MemberRecord, s: ConnectionStatus, message: Option<&str>) {
-    m.connection_status = s.as_str().to_owned();
+    m.connection_status = s;
     m.connection_status_message = message.map(str::to_owned);
 }
 
@@ -311,7 +307,7 @@ pub async fn run_step(
     let Some(mut job) = running_job(m) else { return Ok(()) };
     match payload.action {
         JobAction::ExpireChallenge => {
-            if status_of(m) == ConnectionStatus::Challenged && job.challenge_seq == payload.challenge_seq {
+            if m.connection_status == ConnectionStatus::Challenged && job.challenge_seq == payload.challenge_seq {
                 finish_failed(agg, m, sandbox::EXPIRED);
             }
             Ok(())
@@ -320,8 +316,7 @@ pub async fn run_step(
             Stage::Login => login(conn, agg, m, &mut job).await,
             Stage::MfaAnswered { passed: true, .. } => after_login(conn, agg, m, &mut job).await,
             Stage::MfaAnswered { passed: false, failure_status, failure_message } => {
-                let status =
-                    failure_status.as_deref().and_then(ConnectionStatus::parse).unwrap_or(ConnectionStatus::Rejected);
+                let status = failure_status.unwrap_or(ConnectionStatus::Rejected);
                 let message = failure_message.unwrap_or_default();
                 fail_with(agg, m, status, &message);
                 Ok(())
@@ -630,7 +625,7 @@ pub async fn resume(
     m: &mut MemberRecord,
     answers: &[(String, String)],
 ) -> Result<(), ResumeError> {
-    let (Some(mut job), ConnectionStatus::Challenged) = (running_job(m), status_of(m)) else {
+    let (Some(mut job), ConnectionStatus::Challenged) = (running_job(m), m.connection_status) else {
         return Err(ResumeError::NotChallenged);
     };
     let challenges = open_challenges(m);
@@ -647,7 +642,7 @@ pub async fn resume(
                 MfaOutcome::Passed => Stage::MfaAnswered { passed: true, failure_status: None, failure_message: None },
                 MfaOutcome::Failed(f) => Stage::MfaAnswered {
                     passed: false,
-                    failure_status: Some(f.status.as_str().into()),
+                    failure_status: Some(f.status),
                     failure_message: Some(f.message.into()),
                 },
             },
@@ -656,7 +651,7 @@ pub async fn resume(
                     Some(opt) => Stage::AccountSelected { account_guid: opt.value.clone() },
                     None => Stage::MfaAnswered {
                         passed: false,
-                        failure_status: Some(ConnectionStatus::Rejected.as_str().into()),
+                        failure_status: Some(ConnectionStatus::Rejected),
                         failure_message: Some("The selected account is not one of the options offered.".into()),
                     },
                 }
@@ -745,7 +740,7 @@ pub fn new_member(
         credentials: None,
         credentials_fingerprint: None,
         is_oauth: false,
-        connection_status: ConnectionStatus::Created.as_str().to_owned(),
+        connection_status: ConnectionStatus::Created,
         connection_status_message: None,
         is_being_aggregated: false,
         is_authenticated: false,

@@ -147,7 +147,7 @@ pub async fn create(
     let job = match new.oauth {
         Some(oauth) => {
             member.is_oauth = true;
-            member.connection_status = ConnectionStatus::Pending.as_str().to_owned();
+            member.connection_status = ConnectionStatus::Pending;
             member.oauth_options = Some(serde_json::to_string(&oauth).expect("oauth state serialises"));
             window = Some(mint_oauth_window(state, &mut member));
             None
@@ -275,7 +275,7 @@ pub async fn save_changes(
                     member.credentials = credentials;
                     member.credentials_fingerprint = fingerprint;
                     engine::cancel_job(c, &mut member).await?;
-                    member.connection_status = ConnectionStatus::Updated.as_str().to_owned();
+                    member.connection_status = ConnectionStatus::Updated;
                     member.connection_status_message = None;
                 }
                 if let Some(request) = job {
@@ -347,9 +347,9 @@ pub async fn reopen_oauth(
                 if !member.is_oauth {
                     return Ok(Err(MxError::bad_request("This member does not connect through OAuth.")));
                 }
-                if engine::status_of(&member) != ConnectionStatus::Connected {
+                if member.connection_status != ConnectionStatus::Connected {
                     engine::cancel_job(c, &mut member).await?;
-                    member.connection_status = ConnectionStatus::Pending.as_str().to_owned();
+                    member.connection_status = ConnectionStatus::Pending;
                     member.connection_status_message = None;
                 }
                 let uri = mint_oauth_window(&agg, &mut member);

@@ -71,7 +71,7 @@ async fn member_for(state: &AppState, token: &str) -> Option<openiav_store::reco
 
 async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let Some(member) = member_for(&state, &token).await else { return expired() };
-    let connected = engine::oauth_state(&member).granted && engine::status_of(&member) == ConnectionStatus::Connected;
+    let connected = engine::oauth_state(&member).granted && member.connection_status == ConnectionStatus::Connected;
     let second = if connected {
         "<button type=\"submit\" name=\"decision\" value=\"revoke\">Revoke access</button>"
     } else {

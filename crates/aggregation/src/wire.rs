@@ -2,6 +2,7 @@
 //! strings are strings, integers are integers, and `most_recent_job_guid` /
 //! `most_recent_job_detail_text` stay `null` in v20111101, where the spec types them boolean).
 
+use openiav_core::aggregation::ConnectionStatus;
 use openiav_store::records::{AccountRecord, MemberRecord, MemberStatusRecord, UserRecord};
 use serde::Serialize;
 
@@ -35,7 +36,7 @@ impl<'a> From<&'a UserRecord> for User<'a> {
 pub struct Member<'a> {
     pub aggregated_at: Option<String>,
     pub background_aggregation_is_disabled: bool,
-    pub connection_status: &'a str,
+    pub connection_status: ConnectionStatus,
     pub connection_status_message: Option<&'a str>,
     pub guid: &'a str,
     pub id: Option<&'a str>,
@@ -67,7 +68,7 @@ impl<'a> Member<'a> {
         Self {
             aggregated_at: m.aggregated_at.map(|t| t.to_rfc3339_seconds()),
             background_aggregation_is_disabled: m.background_aggregation_is_disabled,
-            connection_status: &m.connection_status,
+            connection_status: m.connection_status,
             connection_status_message: m.connection_status_message.as_deref(),
             guid: m.guid.as_str(),
             id: m.id.as_deref(),
@@ -82,7 +83,7 @@ impl<'a> Member<'a> {
             most_recent_job_detail_text: None,
             most_recent_job_guid: if v == ApiVersion::V20250224 { job_guid } else { None },
             name: &m.name,
-            needs_updated_credentials: engine::status_of(m).needs_updated_credentials(),
+            needs_updated_credentials: m.connection_status.needs_updated_credentials(),
             oauth_window_uri,
             successfully_aggregated_at: m.successfully_aggregated_at.map(|t| t.to_rfc3339_seconds()),
             use_cases: m.use_cases.as_deref().and_then(|u| serde_json::from_str(u).ok()),
@@ -96,7 +97,7 @@ impl<'a> Member<'a> {
 pub struct MemberStatus<'a> {
     pub aggregated_at: Option<String>,
     pub challenges: Vec<Challenge>,
-    pub connection_status: &'a str,
+    pub connection_status: ConnectionStatus,
     pub connection_status_message: Option<&'a str>,
     pub guid: &'a str,
     pub has_processed_account_numbers: bool,
@@ -112,7 +113,7 @@ impl<'a> From<&'a MemberStatusRecord> for MemberStatus<'a> {
         Self {
             aggregated_at: m.aggregated_at.map(|t| t.to_rfc3339_seconds()),
             challenges: engine::parse_challenges(m.challenges.as_deref()),
-            connection_status: &m.connection_status,
+            connection_status: m.connection_status,
             connection_status_message: m.connection_status_message.as_deref(),
             guid: m.guid.as_str(),
             has_processed_account_numbers: m.has_processed_account_numbers,

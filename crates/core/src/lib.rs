@@ -1,8 +1,12 @@
-//! Pure building blocks shared by every openiav crate: typed ids, time, crypto, bank numbers.
+//! Pure building blocks shared by every openiav crate: typed ids, time, crypto, bank numbers,
+//! and the vendors' closed vocabularies (statuses, kinds, topics) as enums.
 
+pub mod aggregation;
 pub mod bank;
 pub mod clock;
 pub mod crypto;
 pub mod ids;
+pub mod payments;
+pub mod vocab;
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -3,6 +3,7 @@
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
+use openiav_core::payments::EventTopic;
 use openiav_store::records::EventRecord;
 use openiav_store::repo::events;
 use openiav_store::{Conn, StoreError};
@@ -18,7 +19,7 @@ pub async fn record(
     conn: &mut Conn,
     base: &str,
     tenant: TenantId,
-    topic: &str,
+    topic: EventTopic,
     resource_type: &str,
     resource_id: &str,
     customer_id: Option<&str>,
@@ -27,7 +28,7 @@ pub async fn record(
     let event = EventRecord {
         id: uuid::Uuid::new_v4().to_string(),
         tenant_id: tenant,
-        topic: topic.to_owned(),
+        topic,
         resource_type: resource_type.to_owned(),
         resource_id: resource_id.to_owned(),
         customer_id: customer_id.map(str::to_owned),

@@ -104,7 +104,7 @@ pub async fn fan_out(conn: &mut Conn, event: &EventRecord, body: &str) -> Result
             tenant_id: event.tenant_id,
             subscription_id: s.id.clone(),
             event_id: event.id.clone(),
-            topic: event.topic.clone(),
+            topic: event.topic,
             body: body.to_owned(),
             attempts: "[]".into(),
             created_at: event.created_at,
@@ -269,7 +269,7 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
     let headers = [
         ("Content-Type", "application/json; charset=UTF-8".to_owned()),
         ("User-Agent", "dwolla-webhooks/1.0 (openiav)".to_owned()),
-        ("X-Dwolla-Topic", webhook.topic.clone()),
+        ("X-Dwolla-Topic", webhook.topic.to_string()),
         ("X-Request-Signature-SHA-256", signature(&secret, webhook.body.as_bytes())),
     ];
     let now = state.clock.now();

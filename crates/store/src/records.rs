@@ -1,8 +1,13 @@
 //! Rows as the store holds them. Secret fields are ciphertext here; only callers holding the
 //! keyring turn them back into plaintext.
 
+use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
+use openiav_core::payments::{
+    CustomerKind, CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
+};
+use openiav_core::vocab::UnknownValue;
 use sqlx::any::AnyRow;
 use sqlx::{Column, Row};
 
@@ -45,7 +50,7 @@ pub struct MemberRecord {
     pub credentials: Option<Vec<u8>>,
     pub credentials_fingerprint: Option<String>,
     pub is_oauth: bool,
-    pub connection_status: String,
+    pub connection_status: ConnectionStatus,
     pub connection_status_message: Option<String>,
     pub is_being_aggregated: bool,
     pub is_authenticated: bool,
@@ -75,7 +80,7 @@ pub struct MemberRecord {
 #[derive(Clone, Debug)]
 pub struct MemberStatusRecord {
     pub guid: MemberGuid,
-    pub connection_status: String,
+    pub connection_status: ConnectionStatus,
     pub connection_status_message: Option<String>,
     pub is_being_aggregated: bool,
     pub is_authenticated: bool,
@@ -136,7 +141,7 @@ pub struct MicroDepositRecord {
     pub last_name: Option<String>,
     pub institution_code: Option<String>,
     pub institution_name: Option<String>,
-    pub status: String,
+    pub status: MicroDepositStatus,
     pub error_message: Option<String>,
     pub failed_attempts: i64,
     /// When the two deposits land in the account.
@@ -162,7 +167,7 @@ impl MicroDepositRecord {
             last_name: row.try_get("last_name")?,
             institution_code: row.try_get("institution_code")?,
             institution_name: row.try_get("institution_name")?,
-            status: row.try_get("status")?,
+            status: word(row, "status")?,
             error_message: row.try_get("error_message")?,
             failed_attempts: row.try_get("failed_attempts")?,
             deposited_at: ts(row, "deposited_at")?,
@@ -246,9 +251,8 @@ impl PaymentTokenRecord {
 pub struct CustomerRecord {
     pub id: String,
     pub tenant_id: TenantId,
-    /// `unverified`, `receive-only`, `personal` or `business`.
-    pub kind: String,
-    pub status: String,
+    pub kind: CustomerKind,
+    pub status: CustomerStatus,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -269,8 +273,8 @@ impl CustomerRecord {
         Ok(Self {
             id: row.try_get("id")?,
             tenant_id: tenant_id(row)?,
-            kind: row.try_get("type")?,
-            status: row.try_get("status")?,
+            kind: word(row, "type")?,
+            status: word(row, "status")?,
             first_name: row.try_get("first_name")?,
             last_name: row.try_get("last_name")?,
             email: row.try_get("email")?,
@@ -322,8 +326,7 @@ pub struct ExchangeRecord {
     pub tenant_id: TenantId,
     pub customer_id: String,
     pub partner: String,
-    /// `active`, `deactivated` or `removed`.
-    pub status: String,
+    pub status: ExchangeStatus,
     /// JSON naming the partner's account (for MX: member and account guids).
     pub connection: String,
     pub created_at: Timestamp,
@@ -336,7 +339,7 @@ impl ExchangeRecord {
             tenant_id: tenant_id(row)?,
             customer_id: row.try_get("customer_id")?,
             partner: row.try_get("partner")?,
-            status: row.try_get("status")?,
+            status: word(row, "status")?,
             connection: row.try_get("connection")?,
             created_at: ts(row, "created_at")?,
         })
@@ -350,8 +353,7 @@ pub struct FundingSourceRecord {
     pub tenant_id: TenantId,
     pub customer_id: String,
     pub exchange_id: Option<String>,
-    /// `verified` or `unverified`.
-    pub status: String,
+    pub status: FundingSourceStatus,
     pub bank_account_type: String,
     pub name: String,
     pub bank_name: String,
@@ -375,7 +377,7 @@ impl FundingSourceRecord {
             tenant_id: tenant_id(row)?,
             customer_id: row.try_get("customer_id")?,
             exchange_id: row.try_get("exchange_id")?,
-            status: row.try_get("status")?,
+            status: word(row, "status")?,
             bank_account_type: row.try_get("bank_account_type")?,
             name: row.try_get("name")?,
             bank_name: row.try_get("bank_name")?,
@@ -396,7 +398,7 @@ impl FundingSourceRecord {
 pub struct EventRecord {
     pub id: String,
     pub tenant_id: TenantId,
-    pub topic: String,
+    pub topic: EventTopic,
     /// The resource collection (`customers`, `funding-sources`, …).
     pub resource_type: String,
     pub resource_id: String,
@@ -409,7 +411,7 @@ impl EventRecord {
         Ok(Self {
             id: row.try_get("id")?,
             tenant_id: tenant_id(row)?,
-            topic: row.try_get("topic")?,
+            topic: word(row, "topic")?,
             resource_type: row.try_get("resource_type")?,
             resource_id: row.try_get("resource_id")?,
             customer_id: row.try_get("customer_id")?,
@@ -454,7 +456,7 @@ pub struct WebhookRecord {
     pub tenant_id: TenantId,
     pub subscription_id: String,
     pub event_id: String,
-    pub topic: String,
+    pub topic: EventTopic,
     /// The exact body every attempt sends (compact JSON).
     pub body: String,
     /// JSON list of attempts (request and response).
@@ -469,7 +471,7 @@ impl WebhookRecord {
             tenant_id: tenant_id(row)?,
             subscription_id: row.try_get("subscription_id")?,
             event_id: row.try_get("event_id")?,
-            topic: row.try_get("topic")?,
+            topic: word(row, "topic")?,
             body: row.try_get("body")?,
             attempts: row.try_get("attempts")?,
             created_at: ts(row, "created_at")?,
@@ -530,8 +532,7 @@ impl IdempotencyRecord {
 pub struct FundingSourceMicroDepositsRecord {
     pub funding_source_id: String,
     pub tenant_id: TenantId,
-    /// `pending`, `processed` or `failed`.
-    pub status: String,
+    pub status: FundingSourceMicroDepositStatus,
     pub failed_attempts: i64,
     pub created_at: Timestamp,
     pub processed_at: Option<Timestamp>,
@@ -542,12 +543,30 @@ impl FundingSourceMicroDepositsRecord {
         Ok(Self {
             funding_source_id: row.try_get("funding_source_id")?,
             tenant_id: tenant_id(row)?,
-            status: row.try_get("status")?,
+            status: word(row, "status")?,
             failed_attempts: row.try_get("failed_attempts")?,
             created_at: ts(row, "created_at")?,
             processed_at: opt_ts(row, "processed_at")?,
         })
     }
+}
+
+/// A column holding one word of a vendor's vocabulary; a word outside it is an error naming the
+/// row and column, never a default.
+fn word<T: std::str::FromStr<Err = UnknownValue>>(row: &AnyRow, col: &str) -> Result<T, sqlx::Error> {
+    let text: String = row.try_get(col)?;
+    text.parse().map_err(|e: UnknownValue| sqlx::Error::ColumnDecode {
+        index: format!("{col:?} of row {}", row_key(row)),
+        source: Box::new(e),
+    })
+}
+
+/// The key of a row, for error messages: its `id`, `guid` or `funding_source_id` column.
+fn row_key(row: &AnyRow) -> String {
+    ["id", "guid", "funding_source_id"]
+        .into_iter()
+        .find_map(|col| row.try_get::<String, _>(col).ok())
+        .unwrap_or_else(|| "(without a key)".into())
 }
 
 fn ts(row: &AnyRow, col: &str) -> Result<Timestamp, sqlx::Error> {
@@ -618,7 +637,7 @@ impl MemberRecord {
             credentials: row.try_get("credentials")?,
             credentials_fingerprint: row.try_get("credentials_fingerprint")?,
             is_oauth: flag(row, "is_oauth")?,
-            connection_status: row.try_get("connection_status")?,
+            connection_status: word(row, "connection_status")?,
             connection_status_message: row.try_get("connection_status_message")?,
             is_being_aggregated: flag(row, "is_being_aggregated")?,
             is_authenticated: flag(row, "is_authenticated")?,
@@ -652,7 +671,7 @@ impl MemberStatusRecord {
     pub(crate) fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             guid: MemberGuid::from_stored(row.try_get("guid")?),
-            connection_status: row.try_get("connection_status")?,
+            connection_status: word(row, "connection_status")?,
             connection_status_message: row.try_get("connection_status_message")?,
             is_being_aggregated: flag(row, "is_being_aggregated")?,
             is_authenticated: flag(row, "is_authenticated")?,

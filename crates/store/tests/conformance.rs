@@ -8,8 +8,12 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures::FutureExt;
+use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
+use openiav_core::payments::{
+    CustomerKind, CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
+};
 use openiav_store::records::{
     AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
     FundingSourceMicroDepositsRecord, FundingSourceRecord, IdempotencyRecord, JobRecord, MemberRecord,
@@ -126,6 +130,7 @@ conformance! {
         widget_sessions_open_once_before_expiry_and_then_find_live,
         payment_tokens_live_until_expiry_then_deleted,
         customers_round_trip_every_field_through_insert_and_save,
+        a_stored_word_outside_the_vocabulary_is_an_error_naming_row_and_column,
         customers_email_and_correlation_id_are_unique_per_tenant_only,
         customers_list_searches_filters_and_paginates_in_creation_order,
         customers_of_one_tenant_are_invisible_to_another,
@@ -225,7 +230,7 @@ fn member_record(tenant: TenantId, user: &UserGuid, created_at: Timestamp) -> Me
         credentials: Some((0..=255u8).chain([0, 0, 255]).collect()),
         credentials_fingerprint: Some(unique("fp")),
         is_oauth: false,
-        connection_status: "CONNECTED".to_owned(),
+        connection_status: ConnectionStatus::Connected,
         connection_status_message: Some("Connected to MX Bank".to_owned()),
         is_being_aggregated: true,
         is_authenticated: true,
@@ -680,7 +685,7 @@ async fn members_round_trip_every_field_through_insert_and_save(db: TestDb) {
         credentials: None,
         credentials_fingerprint: None,
         is_oauth: true,
-        connection_status: "CHALLENGED".into(),
+        connection_status: ConnectionStatus::Challenged,
         connection_status_message: None,
         is_being_aggregated: false,
         is_authenticated: false,
@@ -880,7 +885,7 @@ async fn members_of_one_tenant_are_invisible_to_another(db: TestDb) {
 
     let mut hijack = member.clone();
     hijack.tenant_id = b;
-    hijack.connection_status = "DISCONNECTED".into();
+    hijack.connection_status = ConnectionStatus::Disconnected;
     assert_not_found(store.write(move |c| Box::pin(async move { members::save(c, &hijack).await })).await);
     let guid = member.guid.clone();
     assert_not_found(store.write(move |c| Box::pin(async move { members::delete(c, b, &guid).await })).await);
@@ -1511,7 +1516,7 @@ async fn micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant(db:
         last_name: None,
         institution_code: Some("mxbank".into()),
         institution_name: Some("MX Bank".into()),
-        status: "INITIATED".into(),
+        status: MicroDepositStatus::Initiated,
         error_message: None,
         failed_attempts: 0,
         deposited_at: at(at_ms),
@@ -1538,7 +1543,7 @@ async fn micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant(db:
         .is_none());
 
     let mut changed = found.clone();
-    changed.status = "VERIFIED".into();
+    changed.status = MicroDepositStatus::Verified;
     changed.failed_attempts = 2;
     changed.verified_at = Some(at(99));
     store.write(move |c| Box::pin(async move { micro_deposits::save(c, &changed).await })).await.unwrap();
@@ -1636,8 +1641,8 @@ fn customer_record(tenant: TenantId, email: &str, created_at: Timestamp) -> Cust
     CustomerRecord {
         id: unique("cus"),
         tenant_id: tenant,
-        kind: "personal".to_owned(),
-        status: "verified".to_owned(),
+        kind: CustomerKind::Personal,
+        status: CustomerStatus::Verified,
         first_name: "Jane".to_owned(),
         last_name: "Doe".to_owned(),
         email: email.to_owned(),
@@ -1702,7 +1707,7 @@ fn exchange_record(
         tenant_id: tenant,
         customer_id: customer.to_owned(),
         partner: "MX".to_owned(),
-        status: status.to_owned(),
+        status: status.parse().unwrap(),
         connection: connection.to_owned(),
         created_at,
     }
@@ -1725,7 +1730,7 @@ fn funding_source_record(
         tenant_id: tenant,
         customer_id: customer.to_owned(),
         exchange_id: None,
-        status: "unverified".to_owned(),
+        status: FundingSourceStatus::Unverified,
         bank_account_type: "checking".to_owned(),
         name: "My Checking".to_owned(),
         bank_name: "MX Bank".to_owned(),
@@ -1809,7 +1814,7 @@ async fn customers_round_trip_every_field_through_insert_and_save(db: TestDb) {
     let store = db.store;
     let tenant = new_tenant(&store).await;
     let mut c = customer_record(tenant, "Jane.Doe@Example.com", at(5));
-    c.kind = "business".to_owned();
+    c.kind = CustomerKind::Business;
     c.business_name = Some("Jane's Café & Co".to_owned());
     c.correlation_id = Some("corr-1".to_owned());
     c.aggregator_user = Some("USR-1".to_owned());
@@ -1819,8 +1824,8 @@ async fn customers_round_trip_every_field_through_insert_and_save(db: TestDb) {
 
     // Every mutable column goes back, including to and from NULL.
     let mut changed = c.clone();
-    changed.kind = "personal".to_owned();
-    changed.status = "suspended".to_owned();
+    changed.kind = CustomerKind::Personal;
+    changed.status = CustomerStatus::Suspended;
     changed.first_name = "Janet".to_owned();
     changed.last_name = "Roe".to_owned();
     changed.email = "Janet@Example.org".to_owned();
@@ -1856,6 +1861,32 @@ async fn customers_round_trip_every_field_through_insert_and_save(db: TestDb) {
     ghost.id = "no-such-customer".to_owned();
     assert_not_found(store.write(move |x| Box::pin(async move { customers::save(x, &ghost).await })).await);
     assert!(find_customer(&store, tenant, "no-such-customer").await.is_none());
+}
+
+async fn a_stored_word_outside_the_vocabulary_is_an_error_naming_row_and_column(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let c = customer_record(tenant, "odd@example.com", at(5));
+    put_customer(&store, &c).await;
+    let id = c.id.clone();
+    store
+        .write(move |x| {
+            Box::pin(async move {
+                sqlx::query("UPDATE customers SET status = 'archived' WHERE id = $1").bind(id).execute(&mut *x).await?;
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let id = c.id.clone();
+    let err = store.read(|mut x| async move { customers::find(&mut x, tenant, &id).await }).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("\"status\"")
+            && message.contains(&c.id)
+            && message.contains("\"archived\" is not a known CustomerStatus"),
+        "{message}"
+    );
 }
 
 async fn customers_email_and_correlation_id_are_unique_per_tenant_only(db: TestDb) {
@@ -1924,7 +1955,7 @@ async fn customers_list_searches_filters_and_paginates_in_creation_order(db: Tes
             first_name: first.into(),
             last_name: last.into(),
             business_name: business.map(str::to_owned),
-            status: status.into(),
+            status: status.parse().unwrap(),
             // Creation order is insertion order, not the timestamp.
             ..customer_record(tenant, email, at(10_000 - i as i64))
         };
@@ -2113,7 +2144,7 @@ async fn exchanges_round_trip_save_list_and_find_active_by_connection(db: TestDb
     assert_eq!(active(customer.id.clone(), conn_b).await, Some(ex_b2.clone()));
 
     let mut deactivated = ex_a.clone();
-    deactivated.status = "deactivated".to_owned();
+    deactivated.status = ExchangeStatus::Deactivated;
     let w = deactivated.clone();
     store.write(move |c| Box::pin(async move { exchanges::save(c, &w).await })).await.unwrap();
     assert_eq!(find(tenant, ex_a.id.clone()).await, Some(deactivated));
@@ -2126,7 +2157,7 @@ async fn exchanges_round_trip_save_list_and_find_active_by_connection(db: TestDb
 
     let mut stolen = ex_n.clone();
     stolen.tenant_id = other;
-    stolen.status = "removed".to_owned();
+    stolen.status = ExchangeStatus::Removed;
     assert_not_found(store.write(move |c| Box::pin(async move { exchanges::save(c, &stolen).await })).await);
     assert_eq!(find(tenant, ex_n.id.clone()).await, Some(ex_n));
 }
@@ -2144,7 +2175,7 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     let fs2 = funding_source_record(tenant, &customer.id, "fp-b", true, at(30));
     let fs3 = FundingSourceRecord {
         exchange_id: Some(exchange.id.clone()),
-        status: "verified".to_owned(),
+        status: FundingSourceStatus::Verified,
         ..funding_source_record(tenant, &customer.id, "fp-b", false, at(20))
     };
     let fs4 = funding_source_record(tenant, &customer.id, "fp-c", true, at(10));
@@ -2182,7 +2213,7 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     // Save writes status, name, bank details, removal, update time and exchange back; never the
     // owner or the creation time.
     let mut changed = fs1.clone();
-    changed.status = "verified".to_owned();
+    changed.status = FundingSourceStatus::Verified;
     changed.name = "Renamed — savings".to_owned();
     changed.bank_account_type = "savings".to_owned();
     changed.removed = true;
@@ -2230,7 +2261,7 @@ async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestD
     let event = |tenant: TenantId, i: i64| EventRecord {
         id: unique("evt"),
         tenant_id: tenant,
-        topic: if i == 0 { "customer_created".to_owned() } else { format!("topic_{i}") },
+        topic: EventTopic::ALL[i as usize % EventTopic::ALL.len()],
         resource_type: "customers".to_owned(),
         resource_id: format!("cus-{i}"),
         customer_id: (i % 2 == 0).then(|| format!("cus-{i}")),
@@ -2350,7 +2381,7 @@ async fn rows_read_for_update_are_the_stored_rows(db: TestDb) {
     let deposits = FundingSourceMicroDepositsRecord {
         funding_source_id: source.id.clone(),
         tenant_id: tenant,
-        status: "pending".into(),
+        status: FundingSourceMicroDepositStatus::Pending,
         failed_attempts: 1,
         created_at: at(6),
         processed_at: None,

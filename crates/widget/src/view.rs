@@ -100,7 +100,7 @@ pub enum Outcome {
 }
 
 pub fn outcome(m: &MemberRecord) -> Outcome {
-    let status = engine::status_of(m);
+    let status = m.connection_status;
     if let Some(job) = engine::running_job(m) {
         return match (status, job.stage) {
             (ConnectionStatus::Challenged, Stage::AwaitingAccountSelection) => Outcome::SelectAccount,
@@ -166,7 +166,7 @@ pub struct WidgetMember {
 
 impl WidgetMember {
     pub fn new(m: &MemberRecord, institution_guid: &str, oauth_window_uri: Option<String>) -> Self {
-        let status = engine::status_of(m);
+        let status = m.connection_status;
         let outcome = outcome(m);
         let challenges = match outcome {
             Outcome::Challenged | Outcome::SelectAccount => engine::open_challenges(m),

@@ -251,7 +251,7 @@ pub async fn challenges(
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
     let member = load_member(&state, tenant, v, &u, &m).await?;
-    if engine::status_of(&member) != ConnectionStatus::Challenged {
+    if member.connection_status != ConnectionStatus::Challenged {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let (challenges, pagination) = paginate(&engine::open_challenges(&member), page);

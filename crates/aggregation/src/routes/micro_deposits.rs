@@ -9,6 +9,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use openiav_core::aggregation::MicroDepositStatus;
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::{derived_guid, TenantId, UserGuid};
 use openiav_store::records::MicroDepositRecord;
@@ -70,7 +71,7 @@ struct MicroDeposit<'a> {
     institution_name: Option<&'a str>,
     last_name: Option<&'a str>,
     routing_number: &'a str,
-    status: &'a str,
+    status: MicroDepositStatus,
     updated_at: String,
     verified_at: Option<String>,
 }
@@ -80,15 +81,19 @@ fn account_number_context(d: &MicroDepositRecord) -> String {
 }
 
 /// The status as of `now`: an initiated verification is DEPOSITED once the deposits land.
-fn effective_status(d: &MicroDepositRecord, now: openiav_core::clock::Timestamp) -> &str {
-    if d.status == "INITIATED" && now >= d.deposited_at {
-        "DEPOSITED"
+fn effective_status(d: &MicroDepositRecord, now: openiav_core::clock::Timestamp) -> MicroDepositStatus {
+    if d.status == MicroDepositStatus::Initiated && now >= d.deposited_at {
+        MicroDepositStatus::Deposited
     } else {
-        &d.status
+        d.status
     }
 }
 
-fn render<'a>(state: &AppState, d: &'a MicroDepositRecord, status: &'a str) -> Result<MicroDeposit<'a>, MxError> {
+fn render<'a>(
+    state: &AppState,
+    d: &'a MicroDepositRecord,
+    status: MicroDepositStatus,
+) -> Result<MicroDeposit<'a>, MxError> {
     let number = state
         .keyring
         .decrypt(&account_number_context(d), &d.account_number)
@@ -116,7 +121,7 @@ fn one(
     v: PlainJsonVersion,
     code: StatusCode,
     d: &MicroDepositRecord,
-    status: &str,
+    status: MicroDepositStatus,
 ) -> Result<Response, MxError> {
     Ok(v.json(code, &json!({ "micro_deposit": [render(state, d, status)?] })))
 }
@@ -160,7 +165,7 @@ pub async fn initiate(
         last_name: f.last_name,
         institution_code: institution.map(|i| i.code.clone()),
         institution_name: institution.map(|i| i.name.clone()),
-        status: "INITIATED".into(),
+        status: MicroDepositStatus::Initiated,
         error_message: None,
         failed_attempts: 0,
         deposited_at: now.plus_millis(state.config.sandbox_delay_ms),
@@ -186,7 +191,7 @@ pub async fn create(
         .ok_or_else(|| MxError::bad_request("The request body must contain a `micro_deposit` object."))?;
     let user = load_user(&state, tenant, v.version, &u).await?;
     let record = initiate(&state, tenant, &user.guid, f).await?;
-    one(&state, v, StatusCode::OK, &record, "INITIATED")
+    one(&state, v, StatusCode::OK, &record, MicroDepositStatus::Initiated)
 }
 
 pub async fn list(
@@ -255,9 +260,9 @@ pub async fn verify(
                     return Ok(Err(MxError::NotFound));
                 };
                 match effective_status(&d, now) {
-                    "VERIFIED" => return Ok(Ok(d)),
-                    "DEPOSITED" => {}
-                    "INITIATED" => {
+                    MicroDepositStatus::Verified => return Ok(Ok(d)),
+                    MicroDepositStatus::Deposited => {}
+                    MicroDepositStatus::Initiated => {
                         return Ok(Err(MxError::bad_request("The deposits have not arrived yet; try again later.")))
                     }
                     other => {
@@ -267,16 +272,16 @@ pub async fn verify(
                     }
                 }
                 if answer == (SANDBOX_DEPOSIT_CENTS, SANDBOX_DEPOSIT_CENTS) {
-                    d.status = "VERIFIED".into();
+                    d.status = MicroDepositStatus::Verified;
                     d.error_message = None;
                     d.verified_at = Some(now);
                 } else {
                     d.failed_attempts += 1;
                     if d.failed_attempts >= MAX_FAILED_ATTEMPTS {
-                        d.status = "DENIED".into();
+                        d.status = MicroDepositStatus::Denied;
                         d.error_message = Some("The amounts were entered incorrectly too many times.".into());
                     } else {
-                        d.status = "DEPOSITED".into();
+                        d.status = MicroDepositStatus::Deposited;
                         d.error_message = Some("The amounts entered do not match the deposits.".into());
                     }
                 }

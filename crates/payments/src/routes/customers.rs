@@ -5,6 +5,7 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
+use openiav_core::payments::{CustomerKind, CustomerStatus, EventTopic};
 use openiav_store::records::CustomerRecord;
 use openiav_store::repo::customers::{self as repo, CustomerFilter};
 use openiav_store::StoreError;
@@ -212,25 +213,25 @@ fn check_passport(c: &mut Checks, passport: &Value) {
 }
 
 /// The status a new verified customer gets in the sandbox: its first name picks it.
-fn sandbox_status(first_name: &str, kind: &str) -> &'static str {
+fn sandbox_status(first_name: &str, kind: CustomerKind) -> CustomerStatus {
     match (first_name.to_ascii_lowercase().as_str(), kind) {
-        ("retry", _) => "retry",
-        ("kba", "personal") => "kba",
-        ("document", _) => "document",
-        ("suspended", _) => "suspended",
-        _ => "verified",
+        ("retry", _) => CustomerStatus::Retry,
+        ("kba", CustomerKind::Personal) => CustomerStatus::Kba,
+        ("document", _) => CustomerStatus::Document,
+        ("suspended", _) => CustomerStatus::Suspended,
+        _ => CustomerStatus::Verified,
     }
 }
 
 /// The event a verified customer's first status raises.
-fn status_topic(status: &str) -> Option<&'static str> {
+fn status_topic(status: CustomerStatus) -> Option<EventTopic> {
     Some(match status {
-        "verified" => "customer_verified",
-        "retry" => "customer_reverification_needed",
-        "kba" => "customer_kba_verification_needed",
-        "document" => "customer_verification_document_needed",
-        "suspended" => "customer_suspended",
-        _ => return None,
+        CustomerStatus::Verified => EventTopic::CustomerVerified,
+        CustomerStatus::Retry => EventTopic::CustomerReverificationNeeded,
+        CustomerStatus::Kba => EventTopic::CustomerKbaVerificationNeeded,
+        CustomerStatus::Document => EventTopic::CustomerVerificationDocumentNeeded,
+        CustomerStatus::Suspended => EventTopic::CustomerSuspended,
+        CustomerStatus::Unverified | CustomerStatus::Deactivated => return None,
     })
 }
 
@@ -272,12 +273,12 @@ pub fn render(base: &str, c: &CustomerRecord) -> Value {
         "exchanges": link(base, &format!("{path}/exchanges"), "exchange"),
         "transfers": link(base, &format!("{path}/transfers"), "transfer"),
     });
-    match c.status.as_str() {
-        "deactivated" => links["reactivate"] = link(base, &path, "customer"),
-        "suspended" => {}
+    match c.status {
+        CustomerStatus::Deactivated => links["reactivate"] = link(base, &path, "customer"),
+        CustomerStatus::Suspended => {}
         _ => links["deactivate"] = link(base, &path, "customer"),
     }
-    if c.status == "retry" {
+    if c.status == CustomerStatus::Retry {
         links["retry-verification"] = link(base, &path, "customer");
     }
     let mut body = json!({
@@ -344,7 +345,7 @@ pub async fn create(
     idempotency: Idempotency,
     DwollaJson(b): DwollaJson<CustomerBody>,
 ) -> Result<Response, DwollaError> {
-    let kind = b.kind.clone().unwrap_or_else(|| "unverified".into());
+    let kind = b.kind.as_deref().map(str::parse::<CustomerKind>).unwrap_or(Ok(CustomerKind::Unverified));
     let now = state.clock.now();
     let mut c = Checks::default();
     c.name(&b.first_name, "/firstName", "FirstName");
@@ -354,27 +355,25 @@ pub async fn create(
         c.invalid("/businessName", "BusinessName must be at most 255 characters.");
     }
     check_correlation_id(&mut c, &b.correlation_id);
-    match kind.as_str() {
-        "unverified" | "receive-only" => {}
-        "personal" => check_verified_person(&mut c, &b, today(now), true),
-        "business" => {
+    match kind {
+        Ok(CustomerKind::Unverified | CustomerKind::ReceiveOnly) => {}
+        Ok(CustomerKind::Personal) => check_verified_person(&mut c, &b, today(now), true),
+        Ok(CustomerKind::Business) => {
             check_business(&mut c, &b, today(now));
         }
-        _ => c.invalid("/type", "Type must be unverified, receive-only, personal or business."),
+        Err(_) => c.invalid("/type", "Type must be unverified, receive-only, personal or business."),
     }
     c.finish()?;
+    let kind = kind.unwrap_or(CustomerKind::Unverified);
     let first_name = b.first_name.clone().unwrap_or_default().trim().to_owned();
-    let status = match kind.as_str() {
-        "personal" | "business" => sandbox_status(&first_name, &kind),
-        _ => "unverified",
-    };
+    let verified_kind = kind.is_verified();
+    let status = if verified_kind { sandbox_status(&first_name, kind) } else { CustomerStatus::Unverified };
     let email = b.email.clone().unwrap_or_default().trim().to_owned();
-    let verified_kind = kind == "personal" || kind == "business";
     let record = CustomerRecord {
         id: uuid::Uuid::new_v4().to_string(),
         tenant_id: tenant,
-        kind: kind.clone(),
-        status: status.to_owned(),
+        kind,
+        status,
         first_name,
         last_name: b.last_name.clone().unwrap_or_default().trim().to_owned(),
         email_key: email.to_lowercase(),
@@ -402,9 +401,18 @@ pub async fn create(
                 }
             }
             repo::insert(conn, &record).await?;
-            events::record(conn, &base, tenant, "customer_created", "customers", &record.id, Some(&record.id), now)
-                .await?;
-            if let Some(topic) = verified_kind.then(|| status_topic(&record.status)).flatten() {
+            events::record(
+                conn,
+                &base,
+                tenant,
+                EventTopic::CustomerCreated,
+                "customers",
+                &record.id,
+                Some(&record.id),
+                now,
+            )
+            .await?;
+            if let Some(topic) = verified_kind.then(|| status_topic(record.status)).flatten() {
                 events::record(conn, &base, tenant, topic, "customers", &record.id, Some(&record.id), now).await?;
             }
             Ok(Ok(Answer::created(&base, &format!("/customers/{}", record.id))))
@@ -456,17 +464,16 @@ pub async fn retrieve(
 }
 
 /// The status change a `{"status": …}` update asks for, with the event it raises.
-fn status_change(current: &str, wanted: &str) -> Result<(&'static str, &'static str), DwollaError> {
+fn status_change(current: CustomerStatus, wanted: &str) -> Result<(CustomerStatus, EventTopic), DwollaError> {
+    use CustomerStatus::{Deactivated, Suspended, Verified};
     match (current, wanted) {
-        ("deactivated", "reactivated") => Ok(("verified", "customer_activated")),
+        (Deactivated, "reactivated") => Ok((Verified, EventTopic::CustomerActivated)),
         (_, "reactivated") => {
             Err(DwollaError::invalid_resource_state("Only a deactivated customer can be reactivated."))
         }
-        ("deactivated", _) => {
-            Err(DwollaError::invalid_resource_state("A deactivated customer can only be reactivated."))
-        }
-        (_, "suspended") => Ok(("suspended", "customer_suspended")),
-        (_, "deactivated") => Ok(("deactivated", "customer_deactivated")),
+        (Deactivated, _) => Err(DwollaError::invalid_resource_state("A deactivated customer can only be reactivated.")),
+        (_, "suspended") => Ok((Suspended, EventTopic::CustomerSuspended)),
+        (_, "deactivated") => Ok((Deactivated, EventTopic::CustomerDeactivated)),
         _ => Err(DwollaError::invalid("/status", "Status must be suspended, deactivated or reactivated.")),
     }
 }
@@ -477,60 +484,62 @@ fn decide_update(
     customer: &mut CustomerRecord,
     b: &CustomerBody,
     now: Timestamp,
-) -> Result<Vec<&'static str>, DwollaError> {
-    let mut topics: Vec<&'static str> = Vec::new();
+) -> Result<Vec<EventTopic>, DwollaError> {
+    let mut topics: Vec<EventTopic> = Vec::new();
     if let Some(wanted) = b.status.as_deref() {
-        let (status, topic) = status_change(&customer.status, wanted)?;
-        customer.status = if status == "verified" && !matches!(customer.kind.as_str(), "personal" | "business") {
-            "unverified".into()
+        let (status, topic) = status_change(customer.status, wanted)?;
+        customer.status = if status == CustomerStatus::Verified && !customer.kind.is_verified() {
+            CustomerStatus::Unverified
         } else {
-            status.into()
+            status
         };
         topics.push(topic);
     } else {
-        if matches!(customer.status.as_str(), "document" | "suspended" | "deactivated") {
+        if matches!(customer.status, CustomerStatus::Document | CustomerStatus::Suspended | CustomerStatus::Deactivated)
+        {
             return Err(DwollaError::invalid_resource_state("Resource cannot be modified."));
         }
         let mut c = Checks::default();
-        let upgrade = b.kind.as_deref().filter(|k| *k != customer.kind);
-        let retry = customer.status == "retry";
+        let upgrade = b.kind.as_deref().filter(|k| *k != customer.kind.as_str());
+        let retry = customer.status == CustomerStatus::Retry;
         if let Some(kind) = upgrade {
             // An unverified customer becomes a verified one.
-            if customer.kind != "unverified" || !matches!(kind, "personal" | "business") {
+            let kind = kind.parse::<CustomerKind>().ok().filter(|k| k.is_verified());
+            let Some(kind) = kind.filter(|_| customer.kind == CustomerKind::Unverified) else {
                 return Err(DwollaError::invalid_resource_state("Resource cannot be modified."));
-            }
+            };
             c.name(&b.first_name, "/firstName", "FirstName");
             c.name(&b.last_name, "/lastName", "LastName");
             c.email(&b.email);
-            if kind == "personal" {
+            if kind == CustomerKind::Personal {
                 check_verified_person(&mut c, b, today(now), true);
             } else {
                 check_business(&mut c, b, today(now));
             }
             c.finish()?;
-            customer.kind = kind.to_owned();
+            customer.kind = kind;
             customer.first_name = b.first_name.clone().unwrap_or_default().trim().to_owned();
             customer.last_name = b.last_name.clone().unwrap_or_default().trim().to_owned();
-            customer.status = sandbox_status(&customer.first_name, kind).to_owned();
+            customer.status = sandbox_status(&customer.first_name, kind);
             customer.profile = Some(profile_of(b).to_string());
-            if kind == "business" {
+            if kind == CustomerKind::Business {
                 customer.business_name = b.business_name.as_deref().map(str::trim).map(str::to_owned);
             }
-            topics.extend(status_topic(&customer.status));
+            topics.extend(status_topic(customer.status));
         } else if retry {
             check_verified_person(&mut c, b, today(now), true);
             if b.ssn.as_deref().is_some_and(|s| !is_digits(&s.replace('-', ""), &[9])) {
                 c.invalid("/ssn", "A retry needs all nine digits of the SSN.");
             }
             c.finish()?;
-            customer.status = "verified".into();
+            customer.status = CustomerStatus::Verified;
             customer.profile = Some(profile_of(b).to_string());
-            topics.push("customer_verified");
+            topics.push(EventTopic::CustomerVerified);
         } else if b.ssn.is_some() || b.date_of_birth.is_some() {
             // Identity is resubmitted only by a retry.
             return Err(DwollaError::invalid_resource_state("Resource cannot be modified."));
         } else {
-            let verified = matches!(customer.kind.as_str(), "personal" | "business");
+            let verified = customer.kind.is_verified();
             if verified && (b.first_name.is_some() || b.last_name.is_some()) {
                 c.invalid("/firstName", "The name of a verified customer cannot be changed.");
             }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use openiav_core::ids::TenantId;
+use openiav_core::payments::ExchangeStatus;
 use openiav_store::records::ExchangeRecord;
 use openiav_store::repo::{customers, exchanges as repo, tenants};
 use serde::{Deserialize, Serialize};
@@ -174,7 +175,7 @@ pub async fn create(
         tenant_id: tenant,
         customer_id: customer.id,
         partner: partner.name.to_owned(),
-        status: "active".into(),
+        status: ExchangeStatus::Active,
         connection: serde_json::to_string(&connection).expect("connection serialises"),
         created_at: state.clock.now(),
     };

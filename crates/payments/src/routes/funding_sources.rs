@@ -9,6 +9,9 @@ use axum::response::{IntoResponse, Response};
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
+use openiav_core::payments::{
+    CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
+};
 use openiav_store::records::{CustomerRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use openiav_store::repo::{customers, funding_sources as repo};
 use openiav_store::StoreError;
@@ -44,11 +47,11 @@ pub fn render(base: &str, f: &FundingSourceRecord, micro_deposits: Option<&Fundi
     });
     if !f.removed {
         links["remove"] = link(base, &path, "funding-source");
-        if f.status == "unverified" {
+        if f.status == FundingSourceStatus::Unverified {
             let deposits = link(base, &format!("{path}/micro-deposits"), "micro-deposits");
             let rel = match micro_deposits {
                 None => "initiate-micro-deposits",
-                Some(m) if m.status == "failed" => "failed-verification-micro-deposits",
+                Some(m) if m.status == FundingSourceMicroDepositStatus::Failed => "failed-verification-micro-deposits",
                 Some(_) => "verify-micro-deposits",
             };
             links[rel] = deposits;
@@ -155,12 +158,12 @@ pub async fn create(
         if !errors.is_empty() {
             return Err(DwollaError::validation(errors));
         }
-        if exchange.status != "active" {
+        if exchange.status != ExchangeStatus::Active {
             return Err(inactive_exchange());
         }
         let connection = Connection::of(&exchange)?;
         let numbers = exchange_numbers(&state, &customer, &exchange.id, &connection, &account_type).await?;
-        (numbers, Some(exchange.id), "verified")
+        (numbers, Some(exchange.id), FundingSourceStatus::Verified)
     } else {
         if !matches!(account_type.as_str(), "checking" | "savings" | "general-ledger" | "loan") {
             errors.push(FieldError::invalid(
@@ -201,7 +204,7 @@ pub async fn create(
             available_cents: None,
             balance_cents: None,
         };
-        (numbers, None, "unverified")
+        (numbers, None, FundingSourceStatus::Unverified)
     };
     let channels = match body.get("channels") {
         Some(Value::Array(list)) if list.iter().all(|c| c.as_str().is_some_and(|c| matches!(c, "ach" | "wire"))) => {
@@ -217,7 +220,7 @@ pub async fn create(
         tenant_id: tenant,
         customer_id: customer.id.clone(),
         exchange_id,
-        status: status.to_owned(),
+        status,
         bank_account_type: account_type,
         name,
         bank_name: numbers.institution_name.clone(),
@@ -237,7 +240,7 @@ pub async fn create(
         Box::pin(async move {
             // The customer may have been deactivated or suspended since it was read.
             match customers::find_for_update(c, tenant, &record.customer_id).await? {
-                Some(owner) if !matches!(owner.status.as_str(), "deactivated" | "suspended") => {}
+                Some(owner) if !matches!(owner.status, CustomerStatus::Deactivated | CustomerStatus::Suspended) => {}
                 Some(_) => return Ok(Err(DwollaError::forbidden("Not authorized to create funding source."))),
                 None => return Ok(Err(DwollaError::not_found("Customer ID not found. Check Customer ID."))),
             }
@@ -245,11 +248,12 @@ pub async fn create(
                 return Ok(Err(duplicate(&base, &dup.id)));
             }
             // An unverified bank removed in the last 48 hours comes back under its own id.
-            if record.status == "unverified" {
+            if record.status == FundingSourceStatus::Unverified {
                 let removed = repo::find_removed_by_fingerprint(c, tenant, &record.customer_id, &record.fingerprint)
                     .await?
                     .filter(|f| {
-                        f.status == "unverified" && now.millis() - f.created_at.millis() < REACTIVATE_WITHIN_MS
+                        f.status == FundingSourceStatus::Unverified
+                            && now.millis() - f.created_at.millis() < REACTIVATE_WITHIN_MS
                     });
                 if let Some(mut back) = removed {
                     back.removed = false;
@@ -262,7 +266,7 @@ pub async fn create(
                         c,
                         &base,
                         tenant,
-                        "customer_funding_source_added",
+                        EventTopic::CustomerFundingSourceAdded,
                         "funding-sources",
                         &back.id,
                         customer,
@@ -278,19 +282,19 @@ pub async fn create(
                 c,
                 &base,
                 tenant,
-                "customer_funding_source_added",
+                EventTopic::CustomerFundingSourceAdded,
                 "funding-sources",
                 &record.id,
                 customer,
                 now,
             )
             .await?;
-            if record.status == "verified" {
+            if record.status == FundingSourceStatus::Verified {
                 events::record(
                     c,
                     &base,
                     tenant,
-                    "customer_funding_source_verified",
+                    EventTopic::CustomerFundingSourceVerified,
                     "funding-sources",
                     &record.id,
                     customer,
@@ -404,7 +408,7 @@ fn decide_update(
     source: &mut FundingSourceRecord,
     body: &Value,
     now: Timestamp,
-) -> Result<Option<&'static str>, DwollaError> {
+) -> Result<Option<EventTopic>, DwollaError> {
     if source.removed {
         return Err(DwollaError::invalid_resource_state("A removed bank cannot be updated."));
     }
@@ -412,7 +416,7 @@ fn decide_update(
     match body.get("removed") {
         Some(Value::Bool(true)) => {
             source.removed = true;
-            topic = Some("customer_funding_source_removed");
+            topic = Some(EventTopic::CustomerFundingSourceRemoved);
         }
         Some(Value::Bool(false)) | None => {}
         Some(_) => return Err(DwollaError::invalid("/removed", "Removed must be a boolean.")),
@@ -421,18 +425,18 @@ fn decide_update(
         match name.as_str().map(str::trim) {
             Some(n) if !n.is_empty() && n.chars().count() <= 50 => {
                 source.name = n.to_owned();
-                topic = topic.or(Some("customer_funding_source_updated"));
+                topic = topic.or(Some(EventTopic::CustomerFundingSourceUpdated));
             }
             _ => return Err(DwollaError::invalid("/name", "Invalid bank name.")),
         }
     }
     let changes_details = ["routingNumber", "accountNumber", "bankAccountType"].iter().any(|f| body.get(*f).is_some());
     if changes_details {
-        if source.status != "unverified" {
+        if source.status != FundingSourceStatus::Unverified {
             return Err(DwollaError::invalid("/routingNumber", "A verified bank's details cannot be changed."));
         }
         change_details(state, source, body)?;
-        topic = topic.or(Some("customer_funding_source_updated"));
+        topic = topic.or(Some(EventTopic::CustomerFundingSourceUpdated));
     }
     source.updated_at = now;
     Ok(topic)

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
+use openiav_core::payments::{EventTopic, FundingSourceMicroDepositStatus, FundingSourceStatus};
 use openiav_store::records::FundingSourceMicroDepositsRecord;
 use openiav_store::repo::funding_sources as repo;
 use serde_json::{json, Value};
@@ -59,26 +60,26 @@ fn judge_attempt(
     deposits: &mut FundingSourceMicroDepositsRecord,
     amounts: [i64; 2],
     now: Timestamp,
-) -> (Attempt, Vec<&'static str>) {
+) -> (Attempt, Vec<EventTopic>) {
     if amounts == [9, 9] {
         deposits.failed_attempts = MAX_ATTEMPTS;
-        deposits.status = "failed".into();
-        return (Attempt::OutOfAttempts, vec!["customer_microdeposits_maxattempts"]);
+        deposits.status = FundingSourceMicroDepositStatus::Failed;
+        return (Attempt::OutOfAttempts, vec![EventTopic::CustomerMicrodepositsMaxattempts]);
     }
     if amounts.iter().all(|c| *c < 10) {
         let mut topics = Vec::new();
-        if deposits.status == "pending" {
-            deposits.status = "processed".into();
+        if deposits.status == FundingSourceMicroDepositStatus::Pending {
+            deposits.status = FundingSourceMicroDepositStatus::Processed;
             deposits.processed_at = Some(now);
-            topics.push("customer_microdeposits_completed");
+            topics.push(EventTopic::CustomerMicrodepositsCompleted);
         }
-        topics.push("customer_funding_source_verified");
+        topics.push(EventTopic::CustomerFundingSourceVerified);
         return (Attempt::Verified, topics);
     }
     deposits.failed_attempts += 1;
     if deposits.failed_attempts >= MAX_ATTEMPTS {
-        deposits.status = "failed".into();
-        return (Attempt::OutOfAttempts, vec!["customer_microdeposits_maxattempts"]);
+        deposits.status = FundingSourceMicroDepositStatus::Failed;
+        return (Attempt::OutOfAttempts, vec![EventTopic::CustomerMicrodepositsMaxattempts]);
     }
     (Attempt::Wrong, Vec::new())
 }
@@ -129,7 +130,7 @@ pub async fn post(
             if source.removed {
                 return Ok(Err(DwollaError::invalid_resource_state("A removed bank cannot be verified.")));
             }
-            if source.status == "verified" {
+            if source.status == FundingSourceStatus::Verified {
                 return Ok(Err(DwollaError::invalid_resource_state("Bank already verified.")));
             }
             let existing = repo::find_micro_deposits_for_update(c, tenant, &source.id).await?;
@@ -145,13 +146,13 @@ pub async fn post(
                 let record = FundingSourceMicroDepositsRecord {
                     funding_source_id: source.id.clone(),
                     tenant_id: tenant,
-                    status: "pending".into(),
+                    status: FundingSourceMicroDepositStatus::Pending,
                     failed_attempts: 0,
                     created_at: now,
                     processed_at: None,
                 };
                 repo::insert_micro_deposits(c, &record).await?;
-                let topic = "customer_microdeposits_added";
+                let topic = EventTopic::CustomerMicrodepositsAdded;
                 events::record(c, &base, tenant, topic, "funding-sources", &source.id, customer.as_deref(), now)
                     .await?;
                 return Ok(Ok(Answer::created(&base, &details_path(&source.id))));
@@ -167,7 +168,7 @@ pub async fn post(
             let (attempt, topics) = judge_attempt(&mut deposits, amounts, now);
             repo::save_micro_deposits(c, &deposits).await?;
             if attempt == Attempt::Verified {
-                source.status = "verified".into();
+                source.status = FundingSourceStatus::Verified;
                 source.updated_at = now;
                 repo::save(c, &source).await?;
             }
@@ -206,12 +207,12 @@ pub async fn details(
     let base = state.base();
     let path = details_path(&source.id);
     let mut links = json!({ "self": link(base, &path, "micro-deposits") });
-    if source.status != "verified" && deposits.failed_attempts < MAX_ATTEMPTS {
+    if source.status != FundingSourceStatus::Verified && deposits.failed_attempts < MAX_ATTEMPTS {
         links["verify-micro-deposits"] = link(base, &path, "micro-deposits");
     }
     let mut body =
         json!({ "_links": links, "created": deposits.created_at.to_rfc3339_millis(), "status": deposits.status });
-    if deposits.status == "failed" {
+    if deposits.status == FundingSourceMicroDepositStatus::Failed {
         body["failure"] = json!({ "code": "R03", "description": "No Account/Unable to Locate Account" });
     }
     Ok(hal::ok(&body))
@@ -229,7 +230,7 @@ pub async fn simulate(
         Box::pin(async move {
             let pending = repo::pending_micro_deposits(c, tenant, SIMULATION_BATCH).await?;
             for mut d in pending.iter().cloned() {
-                d.status = "processed".into();
+                d.status = FundingSourceMicroDepositStatus::Processed;
                 d.processed_at = Some(now);
                 repo::save_micro_deposits(c, &d).await?;
                 let customer = repo::find(c, tenant, &d.funding_source_id).await?.map(|f| f.customer_id);
@@ -237,7 +238,7 @@ pub async fn simulate(
                     c,
                     &base,
                     tenant,
-                    "customer_microdeposits_completed",
+                    EventTopic::CustomerMicrodepositsCompleted,
                     "funding-sources",
                     &d.funding_source_id,
                     customer.as_deref(),
@@ -263,7 +264,7 @@ mod tests {
         FundingSourceMicroDepositsRecord {
             funding_source_id: "fs".into(),
             tenant_id: TenantId::generate(),
-            status: "pending".into(),
+            status: FundingSourceMicroDepositStatus::Pending,
             failed_attempts: 0,
             created_at: Timestamp::from_millis(0),
             processed_at: None,
@@ -275,8 +276,8 @@ mod tests {
         let mut d = pending();
         let (attempt, topics) = judge_attempt(&mut d, [3, 9], Timestamp::from_millis(5));
         assert_eq!(attempt, Attempt::Verified);
-        assert_eq!(topics, ["customer_microdeposits_completed", "customer_funding_source_verified"]);
-        assert_eq!(d.status, "processed");
+        assert_eq!(topics, [EventTopic::CustomerMicrodepositsCompleted, EventTopic::CustomerFundingSourceVerified]);
+        assert_eq!(d.status, FundingSourceMicroDepositStatus::Processed);
     }
 
     #[test]
@@ -286,8 +287,8 @@ mod tests {
         assert_eq!(judge_attempt(&mut d, [11, 12], now), (Attempt::Wrong, vec![]));
         assert_eq!(judge_attempt(&mut d, [11, 12], now), (Attempt::Wrong, vec![]));
         let (attempt, topics) = judge_attempt(&mut d, [11, 12], now);
-        assert_eq!((attempt, topics), (Attempt::OutOfAttempts, vec!["customer_microdeposits_maxattempts"]));
-        assert_eq!((d.failed_attempts, d.status.as_str()), (MAX_ATTEMPTS, "failed"));
+        assert_eq!((attempt, topics), (Attempt::OutOfAttempts, vec![EventTopic::CustomerMicrodepositsMaxattempts]));
+        assert_eq!((d.failed_attempts, d.status), (MAX_ATTEMPTS, FundingSourceMicroDepositStatus::Failed));
     }
 
     #[test]

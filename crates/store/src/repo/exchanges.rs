@@ -14,7 +14,7 @@ pub async fn insert(conn: &mut Conn, e: &ExchangeRecord) -> Result<(), StoreErro
     .bind(e.tenant_id.to_string())
     .bind(&e.customer_id)
     .bind(&e.partner)
-    .bind(&e.status)
+    .bind(e.status.as_str())
     .bind(&e.connection)
     .bind(e.created_at.millis())
     .execute(conn)
@@ -36,7 +36,7 @@ pub async fn save(conn: &mut Conn, e: &ExchangeRecord) -> Result<(), StoreError>
     let done = sqlx::query("UPDATE exchanges SET status = $3 WHERE tenant_id = $1 AND id = $2")
         .bind(e.tenant_id.to_string())
         .bind(&e.id)
-        .bind(&e.status)
+        .bind(e.status.as_str())
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {

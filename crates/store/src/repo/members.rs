@@ -27,7 +27,7 @@ fn bind_all<'q>(
         .bind(&m.credentials)
         .bind(&m.credentials_fingerprint)
         .bind(m.is_oauth)
-        .bind(&m.connection_status)
+        .bind(m.connection_status.as_str())
         .bind(&m.connection_status_message)
         .bind(m.is_being_aggregated)
         .bind(m.is_authenticated)

@@ -105,7 +105,7 @@ pub async fn insert_webhook(conn: &mut Conn, w: &WebhookRecord) -> Result<(), St
     .bind(w.tenant_id.to_string())
     .bind(&w.subscription_id)
     .bind(&w.event_id)
-    .bind(&w.topic)
+    .bind(w.topic.as_str())
     .bind(&w.body)
     .bind(&w.attempts)
     .bind(w.created_at.millis())

@@ -76,6 +76,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::error::DwollaCode;
 
     #[derive(Debug, Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -112,7 +113,7 @@ mod tests {
     fn only_objects_are_bodies() {
         for body in ["[]", "42", "\"x\"", "null", "true"] {
             let e = refused(body);
-            assert_eq!(e.code(), "BadRequest", "{body}");
+            assert_eq!(e.code(), DwollaCode::BadRequest, "{body}");
             assert!(parse::<Value>(body.as_bytes()).is_err(), "{body}");
         }
     }
@@ -120,7 +121,7 @@ mod tests {
     #[test]
     fn wrong_types_name_the_field_without_parser_internals() {
         let e = refused(r#"{"firstName": 42}"#);
-        assert_eq!(e.code(), "ValidationError");
+        assert_eq!(e.code(), DwollaCode::ValidationError);
         let text = format!("{:?}", e);
         assert!(text.contains("/firstName"), "{text}");
         let e = refused(r#"{"controller": {"address": {"city": ["x"]}}}"#);

@@ -20,7 +20,7 @@ use openiav_core::clock::Clock;
 use openiav_core::crypto::Keyring;
 use openiav_store::Store;
 
-pub use error::{DwollaError, FieldError};
+pub use error::{DwollaCode, DwollaError, FieldCode, FieldError};
 
 /// Settings of the payments side.
 #[derive(Clone, Debug)]

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use super::{customer_of, paging, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
-use crate::error::FieldError;
+use crate::error::{FieldCode, FieldError};
 use crate::events;
 use crate::hal::{self, link};
 use crate::idempotency::{self, Answer, Idempotency};
@@ -82,7 +82,7 @@ impl Checks {
         if let Some(v) = self.required(value, "/email", "Email") {
             let (local, domain) = v.split_once('@').unwrap_or_default();
             if local.is_empty() || !domain.contains('.') || v.contains(char::is_whitespace) || v.len() > 255 {
-                self.0.push(FieldError::new("InvalidFormat", "/email", "Email invalid."));
+                self.0.push(FieldError::new(FieldCode::InvalidFormat, "/email", "Email invalid."));
             }
         }
     }
@@ -135,7 +135,11 @@ fn check_verified_person(c: &mut Checks, b: &CustomerBody, today: time::Date, ne
             match age_on(dob, today) {
                 Some(age) if (18..=125).contains(&age) => {}
                 Some(_) => c.invalid("/dateOfBirth", "DateOfBirth must be for someone between 18 and 125 years old."),
-                None => c.0.push(FieldError::new("InvalidFormat", "/dateOfBirth", "DateOfBirth must be YYYY-MM-DD.")),
+                None => c.0.push(FieldError::new(
+                    FieldCode::InvalidFormat,
+                    "/dateOfBirth",
+                    "DateOfBirth must be YYYY-MM-DD.",
+                )),
             }
         }
         if let Some(ssn) = c.required(&b.ssn, "/ssn", "Ssn") {
@@ -306,7 +310,7 @@ pub fn render(base: &str, c: &CustomerRecord) -> Value {
 }
 
 fn duplicate_email(base: &str, existing: &CustomerRecord) -> DwollaError {
-    let mut e = FieldError::new("Duplicate", "/email", "A customer with the specified email already exists.");
+    let mut e = FieldError::new(FieldCode::Duplicate, "/email", "A customer with the specified email already exists.");
     e.about = Some(link(base, &format!("/customers/{}", existing.id), "customer"));
     DwollaError::validation(vec![e])
 }
@@ -316,7 +320,7 @@ fn duplicate_email(base: &str, existing: &CustomerRecord) -> DwollaError {
 fn lost_race(e: StoreError) -> DwollaError {
     match e {
         StoreError::Conflict(_) => DwollaError::validation(vec![FieldError::new(
-            "Duplicate",
+            FieldCode::Duplicate,
             "/email",
             "A customer with the specified email or correlationId already exists.",
         )]),
@@ -394,7 +398,7 @@ pub async fn create(
             if let Some(cid) = &record.correlation_id {
                 if repo::find_by_correlation_id(conn, tenant, cid).await?.is_some() {
                     return Ok(Err(DwollaError::validation(vec![FieldError::new(
-                        "Duplicate",
+                        FieldCode::Duplicate,
                         "/correlationId",
                         "A customer with the specified correlationId already exists.",
                     )])));

@@ -3,7 +3,6 @@
 //! `/customers/{id}/exchanges` and `GET /exchanges/{id}`.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use openiav_core::ids::TenantId;
@@ -16,7 +15,7 @@ use serde_json::{json, Value};
 use super::customer_of;
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
-use crate::error::FieldError;
+use crate::error::{DwollaCode, FieldError};
 use crate::hal::{self, id_from_href, link};
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::partners::{self, Kind};
@@ -47,10 +46,7 @@ impl Connection {
 }
 
 fn invalid_token() -> DwollaError {
-    DwollaError::new(
-        StatusCode::UNAUTHORIZED,
-        "InvalidExchangeToken",
-        "The exchange token is not valid to perform this operation. Either the token is expired or invalid, or the products permissions to the token are invalid or expired.",
+    DwollaError::new(DwollaCode::InvalidExchangeToken, "The exchange token is not valid to perform this operation. Either the token is expired or invalid, or the products permissions to the token are invalid or expired.",
     )
 }
 
@@ -124,10 +120,7 @@ pub async fn create(
     let customer = customer_of(&state, tenant, &customer_id, "Customer ID not found. Check Customer ID.").await?;
     let settings = state.store.read(|mut c| async move { tenants::payment_settings(&mut c, tenant).await }).await?;
     if !settings.open_banking {
-        return Err(DwollaError::new(
-            StatusCode::UNAUTHORIZED,
-            "InvalidScope",
-            "The scopes for creating an exchange resource for a customer is not enabled for this application. Reach out to Dwolla for more information.",
+        return Err(DwollaError::new(DwollaCode::InvalidScope, "The scopes for creating an exchange resource for a customer is not enabled for this application. Reach out to Dwolla for more information.",
         ));
     }
     let partner = body

@@ -4,7 +4,6 @@
 //! and never answered.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::clock::Timestamp;
@@ -21,7 +20,7 @@ use super::exchanges::{exchange_of, Connection};
 use super::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
-use crate::error::FieldError;
+use crate::error::{DwollaCode, FieldError};
 use crate::events;
 use crate::hal::{self, id_from_href, link};
 use crate::idempotency::{self, Answer, Idempotency};
@@ -124,7 +123,7 @@ async fn exchange_numbers(
 }
 
 fn inactive_exchange() -> DwollaError {
-    DwollaError::new(StatusCode::BAD_REQUEST, "InactiveExchange", "The Exchange was removed or disabled.")
+    DwollaError::new(DwollaCode::InactiveExchange, "The Exchange was removed or disabled.")
 }
 
 pub async fn create(
@@ -327,8 +326,7 @@ pub async fn create(
 
 fn duplicate(base: &str, existing: &str) -> DwollaError {
     let about = link(base, &format!("/funding-sources/{existing}"), "funding-source");
-    DwollaError::new(StatusCode::BAD_REQUEST, "DuplicateResource", format!("Bank already exists: id={existing}"))
-        .with_about(about)
+    DwollaError::new(DwollaCode::DuplicateResource, format!("Bank already exists: id={existing}")).with_about(about)
 }
 
 /// The tenant's funding source `id`.
@@ -530,8 +528,7 @@ pub async fn balance(
     let source = source_of(&state, tenant, &id).await?;
     let unsupported = || {
         DwollaError::new(
-            StatusCode::BAD_REQUEST,
-            "UnsupportedOperation",
+            DwollaCode::UnsupportedOperation,
             "Retrieving the balance is not supported for this type of funding source.",
         )
     };

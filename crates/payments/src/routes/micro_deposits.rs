@@ -4,7 +4,6 @@
 //! 0.09 and 0.09, which simulates running out of attempts; three wrong answers end it.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
 use openiav_core::payments::{EventTopic, FundingSourceMicroDepositStatus, FundingSourceStatus};
@@ -15,7 +14,7 @@ use serde_json::{json, Value};
 use super::funding_sources::source_of;
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
-use crate::error::FieldError;
+use crate::error::{DwollaCode, FieldError};
 use crate::events;
 use crate::hal::{self, link};
 use crate::idempotency::{self, Answer, Idempotency};
@@ -138,8 +137,7 @@ pub async fn post(
             let Some(amounts) = amounts else {
                 if existing.is_some() {
                     return Ok(Err(DwollaError::new(
-                        StatusCode::BAD_REQUEST,
-                        "MaxNumberOfResources",
+                        DwollaCode::MaxNumberOfResources,
                         "Micro-deposits already initiated for this funding source.",
                     )));
                 }

@@ -13,7 +13,7 @@ mod subscriptions;
 use std::future::Future;
 
 use axum::extract::Request;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ use openiav_store::{ReadConn, StoreError};
 
 pub use customers::render as render_customer;
 
+use crate::error::DwollaCode;
 use crate::{auth, AppState, DwollaError};
 
 pub fn router() -> Router<AppState> {
@@ -61,11 +62,7 @@ pub fn router() -> Router<AppState> {
         .merge(api)
         .fallback(|| async { DwollaError::not_found("The requested resource was not found.") })
         .method_not_allowed_fallback(|| async {
-            DwollaError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                "This method is not allowed on this path.",
-            )
+            DwollaError::new(DwollaCode::MethodNotAllowed, "This method is not allowed on this path.")
         })
 }
 
@@ -77,8 +74,7 @@ async fn require_hal_accept(req: Request, next: Next) -> Response {
             matches!(r, "" | "*/*" | "application/*" | "application/json" | "application/vnd.dwolla.v1.hal+json")
         });
         if !acceptable {
-            return DwollaError::new(StatusCode::NOT_ACCEPTABLE, "InvalidVersion", "Missing or invalid API version.")
-                .into_response();
+            return DwollaError::new(DwollaCode::InvalidVersion, "Missing or invalid API version.").into_response();
         }
     }
     next.run(req).await

@@ -4,7 +4,6 @@
 //! aggregator user; a Plaid session carries a Link token.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use openiav_core::ids::TenantId;
 use openiav_store::records::{CustomerRecord, ExchangeSessionRecord};
@@ -15,6 +14,7 @@ use super::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 
 use crate::body::{is_http_url, DwollaJson};
+use crate::error::DwollaCode;
 use crate::hal::{self, id_from_href, link};
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::partners::{self, Kind, Partner};
@@ -112,11 +112,7 @@ async fn open_session(
     let tenant = customer.tenant_id;
     let settings = state.store.read(|mut c| async move { tenants::payment_settings(&mut c, tenant).await }).await?;
     if !settings.open_banking {
-        return Err(DwollaError::new(
-            StatusCode::UNAUTHORIZED,
-            "InvalidScope",
-            "Missing or invalid scopes for requested endpoint.",
-        ));
+        return Err(DwollaError::new(DwollaCode::InvalidScope, "Missing or invalid scopes for requested endpoint."));
     }
     if matches!(customer.status.as_str(), "deactivated" | "suspended") {
         return Err(DwollaError::invalid_resource_state("The customer is not active."));

@@ -2,7 +2,6 @@
 //! `/webhooks/{id}` with its retries.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
@@ -14,7 +13,7 @@ use serde_json::{json, Value};
 use super::{find_or_404, paging};
 use crate::auth::AppToken;
 use crate::body::{is_http_url, DwollaJson};
-use crate::error::FieldError;
+use crate::error::{DwollaCode, FieldCode, FieldError};
 use crate::hal::{self, link};
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::webhooks;
@@ -88,13 +87,13 @@ pub async fn create(
     let mut errors = Vec::new();
     let url = body.get("url").and_then(Value::as_str).map(str::trim).unwrap_or_default().to_owned();
     if !is_http_url(&url) {
-        errors.push(FieldError::new("InvalidFormat", "/url", "Url must be a valid url."));
+        errors.push(FieldError::new(FieldCode::InvalidFormat, "/url", "Url must be a valid url."));
     }
     let secret = body.get("secret").and_then(Value::as_str).unwrap_or_default().to_owned();
     if secret.is_empty() {
         errors.push(FieldError::required("/secret", "Secret required."));
     } else if secret.chars().count() > 128 {
-        errors.push(FieldError::new("InvalidFormat", "/secret", "Secret must be 128 or fewer characters."));
+        errors.push(FieldError::new(FieldCode::InvalidFormat, "/secret", "Secret must be 128 or fewer characters."));
     }
     if !errors.is_empty() {
         return Err(DwollaError::validation(errors));
@@ -117,8 +116,7 @@ pub async fn create(
             let limit = if tenants::get_for_update(c, tenant).await?.is_sandbox { SANDBOX_LIMIT } else { LIMIT };
             if repo::list_subscriptions(c, tenant).await?.len() >= limit {
                 return Ok(Err(DwollaError::new(
-                    StatusCode::BAD_REQUEST,
-                    "MaxNumberOfResources",
+                    DwollaCode::MaxNumberOfResources,
                     "The maximum number of subscriptions has been reached.",
                 )));
             }

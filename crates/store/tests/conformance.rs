@@ -14,18 +14,23 @@ use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
     CustomerKind, CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
+use openiav_store::postgres::PgDatabase;
 use openiav_store::records::{
     AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
     FundingSourceMicroDepositsRecord, FundingSourceRecord, IdempotencyRecord, JobRecord, MemberRecord,
-    MicroDepositRecord, PaymentTokenRecord, TenantRecord, UserRecord, WidgetSessionRecord,
+    MemberStatusRecord, MicroDepositRecord, PaymentTokenRecord, TenantRecord, UserRecord, WebhookRecord,
+    WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
 use openiav_store::repo::customers::CustomerFilter;
+use openiav_store::repo::tenants::PaymentSettings;
 use openiav_store::repo::users::UserFilter;
+use openiav_store::repo::webhooks::WebhookFilter;
 use openiav_store::repo::{
     accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
-    micro_deposits, payment_tokens, tenants, users, widget_sessions, PageRequest,
+    micro_deposits, payment_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
-use openiav_store::{testing, Dialect, Store, StoreError};
+use openiav_store::sqlite::SqliteDatabase;
+use openiav_store::{testing, Database, Dialect, Store, StoreError, StoreOptions};
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -111,6 +116,7 @@ conformance! {
     both: [
         tenants_insert_find_get_sandbox_and_count,
         tenants_duplicate_client_id_or_dwolla_key_conflicts,
+        tenants_find_by_dwolla_key_and_keep_payment_settings_per_tenant,
         users_insert_and_find_by_guid_or_partner_id,
         users_partner_id_is_unique_per_tenant_only,
         users_list_filters_and_paginates_in_creation_order,
@@ -120,6 +126,7 @@ conformance! {
         members_round_trip_every_field_through_insert_and_save,
         members_find_duplicate_matches_fingerprint_institution_and_user,
         members_find_by_oauth_token_hash,
+        members_find_status_reads_the_status_by_guid_or_id_within_user_and_tenant,
         members_list_paginates_per_user_in_creation_order,
         members_delete_removes_their_accounts_and_jobs,
         members_of_one_tenant_are_invisible_to_another,
@@ -129,6 +136,7 @@ conformance! {
         micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant,
         widget_sessions_open_once_before_expiry_and_then_find_live,
         payment_tokens_live_until_expiry_then_deleted,
+        payment_tokens_find_tells_an_expired_token_from_an_unknown_one,
         customers_round_trip_every_field_through_insert_and_save,
         a_stored_word_outside_the_vocabulary_is_an_error_naming_row_and_column,
         customers_email_and_correlation_id_are_unique_per_tenant_only,
@@ -137,7 +145,11 @@ conformance! {
         exchange_sessions_round_trip_and_stay_in_their_tenant,
         exchanges_round_trip_save_list_and_find_active_by_connection,
         funding_sources_round_trip_removed_filter_and_fingerprint_lookup,
+        funding_source_micro_deposits_find_save_per_customer_and_pending_in_creation_order,
         events_list_newest_first_with_paging_and_stay_in_their_tenant,
+        webhook_subscriptions_round_trip_list_save_delete_and_stay_in_their_tenant,
+        webhooks_list_newest_first_filter_page_and_save_only_attempts,
+        webhook_retries_list_oldest_first_and_go_with_their_subscription,
         jobs_enqueue_returns_increasing_seq,
         jobs_claim_returns_due_jobs_and_leases_them,
         jobs_complete_deletes_and_retry_at_reschedules,
@@ -152,6 +164,10 @@ conformance! {
         idempotency_keys_are_claimed_once_answered_and_pruned,
         rows_read_for_update_are_the_stored_rows,
         a_row_read_for_update_waits_for_the_write_holding_it,
+        execute_raw_runs_transaction_control_inside_a_write,
+        store_wakes_every_job_worker_once_an_enqueue_commits,
+        store_open_with_applies_its_options_and_refuses_unknown_schemes,
+        backends_open_directly_on_an_existing_database,
     ],
     sqlite_only: [
         sqlite_read_connection_refuses_writes,
@@ -457,6 +473,61 @@ async fn tenants_duplicate_client_id_or_dwolla_key_conflicts(db: TestDb) {
     assert_eq!(tenant_count(&store).await, 1);
     let id = first.id;
     assert_same(&store.read(|mut c| async move { tenants::get(&mut c, id).await }).await.unwrap(), &first);
+}
+
+async fn tenants_find_by_dwolla_key_and_keep_payment_settings_per_tenant(db: TestDb) {
+    let store = db.store;
+    let first = tenant_record(false, at(0));
+    let second = tenant_record(true, at(1));
+    put_tenant(&store, &first).await;
+    put_tenant(&store, &second).await;
+
+    let by_key = |key: String| {
+        let store = store.clone();
+        async move { store.read(move |mut c| async move { tenants::find_by_dwolla_key(&mut c, &key).await }).await.unwrap() }
+    };
+    assert_same(&by_key(first.dwolla_key.clone()).await.expect("first tenant by its key"), &first);
+    assert_same(&by_key(second.dwolla_key.clone()).await.expect("second tenant by its key"), &second);
+    assert!(by_key("no-such-key".to_owned()).await.is_none());
+    assert!(by_key(first.mx_client_id.clone()).await.is_none(), "an MX client id is not a Dwolla key");
+    assert!(by_key(first.dwolla_secret_hash.clone()).await.is_none(), "nor is the secret's hash");
+
+    let settings = |tenant: TenantId| {
+        let store = store.clone();
+        async move { store.read(move |mut c| async move { tenants::payment_settings(&mut c, tenant).await }).await.unwrap() }
+    };
+    let set = |tenant: TenantId, s: PaymentSettings| {
+        let store = store.clone();
+        async move {
+            store.write(move |c| Box::pin(async move { tenants::set_payment_settings(c, tenant, &s).await })).await
+        }
+    };
+    // No row means the defaults: open banking on, no redirect URLs.
+    let defaults = PaymentSettings { open_banking: true, redirect_urls: Vec::new() };
+    assert_eq!(PaymentSettings::default(), defaults);
+    assert_eq!(settings(first.id).await, defaults);
+
+    let custom = PaymentSettings {
+        open_banking: false,
+        redirect_urls: vec!["https://example.com/return".to_owned(), "https://example.com/é?a=1&b=\"2\"".to_owned()],
+    };
+    set(first.id, custom.clone()).await.unwrap();
+    assert_eq!(settings(first.id).await, custom);
+    assert_eq!(settings(second.id).await, defaults, "settings belong to their tenant");
+
+    // Setting again replaces every field.
+    let replaced = PaymentSettings { open_banking: true, redirect_urls: vec!["https://other.example/cb".to_owned()] };
+    set(first.id, replaced.clone()).await.unwrap();
+    assert_eq!(settings(first.id).await, replaced);
+    let cleared = PaymentSettings { open_banking: false, redirect_urls: Vec::new() };
+    set(first.id, cleared.clone()).await.unwrap();
+    assert_eq!(settings(first.id).await, cleared);
+    assert_eq!(settings(second.id).await, defaults);
+
+    // A tenant that does not exist cannot hold settings.
+    let unknown = TenantId::generate();
+    assert!(set(unknown, custom).await.is_err(), "settings for an unknown tenant");
+    assert_eq!(settings(unknown).await, defaults);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -787,6 +858,82 @@ async fn members_find_by_oauth_token_hash(db: TestDb) {
     assert_same(&found.expect("member by token hash"), &with_token);
     let none = store.read(|mut c| async move { members::find_by_oauth_token(&mut c, "hash-2").await }).await.unwrap();
     assert!(none.is_none());
+}
+
+/// What `members::find_status` should answer for `m`.
+fn status_of(m: &MemberRecord) -> MemberStatusRecord {
+    MemberStatusRecord {
+        guid: m.guid.clone(),
+        connection_status: m.connection_status.clone(),
+        connection_status_message: m.connection_status_message.clone(),
+        is_being_aggregated: m.is_being_aggregated,
+        is_authenticated: m.is_authenticated,
+        aggregated_at: m.aggregated_at,
+        successfully_aggregated_at: m.successfully_aggregated_at,
+        has_processed_accounts: m.has_processed_accounts,
+        has_processed_account_numbers: m.has_processed_account_numbers,
+        has_processed_transactions: m.has_processed_transactions,
+        challenges: m.challenges.clone(),
+    }
+}
+
+async fn members_find_status_reads_the_status_by_guid_or_id_within_user_and_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let neighbour = new_user(&store, tenant).await;
+    let member = member_record(tenant, &user.guid, at(0));
+    let plain = MemberRecord {
+        id: None,
+        connection_status_message: None,
+        is_being_aggregated: false,
+        is_authenticated: false,
+        aggregated_at: None,
+        successfully_aggregated_at: None,
+        has_processed_accounts: false,
+        has_processed_transactions: true,
+        challenges: None,
+        ..member_record(tenant, &user.guid, at(10))
+    };
+    put_member(&store, &member).await;
+    put_member(&store, &plain).await;
+
+    let status = |tenant: TenantId, user: UserGuid, ident: String, by_id: bool| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { members::find_status(&mut c, tenant, &user, &ident, by_id).await })
+                .await
+                .unwrap()
+        }
+    };
+    let id = member.id.clone().expect("the member has a partner id");
+    let guid = member.guid.as_str().to_owned();
+    assert_same(&status(tenant, user.guid.clone(), guid.clone(), false).await, &Some(status_of(&member)));
+    assert_same(&status(tenant, user.guid.clone(), guid.clone(), true).await, &Some(status_of(&member)));
+    assert_same(&status(tenant, user.guid.clone(), id.clone(), true).await, &Some(status_of(&member)));
+    assert!(status(tenant, user.guid.clone(), id.clone(), false).await.is_none(), "a partner id is not a guid");
+    let plain_guid = plain.guid.as_str().to_owned();
+    assert_same(&status(tenant, user.guid.clone(), plain_guid.clone(), false).await, &Some(status_of(&plain)));
+
+    // Scoped to the user and the tenant.
+    assert!(status(tenant, neighbour.guid.clone(), guid.clone(), false).await.is_none());
+    assert!(status(tenant, neighbour.guid.clone(), id.clone(), true).await.is_none());
+    assert!(status(other, user.guid.clone(), guid.clone(), false).await.is_none());
+    assert!(status(other, user.guid.clone(), id.clone(), true).await.is_none());
+    assert!(status(tenant, user.guid.clone(), "MBR-none".to_owned(), true).await.is_none());
+
+    // It reads what was saved last.
+    let mut changed = member.clone();
+    changed.connection_status_message = Some("Re-authenticating".to_owned());
+    changed.is_being_aggregated = false;
+    changed.has_processed_account_numbers = true;
+    changed.successfully_aggregated_at = Some(at(5_000));
+    changed.challenges = None;
+    let w = changed.clone();
+    store.write(move |c| Box::pin(async move { members::save(c, &w).await })).await.unwrap();
+    assert_same(&status(tenant, user.guid.clone(), guid, false).await, &Some(status_of(&changed)));
 }
 
 async fn members_list_paginates_per_user_in_creation_order(db: TestDb) {
@@ -1810,6 +1957,31 @@ async fn payment_tokens_live_until_expiry_then_deleted(db: TestDb) {
     assert_eq!(gone.unwrap(), 0);
 }
 
+async fn payment_tokens_find_tells_an_expired_token_from_an_unknown_one(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let record =
+        PaymentTokenRecord { token_hash: unique("tok"), tenant_id: tenant, expires_at: at(1_000), created_at: at(0) };
+    let w = record.clone();
+    store.write(move |c| Box::pin(async move { payment_tokens::insert(c, &w).await })).await.unwrap();
+
+    let find = |hash: String| {
+        let store = store.clone();
+        async move { store.read(move |mut c| async move { payment_tokens::find(&mut c, &hash).await }).await.unwrap() }
+    };
+    let hash = record.token_hash.clone();
+    assert_same(&find(hash.clone()).await.expect("a live token"), &record);
+    let h = hash.clone();
+    let live = store.read(|mut c| async move { payment_tokens::find_live(&mut c, &h, at(1_000)).await }).await;
+    assert!(live.unwrap().is_none(), "dead at its expiry");
+    assert_same(&find(hash.clone()).await.expect("an expired token is still found"), &record);
+    assert!(find(unique("tok")).await.is_none(), "an unknown token is not");
+
+    let gone = store.write(|c| Box::pin(async move { payment_tokens::delete_expired(c, at(1_000)).await })).await;
+    assert_eq!(gone.unwrap(), 1);
+    assert!(find(hash).await.is_none(), "gone once expired tokens are deleted");
+}
+
 async fn customers_round_trip_every_field_through_insert_and_save(db: TestDb) {
     let store = db.store;
     let tenant = new_tenant(&store).await;
@@ -2308,6 +2480,496 @@ async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestD
     assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate event id: {r:?}");
 }
 
+fn source_deposits(
+    tenant: TenantId,
+    source: &str,
+    status: &str,
+    created_at: Timestamp,
+) -> FundingSourceMicroDepositsRecord {
+    FundingSourceMicroDepositsRecord {
+        funding_source_id: source.to_owned(),
+        tenant_id: tenant,
+        status: status.parse().unwrap(),
+        failed_attempts: 0,
+        created_at,
+        processed_at: None,
+    }
+}
+
+async fn funding_source_micro_deposits_find_save_per_customer_and_pending_in_creation_order(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let neighbour = new_customer(&store, tenant).await;
+    let stranger = new_customer(&store, other).await;
+    let fs1 = funding_source_record(tenant, &customer.id, "fp-1", false, at(0));
+    let fs2 = funding_source_record(tenant, &customer.id, "fp-2", false, at(1));
+    let fs3 = funding_source_record(tenant, &neighbour.id, "fp-3", false, at(2));
+    let bare = funding_source_record(tenant, &customer.id, "fp-4", false, at(3));
+    let fs_o = funding_source_record(other, &stranger.id, "fp-5", false, at(4));
+    for f in [&fs1, &fs2, &fs3, &bare, &fs_o] {
+        put_funding_source(&store, f).await;
+    }
+    // Created out of order, so creation order is not insertion order.
+    let d1 = source_deposits(tenant, &fs1.id, "pending", at(30));
+    let d2 = source_deposits(tenant, &fs2.id, "pending", at(10));
+    let d3 = source_deposits(tenant, &fs3.id, "pending", at(20));
+    let d_o = source_deposits(other, &fs_o.id, "pending", at(0));
+    for d in [&d1, &d2, &d3, &d_o] {
+        let d = d.clone();
+        store
+            .write(move |c| Box::pin(async move { funding_sources::insert_micro_deposits(c, &d).await }))
+            .await
+            .unwrap();
+    }
+    let dup = d1.clone();
+    let r = store.write(move |c| Box::pin(async move { funding_sources::insert_micro_deposits(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "a source has one set of micro-deposits: {r:?}");
+
+    let find = |tenant: TenantId, source: String| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { funding_sources::find_micro_deposits(&mut c, tenant, &source).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find(tenant, fs1.id.clone()).await, Some(d1.clone()));
+    assert_eq!(find(tenant, fs3.id.clone()).await, Some(d3.clone()));
+    assert_eq!(find(other, fs1.id.clone()).await, None, "seen from another tenant");
+    assert_eq!(find(tenant, fs_o.id.clone()).await, None, "another tenant's, seen from this one");
+    assert_eq!(find(tenant, bare.id.clone()).await, None, "a source without micro-deposits");
+
+    let for_customer = |tenant: TenantId, customer: String| {
+        let store = store.clone();
+        async move {
+            let mut found = store
+                .read(move |mut c| async move {
+                    funding_sources::micro_deposits_for_customer(&mut c, tenant, &customer).await
+                })
+                .await
+                .unwrap();
+            found.sort_by(|a, b| a.funding_source_id.cmp(&b.funding_source_id));
+            found
+        }
+    };
+    let sorted = |mut list: Vec<FundingSourceMicroDepositsRecord>| {
+        list.sort_by(|a, b| a.funding_source_id.cmp(&b.funding_source_id));
+        list
+    };
+    assert_eq!(for_customer(tenant, customer.id.clone()).await, sorted(vec![d1.clone(), d2.clone()]));
+    assert_eq!(for_customer(tenant, neighbour.id.clone()).await, vec![d3.clone()]);
+    assert_eq!(for_customer(other, customer.id.clone()).await, vec![]);
+    assert_eq!(for_customer(tenant, stranger.id.clone()).await, vec![]);
+    assert_eq!(for_customer(other, stranger.id.clone()).await, vec![d_o.clone()]);
+
+    let pending = |tenant: TenantId, limit: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { funding_sources::pending_micro_deposits(&mut c, tenant, limit).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(pending(tenant, 10).await, vec![d2.clone(), d3.clone(), d1.clone()], "oldest first");
+    assert_eq!(pending(tenant, 2).await, vec![d2.clone(), d3.clone()]);
+    assert_eq!(pending(other, 10).await, vec![d_o.clone()]);
+
+    // Save writes status, failed attempts and processing time back; never the creation time.
+    let processed = FundingSourceMicroDepositsRecord {
+        status: FundingSourceMicroDepositStatus::Processed,
+        processed_at: Some(at(50)),
+        ..d2.clone()
+    };
+    let attempt = FundingSourceMicroDepositsRecord { created_at: at(9_999), ..processed.clone() };
+    store
+        .write(move |c| Box::pin(async move { funding_sources::save_micro_deposits(c, &attempt).await }))
+        .await
+        .unwrap();
+    assert_eq!(find(tenant, fs2.id.clone()).await, Some(processed.clone()));
+    let failed = FundingSourceMicroDepositsRecord {
+        status: FundingSourceMicroDepositStatus::Failed,
+        failed_attempts: 3,
+        ..d1.clone()
+    };
+    let w = failed.clone();
+    store.write(move |c| Box::pin(async move { funding_sources::save_micro_deposits(c, &w).await })).await.unwrap();
+    assert_eq!(find(tenant, fs1.id.clone()).await, Some(failed.clone()));
+    assert_eq!(pending(tenant, 10).await, vec![d3.clone()], "only the unprocessed are pending");
+    assert_eq!(for_customer(tenant, customer.id.clone()).await, sorted(vec![failed, processed]));
+
+    // A save under another tenant touches nothing.
+    let stolen = FundingSourceMicroDepositsRecord {
+        tenant_id: other,
+        status: FundingSourceMicroDepositStatus::Processed,
+        ..d3.clone()
+    };
+    store
+        .write(move |c| Box::pin(async move { funding_sources::save_micro_deposits(c, &stolen).await }))
+        .await
+        .unwrap();
+    assert_eq!(find(tenant, fs3.id.clone()).await, Some(d3.clone()));
+    assert_eq!(find(other, fs3.id.clone()).await, None);
+    assert_eq!(pending(other, 10).await, vec![d_o]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhooks
+// ---------------------------------------------------------------------------------------------
+
+fn subscription_record(tenant: TenantId, created_at: Timestamp) -> WebhookSubscriptionRecord {
+    WebhookSubscriptionRecord {
+        id: unique("sub"),
+        tenant_id: tenant,
+        url: format!("https://example.com/hooks/{}", unique("h")),
+        // Every byte value: the signing secret is raw bytes.
+        secret: (0..=255u8).rev().collect(),
+        paused: false,
+        consecutive_failures: 0,
+        last_success_at: None,
+        created_at,
+    }
+}
+
+async fn put_subscription(store: &Store, s: &WebhookSubscriptionRecord) {
+    let s = s.clone();
+    store
+        .write(move |c| Box::pin(async move { webhooks::insert_subscription(c, &s).await }))
+        .await
+        .expect("insert subscription");
+}
+
+async fn find_subscription(store: &Store, tenant: TenantId, id: &str) -> Option<WebhookSubscriptionRecord> {
+    let id = id.to_owned();
+    store
+        .read(|mut c| async move { webhooks::find_subscription(&mut c, tenant, &id).await })
+        .await
+        .expect("find subscription")
+}
+
+async fn list_subscriptions(store: &Store, tenant: TenantId) -> Vec<WebhookSubscriptionRecord> {
+    store
+        .read(|mut c| async move { webhooks::list_subscriptions(&mut c, tenant).await })
+        .await
+        .expect("list subscriptions")
+}
+
+async fn put_event(store: &Store, tenant: TenantId, resource_id: &str, created_at: Timestamp) -> EventRecord {
+    let e = EventRecord {
+        id: unique("evt"),
+        tenant_id: tenant,
+        topic: EventTopic::CustomerCreated,
+        resource_type: "customers".to_owned(),
+        resource_id: resource_id.to_owned(),
+        customer_id: Some(resource_id.to_owned()),
+        created_at,
+    };
+    let w = e.clone();
+    store.write(move |c| Box::pin(async move { events::insert(c, &w).await })).await.expect("insert event");
+    e
+}
+
+fn webhook_record(
+    subscription: &WebhookSubscriptionRecord,
+    event: &EventRecord,
+    created_at: Timestamp,
+) -> WebhookRecord {
+    WebhookRecord {
+        id: unique("wh"),
+        tenant_id: subscription.tenant_id,
+        subscription_id: subscription.id.clone(),
+        event_id: event.id.clone(),
+        topic: event.topic.clone(),
+        body: format!(r#"{{"id":"{}","topic":"{}","unicode":"é✓"}}"#, event.id, event.topic),
+        attempts: "[]".to_owned(),
+        created_at,
+    }
+}
+
+async fn put_webhook(store: &Store, w: &WebhookRecord) {
+    let w = w.clone();
+    store.write(move |c| Box::pin(async move { webhooks::insert_webhook(c, &w).await })).await.expect("insert webhook");
+}
+
+async fn find_webhook(store: &Store, tenant: TenantId, id: &str) -> Option<WebhookRecord> {
+    let id = id.to_owned();
+    store.read(|mut c| async move { webhooks::find_webhook(&mut c, tenant, &id).await }).await.expect("find webhook")
+}
+
+async fn list_retries(store: &Store, tenant: TenantId, webhook: &str) -> Vec<WebhookRetryRecord> {
+    let webhook = webhook.to_owned();
+    store
+        .read(|mut c| async move { webhooks::list_retries(&mut c, tenant, &webhook).await })
+        .await
+        .expect("list retries")
+}
+
+async fn webhook_subscriptions_round_trip_list_save_delete_and_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let empty = new_tenant(&store).await;
+    let s1 = subscription_record(tenant, at(0));
+    let s_o = subscription_record(other, at(5));
+    let s2 = WebhookSubscriptionRecord {
+        paused: true,
+        consecutive_failures: 401,
+        last_success_at: Some(at(-86_400_000)),
+        ..subscription_record(tenant, at(10))
+    };
+    for s in [&s1, &s_o, &s2] {
+        put_subscription(&store, s).await;
+    }
+    let dup = WebhookSubscriptionRecord { url: "https://example.com/elsewhere".to_owned(), ..s1.clone() };
+    let r = store.write(move |c| Box::pin(async move { webhooks::insert_subscription(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate subscription id: {r:?}");
+
+    assert_eq!(find_subscription(&store, tenant, &s1.id).await, Some(s1.clone()));
+    assert_eq!(find_subscription(&store, tenant, &s2.id).await, Some(s2.clone()));
+    assert_eq!(find_subscription(&store, other, &s1.id).await, None, "seen from another tenant");
+    assert_eq!(find_subscription(&store, tenant, &s_o.id).await, None);
+    assert_eq!(find_subscription(&store, tenant, "sub-none").await, None);
+
+    assert_eq!(list_subscriptions(&store, tenant).await, vec![s1.clone(), s2.clone()], "oldest first");
+    assert_eq!(list_subscriptions(&store, other).await, vec![s_o.clone()]);
+    assert!(list_subscriptions(&store, empty).await.is_empty());
+
+    // Save writes back paused, the failure count and the last success; nothing else.
+    let saved = WebhookSubscriptionRecord {
+        paused: true,
+        consecutive_failures: 7,
+        last_success_at: Some(at(55)),
+        ..s1.clone()
+    };
+    let attempt = WebhookSubscriptionRecord {
+        url: "https://attacker.example/".to_owned(),
+        secret: vec![1, 2, 3],
+        created_at: at(9_999),
+        ..saved.clone()
+    };
+    store.write(move |c| Box::pin(async move { webhooks::save_subscription(c, &attempt).await })).await.unwrap();
+    assert_eq!(find_subscription(&store, tenant, &s1.id).await, Some(saved.clone()));
+    let resumed = WebhookSubscriptionRecord { paused: false, consecutive_failures: 0, last_success_at: None, ..saved };
+    let w = resumed.clone();
+    store.write(move |c| Box::pin(async move { webhooks::save_subscription(c, &w).await })).await.unwrap();
+    assert_eq!(find_subscription(&store, tenant, &s1.id).await, Some(resumed.clone()));
+
+    let stolen = WebhookSubscriptionRecord { tenant_id: other, paused: true, ..s1.clone() };
+    assert_not_found(
+        store.write(move |c| Box::pin(async move { webhooks::save_subscription(c, &stolen).await })).await,
+    );
+    let unknown = subscription_record(tenant, at(0));
+    assert_not_found(
+        store.write(move |c| Box::pin(async move { webhooks::save_subscription(c, &unknown).await })).await,
+    );
+    assert_eq!(find_subscription(&store, tenant, &s1.id).await, Some(resumed.clone()));
+
+    // Read for update inside a write: the stored row, and only within its tenant.
+    let (id, expected) = (s1.id.clone(), resumed.clone());
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                assert_eq!(webhooks::find_subscription_for_update(c, tenant, &id).await?, Some(expected));
+                assert_eq!(webhooks::find_subscription_for_update(c, other, &id).await?, None);
+                assert_eq!(webhooks::find_subscription_for_update(c, tenant, "sub-none").await?, None);
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+
+    // Delete refuses other tenants' and unknown subscriptions.
+    let delete = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store.write(move |c| Box::pin(async move { webhooks::delete_subscription(c, tenant, &id).await })).await
+        }
+    };
+    assert_not_found(delete(other, s1.id.clone()).await);
+    assert_not_found(delete(tenant, s_o.id.clone()).await);
+    assert_not_found(delete(tenant, "sub-none".to_owned()).await);
+    assert_eq!(list_subscriptions(&store, tenant).await, vec![resumed, s2.clone()]);
+    delete(tenant, s1.id.clone()).await.unwrap();
+    assert_eq!(find_subscription(&store, tenant, &s1.id).await, None);
+    assert_eq!(list_subscriptions(&store, tenant).await, vec![s2]);
+    assert_eq!(list_subscriptions(&store, other).await, vec![s_o]);
+    assert_not_found(delete(tenant, s1.id.clone()).await);
+}
+
+async fn webhooks_list_newest_first_filter_page_and_save_only_attempts(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let sub_a = subscription_record(tenant, T0);
+    let sub_b = subscription_record(tenant, T0);
+    let sub_o = subscription_record(other, T0);
+    for s in [&sub_a, &sub_b, &sub_o] {
+        put_subscription(&store, s).await;
+    }
+    let e1 = put_event(&store, tenant, "cus-1", at(100)).await;
+    let e2 = put_event(&store, tenant, "cus-2", at(200)).await;
+    let e3 = put_event(&store, tenant, "cus-1", at(300)).await;
+    let e4 = put_event(&store, tenant, "cus-3", at(400)).await;
+    let e_o = put_event(&store, other, "cus-1", at(100)).await;
+    let w1 = webhook_record(&sub_a, &e1, at(100));
+    let w2 = webhook_record(&sub_a, &e2, at(200));
+    let wb = webhook_record(&sub_b, &e1, at(150));
+    let w3 = webhook_record(&sub_a, &e3, at(300));
+    let w4 = webhook_record(&sub_a, &e4, at(400));
+    let w_o = webhook_record(&sub_o, &e_o, at(100));
+    for w in [&w1, &w2, &wb, &w3, &w4, &w_o] {
+        put_webhook(&store, w).await;
+    }
+    let dup = w1.clone();
+    let r = store.write(move |c| Box::pin(async move { webhooks::insert_webhook(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate webhook id: {r:?}");
+    let orphan = WebhookRecord { subscription_id: "sub-none".to_owned(), ..webhook_record(&sub_a, &e1, at(0)) };
+    let r = store.write(move |c| Box::pin(async move { webhooks::insert_webhook(c, &orphan).await })).await;
+    assert!(r.is_err(), "a webhook needs its subscription");
+
+    assert_eq!(find_webhook(&store, tenant, &w1.id).await, Some(w1.clone()));
+    assert_eq!(find_webhook(&store, tenant, &wb.id).await, Some(wb.clone()));
+    assert_eq!(find_webhook(&store, other, &w1.id).await, None, "seen from another tenant");
+    assert_eq!(find_webhook(&store, tenant, &w_o.id).await, None);
+    assert_eq!(find_webhook(&store, tenant, "wh-none").await, None);
+
+    let list = |tenant: TenantId, sub: String, filter: WebhookFilter, limit: i64, offset: i64| {
+        let store = store.clone();
+        async move {
+            let p = store
+                .read(move |mut c| async move {
+                    webhooks::list_webhooks(&mut c, tenant, &sub, &filter, limit, offset).await
+                })
+                .await
+                .unwrap();
+            (p.total, p.items)
+        }
+    };
+    let all = WebhookFilter::default;
+    let (a, b) = (sub_a.id.clone(), sub_b.id.clone());
+    let newest = vec![w4.clone(), w3.clone(), w2.clone(), w1.clone()];
+    assert_eq!(list(tenant, a.clone(), all(), 25, 0).await, (4, newest.clone()));
+    assert_eq!(list(tenant, a.clone(), all(), 2, 0).await, (4, newest[..2].to_vec()));
+    assert_eq!(list(tenant, a.clone(), all(), 2, 2).await, (4, newest[2..].to_vec()));
+    assert_eq!(list(tenant, a.clone(), all(), 3, 3).await, (4, newest[3..].to_vec()));
+    assert_eq!(list(tenant, a.clone(), all(), 2, 4).await, (4, vec![]));
+    assert_eq!(list(tenant, b.clone(), all(), 25, 0).await, (1, vec![wb.clone()]));
+    assert_eq!(list(other, a.clone(), all(), 25, 0).await, (0, vec![]), "another tenant's subscription");
+    assert_eq!(list(tenant, sub_o.id.clone(), all(), 25, 0).await, (0, vec![]));
+
+    // Time bounds are inclusive; the resource filter matches the event's resource.
+    let since = |ms: i64| WebhookFilter { since: Some(at(ms)), ..WebhookFilter::default() };
+    let until = |ms: i64| WebhookFilter { until: Some(at(ms)), ..WebhookFilter::default() };
+    let about = |id: &str| WebhookFilter { resource_id: Some(id.to_owned()), ..WebhookFilter::default() };
+    assert_eq!(list(tenant, a.clone(), since(200), 25, 0).await, (3, newest[..3].to_vec()));
+    assert_eq!(list(tenant, a.clone(), until(300), 25, 0).await, (3, newest[1..].to_vec()));
+    let window = WebhookFilter { since: Some(at(200)), until: Some(at(300)), resource_id: None };
+    assert_eq!(list(tenant, a.clone(), window.clone(), 25, 0).await, (2, vec![w3.clone(), w2.clone()]));
+    assert_eq!(list(tenant, a.clone(), window, 1, 1).await, (2, vec![w2.clone()]), "filters and pages together");
+    assert_eq!(list(tenant, a.clone(), about("cus-1"), 25, 0).await, (2, vec![w3.clone(), w1.clone()]));
+    let recent_about = WebhookFilter { since: Some(at(101)), ..about("cus-1") };
+    assert_eq!(list(tenant, a.clone(), recent_about, 25, 0).await, (1, vec![w3.clone()]));
+    assert_eq!(list(tenant, a.clone(), about("cus-none"), 25, 0).await, (0, vec![]));
+    assert_eq!(list(tenant, a.clone(), since(401), 25, 0).await, (0, vec![]));
+
+    // Save writes the attempts back, nothing else, and only within the webhook's tenant.
+    let attempted = WebhookRecord {
+        attempts: r#"[{"request":{"timestamp":1},"response":{"statusCode":200,"body":"é✓"}}]"#.to_owned(),
+        ..w1.clone()
+    };
+    let attempt = WebhookRecord {
+        body: "{}".to_owned(),
+        topic: EventTopic::CustomerVerified,
+        created_at: at(9_999),
+        ..attempted.clone()
+    };
+    store.write(move |c| Box::pin(async move { webhooks::save_webhook(c, &attempt).await })).await.unwrap();
+    assert_eq!(find_webhook(&store, tenant, &w1.id).await, Some(attempted.clone()));
+    let stolen = WebhookRecord { tenant_id: other, attempts: "[\"stolen\"]".to_owned(), ..w2.clone() };
+    store.write(move |c| Box::pin(async move { webhooks::save_webhook(c, &stolen).await })).await.unwrap();
+    assert_eq!(find_webhook(&store, tenant, &w2.id).await, Some(w2.clone()));
+
+    let (id, expected) = (w1.id.clone(), attempted);
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                assert_eq!(webhooks::find_webhook_for_update(c, tenant, &id).await?, Some(expected));
+                assert_eq!(webhooks::find_webhook_for_update(c, other, &id).await?, None);
+                assert_eq!(webhooks::find_webhook_for_update(c, tenant, "wh-none").await?, None);
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+}
+
+async fn webhook_retries_list_oldest_first_and_go_with_their_subscription(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let doomed = subscription_record(tenant, T0);
+    let kept = subscription_record(tenant, T0);
+    put_subscription(&store, &doomed).await;
+    put_subscription(&store, &kept).await;
+    let event = put_event(&store, tenant, "cus-1", T0).await;
+    let w1 = webhook_record(&doomed, &event, at(1));
+    let w2 = webhook_record(&doomed, &event, at(2));
+    let w3 = webhook_record(&kept, &event, at(3));
+    for w in [&w1, &w2, &w3] {
+        put_webhook(&store, w).await;
+    }
+    let retry = |webhook: &WebhookRecord, created_at: Timestamp| WebhookRetryRecord {
+        id: unique("rty"),
+        tenant_id: webhook.tenant_id,
+        webhook_id: webhook.id.clone(),
+        created_at,
+    };
+    // Listed in the order they were asked for, even when their timestamps run backwards.
+    let r1 = retry(&w1, at(20));
+    let r2 = retry(&w1, at(10));
+    let r3 = retry(&w2, at(5));
+    let r4 = retry(&w3, at(5));
+    for r in [&r1, &r2, &r3, &r4] {
+        let r = r.clone();
+        store.write(move |c| Box::pin(async move { webhooks::insert_retry(c, &r).await })).await.unwrap();
+    }
+    let dup = r1.clone();
+    let r = store.write(move |c| Box::pin(async move { webhooks::insert_retry(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate retry id: {r:?}");
+    let orphan = WebhookRetryRecord { webhook_id: "wh-none".to_owned(), ..retry(&w1, at(0)) };
+    let r = store.write(move |c| Box::pin(async move { webhooks::insert_retry(c, &orphan).await })).await;
+    assert!(r.is_err(), "a retry needs its webhook");
+
+    assert_eq!(list_retries(&store, tenant, &w1.id).await, vec![r1.clone(), r2.clone()]);
+    assert_eq!(list_retries(&store, tenant, &w2.id).await, vec![r3.clone()]);
+    assert_eq!(list_retries(&store, tenant, &w3.id).await, vec![r4.clone()]);
+    assert!(list_retries(&store, other, &w1.id).await.is_empty(), "seen from another tenant");
+    assert!(list_retries(&store, tenant, "wh-none").await.is_empty());
+
+    // Deleting a subscription takes its webhooks and their retries with it, and nothing else.
+    let id = doomed.id.clone();
+    store.write(move |c| Box::pin(async move { webhooks::delete_subscription(c, tenant, &id).await })).await.unwrap();
+    assert_eq!(find_webhook(&store, tenant, &w1.id).await, None);
+    assert_eq!(find_webhook(&store, tenant, &w2.id).await, None);
+    assert!(list_retries(&store, tenant, &w1.id).await.is_empty());
+    assert!(list_retries(&store, tenant, &w2.id).await.is_empty());
+    assert_eq!(find_webhook(&store, tenant, &w3.id).await, Some(w3.clone()));
+    assert_eq!(list_retries(&store, tenant, &w3.id).await, vec![r4]);
+    let retries_left: i64 = store
+        .read(|mut c| async move {
+            Ok(sqlx::Row::try_get(
+                &sqlx::query("SELECT COUNT(*) AS n FROM webhook_retries").fetch_one(&mut *c).await?,
+                "n",
+            )?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(retries_left, 1, "no retry outlives its webhook");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Idempotency keys and locked reads
 // ---------------------------------------------------------------------------------------------
@@ -2445,6 +3107,129 @@ async fn a_row_read_for_update_waits_for_the_write_holding_it(db: TestDb) {
     first.await.unwrap();
     let stored = find_customer(&store, tenant, &customer.id).await.unwrap();
     assert_eq!(stored.first_name, format!("{}+a+b", customer.first_name), "no update was lost");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Store handle and the backends themselves
+// ---------------------------------------------------------------------------------------------
+
+async fn execute_raw_runs_transaction_control_inside_a_write(db: TestDb) {
+    let store = db.store;
+    let (kept, undone) = (tenant_record(false, T0), tenant_record(false, T0));
+    let (k, u) = (kept.clone(), undone.clone());
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                openiav_store::execute_raw(c, "SAVEPOINT conformance").await?;
+                tenants::insert(c, &u).await?;
+                openiav_store::execute_raw(c, "ROLLBACK TO SAVEPOINT conformance").await?;
+                tenants::insert(c, &k).await?;
+                openiav_store::execute_raw(c, "RELEASE SAVEPOINT conformance").await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(tenant_count(&store).await, 1, "what was rolled back to the savepoint is gone");
+    let id = kept.id;
+    assert_same(&store.read(|mut c| async move { tenants::get(&mut c, id).await }).await.unwrap(), &kept);
+    let id = undone.id;
+    assert_not_found(store.read(|mut c| async move { tenants::get(&mut c, id).await }).await);
+
+    let r = store.write(|c| Box::pin(async move { openiav_store::execute_raw(c, "NOT SQL AT ALL").await })).await;
+    assert!(r.is_err(), "a statement the database cannot run is an error: {r:?}");
+    assert_eq!(tenant_count(&store).await, 1);
+}
+
+async fn store_wakes_every_job_worker_once_an_enqueue_commits(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let (first, second) = (store.jobs_ready(), store.jobs_ready());
+
+    // A write that enqueues nothing, or enqueues and then fails, wakes no one.
+    new_user(&store, tenant).await;
+    let r = store
+        .write(move |c| {
+            Box::pin(async move {
+                jobs::enqueue(c, tenant, "q", "abandoned", "{}", T0, T0).await?;
+                Err::<(), _>(StoreError::Conflict("abandoned on purpose".into()))
+            })
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(jobs_about(&store, "abandoned").await, 0);
+    let woken = tokio::time::timeout(Duration::from_millis(300), first.notified()).await;
+    assert!(woken.is_err(), "a worker was woken though no job was enqueued");
+
+    enqueue(&store, tenant, "q", "subject", "{}", T0).await;
+    for worker in [&first, &second] {
+        tokio::time::timeout(Duration::from_secs(5), worker.notified())
+            .await
+            .expect("every worker is woken once the enqueue commits");
+    }
+}
+
+async fn store_open_with_applies_its_options_and_refuses_unknown_schemes(db: TestDb) {
+    let tenant = new_tenant(&db.store).await;
+    let dialect = db.store.dialect();
+    db.store.close().await;
+
+    let options = StoreOptions { statement_timeout: Duration::from_millis(250) };
+    let store = Store::open_with(&db.url, &options).await.expect("reopen with options");
+    assert_eq!(store.dialect(), dialect);
+    assert_eq!(store.read(|mut c| async move { tenants::get(&mut c, tenant).await }).await.unwrap().id, tenant);
+    if dialect == Dialect::Postgres {
+        let shown = store
+            .read(|mut c| async move {
+                Ok(sqlx::query_scalar::<_, String>("SHOW statement_timeout").fetch_one(&mut *c).await?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(shown, "250ms");
+        let slow = store
+            .read(|mut c| async move {
+                sqlx::query("SELECT 1 AS n FROM pg_sleep(2)").fetch_one(&mut *c).await?;
+                Ok(())
+            })
+            .await;
+        assert!(matches!(slow, Err(StoreError::Unavailable(_))), "a statement past the timeout: {slow:?}");
+    }
+    store.close().await;
+
+    for url in ["mysql://localhost/openiav", "openiav.db"] {
+        match Store::open_with(url, &options).await {
+            Err(StoreError::Config(_)) => {}
+            Err(e) => panic!("{url}: expected a configuration error, got {e:?}"),
+            Ok(_) => panic!("{url}: opened a store"),
+        }
+    }
+}
+
+async fn backends_open_directly_on_an_existing_database(db: TestDb) {
+    let tenant = new_tenant(&db.store).await;
+    let dialect = db.store.dialect();
+    db.store.close().await;
+
+    // Opening runs the migrations again; they leave the data alone.
+    let backend: Box<dyn Database> = match dialect {
+        Dialect::Sqlite => Box::new(SqliteDatabase::open(&db.url).await.expect("open SQLite directly")),
+        Dialect::Postgres => {
+            Box::new(PgDatabase::open(&db.url, &StoreOptions::default()).await.expect("open PostgreSQL directly"))
+        }
+    };
+    assert_eq!(backend.dialect(), dialect);
+    let mut conn = backend.read_connection().await.expect("a read connection");
+    assert_eq!(tenants::get(&mut conn, tenant).await.unwrap().id, tenant);
+    assert_eq!(tenants::count(&mut conn).await.unwrap(), 1);
+    drop(conn);
+    backend.close().await;
+}
+
+#[test]
+fn page_requests_turn_into_limit_and_offset() {
+    assert_eq!((page(1, 25).limit(), page(1, 25).offset()), (25, 0));
+    assert_eq!((page(2, 25).limit(), page(2, 25).offset()), (25, 25));
+    assert_eq!((page(3, 10).limit(), page(3, 10).offset()), (10, 20));
+    assert_eq!(page(i64::MAX, 1_000).offset(), i64::MAX, "saturates rather than overflowing");
 }
 
 // ---------------------------------------------------------------------------------------------

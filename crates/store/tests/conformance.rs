@@ -864,7 +864,7 @@ async fn members_find_by_oauth_token_hash(db: TestDb) {
 fn status_of(m: &MemberRecord) -> MemberStatusRecord {
     MemberStatusRecord {
         guid: m.guid.clone(),
-        connection_status: m.connection_status.clone(),
+        connection_status: m.connection_status,
         connection_status_message: m.connection_status_message.clone(),
         is_being_aggregated: m.is_being_aggregated,
         is_authenticated: m.is_authenticated,
@@ -2682,7 +2682,7 @@ fn webhook_record(
         tenant_id: subscription.tenant_id,
         subscription_id: subscription.id.clone(),
         event_id: event.id.clone(),
-        topic: event.topic.clone(),
+        topic: event.topic,
         body: format!(r#"{{"id":"{}","topic":"{}","unicode":"é✓"}}"#, event.id, event.topic),
         attempts: "[]".to_owned(),
         created_at,

@@ -70,6 +70,28 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// The collection an event's resource belongs to (its path's first segment).
+    pub enum EventResource {
+        Customers = "customers",
+        FundingSources = "funding-sources",
+        Exchanges = "exchanges",
+        Transfers = "transfers",
+    }
+}
+
+impl EventResource {
+    /// The singular HAL `resource-type` of the collection.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            Self::Customers => "customer",
+            Self::FundingSources => "funding-source",
+            Self::Exchanges => "exchange",
+            Self::Transfers => "transfer",
+        }
+    }
+}
+
+wire_enum! {
     /// The topic of an event and of the webhooks that carry it.
     pub enum EventTopic {
         CustomerCreated = "customer_created",

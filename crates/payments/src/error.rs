@@ -5,11 +5,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::hal::Link;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use openiav_store::StoreError;
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 
 /// The media type of every error body.
 pub const ERROR_MEDIA_TYPE: &str =
@@ -197,7 +197,7 @@ pub struct FieldError {
     /// JSON pointer into the request body.
     pub path: String,
     /// `_links.about`, when the error points at a resource.
-    pub about: Option<Value>,
+    pub about: Option<Link>,
 }
 
 impl FieldError {
@@ -226,7 +226,7 @@ pub struct Parts {
     pub code: DwollaCode,
     pub message: String,
     pub errors: Vec<FieldError>,
-    pub about: Option<Value>,
+    pub about: Option<Link>,
     /// Logged, never answered.
     pub detail: Option<String>,
 }
@@ -274,7 +274,7 @@ impl DwollaError {
         Self::new(DwollaCode::InvalidResourceState, message)
     }
 
-    pub fn with_about(mut self, about: Value) -> Self {
+    pub fn with_about(mut self, about: Link) -> Self {
         self.0.about = Some(about);
         self
     }
@@ -343,7 +343,7 @@ struct EmbeddedError<'a> {
 #[derive(Serialize)]
 struct Links<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    about: Option<&'a Value>,
+    about: Option<&'a Link>,
 }
 
 impl DwollaError {

@@ -3,7 +3,7 @@
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
-use openiav_core::payments::EventTopic;
+use openiav_core::payments::{EventResource, EventTopic};
 use openiav_store::records::EventRecord;
 use openiav_store::repo::events;
 use openiav_store::{Conn, StoreError};
@@ -20,7 +20,7 @@ pub async fn record(
     base: &str,
     tenant: TenantId,
     topic: EventTopic,
-    resource_type: &str,
+    resource_type: EventResource,
     resource_id: &str,
     customer_id: Option<&str>,
     now: Timestamp,
@@ -29,7 +29,7 @@ pub async fn record(
         id: uuid::Uuid::new_v4().to_string(),
         tenant_id: tenant,
         topic,
-        resource_type: resource_type.to_owned(),
+        resource_type,
         resource_id: resource_id.to_owned(),
         customer_id: customer_id.map(str::to_owned),
         created_at: now,
@@ -39,26 +39,15 @@ pub async fn record(
     Ok(event)
 }
 
-/// The singular HAL `resource-type` of a collection.
-fn resource_type_of(collection: &str) -> &str {
-    match collection {
-        "customers" => "customer",
-        "funding-sources" => "funding-source",
-        "exchanges" => "exchange",
-        "transfers" => "transfer",
-        other => other,
-    }
-}
-
 /// An event as Dwolla renders it (also the body of its webhooks).
 pub fn render(base: &str, e: &EventRecord) -> Value {
     let mut links = json!({
         "self": link(base, &format!("/events/{}", e.id), "event"),
         "account": link(base, &format!("/accounts/{}", e.tenant_id), "account"),
-        "resource": link(base, &format!("/{}/{}", e.resource_type, e.resource_id), resource_type_of(&e.resource_type)),
+        "resource": link(base, &format!("/{}/{}", e.resource_type, e.resource_id), e.resource_type.resource_type()),
     });
     if let Some(customer) = &e.customer_id {
-        links["customer"] = link(base, &format!("/customers/{customer}"), "customer");
+        links["customer"] = json!(link(base, &format!("/customers/{customer}"), "customer"));
     }
     json!({
         "_links": links,

@@ -4,24 +4,92 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 /// Dwolla's media type.
 pub const HAL: &str = "application/vnd.dwolla.v1.hal+json";
 pub const HAL_CONTENT_TYPE: &str = "application/vnd.dwolla.v1.hal+json; charset=UTF-8";
 
+/// One HAL link object: `{"href", "type", "resource-type"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub href: String,
+    #[serde(rename = "type")]
+    pub media_type: &'static str,
+    #[serde(rename = "resource-type")]
+    pub resource_type: &'static str,
+}
+
 /// A link object to `path` under the public base URL.
-pub fn link(base: &str, path: &str, resource_type: &str) -> Value {
-    json!({ "href": format!("{base}{path}"), "type": HAL, "resource-type": resource_type })
+pub fn link(base: &str, path: &str, resource_type: &'static str) -> Link {
+    Link { href: format!("{base}{path}"), media_type: HAL, resource_type }
+}
+
+/// A resource's `_links`, by relation name; the one way every view builds them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Links(BTreeMap<&'static str, Link>);
+
+impl Links {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `rel` pointing at `path` under `base`.
+    pub fn with(mut self, rel: &'static str, base: &str, path: &str, resource_type: &'static str) -> Self {
+        self.0.insert(rel, link(base, path, resource_type));
+        self
+    }
+
+    /// Adds `rel` only when `present`.
+    pub fn with_if(self, present: bool, rel: &'static str, base: &str, path: &str, rt: &'static str) -> Self {
+        if present {
+            self.with(rel, base, path, rt)
+        } else {
+            self
+        }
+    }
+
+    pub fn get(&self, rel: &str) -> Option<&Link> {
+        self.0.get(rel)
+    }
+
+    /// `limit`/`offset` paging links (`self`, `first`, `last`, `next`, `prev`) for a list at
+    /// `path`; `query` holds the list's other parameters, already encoded.
+    pub fn paging(base: &str, path: &str, query: &str, rt: &'static str, page: Paging) -> Self {
+        let Paging { limit, offset, total } = page;
+        let href = |off: i64| {
+            let extra = if query.is_empty() { String::new() } else { format!("&{query}") };
+            format!("{path}?limit={limit}&offset={off}{extra}")
+        };
+        let last = if total == 0 { 0 } else { ((total - 1) / limit) * limit };
+        Self::new()
+            .with("self", base, &href(offset), rt)
+            .with("first", base, &href(0), rt)
+            .with("last", base, &href(last), rt)
+            .with_if(offset + limit < total, "next", base, &href(offset + limit), rt)
+            .with_if(offset > 0, "prev", base, &href((offset - limit).max(0)), rt)
+    }
+}
+
+/// Where a page of a list stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paging {
+    pub limit: i64,
+    pub offset: i64,
+    pub total: i64,
 }
 
 /// A 200 answer with a HAL body.
-pub fn ok(body: &Value) -> Response {
+pub fn ok(body: &impl Serialize) -> Response {
     with_status(StatusCode::OK, body)
 }
 
-pub fn with_status(status: StatusCode, body: &Value) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
+pub fn with_status(status: StatusCode, body: &impl Serialize) -> Response {
+    let body = serde_json::to_string(body).expect("views serialise");
+    let mut resp = (status, body).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(HAL_CONTENT_TYPE));
     resp
 }
@@ -36,24 +104,6 @@ pub fn id_from_href(href: &str, collection: &str) -> Option<String> {
     let mut segments = path.trim_end_matches('/').rsplit('/');
     let id = segments.next()?;
     (segments.next()? == collection && !id.is_empty()).then(|| id.to_ascii_lowercase())
-}
-
-/// `limit`/`offset` paging links (`self`, `first`, `last`, `next`, `prev`) for a list at `path`;
-/// `query` holds the list's other parameters, already encoded.
-pub fn paging_links(base: &str, path: &str, query: &str, rt: &str, limit: i64, offset: i64, total: i64) -> Value {
-    let href = |off: i64| {
-        let extra = if query.is_empty() { String::new() } else { format!("&{query}") };
-        link(base, &format!("{path}?limit={limit}&offset={off}{extra}"), rt)
-    };
-    let last = if total == 0 { 0 } else { ((total - 1) / limit) * limit };
-    let mut links = json!({ "self": href(offset), "first": href(0), "last": href(last) });
-    if offset + limit < total {
-        links["next"] = href(offset + limit);
-    }
-    if offset > 0 {
-        links["prev"] = href((offset - limit).max(0));
-    }
-    links
 }
 
 #[cfg(test)]
@@ -76,12 +126,29 @@ mod tests {
 
     #[test]
     fn paging_links_follow_limit_and_offset() {
-        let links = paging_links("http://h", "/customers", "search=jo", "customer", 25, 25, 60);
-        assert_eq!(links["self"]["href"], "http://h/customers?limit=25&offset=25&search=jo");
-        assert_eq!(links["last"]["href"], "http://h/customers?limit=25&offset=50&search=jo");
-        assert_eq!(links["next"]["href"], "http://h/customers?limit=25&offset=50&search=jo");
-        assert_eq!(links["prev"]["href"], "http://h/customers?limit=25&offset=0&search=jo");
-        let single = paging_links("http://h", "/events", "", "event", 25, 0, 3);
+        let page = Paging { limit: 25, offset: 25, total: 60 };
+        let links = Links::paging("http://h", "/customers", "search=jo", "customer", page);
+        let href = |rel: &str| links.get(rel).map(|l| l.href.as_str());
+        assert_eq!(href("self"), Some("http://h/customers?limit=25&offset=25&search=jo"));
+        assert_eq!(href("last"), Some("http://h/customers?limit=25&offset=50&search=jo"));
+        assert_eq!(href("next"), Some("http://h/customers?limit=25&offset=50&search=jo"));
+        assert_eq!(href("prev"), Some("http://h/customers?limit=25&offset=0&search=jo"));
+        let single = Links::paging("http://h", "/events", "", "event", Paging { limit: 25, offset: 0, total: 3 });
         assert!(single.get("next").is_none() && single.get("prev").is_none());
+    }
+
+    #[test]
+    fn links_serialise_as_dwolla_link_objects() {
+        let links = Links::new().with("self", "http://h", "/customers/1", "customer").with_if(
+            false,
+            "edit",
+            "http://h",
+            "/customers/1",
+            "customer",
+        );
+        assert_eq!(
+            serde_json::to_string(&links).unwrap(),
+            r#"{"self":{"href":"http://h/customers/1","type":"application/vnd.dwolla.v1.hal+json","resource-type":"customer"}}"#
+        );
     }
 }

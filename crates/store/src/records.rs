@@ -5,7 +5,8 @@ use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
-    CustomerKind, CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
+    CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus,
+    FundingSourceStatus,
 };
 use openiav_core::vocab::UnknownValue;
 use sqlx::any::AnyRow;
@@ -400,7 +401,7 @@ pub struct EventRecord {
     pub tenant_id: TenantId,
     pub topic: EventTopic,
     /// The resource collection (`customers`, `funding-sources`, …).
-    pub resource_type: String,
+    pub resource_type: EventResource,
     pub resource_id: String,
     pub customer_id: Option<String>,
     pub created_at: Timestamp,
@@ -412,7 +413,7 @@ impl EventRecord {
             id: row.try_get("id")?,
             tenant_id: tenant_id(row)?,
             topic: word(row, "topic")?,
-            resource_type: row.try_get("resource_type")?,
+            resource_type: word(row, "resource_type")?,
             resource_id: row.try_get("resource_id")?,
             customer_id: row.try_get("customer_id")?,
             created_at: ts(row, "created_at")?,

@@ -12,7 +12,8 @@ use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
-    CustomerKind, CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
+    CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus,
+    FundingSourceStatus,
 };
 use openiav_store::postgres::PgDatabase;
 use openiav_store::records::{
@@ -2434,7 +2435,7 @@ async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestD
         id: unique("evt"),
         tenant_id: tenant,
         topic: EventTopic::ALL[i as usize % EventTopic::ALL.len()],
-        resource_type: "customers".to_owned(),
+        resource_type: EventResource::Customers,
         resource_id: format!("cus-{i}"),
         customer_id: (i % 2 == 0).then(|| format!("cus-{i}")),
         // Order is insertion order, even when timestamps tie or run backwards.
@@ -2662,7 +2663,7 @@ async fn put_event(store: &Store, tenant: TenantId, resource_id: &str, created_a
         id: unique("evt"),
         tenant_id: tenant,
         topic: EventTopic::CustomerCreated,
-        resource_type: "customers".to_owned(),
+        resource_type: EventResource::Customers,
         resource_id: resource_id.to_owned(),
         customer_id: Some(resource_id.to_owned()),
         created_at,

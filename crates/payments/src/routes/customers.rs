@@ -5,7 +5,7 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
-use openiav_core::payments::{CustomerKind, CustomerStatus, EventTopic};
+use openiav_core::payments::{CustomerKind, CustomerStatus, EventResource, EventTopic};
 use openiav_store::records::CustomerRecord;
 use openiav_store::repo::customers::{self as repo, CustomerFilter};
 use openiav_store::StoreError;
@@ -278,12 +278,12 @@ pub fn render(base: &str, c: &CustomerRecord) -> Value {
         "transfers": link(base, &format!("{path}/transfers"), "transfer"),
     });
     match c.status {
-        CustomerStatus::Deactivated => links["reactivate"] = link(base, &path, "customer"),
+        CustomerStatus::Deactivated => links["reactivate"] = json!(link(base, &path, "customer")),
         CustomerStatus::Suspended => {}
-        _ => links["deactivate"] = link(base, &path, "customer"),
+        _ => links["deactivate"] = json!(link(base, &path, "customer")),
     }
     if c.status == CustomerStatus::Retry {
-        links["retry-verification"] = link(base, &path, "customer");
+        links["retry-verification"] = json!(link(base, &path, "customer"));
     }
     let mut body = json!({
         "_links": links,
@@ -410,14 +410,15 @@ pub async fn create(
                 &base,
                 tenant,
                 EventTopic::CustomerCreated,
-                "customers",
+                EventResource::Customers,
                 &record.id,
                 Some(&record.id),
                 now,
             )
             .await?;
             if let Some(topic) = verified_kind.then(|| status_topic(record.status)).flatten() {
-                events::record(conn, &base, tenant, topic, "customers", &record.id, Some(&record.id), now).await?;
+                events::record(conn, &base, tenant, topic, EventResource::Customers, &record.id, Some(&record.id), now)
+                    .await?;
             }
             Ok(Ok(Answer::created(&base, &format!("/customers/{}", record.id))))
         })
@@ -452,7 +453,7 @@ pub async fn list(
     let base = state.base();
     let customers: Vec<Value> = page.items.iter().map(|c| render(base, c)).collect();
     Ok(hal::ok(&json!({
-        "_links": hal::paging_links(base, "/customers", &kept.join("&"), "customer", limit, offset, page.total),
+        "_links": hal::Links::paging(base, "/customers", &kept.join("&"), "customer", hal::Paging { limit, offset, total: page.total }),
         "_embedded": { "customers": customers },
         "total": page.total,
     })))
@@ -614,7 +615,17 @@ pub async fn update(
             }
             repo::save(conn, &customer).await?;
             for topic in topics {
-                events::record(conn, &base, tenant, topic, "customers", &customer.id, Some(&customer.id), now).await?;
+                events::record(
+                    conn,
+                    &base,
+                    tenant,
+                    topic,
+                    EventResource::Customers,
+                    &customer.id,
+                    Some(&customer.id),
+                    now,
+                )
+                .await?;
             }
             Ok(Ok(Answer::ok(&render(&base, &customer))))
         })

@@ -23,7 +23,7 @@ pub async fn list(
     let base = state.base();
     let events: Vec<Value> = page.items.iter().map(|e| render(base, e)).collect();
     Ok(hal::ok(&json!({
-        "_links": hal::paging_links(base, "/events", "", "event", limit, offset, page.total),
+        "_links": hal::Links::paging(base, "/events", "", "event", hal::Paging { limit, offset, total: page.total }),
         "_embedded": { "events": events },
         "total": page.total,
     })))

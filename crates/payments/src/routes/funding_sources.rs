@@ -9,7 +9,7 @@ use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_core::payments::{
-    CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
+    CustomerStatus, EventResource, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
 use openiav_store::records::{CustomerRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use openiav_store::repo::{customers, funding_sources as repo};
@@ -45,7 +45,7 @@ pub fn render(base: &str, f: &FundingSourceRecord, micro_deposits: Option<&Fundi
         "customer": link(base, &format!("/customers/{}", f.customer_id), "customer"),
     });
     if !f.removed {
-        links["remove"] = link(base, &path, "funding-source");
+        links["remove"] = json!(link(base, &path, "funding-source"));
         if f.status == FundingSourceStatus::Unverified {
             let deposits = link(base, &format!("{path}/micro-deposits"), "micro-deposits");
             let rel = match micro_deposits {
@@ -53,11 +53,11 @@ pub fn render(base: &str, f: &FundingSourceRecord, micro_deposits: Option<&Fundi
                 Some(m) if m.status == FundingSourceMicroDepositStatus::Failed => "failed-verification-micro-deposits",
                 Some(_) => "verify-micro-deposits",
             };
-            links[rel] = deposits;
+            links[rel] = json!(deposits);
         }
         if let Some(exchange) = &f.exchange_id {
-            links["exchange"] = link(base, &format!("/exchanges/{exchange}"), "exchange");
-            links["balance"] = link(base, &format!("{path}/balance"), "balance");
+            links["exchange"] = json!(link(base, &format!("/exchanges/{exchange}"), "exchange"));
+            links["balance"] = json!(link(base, &format!("{path}/balance"), "balance"));
         }
     }
     let channels: Value = serde_json::from_str(&f.channels).unwrap_or_else(|_| json!(["ach"]));
@@ -266,7 +266,7 @@ pub async fn create(
                         &base,
                         tenant,
                         EventTopic::CustomerFundingSourceAdded,
-                        "funding-sources",
+                        EventResource::FundingSources,
                         &back.id,
                         customer,
                         now,
@@ -282,7 +282,7 @@ pub async fn create(
                 &base,
                 tenant,
                 EventTopic::CustomerFundingSourceAdded,
-                "funding-sources",
+                EventResource::FundingSources,
                 &record.id,
                 customer,
                 now,
@@ -294,7 +294,7 @@ pub async fn create(
                     &base,
                     tenant,
                     EventTopic::CustomerFundingSourceVerified,
-                    "funding-sources",
+                    EventResource::FundingSources,
                     &record.id,
                     customer,
                     now,
@@ -462,8 +462,17 @@ pub async fn update(
             };
             repo::save(c, &source).await?;
             if let Some(topic) = topic {
-                events::record(c, &base, tenant, topic, "funding-sources", &source.id, Some(&source.customer_id), now)
-                    .await?;
+                events::record(
+                    c,
+                    &base,
+                    tenant,
+                    topic,
+                    EventResource::FundingSources,
+                    &source.id,
+                    Some(&source.customer_id),
+                    now,
+                )
+                .await?;
             }
             let deposits = repo::find_micro_deposits(c, tenant, &source.id).await?;
             Ok(Ok(Answer::ok(&render(&base, &source, deposits.as_ref()))))

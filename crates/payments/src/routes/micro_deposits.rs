@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use openiav_core::clock::Timestamp;
-use openiav_core::payments::{EventTopic, FundingSourceMicroDepositStatus, FundingSourceStatus};
+use openiav_core::payments::{EventResource, EventTopic, FundingSourceMicroDepositStatus, FundingSourceStatus};
 use openiav_store::records::FundingSourceMicroDepositsRecord;
 use openiav_store::repo::funding_sources as repo;
 use serde_json::{json, Value};
@@ -151,8 +151,17 @@ pub async fn post(
                 };
                 repo::insert_micro_deposits(c, &record).await?;
                 let topic = EventTopic::CustomerMicrodepositsAdded;
-                events::record(c, &base, tenant, topic, "funding-sources", &source.id, customer.as_deref(), now)
-                    .await?;
+                events::record(
+                    c,
+                    &base,
+                    tenant,
+                    topic,
+                    EventResource::FundingSources,
+                    &source.id,
+                    customer.as_deref(),
+                    now,
+                )
+                .await?;
                 return Ok(Ok(Answer::created(&base, &details_path(&source.id))));
             };
             let Some(mut deposits) = existing else { return Ok(Err(not_initiated())) };
@@ -171,8 +180,17 @@ pub async fn post(
                 repo::save(c, &source).await?;
             }
             for topic in topics {
-                events::record(c, &base, tenant, topic, "funding-sources", &source.id, customer.as_deref(), now)
-                    .await?;
+                events::record(
+                    c,
+                    &base,
+                    tenant,
+                    topic,
+                    EventResource::FundingSources,
+                    &source.id,
+                    customer.as_deref(),
+                    now,
+                )
+                .await?;
             }
             Ok(match attempt {
                 Attempt::Verified => {
@@ -206,7 +224,7 @@ pub async fn details(
     let path = details_path(&source.id);
     let mut links = json!({ "self": link(base, &path, "micro-deposits") });
     if source.status != FundingSourceStatus::Verified && deposits.failed_attempts < MAX_ATTEMPTS {
-        links["verify-micro-deposits"] = link(base, &path, "micro-deposits");
+        links["verify-micro-deposits"] = json!(link(base, &path, "micro-deposits"));
     }
     let mut body =
         json!({ "_links": links, "created": deposits.created_at.to_rfc3339_millis(), "status": deposits.status });
@@ -237,7 +255,7 @@ pub async fn simulate(
                     &base,
                     tenant,
                     EventTopic::CustomerMicrodepositsCompleted,
-                    "funding-sources",
+                    EventResource::FundingSources,
                     &d.funding_source_id,
                     customer.as_deref(),
                     now,

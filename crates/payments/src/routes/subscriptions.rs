@@ -220,7 +220,7 @@ pub async fn list_webhooks(
     let list: Vec<Value> = page.items.iter().map(|w| render_webhook(base, w)).collect();
     let path = format!("/webhook-subscriptions/{}/webhooks", sub.id);
     Ok(hal::ok(&json!({
-        "_links": hal::paging_links(base, &path, &kept.join("&"), "webhook", limit, offset, page.total),
+        "_links": hal::Links::paging(base, &path, &kept.join("&"), "webhook", hal::Paging { limit, offset, total: page.total }),
         "_embedded": { "webhooks": list },
         "total": page.total,
     })))

@@ -15,7 +15,7 @@ pub async fn insert(conn: &mut Conn, e: &EventRecord) -> Result<(), StoreError> 
     .bind(&e.id)
     .bind(e.tenant_id.to_string())
     .bind(e.topic.as_str())
-    .bind(&e.resource_type)
+    .bind(e.resource_type.as_str())
     .bind(&e.resource_id)
     .bind(&e.customer_id)
     .bind(e.created_at.millis())

@@ -12,14 +12,15 @@ use serde::Serialize;
 pub const HAL: &str = "application/vnd.dwolla.v1.hal+json";
 pub const HAL_CONTENT_TYPE: &str = "application/vnd.dwolla.v1.hal+json; charset=UTF-8";
 
-/// One HAL link object: `{"href", "type", "resource-type"}`.
+/// One HAL link object: `{"href", "resource-type", "type"}` (in the order earlier answers,
+/// and so stored idempotent replays, carry them).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Link {
     pub href: String,
-    #[serde(rename = "type")]
-    pub media_type: &'static str,
     #[serde(rename = "resource-type")]
     pub resource_type: &'static str,
+    #[serde(rename = "type")]
+    pub media_type: &'static str,
 }
 
 /// A link object to `path` under the public base URL.
@@ -148,7 +149,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&links).unwrap(),
-            r#"{"self":{"href":"http://h/customers/1","type":"application/vnd.dwolla.v1.hal+json","resource-type":"customer"}}"#
+            r#"{"self":{"href":"http://h/customers/1","resource-type":"customer","type":"application/vnd.dwolla.v1.hal+json"}}"#
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Rows as the store holds them. Secret fields are ciphertext here; only callers holding the
 //! keyring turn them back into plaintext.
 
-use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus};
+use openiav_core::aggregation::{AccountKind, AccountType, ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
@@ -101,12 +101,12 @@ pub struct AccountRecord {
     pub tenant_id: TenantId,
     pub user_guid: UserGuid,
     pub member_guid: MemberGuid,
-    /// Which sandbox template produced it (`checking`, `savings`, `credit_card`).
-    pub kind: String,
+    /// Which sandbox template produced it.
+    pub kind: AccountKind,
     /// Seed of the account's deterministic data (transactions, owners).
     pub seed: i64,
     pub name: String,
-    pub account_type: String,
+    pub account_type: AccountType,
     pub subtype: Option<String>,
     pub balance_cents: i64,
     pub available_balance_cents: Option<i64>,
@@ -132,7 +132,7 @@ pub struct MicroDepositRecord {
     pub tenant_id: TenantId,
     pub user_guid: UserGuid,
     pub account_name: Option<String>,
-    pub account_type: String,
+    pub account_type: AccountType,
     /// AEAD ciphertext of the account number.
     pub account_number: Vec<u8>,
     pub account_number_last4: String,
@@ -159,7 +159,7 @@ impl MicroDepositRecord {
             tenant_id: tenant_id(row)?,
             user_guid: UserGuid::from_stored(row.try_get("user_guid")?),
             account_name: row.try_get("account_name")?,
-            account_type: row.try_get("account_type")?,
+            account_type: word(row, "account_type")?,
             account_number: row.try_get("account_number")?,
             account_number_last4: row.try_get("account_number_last4")?,
             routing_number: row.try_get("routing_number")?,
@@ -693,10 +693,10 @@ impl AccountRecord {
             tenant_id: tenant_id(row)?,
             user_guid: UserGuid::from_stored(row.try_get("user_guid")?),
             member_guid: MemberGuid::from_stored(row.try_get("member_guid")?),
-            kind: row.try_get("kind")?,
+            kind: word(row, "kind")?,
             seed: row.try_get("seed")?,
             name: row.try_get("name")?,
-            account_type: row.try_get("type")?,
+            account_type: word(row, "type")?,
             subtype: row.try_get("subtype")?,
             balance_cents: row.try_get("balance_cents")?,
             available_balance_cents: row.try_get("available_balance_cents")?,

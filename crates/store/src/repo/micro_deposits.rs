@@ -18,7 +18,7 @@ pub async fn insert(conn: &mut Conn, d: &MicroDepositRecord) -> Result<(), Store
     .bind(d.tenant_id.to_string())
     .bind(d.user_guid.as_str())
     .bind(&d.account_name)
-    .bind(&d.account_type)
+    .bind(d.account_type.as_str())
     .bind(&d.account_number)
     .bind(&d.account_number_last4)
     .bind(&d.routing_number)

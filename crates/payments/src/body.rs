@@ -119,6 +119,7 @@ pub enum Lenient<T> {
 }
 
 impl<T> Lenient<T> {
+    /// The value, when it had the shape asked for.
     pub fn valid(&self) -> Option<&T> {
         match self {
             Self::Valid(value) => Some(value),

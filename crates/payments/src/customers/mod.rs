@@ -7,7 +7,7 @@ pub mod view;
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
-use openiav_core::payments::{CustomerKind, EventResource, EventTopic};
+use openiav_core::payments::{CustomerKind, CustomerStatus, EventResource, EventTopic};
 use openiav_store::records::CustomerRecord;
 use openiav_store::repo::customers::{self as repo, CustomerFilter};
 use openiav_store::repo::Page;
@@ -257,7 +257,7 @@ pub struct ListFilter {
     /// Exactly this e-mail address, in any case.
     pub email: Option<String>,
     /// Any of these statuses; none means every status. An unknown one matches nothing.
-    pub statuses: Vec<Named<openiav_core::payments::CustomerStatus>>,
+    pub statuses: Vec<Named<CustomerStatus>>,
 }
 
 /// A page of the tenant's customers matching `filter`, in creation order.
@@ -312,8 +312,6 @@ async fn announce(conn: &mut Conn, base: &str, c: &CustomerRecord, topics: &[Eve
 
 #[cfg(test)]
 mod tests {
-    use openiav_core::payments::CustomerStatus;
-
     use super::*;
 
     fn record(profile: Option<&str>) -> CustomerRecord {

@@ -532,6 +532,19 @@ mod tests {
     }
 
     #[test]
+    fn fields_of_the_wrong_type_are_refused_at_their_path_before_any_rule() {
+        for (v, path) in [
+            (json!({ "type": 42 }), "/type"),
+            (json!({ "status": ["suspended"] }), "/status"),
+            (json!({ "controller": "Cal" }), "/controller"),
+            (json!({ "controller": { "address": { "city": 5 } } }), "/controller/address/city"),
+        ] {
+            let e = crate::body::parse::<CustomerBody>(v.to_string().as_bytes()).unwrap_err();
+            assert_eq!(errors(&e)[0].0, path, "{v}");
+        }
+    }
+
+    #[test]
     fn names_emails_and_correlation_ids_follow_dwollas_rules() {
         let with = |k: &str, v: Value| {
             let mut b = unverified();

@@ -38,6 +38,7 @@ pub struct CustomerView {
 }
 
 impl CustomerView {
+    /// How `customer` is answered.
     pub fn of(base: &str, customer: &Customer) -> Self {
         let c = &customer.record;
         let path = path(&c.id);

@@ -135,6 +135,26 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     }
 }
 
+/// A request's `{"href": …}` link object; an href that is not a string is kept as malformed, so
+/// each resource refuses it with its own message.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Href {
+    #[serde(default)]
+    pub href: Option<Lenient<String>>,
+}
+
+/// The value of an optional lenient field, when it is given with the shape asked for.
+pub fn valid<T>(field: &Option<Lenient<T>>) -> Option<&T> {
+    field.as_ref().and_then(Lenient::valid)
+}
+
+impl Href {
+    /// The href, when it is a string.
+    pub fn valid(&self) -> Option<&str> {
+        valid(&self.href).map(String::as_str)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

@@ -83,6 +83,30 @@ pub struct Paging {
     pub total: i64,
 }
 
+/// A HAL list, `{"_embedded":{<rel>:[…]},"_links":…,"total":n}` (keys in the order list
+/// bodies have always had).
+#[derive(Clone, Debug, Serialize)]
+pub struct Collection<T> {
+    #[serde(rename = "_embedded")]
+    embedded: BTreeMap<&'static str, Vec<T>>,
+    #[serde(rename = "_links")]
+    links: Links,
+    total: i64,
+}
+
+impl<T> Collection<T> {
+    /// A page of `total` items, embedded under `rel`.
+    pub fn page(rel: &'static str, items: Vec<T>, links: Links, total: i64) -> Self {
+        Self { embedded: BTreeMap::from([(rel, items)]), links, total }
+    }
+
+    /// A whole list: its total is its length.
+    pub fn all(rel: &'static str, items: Vec<T>, links: Links) -> Self {
+        let total = items.len() as i64;
+        Self::page(rel, items, links, total)
+    }
+}
+
 /// A 200 answer with a HAL body.
 pub fn ok(body: &impl Serialize) -> Response {
     with_status(StatusCode::OK, body)
@@ -136,6 +160,16 @@ mod tests {
         assert_eq!(href("prev"), Some("http://h/customers?limit=25&offset=0&search=jo"));
         let single = Links::paging("http://h", "/events", "", "event", Paging { limit: 25, offset: 0, total: 3 });
         assert!(single.get("next").is_none() && single.get("prev").is_none());
+    }
+
+    #[test]
+    fn collections_embed_their_items_under_their_relation() {
+        let links = Links::new().with("self", "http://h", "/events", "event");
+        let list = Collection::all("events", vec![1, 2], links);
+        assert_eq!(
+            serde_json::to_string(&list).unwrap(),
+            r#"{"_embedded":{"events":[1,2]},"_links":{"self":{"href":"http://h/events","resource-type":"event","type":"application/vnd.dwolla.v1.hal+json"}},"total":2}"#
+        );
     }
 
     #[test]

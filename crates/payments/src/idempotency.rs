@@ -194,6 +194,22 @@ where
         .await
 }
 
+/// [`write`] for an operation that decides a typed outcome, which `render` turns into the
+/// answer inside the same transaction (so the key records exactly what the client is told).
+pub async fn answer<T, F, R>(
+    state: &AppState,
+    idempotency: Idempotency,
+    op: F,
+    render: R,
+) -> Result<Answer, DwollaError>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<Result<T, DwollaError>, StoreError>> + Send + 'static,
+    R: FnOnce(T) -> Answer + Send + 'static,
+{
+    write(state, idempotency, move |c| Box::pin(async move { Ok(op(c).await?.map(render)) })).await?
+}
+
 /// The layer: looks the key up, replays what it already answered, and otherwise hands it to
 /// the handler's write. A client error decided before any write is recorded after it.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {

@@ -8,11 +8,13 @@ pub mod body;
 pub mod customers;
 pub mod error;
 pub mod events;
+pub mod exchanges;
 pub mod hal;
 pub mod idempotency;
 pub mod partners;
 pub mod port;
 pub mod routes;
+pub mod sessions;
 pub mod webhooks;
 
 use std::sync::Arc;

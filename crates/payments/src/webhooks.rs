@@ -6,7 +6,7 @@
 //! addresses unless allowed (the sandbox tenant may call loopback). Deliveries run as independent
 //! tasks, bounded in all, per tenant and per subscription, so one hung endpoint delays no other.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -16,32 +16,22 @@ use openiav_store::records::{EventRecord, JobRecord, WebhookRecord, WebhookSubsc
 use openiav_store::repo::{jobs, tenants, webhooks};
 use openiav_store::{Conn, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::AppState;
+use attempts::{Attempt, AttemptRequest, AttemptResponse, Header};
 
+pub mod attempts;
 mod outbound;
+pub mod rules;
 mod scheduler;
+pub mod subscriptions;
+pub mod view;
 
 /// The queue deliveries run on.
 pub const QUEUE: &str = "webhooks";
 /// How long a subscriber has to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// Gaps before each automatic retry (Dwolla: 8 retries over 72 hours).
-const RETRY_GAPS_MS: [i64; 8] = [
-    15 * 60_000,
-    45 * 60_000,
-    2 * 3_600_000,
-    3 * 3_600_000,
-    6 * 3_600_000,
-    12 * 3_600_000,
-    24 * 3_600_000,
-    24 * 3_600_000,
-];
-/// Consecutive failures, and hours without success, after which a subscription pauses.
-const PAUSE_AFTER_FAILURES: i64 = 400;
-const PAUSE_AFTER_MS: i64 = 24 * 3_600_000;
 /// How long a claim is leased (well over the 10-second timeout).
 const LEASE_MS: i64 = 60_000;
 /// The most of a subscriber's answer that is kept.
@@ -106,7 +96,7 @@ pub async fn fan_out(conn: &mut Conn, event: &EventRecord, body: &str) -> Result
             event_id: event.id.clone(),
             topic: event.topic,
             body: body.to_owned(),
-            attempts: "[]".into(),
+            attempts: attempts::encode(&[]),
             created_at: event.created_at,
         };
         webhooks::insert_webhook(conn, &webhook).await?;
@@ -123,42 +113,10 @@ pub async fn retry(conn: &mut Conn, webhook: &WebhookRecord, now: Timestamp) -> 
     enqueue(conn, webhook.tenant_id, &webhook.subscription_id, &webhook.id, true, now, now).await
 }
 
-/// Whether an address may be called: public ones always; private or loopback ones only when
-/// the allowlist names them, and loopback for the sandbox tenant.
-fn address_allowed(ip: IpAddr, host: &str, sandbox: bool, config: &DeliveryConfig) -> bool {
-    if config.allowlist.iter().any(|a| a == host || a.parse::<IpAddr>().is_ok_and(|a| a == ip)) {
-        return true;
-    }
-    if ip.is_loopback() {
-        return sandbox;
-    }
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || o[0] == 0)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            !(v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some())
-        }
-    }
-}
-
 /// What one attempt came to.
 struct Outcome {
     success: bool,
-    attempt: Value,
+    attempt: Attempt,
 }
 
 /// Sends one webhook (no redirects, 10-second timeout) to an address checked against the rules.
@@ -170,18 +128,25 @@ async fn send(
     body: &str,
     now: Timestamp,
 ) -> Outcome {
-    let request_record = json!({
-        "timestamp": now.to_rfc3339_millis(),
-        "url": url,
-        "headers": headers.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect::<Vec<_>>(),
-        "body": body,
-    });
+    let timestamp = now.to_rfc3339_millis();
+    let request = AttemptRequest {
+        body: body.to_owned(),
+        headers: headers.iter().map(|(n, v)| Header::new(*n, v.as_str())).collect(),
+        timestamp: timestamp.clone(),
+        url: url.to_owned(),
+    };
+    let attempt = |response: AttemptResponse| Attempt {
+        id: uuid::Uuid::new_v4().to_string(),
+        request: request.clone(),
+        response,
+    };
     let failed = |reason: String| Outcome {
         success: false,
-        attempt: json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "request": request_record.clone(),
-            "response": { "timestamp": now.to_rfc3339_millis(), "headers": [], "statusCode": 0, "body": reason },
+        attempt: attempt(AttemptResponse {
+            body: reason,
+            headers: Vec::new(),
+            status_code: 0,
+            timestamp: timestamp.clone(),
         }),
     };
     let Ok(parsed) = url::Url::parse(url) else { return failed("invalid URL".into()) };
@@ -196,7 +161,7 @@ async fn send(
         Ok(found) => found.collect(),
         Err(e) => return failed(format!("could not resolve {host}: {e}")),
     };
-    let Some(addr) = addresses.into_iter().find(|a| address_allowed(a.ip(), &bare_host, sandbox, config)) else {
+    let Some(addr) = addresses.into_iter().find(|a| rules::address_allowed(a.ip(), &bare_host, sandbox, config)) else {
         return failed(format!("{host} resolves only to addresses webhooks may not reach"));
     };
     // The vetted address is the one connected to, so a second DNS answer cannot redirect the request.
@@ -207,20 +172,13 @@ async fn send(
         Ok(Err(e)) => return failed(e.to_string()),
         Err(_) => return failed("timed out after 10 seconds".into()),
     };
-    let response_headers: Vec<Value> = resp.headers.iter().map(|(n, v)| json!({ "name": n, "value": v })).collect();
-    Outcome {
-        success: (200..300).contains(&resp.status),
-        attempt: json!({
-            "id": uuid::Uuid::new_v4().to_string(),
-            "request": request_record,
-            "response": {
-                "timestamp": now.to_rfc3339_millis(),
-                "headers": response_headers,
-                "statusCode": resp.status,
-                "body": kept_text(resp.body),
-            },
-        }),
-    }
+    let response = AttemptResponse {
+        body: kept_text(resp.body),
+        headers: resp.headers.iter().map(|(n, v)| Header::new(n.as_str(), v.as_str())).collect(),
+        status_code: resp.status,
+        timestamp: timestamp.clone(),
+    };
+    Outcome { success: (200..300).contains(&resp.status), attempt: attempt(response) }
 }
 
 /// The body as text, cut to at most `KEPT_RESPONSE_BYTES` on a character boundary.
@@ -284,50 +242,27 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
                 let Some(mut webhook) = webhooks::find_webhook_for_update(c, tenant, &webhook_id).await? else {
                     return jobs::complete(c, job.seq).await;
                 };
-                let mut attempts: Vec<Value> = serde_json::from_str(&webhook.attempts).unwrap_or_default();
+                let mut attempts = attempts::of(&webhook)?;
                 // The retry this failure schedules is the n-th, n being the attempts made before it.
-                let retries_so_far = attempts.len();
+                let made = attempts.len();
                 attempts.push(outcome.attempt);
-                webhook.attempts = Value::Array(attempts).to_string();
+                webhook.attempts = attempts::encode(&attempts);
                 webhooks::save_webhook(c, &webhook).await?;
                 if let Some(mut subscription) =
                     webhooks::find_subscription_for_update(c, tenant, &subscription_id).await?
                 {
-                    if count_outcome(&mut subscription, outcome.success, now) {
+                    if rules::count_outcome(&mut subscription, outcome.success, now) {
                         tracing::warn!(subscription.id = %subscription.id, "pausing a webhook subscription after repeated failures");
                     }
                     webhooks::save_subscription(c, &subscription).await?;
                 }
-                let next_retry = (!outcome.success && !delivery.manual)
-                    .then(|| RETRY_GAPS_MS.get(retries_so_far))
-                    .flatten()
-                    .map(|gap| now.plus_millis(*gap));
-                match next_retry {
+                match rules::next_retry_at(made, outcome.success, delivery.manual, now) {
                     Some(at) => jobs::retry_at(c, job.seq, at).await,
                     None => jobs::complete(c, job.seq).await,
                 }
             })
         })
         .await
-}
-
-/// Counts one delivery's outcome on its subscription; returns whether that paused it (400
-/// consecutive failures and a day without success).
-fn count_outcome(subscription: &mut WebhookSubscriptionRecord, success: bool, now: Timestamp) -> bool {
-    if success {
-        subscription.consecutive_failures = 0;
-        subscription.last_success_at = Some(now);
-        return false;
-    }
-    subscription.consecutive_failures += 1;
-    let since = subscription.last_success_at.unwrap_or(subscription.created_at);
-    let pause = !subscription.paused
-        && subscription.consecutive_failures >= PAUSE_AFTER_FAILURES
-        && now.millis() - since.millis() >= PAUSE_AFTER_MS;
-    if pause {
-        subscription.paused = true;
-    }
-    pause
 }
 
 /// Runs the delivery worker until `shutdown` resolves.
@@ -416,59 +351,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_subscription_pauses_after_400_failures_and_a_day_without_success() {
-        let mut s = WebhookSubscriptionRecord {
-            id: "s".into(),
-            tenant_id: TenantId::generate(),
-            url: "https://example.com".into(),
-            secret: Vec::new(),
-            paused: false,
-            consecutive_failures: 0,
-            last_success_at: None,
-            created_at: Timestamp::from_millis(0),
-        };
-        let early = Timestamp::from_millis(1000);
-        for _ in 0..PAUSE_AFTER_FAILURES {
-            assert!(!count_outcome(&mut s, false, early), "not within the first day");
-        }
-        assert!(count_outcome(&mut s, false, Timestamp::from_millis(PAUSE_AFTER_MS)));
-        assert!(s.paused);
-        assert!(!count_outcome(&mut s, false, Timestamp::from_millis(PAUSE_AFTER_MS + 1)), "pauses once");
-        assert!(!count_outcome(&mut s, true, Timestamp::from_millis(PAUSE_AFTER_MS + 2)));
-        assert_eq!(s.consecutive_failures, 0);
-    }
-
-    #[test]
     fn signatures_are_hex_hmac_sha256_of_the_raw_body() {
         // RFC 4231 test case 2.
         assert_eq!(
             signature(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-    }
-
-    #[test]
-    fn only_public_addresses_unless_allowed() {
-        let none = DeliveryConfig::default();
-        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        assert!(address_allowed(ip("93.184.216.34"), "example.com", false, &none));
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "0.0.0.0",
-        ] {
-            assert!(!address_allowed(ip(private), "h", false, &none), "{private}");
-        }
-        assert!(address_allowed(ip("127.0.0.1"), "localhost", true, &none), "the sandbox may call loopback");
-        assert!(!address_allowed(ip("10.0.0.5"), "intranet", true, &none), "but not other private networks");
-        let allow = DeliveryConfig { allowlist: vec!["intranet".into()] };
-        assert!(address_allowed(ip("10.0.0.5"), "intranet", false, &allow));
     }
 }

@@ -3,12 +3,11 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use openiav_store::repo::events as repo;
-use serde_json::{json, Value};
 
 use super::{find_or_404, paging};
 use crate::auth::AppToken;
-use crate::events::render;
-use crate::hal;
+use crate::events::view;
+use crate::hal::{self, Paging};
 use crate::{AppState, DwollaError};
 
 pub async fn list(
@@ -20,13 +19,7 @@ pub async fn list(
         url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
     let (limit, offset) = paging(&params, 25, 200)?;
     let page = state.store.read(|mut c| async move { repo::list(&mut c, tenant, limit, offset).await }).await?;
-    let base = state.base();
-    let events: Vec<Value> = page.items.iter().map(|e| render(base, e)).collect();
-    Ok(hal::ok(&json!({
-        "_links": hal::Links::paging(base, "/events", "", "event", hal::Paging { limit, offset, total: page.total }),
-        "_embedded": { "events": events },
-        "total": page.total,
-    })))
+    Ok(hal::ok(&view::page(state.base(), &page.items, Paging { limit, offset, total: page.total })))
 }
 
 pub async fn retrieve(
@@ -38,5 +31,5 @@ pub async fn retrieve(
         repo::find(&mut c, tenant, &id).await
     })
     .await?;
-    Ok(hal::ok(&render(state.base(), &event)))
+    Ok(hal::ok(&view::of(state.base(), &event)))
 }

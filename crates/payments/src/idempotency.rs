@@ -22,7 +22,7 @@ use openiav_core::ids::TenantId;
 use openiav_store::records::IdempotencyRecord;
 use openiav_store::repo::idempotency as repo;
 use openiav_store::{Conn, StoreError};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::auth::AppToken;
 use crate::error::ERROR_MEDIA_TYPE;
@@ -53,8 +53,8 @@ impl Answer {
     }
 
     /// A 200 with a HAL body.
-    pub fn ok(body: &Value) -> Self {
-        Self { status: StatusCode::OK, location: None, body: body.to_string() }
+    pub fn ok(body: &impl Serialize) -> Self {
+        Self { status: StatusCode::OK, location: None, body: serde_json::to_string(body).expect("views serialise") }
     }
 
     fn of_error(e: &DwollaError) -> Self {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod events;
+pub mod funding_sources;
 pub mod hal;
 pub mod idempotency;
 pub mod partners;

@@ -5,8 +5,8 @@ use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
-    CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus,
-    FundingSourceStatus,
+    BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
+    FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
 use openiav_core::vocab::UnknownValue;
 use sqlx::any::AnyRow;
@@ -355,7 +355,7 @@ pub struct FundingSourceRecord {
     pub customer_id: String,
     pub exchange_id: Option<String>,
     pub status: FundingSourceStatus,
-    pub bank_account_type: String,
+    pub bank_account_type: BankAccountType,
     pub name: String,
     pub bank_name: String,
     pub routing_number: String,
@@ -379,7 +379,7 @@ impl FundingSourceRecord {
             customer_id: row.try_get("customer_id")?,
             exchange_id: row.try_get("exchange_id")?,
             status: word(row, "status")?,
-            bank_account_type: row.try_get("bank_account_type")?,
+            bank_account_type: word(row, "bank_account_type")?,
             name: row.try_get("name")?,
             bank_name: row.try_get("bank_name")?,
             routing_number: row.try_get("routing_number")?,

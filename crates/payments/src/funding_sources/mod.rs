@@ -94,8 +94,10 @@ pub const CUSTOMER_MISSING: &str = "Customer ID not found. Check Customer ID.";
 /// The bank name used when the routing number is not one the aggregator knows.
 const SANDBOX_BANK_NAME: &str = "SANDBOX TEST BANK";
 
-pub fn not_found() -> DwollaError {
-    DwollaError::not_found("Funding source not found.")
+const FUNDING_SOURCE_MISSING: &str = "Funding source not found.";
+
+fn not_found() -> DwollaError {
+    DwollaError::not_found(FUNDING_SOURCE_MISSING)
 }
 
 /// The channels column of `source`; one that does not decode is an error naming the source.
@@ -360,13 +362,8 @@ fn change_details(state: &AppState, source: &mut FundingSourceRecord, change: De
 
 /// The tenant's funding source `id`.
 pub async fn find(state: &AppState, tenant: TenantId, id: &str) -> Result<FundingSourceRecord, DwollaError> {
-    find_or_404(
-        state,
-        id,
-        "Funding source not found.",
-        |mut c, id| async move { repo::find(&mut c, tenant, &id).await },
-    )
-    .await
+    find_or_404(state, id, FUNDING_SOURCE_MISSING, |mut c, id| async move { repo::find(&mut c, tenant, &id).await })
+        .await
 }
 
 /// The micro-deposits sent to `source`, if any.

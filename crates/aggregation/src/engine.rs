@@ -2,6 +2,7 @@
 //! challenges, resumes, expiry and OAuth consent. Every function runs inside the caller's write
 //! transaction; follow-up work is queued as a durable job in that same transaction.
 
+use openiav_core::aggregation::{ReferralSource, UseCase};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{derived_guid, AccountGuid, MemberGuid, UserGuid};
 use openiav_store::records::{AccountRecord, MemberRecord};
@@ -163,7 +164,7 @@ pub struct OauthState {
     pub revoked: bool,
     pub skip_aggregation: bool,
     pub client_redirect_url: Option<String>,
-    pub referral_source: Option<String>,
+    pub referral_source: Option<ReferralSource>,
     pub ui_message_webview_url_scheme: Option<String>,
     /// The job to run once the end user consents (the Connect widget in verification mode
     /// verifies; otherwise the member aggregates).
@@ -215,21 +216,42 @@ impl From<StoreError> for ResumeError {
     }
 }
 
-pub fn running_job(m: &MemberRecord) -> Option<RunningJob> {
-    m.job.as_deref().and_then(|j| serde_json::from_str(j).ok())
+/// Decodes the JSON column `column` of member `guid`: a value that does not decode is an error
+/// naming both, never a default.
+fn decode_column<T: serde::de::DeserializeOwned>(
+    guid: &MemberGuid,
+    column: &str,
+    json: Option<&str>,
+) -> Result<Option<T>, StoreError> {
+    json.map(|text| {
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("member {guid}: column {column}: {e}")))
+    })
+    .transpose()
 }
 
-pub fn open_challenges(m: &MemberRecord) -> Vec<Challenge> {
-    parse_challenges(m.challenges.as_deref())
+/// The job running on the member, if any.
+pub fn running_job(m: &MemberRecord) -> Result<Option<RunningJob>, StoreError> {
+    decode_column(&m.guid, "job", m.job.as_deref())
 }
 
-/// The challenges stored as JSON on a member.
-pub fn parse_challenges(json: Option<&str>) -> Vec<Challenge> {
-    json.and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default()
+/// The member's open challenges.
+pub fn open_challenges(m: &MemberRecord) -> Result<Vec<Challenge>, StoreError> {
+    parse_challenges(&m.guid, m.challenges.as_deref())
 }
 
-pub fn oauth_state(m: &MemberRecord) -> OauthState {
-    m.oauth_options.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default()
+/// The challenges stored as JSON on member `guid`.
+pub fn parse_challenges(guid: &MemberGuid, json: Option<&str>) -> Result<Vec<Challenge>, StoreError> {
+    Ok(decode_column(guid, "challenges", json)?.unwrap_or_default())
+}
+
+/// What the member's OAuth window was opened with and what the end user decided there.
+pub fn oauth_state(m: &MemberRecord) -> Result<OauthState, StoreError> {
+    Ok(decode_column(&m.guid, "oauth_options", m.oauth_options.as_deref())?.unwrap_or_default())
+}
+
+/// The member's use cases.
+pub fn use_cases(m: &MemberRecord) -> Result<Option<Vec<UseCase>>, StoreError> {
+    decode_column(&m.guid, "use_cases", m.use_cases.as_deref())
 }
 
 fn set_job(m: &mut MemberRecord, job: Option<&RunningJob>) {
@@ -265,11 +287,11 @@ pub async fn start_job(
 ) -> Result<bool, StartError> {
     let request = request.into();
     let kind = request.kind;
-    if let Some(running) = running_job(m) {
+    if let Some(running) = running_job(m)? {
         return if running.kind == kind { Ok(false) } else { Err(StartError::OtherJobRunning) };
     }
     let now = agg.clock.now();
-    if m.is_oauth && !oauth_state(m).granted {
+    if m.is_oauth && !oauth_state(m)?.granted {
         // Nothing to sign in with until the end user authorizes at the bank.
         return Ok(false);
     }
@@ -304,7 +326,7 @@ pub async fn run_step(
     m: &mut MemberRecord,
     payload: &JobPayload,
 ) -> Result<(), StoreError> {
-    let Some(mut job) = running_job(m) else { return Ok(()) };
+    let Some(mut job) = running_job(m)? else { return Ok(()) };
     match payload.action {
         JobAction::ExpireChallenge => {
             if m.connection_status == ConnectionStatus::Challenged && job.challenge_seq == payload.challenge_seq {
@@ -330,7 +352,7 @@ pub async fn run_step(
                 }
                 m.has_processed_account_numbers = true;
                 m.has_processed_accounts = true;
-                finish_connected(agg, m);
+                finish_connected(agg, m, &job);
                 Ok(())
             }
             Stage::AwaitingMfa { .. } | Stage::AwaitingAccountSelection => Ok(()),
@@ -383,7 +405,7 @@ async fn login(
     job: &mut RunningJob,
 ) -> Result<(), StoreError> {
     if m.is_oauth {
-        let oauth = oauth_state(m);
+        let oauth = oauth_state(m)?;
         if oauth.revoked {
             fail_with(agg, m, ConnectionStatus::Disconnected, "Access to this account was revoked at the institution.");
             return Ok(());
@@ -485,7 +507,7 @@ async fn after_login(
             let deposit: Vec<&AccountRecord> = stored.iter().filter(|a| a.account_number.is_some()).collect();
             if deposit.is_empty() {
                 // No eligible account: MX connects without a challenge and there is nothing to verify.
-                finish_connected(agg, m);
+                finish_connected(agg, m, job);
                 return Ok(());
             }
             let seq = job.challenge_seq + 1;
@@ -511,18 +533,18 @@ async fn after_login(
         JobKind::Aggregate => {
             m.has_processed_accounts = true;
             m.has_processed_transactions = true;
-            finish_connected(agg, m);
+            finish_connected(agg, m, job);
             Ok(())
         }
         JobKind::Identify => {
             m.has_processed_accounts = true;
             m.has_processed_account_owners = true;
-            finish_connected(agg, m);
+            finish_connected(agg, m, job);
             Ok(())
         }
         JobKind::CheckBalance => {
             m.has_processed_accounts = true;
-            finish_connected(agg, m);
+            finish_connected(agg, m, job);
             Ok(())
         }
         JobKind::ExtendHistory => {
@@ -533,7 +555,7 @@ async fn after_login(
             }
             m.has_processed_accounts = true;
             m.has_processed_transactions = true;
-            finish_connected(agg, m);
+            finish_connected(agg, m, job);
             Ok(())
         }
     }
@@ -552,17 +574,16 @@ async fn store_accounts(
     let mut out = Vec::new();
     for tpl in data::accounts_for(&m.institution_code, owner, with_card) {
         // A refreshed account keeps its guid, so its numbers are encrypted for that guid.
-        let guid =
-            known.iter().find(|a| a.kind == tpl.kind.as_str()).map_or_else(AccountGuid::generate, |a| a.guid.clone());
+        let guid = known.iter().find(|a| a.kind == tpl.kind).map_or_else(AccountGuid::generate, |a| a.guid.clone());
         let mut rec = AccountRecord {
             guid: guid.clone(),
             tenant_id: m.tenant_id,
             user_guid: m.user_guid.clone(),
             member_guid: m.guid.clone(),
-            kind: tpl.kind.as_str().to_owned(),
+            kind: tpl.kind,
             seed: tpl.seed,
             name: tpl.name.to_owned(),
-            account_type: tpl.account_type.to_owned(),
+            account_type: tpl.account_type,
             subtype: tpl.subtype.map(str::to_owned),
             balance_cents: tpl.balance_cents,
             available_balance_cents: tpl.available_balance_cents,
@@ -586,12 +607,10 @@ async fn store_accounts(
     Ok(out)
 }
 
-fn finish_connected(agg: &Aggregation, m: &mut MemberRecord) {
+fn finish_connected(agg: &Aggregation, m: &mut MemberRecord, job: &RunningJob) {
     // The data the job was asked to gather besides its own (a verification with transactions).
-    if let Some(job) = running_job(m) {
-        m.has_processed_transactions |= job.with_transactions;
-        m.has_processed_account_owners |= job.with_identity;
-    }
+    m.has_processed_transactions |= job.with_transactions;
+    m.has_processed_account_owners |= job.with_identity;
     let now = agg.clock.now();
     set_status(m, ConnectionStatus::Connected, None);
     m.is_being_aggregated = false;
@@ -625,10 +644,10 @@ pub async fn resume(
     m: &mut MemberRecord,
     answers: &[(String, String)],
 ) -> Result<(), ResumeError> {
-    let (Some(mut job), ConnectionStatus::Challenged) = (running_job(m), m.connection_status) else {
+    let (Some(mut job), ConnectionStatus::Challenged) = (running_job(m)?, m.connection_status) else {
         return Err(ResumeError::NotChallenged);
     };
-    let challenges = open_challenges(m);
+    let challenges = open_challenges(m)?;
     let mut verdict: Option<Stage> = None;
     for ch in &challenges {
         let answer = answers
@@ -680,7 +699,7 @@ pub async fn oauth_decision(
     decision: OauthDecision,
 ) -> Result<(), StoreError> {
     let now = agg.clock.now();
-    let mut state = oauth_state(m);
+    let mut state = oauth_state(m)?;
     m.oauth_token_hash = None;
     m.oauth_expires_at = None;
     match decision {
@@ -766,6 +785,28 @@ pub fn new_member(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_column_that_does_not_decode_is_an_error_naming_member_and_column() {
+        let mut m = new_member(
+            openiav_core::ids::TenantId::generate(),
+            UserGuid::generate(),
+            "mxbank",
+            "MX Bank",
+            Timestamp::from_millis(0),
+        );
+        assert!(running_job(&m).unwrap().is_none() && open_challenges(&m).unwrap().is_empty());
+        m.job = Some("{\"kind\":\"teleport\"}".into());
+        m.challenges = Some("[1]".into());
+        m.use_cases = Some("[\"GAMBLING\"]".into());
+        for (message, column) in [
+            (running_job(&m).unwrap_err().to_string(), "job"),
+            (open_challenges(&m).unwrap_err().to_string(), "challenges"),
+            (use_cases(&m).unwrap_err().to_string(), "use_cases"),
+        ] {
+            assert!(message.contains(&format!("member {}: column {column}: ", m.guid)), "{message}");
+        }
+    }
 
     #[test]
     fn job_names_match_the_wire_and_take_the_right_article() {

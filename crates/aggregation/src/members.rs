@@ -2,6 +2,7 @@
 //! credentials or through OAuth, replacing its credentials, starting a job and answering its
 //! challenges, each in one write transaction with its follow-up job.
 
+use openiav_core::aggregation::UseCase;
 use openiav_core::crypto::{hash_token, random_url_token};
 use openiav_core::ids::{MemberGuid, TenantId, UserGuid};
 use openiav_store::records::{MemberRecord, UserRecord};
@@ -359,4 +360,14 @@ pub async fn reopen_oauth(
             })
         })
         .await?
+}
+
+/// The use cases a request names; a word outside MX's list is a 400 naming it.
+pub fn parse_use_cases(list: &[String]) -> Result<Vec<UseCase>, MxError> {
+    list.iter()
+        .map(|u| {
+            u.parse()
+                .map_err(|_| MxError::bad_request(format!("`{u}` is not a valid use case; use MONEY_MOVEMENT or PFM.")))
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use openiav_core::aggregation::ReferralSource;
 use openiav_core::crypto::hash_token;
 use openiav_store::repo::members;
 use serde::Deserialize;
@@ -71,7 +72,8 @@ async fn member_for(state: &AppState, token: &str) -> Option<openiav_store::reco
 
 async fn page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let Some(member) = member_for(&state, &token).await else { return expired() };
-    let connected = engine::oauth_state(&member).granted && member.connection_status == ConnectionStatus::Connected;
+    let connected = engine::oauth_state(&member).is_ok_and(|o| o.granted)
+        && member.connection_status == ConnectionStatus::Connected;
     let second = if connected {
         "<button type=\"submit\" name=\"decision\" value=\"revoke\">Revoke access</button>"
     } else {
@@ -114,12 +116,13 @@ async fn decide(State(state): State<AppState>, Path(token): Path<String>, Form(f
                 let Some(mut m) = members::find_by_oauth_token_for_update(c, &hash).await? else { return Ok(None) };
                 engine::oauth_decision(c, &agg, &mut m, decision).await?;
                 members::save(c, &m).await?;
-                Ok(Some(m))
+                let oauth = engine::oauth_state(&m)?;
+                Ok(Some((m, oauth)))
             })
         })
         .await;
-    let m = match result {
-        Ok(Some(m)) => m,
+    let (m, oauth) = match result {
+        Ok(Some(decided)) => decided,
         Ok(None) => return expired(),
         Err(e) => {
             tracing::error!(member.guid = %member.guid, error = %e, "recording an OAuth decision failed");
@@ -130,12 +133,11 @@ async fn decide(State(state): State<AppState>, Path(token): Path<String>, Form(f
             );
         }
     };
-    let oauth = engine::oauth_state(&m);
     let success = decision == OauthDecision::Authorize;
     let error_reason = if decision == OauthDecision::Deny { "DENIED" } else { "CANCELLED" };
     // Back to the app: its redirect URL, or in an app (APP referral) its URL scheme.
     let app_return = oauth.client_redirect_url.clone().or_else(|| {
-        (oauth.referral_source.as_deref() == Some("APP"))
+        (oauth.referral_source == Some(ReferralSource::App))
             .then(|| format!("{}://oauth_complete", oauth.ui_message_webview_url_scheme.as_deref().unwrap_or("mx")))
     });
     if let Some(mut target) = app_return.as_deref().and_then(|u| url::Url::parse(u).ok()) {

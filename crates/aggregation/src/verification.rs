@@ -3,6 +3,7 @@
 //! verification-mode widget URL, the accounts whose numbers the end user released, and those
 //! numbers.
 
+use openiav_core::aggregation::AccountKind;
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::{TenantId, UserGuid};
 use openiav_store::records::{AccountRecord, UserRecord};
@@ -21,8 +22,8 @@ pub struct ReleasedAccount {
     pub member_guid: String,
     pub account_guid: String,
     pub name: String,
-    /// `checking` or `savings`.
-    pub kind: String,
+    /// Checking or savings (only deposit accounts are released).
+    pub kind: AccountKind,
     pub routing_number: RoutingNumber,
     pub account_number: AccountNumber,
     pub institution_name: String,
@@ -122,7 +123,7 @@ pub async fn released_account(
         member_guid: account.member_guid.to_string(),
         account_guid: account.guid.to_string(),
         name: account.name.clone(),
-        kind: account.kind.clone(),
+        kind: account.kind,
         routing_number: routing,
         account_number: number,
         institution_name,

@@ -1,6 +1,7 @@
 //! Connect widget URLs: the settings a `widget_urls` request carries, checked at the edge, and
 //! the single-use, ten-minute URL minted for them. The widget crate serves what the URL opens.
 
+use openiav_core::aggregation::{ReferralSource, UseCase};
 use openiav_core::crypto::{hash_token, random_url_token};
 use openiav_core::ids::{TenantId, UserGuid, WidgetSessionGuid};
 use openiav_store::records::WidgetSessionRecord;
@@ -40,11 +41,10 @@ pub struct WidgetConfig {
     pub color_scheme: String,
     pub is_mobile_webview: bool,
     pub webview_url_scheme: String,
-    /// `BROWSER` or `APP`.
-    pub oauth_referral_source: String,
+    pub oauth_referral_source: ReferralSource,
     pub client_redirect_url: Option<String>,
     pub iso_country_codes: Vec<String>,
-    pub use_cases: Option<Vec<String>>,
+    pub use_cases: Option<Vec<UseCase>>,
 }
 
 impl WidgetConfig {
@@ -291,11 +291,13 @@ impl WidgetRequest {
                 "`{webview_url_scheme}` is not a valid ui_message_webview_url_scheme."
             )));
         }
-        let oauth_referral_source =
-            self.oauth_referral_source.unwrap_or_else(|| if is_mobile_webview { "APP" } else { "BROWSER" }.into());
-        if oauth_referral_source != "BROWSER" && oauth_referral_source != "APP" {
-            return Err(MxError::bad_request("oauth_referral_source must be BROWSER or APP."));
-        }
+        let oauth_referral_source = match self.oauth_referral_source.as_deref() {
+            None if is_mobile_webview => ReferralSource::App,
+            None => ReferralSource::Browser,
+            Some(source) => {
+                source.parse().map_err(|_| MxError::bad_request("oauth_referral_source must be BROWSER or APP."))?
+            }
+        };
         if let Some(url) = &self.client_redirect_url {
             url::Url::parse(url)
                 .map_err(|_| MxError::bad_request(format!("`{url}` is not a valid client_redirect_url.")))?;
@@ -308,9 +310,7 @@ impl WidgetRequest {
         if let Some(bad) = iso_country_codes.iter().find(|c| !matches!(c.as_str(), "US" | "CA" | "MX")) {
             return Err(MxError::bad_request(format!("`{bad}` is not a valid iso_country_code; use US, CA or MX.")));
         }
-        if let Some(bad) = self.use_cases.iter().flatten().find(|u| *u != "MONEY_MOVEMENT" && *u != "PFM") {
-            return Err(MxError::bad_request(format!("`{bad}` is not a valid use case; use MONEY_MOVEMENT or PFM.")));
-        }
+        let use_cases = self.use_cases.as_deref().map(crate::members::parse_use_cases).transpose()?;
         Ok(WidgetConfig {
             verification,
             products: products.iter().map(|p| p.as_str().to_owned()).collect(),
@@ -326,7 +326,7 @@ impl WidgetRequest {
             oauth_referral_source,
             client_redirect_url: self.client_redirect_url,
             iso_country_codes,
-            use_cases: self.use_cases,
+            use_cases,
         })
     }
 }
@@ -370,7 +370,7 @@ mod tests {
         assert!(c.verification);
         assert_eq!(c.products, vec!["account_verification"]);
         assert_eq!(c.job_kind(), JobKind::Verify);
-        assert_eq!((c.oauth_referral_source.as_str(), c.webview_url_scheme.as_str()), ("BROWSER", "mx"));
+        assert_eq!((c.oauth_referral_source, c.webview_url_scheme.as_str()), (ReferralSource::Browser, "mx"));
     }
 
     #[test]
@@ -395,7 +395,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.products, vec!["transactions", "identity_verification", "statements"]);
         assert_eq!(c.job_kind(), JobKind::Identify);
-        assert_eq!(c.oauth_referral_source, "APP");
+        assert_eq!(c.oauth_referral_source, ReferralSource::App);
         assert_eq!(c.iso_country_codes, vec!["US"]);
     }
 

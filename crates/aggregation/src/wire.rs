@@ -2,8 +2,9 @@
 //! strings are strings, integers are integers, and `most_recent_job_guid` /
 //! `most_recent_job_detail_text` stay `null` in v20111101, where the spec types them boolean).
 
-use openiav_core::aggregation::ConnectionStatus;
+use openiav_core::aggregation::{AccountType, ConnectionStatus, UseCase};
 use openiav_store::records::{AccountRecord, MemberRecord, MemberStatusRecord, UserRecord};
+use openiav_store::StoreError;
 use serde::Serialize;
 
 use crate::catalog::{CredentialField, Institution};
@@ -55,7 +56,7 @@ pub struct Member<'a> {
     pub needs_updated_credentials: bool,
     pub oauth_window_uri: Option<String>,
     pub successfully_aggregated_at: Option<String>,
-    pub use_cases: Option<Vec<String>>,
+    pub use_cases: Option<Vec<UseCase>>,
     pub user_guid: &'a str,
     pub user_id: Option<&'a str>,
 }
@@ -63,9 +64,14 @@ pub struct Member<'a> {
 impl<'a> Member<'a> {
     /// `user_id` is the partner id of the member's user; `oauth_window_uri` is set only right
     /// after one was minted.
-    pub fn new(m: &'a MemberRecord, user_id: Option<&'a str>, oauth_window_uri: Option<String>, v: ApiVersion) -> Self {
-        let job_guid = engine::running_job(m).map(|j| j.guid);
-        Self {
+    pub fn new(
+        m: &'a MemberRecord,
+        user_id: Option<&'a str>,
+        oauth_window_uri: Option<String>,
+        v: ApiVersion,
+    ) -> Result<Self, StoreError> {
+        let job_guid = engine::running_job(m)?.map(|j| j.guid);
+        Ok(Self {
             aggregated_at: m.aggregated_at.map(|t| t.to_rfc3339_seconds()),
             background_aggregation_is_disabled: m.background_aggregation_is_disabled,
             connection_status: m.connection_status,
@@ -86,10 +92,10 @@ impl<'a> Member<'a> {
             needs_updated_credentials: m.connection_status.needs_updated_credentials(),
             oauth_window_uri,
             successfully_aggregated_at: m.successfully_aggregated_at.map(|t| t.to_rfc3339_seconds()),
-            use_cases: m.use_cases.as_deref().and_then(|u| serde_json::from_str(u).ok()),
+            use_cases: engine::use_cases(m)?,
             user_guid: m.user_guid.as_str(),
             user_id,
-        }
+        })
     }
 }
 
@@ -108,11 +114,13 @@ pub struct MemberStatus<'a> {
     pub successfully_aggregated_at: Option<String>,
 }
 
-impl<'a> From<&'a MemberStatusRecord> for MemberStatus<'a> {
-    fn from(m: &'a MemberStatusRecord) -> Self {
-        Self {
+impl<'a> TryFrom<&'a MemberStatusRecord> for MemberStatus<'a> {
+    type Error = StoreError;
+
+    fn try_from(m: &'a MemberStatusRecord) -> Result<Self, StoreError> {
+        Ok(Self {
             aggregated_at: m.aggregated_at.map(|t| t.to_rfc3339_seconds()),
-            challenges: engine::parse_challenges(m.challenges.as_deref()),
+            challenges: engine::parse_challenges(&m.guid, m.challenges.as_deref())?,
             connection_status: m.connection_status,
             connection_status_message: m.connection_status_message.as_deref(),
             guid: m.guid.as_str(),
@@ -122,7 +130,7 @@ impl<'a> From<&'a MemberStatusRecord> for MemberStatus<'a> {
             is_authenticated: m.is_authenticated,
             is_being_aggregated: m.is_being_aggregated,
             successfully_aggregated_at: m.successfully_aggregated_at.map(|t| t.to_rfc3339_seconds()),
-        }
+        })
     }
 }
 
@@ -265,7 +273,7 @@ pub struct Account<'a> {
     pub routing_number: Option<&'a str>,
     pub subtype: Option<&'a str>,
     #[serde(rename = "type")]
-    pub account_type: &'a str,
+    pub account_type: AccountType,
     pub updated_at: String,
     pub user_guid: &'a str,
     pub user_id: Option<&'a str>,
@@ -273,7 +281,7 @@ pub struct Account<'a> {
 
 impl<'a> Account<'a> {
     pub fn new(a: &'a AccountRecord, member: &'a MemberRecord, user_id: Option<&'a str>) -> Self {
-        let is_card = a.account_type == "CREDIT_CARD";
+        let is_card = a.account_type == AccountType::CreditCard;
         Self {
             account_number: a.account_number_last4.as_deref(),
             apr: a.apr_bps.filter(|_| is_card).map(|b| b as f64 / 100.0),
@@ -298,7 +306,7 @@ impl<'a> Account<'a> {
             nickname: None,
             routing_number: a.routing_number.as_deref(),
             subtype: a.subtype.as_deref(),
-            account_type: &a.account_type,
+            account_type: a.account_type,
             updated_at: a.updated_at.to_rfc3339_seconds(),
             user_guid: a.user_guid.as_str(),
             user_id,

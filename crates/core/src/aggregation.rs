@@ -1,5 +1,6 @@
 //! The aggregation side's vocabulary as MX spells it: a member's 22 connection statuses (with
-//! the numeric ids widget events and webhooks use) and a micro-deposit's statuses.
+//! the numeric ids widget events and webhooks use), account types and the sandbox's account
+//! templates, a micro-deposit's statuses, use cases and OAuth referral sources.
 
 use crate::wire_enum;
 
@@ -51,6 +52,56 @@ wire_enum! {
         Verified = "VERIFIED",
         Errored = "ERRORED",
         Denied = "DENIED",
+    }
+}
+
+wire_enum! {
+    /// An account's MX `type`.
+    pub enum AccountType {
+        Checking = "CHECKING",
+        Savings = "SAVINGS",
+        CreditCard = "CREDIT_CARD",
+    }
+}
+
+wire_enum! {
+    /// Which of the sandbox bank's account templates an account was made from.
+    pub enum AccountKind {
+        Checking = "checking",
+        Savings = "savings",
+        CreditCard = "credit_card",
+    }
+}
+
+impl AccountKind {
+    /// Deposit accounts carry account and routing numbers; cards do not.
+    pub fn is_deposit(self) -> bool {
+        self != Self::CreditCard
+    }
+
+    /// The MX account type of the template.
+    pub fn account_type(self) -> AccountType {
+        match self {
+            Self::Checking => AccountType::Checking,
+            Self::Savings => AccountType::Savings,
+            Self::CreditCard => AccountType::CreditCard,
+        }
+    }
+}
+
+wire_enum! {
+    /// What a member's data is for (`use_cases`).
+    pub enum UseCase {
+        MoneyMovement = "MONEY_MOVEMENT",
+        Pfm = "PFM",
+    }
+}
+
+wire_enum! {
+    /// Where an OAuth window is opened from (`referral_source`, `oauth_referral_source`).
+    pub enum ReferralSource {
+        Browser = "BROWSER",
+        App = "APP",
     }
 }
 

@@ -55,6 +55,13 @@ impl Timestamp {
     }
 }
 
+/// Unix milliseconds, as the store keeps them.
+impl From<i64> for Timestamp {
+    fn from(ms: i64) -> Self {
+        Self(ms)
+    }
+}
+
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339_millis())

@@ -4,6 +4,15 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// A string that is not an id of the kind it was read as.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a valid {kind}")]
+pub struct InvalidId {
+    /// The id type's name, e.g. `UserGuid`.
+    pub kind: &'static str,
+    pub value: String,
+}
+
 /// Declares a prefixed guid type such as `USR-1a2b…`, minted from a random UUID.
 macro_rules! guid_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
@@ -23,9 +32,12 @@ macro_rules! guid_type {
 
             /// Accepts a string that carries this kind's prefix; anything else is not such a guid.
             pub fn parse(s: &str) -> Option<Self> {
-                let rest = s.strip_prefix($prefix)?.strip_prefix('-')?;
-                (!rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-                    .then(|| Self(s.to_owned()))
+                Self::is_valid(s).then(|| Self(s.to_owned()))
+            }
+
+            fn is_valid(s: &str) -> bool {
+                let Some(rest) = s.strip_prefix($prefix).and_then(|r| r.strip_prefix('-')) else { return false };
+                !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             }
 
             /// Wraps a value read back from storage, where it was validated on the way in.
@@ -39,6 +51,19 @@ macro_rules! guid_type {
 
             pub fn into_string(self) -> String {
                 self.0
+            }
+        }
+
+        /// Accepts what [`Self::parse`] accepts (the store reads ids back through this).
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+
+            fn try_from(s: String) -> Result<Self, InvalidId> {
+                if Self::is_valid(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err(InvalidId { kind: stringify!($name), value: s })
+                }
             }
         }
 
@@ -99,6 +124,14 @@ impl TenantId {
     }
 }
 
+impl TryFrom<String> for TenantId {
+    type Error = InvalidId;
+
+    fn try_from(s: String) -> Result<Self, InvalidId> {
+        Self::parse(&s).ok_or(InvalidId { kind: "TenantId", value: s })
+    }
+}
+
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -136,6 +169,12 @@ mod tests {
         assert!(UserGuid::parse("USR-").is_none());
         assert!(UserGuid::parse("USR-a b").is_none());
         assert!(UserGuid::parse("partner-2345").is_none());
+        assert_eq!(UserGuid::try_from(user.as_str().to_owned()), Ok(user.clone()));
+        let err = MemberGuid::try_from(user.into_string()).unwrap_err();
+        assert!(err.to_string().ends_with("is not a valid MemberGuid"), "{err}");
+        let tenant = TenantId::generate();
+        assert_eq!(TenantId::try_from(tenant.to_string()), Ok(tenant));
+        assert_eq!(TenantId::try_from("t".to_owned()).unwrap_err().to_string(), "\"t\" is not a valid TenantId");
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub struct UnknownValue {
 }
 
 /// Declares `pub enum $name` with the wire spelling of each variant, and gives it `ALL`,
-/// `as_str`, `FromStr`, `Display`, `Serialize` and `Deserialize` (as its spelling).
+/// `as_str`, `FromStr`, `TryFrom<String>`, `Display`, `Serialize` and `Deserialize` (as its spelling).
 #[macro_export]
 macro_rules! wire_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -36,6 +36,17 @@ macro_rules! wire_enum {
                 match s {
                     $($text => Ok(Self::$variant),)+
                     _ => Err($crate::vocab::UnknownValue { kind: stringify!($name), value: s.to_owned() }),
+                }
+            }
+        }
+
+        impl ::std::convert::TryFrom<::std::string::String> for $name {
+            type Error = $crate::vocab::UnknownValue;
+
+            fn try_from(s: ::std::string::String) -> Result<Self, Self::Error> {
+                match s.as_str() {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err($crate::vocab::UnknownValue { kind: stringify!($name), value: s }),
                 }
             }
         }
@@ -81,6 +92,8 @@ mod tests {
         }
         let err = "green".parse::<Colour>().unwrap_err();
         assert_eq!(err.to_string(), "\"green\" is not a known Colour");
+        assert_eq!(Colour::try_from("dark-blue".to_owned()), Ok(Colour::DarkBlue));
+        assert_eq!(Colour::try_from("green".to_owned()), Err(err));
         assert_eq!(serde_json::to_string(&Colour::DarkBlue).unwrap(), "\"dark-blue\"");
         assert_eq!(serde_json::from_str::<Colour>("\"red\"").unwrap(), Colour::Red);
         let refused = serde_json::from_str::<Colour>("\"Red\"").unwrap_err().to_string();

@@ -11,21 +11,53 @@ use openiav_core::crypto::{hash_token, random_url_token, token_matches};
 use openiav_core::ids::TenantId;
 use openiav_store::records::PaymentTokenRecord;
 use openiav_store::repo::{payment_tokens, tenants};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::{AppState, DwollaError};
 
 /// Seconds an access token lives.
 pub const TOKEN_LIFETIME_SECS: i64 = 3600;
 
-/// An OAuth error body (`{"error": "invalid_client"}`), as RFC 6749 and the SDKs expect.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        json!({ "error": error, "error_description": description }).to_string(),
-    )
-        .into_response()
+/// The OAuth error codes `/token` answers with (RFC 6749 §5.2), each with its status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum OauthErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    UnsupportedGrantType,
+}
+
+impl OauthErrorCode {
+    fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::InvalidRequest | Self::UnsupportedGrantType => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An OAuth error body (`{"error": "invalid_client", "error_description": …}`), as the SDKs expect.
+#[derive(Serialize)]
+struct OauthError {
+    error: OauthErrorCode,
+    error_description: &'static str,
+}
+
+/// A token answer.
+#[derive(Serialize)]
+struct TokenView {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+fn oauth_json(status: StatusCode, body: &impl Serialize) -> Response {
+    let body = serde_json::to_string(body).expect("token bodies serialise");
+    (status, [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
+fn oauth_error(error: OauthErrorCode, error_description: &'static str) -> Response {
+    oauth_json(error.status(), &OauthError { error, error_description })
 }
 
 /// The client credentials of a token request: HTTP Basic, else the form body.
@@ -48,21 +80,17 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
     match form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str()) {
         Some("client_credentials") => {}
         Some(_) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "Only the client_credentials grant is supported.",
-            )
+            return oauth_error(OauthErrorCode::UnsupportedGrantType, "Only the client_credentials grant is supported.")
         }
-        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required."),
+        None => return oauth_error(OauthErrorCode::InvalidRequest, "grant_type is required."),
     }
     let Some((key, secret)) = client_credentials(&headers, &form) else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client credentials are required.");
+        return oauth_error(OauthErrorCode::InvalidClient, "Client credentials are required.");
     };
     let found = state.store.read(|mut c| async move { tenants::find_by_dwolla_key(&mut c, &key).await }).await;
     let tenant = match found {
         Ok(Some(t)) if token_matches(&secret, &t.dwolla_secret_hash) => t,
-        Ok(_) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Invalid client credentials."),
+        Ok(_) => return oauth_error(OauthErrorCode::InvalidClient, "Invalid client credentials."),
         Err(e) => return DwollaError::from(e).into_response(),
     };
     let token = random_url_token();
@@ -77,12 +105,10 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
     {
         return DwollaError::from(e).into_response();
     }
-    (
+    oauth_json(
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")],
-        json!({ "access_token": token, "token_type": "bearer", "expires_in": TOKEN_LIFETIME_SECS }).to_string(),
+        &TokenView { access_token: token, token_type: "bearer", expires_in: TOKEN_LIFETIME_SECS },
     )
-        .into_response()
 }
 
 /// The tenant an application access token belongs to.

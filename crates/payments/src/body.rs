@@ -1,11 +1,15 @@
 //! Request bodies at the edge: a JSON object whatever the content type (HAL or plain JSON),
 //! pretty or compact, and an empty body read as `{}` (some SDK calls send none). A value of the
 //! wrong type is a ValidationError at its JSON pointer; broken JSON is a BadRequest. Neither
-//! quotes the parser.
+//! quotes the parser. [`Named`] and [`Lenient`] fields leave an unknown name or a misshapen value
+//! to the resource's own rules.
+
+use std::str::FromStr;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::FieldError;
 use crate::DwollaError;
@@ -70,6 +74,67 @@ pub fn is_http_url(s: &str) -> bool {
     url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
+/// A request field naming one of an enum's values (`type`, `status`), kept even when it names
+/// none, so the rules can refuse an unknown name with the resource's own message alongside the
+/// body's other errors. A value that is not a string is still a wrong-type error at its path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Named<T> {
+    Known(T),
+    Unknown(String),
+}
+
+impl<T: FromStr> Named<T> {
+    /// Reads `text` as one of `T`'s names.
+    pub fn parse(text: String) -> Self {
+        match text.parse() {
+            Ok(known) => Self::Known(known),
+            Err(_) => Self::Unknown(text),
+        }
+    }
+}
+
+impl<T: Copy> Named<T> {
+    /// The value named, unless the name is unknown.
+    pub fn known(&self) -> Option<T> {
+        match self {
+            Self::Known(value) => Some(*value),
+            Self::Unknown(_) => None,
+        }
+    }
+}
+
+impl<'de, T: FromStr> Deserialize<'de> for Named<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::parse)
+    }
+}
+
+/// A request field whose value may not have the shape `T` asks for: a misshapen one is kept as
+/// [`Lenient::Malformed`] so the rules can refuse it with the resource's own message alongside
+/// the body's other errors, where a strict field would stop the whole body at the first one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lenient<T> {
+    Valid(T),
+    Malformed,
+}
+
+impl<T> Lenient<T> {
+    /// The value, when it had the shape asked for.
+    pub fn valid(&self) -> Option<&T> {
+        match self {
+            Self::Valid(value) => Some(value),
+            Self::Malformed => None,
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        Ok(T::deserialize(value).map_or(Self::Malformed, Self::Valid))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -100,6 +165,52 @@ mod tests {
 
     fn refused(body: &str) -> DwollaError {
         parse::<Body>(body.as_bytes()).expect_err("refused")
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Kinds {
+        colour: Option<Named<Colour>>,
+        shape: Option<Lenient<Shape>>,
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Colour {
+        Red,
+    }
+
+    impl FromStr for Colour {
+        type Err = ();
+
+        fn from_str(s: &str) -> Result<Self, ()> {
+            (s == "red").then_some(Colour::Red).ok_or(())
+        }
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Shape {
+        sides: u8,
+    }
+
+    #[test]
+    fn named_fields_keep_unknown_names_and_refuse_other_types() {
+        let kinds = parse::<Kinds>(br#"{"colour": "red"}"#).unwrap();
+        assert_eq!(kinds.colour.and_then(|c| c.known()), Some(Colour::Red));
+        let kinds = parse::<Kinds>(br#"{"colour": "teal"}"#).unwrap();
+        assert_eq!(kinds.colour, Some(Named::Unknown("teal".into())));
+        assert!(parse::<Kinds>(br#"{"colour": null}"#).unwrap().colour.is_none());
+        let text = format!("{:?}", parse::<Kinds>(br#"{"colour": 7}"#).unwrap_err());
+        assert!(text.contains("/colour has a value of the wrong type."), "{text}");
+    }
+
+    #[test]
+    fn lenient_fields_keep_a_misshapen_value_as_malformed() {
+        let kinds = parse::<Kinds>(br#"{"shape": {"sides": 3}}"#).unwrap();
+        assert_eq!(kinds.shape.as_ref().and_then(Lenient::valid), Some(&Shape { sides: 3 }));
+        for shape in [r#""square""#, r#"{"sides": "three"}"#, "[]"] {
+            let kinds = parse::<Kinds>(format!(r#"{{"shape": {shape}}}"#).as_bytes()).unwrap();
+            assert_eq!(kinds.shape, Some(Lenient::Malformed), "{shape}");
+        }
+        assert!(parse::<Kinds>(br#"{"shape": null}"#).unwrap().shape.is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod customers;
 pub mod error;
 pub mod events;
 pub mod funding_sources;

@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use hmac::{Hmac, Mac};
+use openiav_core::payments::{EventTopic, FundingSourceStatus};
 use reqwest::header::{ACCEPT, AUTHORIZATION, LOCATION};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -229,12 +230,12 @@ pub async fn run(target: Target) -> anyhow::Result<()> {
         body["bankName"].as_str().unwrap_or_default(),
         body["name"].as_str().unwrap_or_default()
     );
-    if body["status"] != "verified" {
+    if body["status"].as_str().and_then(|s| s.parse().ok()) != Some(FundingSourceStatus::Verified) {
         bail!("the funding source is not verified");
     }
 
     let source_id = source.rsplit('/').next().unwrap_or_default().to_owned();
-    let wanted = ["customer_funding_source_added", "customer_funding_source_verified"];
+    let wanted = [EventTopic::CustomerFundingSourceAdded.as_str(), EventTopic::CustomerFundingSourceVerified.as_str()];
     for _ in 0..200 {
         let got: Vec<(String, bool)> = received
             .lock()

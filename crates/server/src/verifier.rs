@@ -72,7 +72,7 @@ impl AccountVerifier for InProcessVerifier {
             Ok(VerifiedNumbers {
                 routing_number: released.routing_number,
                 account_number: released.account_number,
-                account_type: released.kind,
+                account_type: released.kind.as_str().to_owned(),
                 institution_name: released.institution_name,
                 available_cents: released.available_balance_cents,
                 balance_cents: Some(released.balance_cents),

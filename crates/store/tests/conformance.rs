@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures::FutureExt;
-use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus};
+use openiav_core::aggregation::{AccountType, ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
@@ -282,10 +282,10 @@ fn account_record(
         tenant_id: tenant,
         user_guid: user.clone(),
         member_guid: member.clone(),
-        kind: kind.to_owned(),
+        kind: kind.parse().unwrap(),
         seed: 0x1234_5678_9abc,
         name: format!("My {kind}"),
-        account_type: "CHECKING".to_owned(),
+        account_type: AccountType::Checking,
         subtype: Some("PERSONAL".to_owned()),
         balance_cents: 1_234_567,
         available_balance_cents: Some(1_200_000),
@@ -1068,7 +1068,7 @@ async fn accounts_upsert_inserts_then_refreshes_keeping_identity(db: TestDb) {
         guid: AccountGuid::generate(),
         seed: 42,
         name: "Renamed checking".into(),
-        account_type: "SAVINGS".into(),
+        account_type: AccountType::Savings,
         subtype: None,
         balance_cents: 99,
         available_balance_cents: None,
@@ -1655,7 +1655,7 @@ async fn micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant(db:
         tenant_id: tenant,
         user_guid: user.guid.clone(),
         account_name: Some("Checking".into()),
-        account_type: "CHECKING".into(),
+        account_type: AccountType::Checking,
         account_number: vec![1, 0, 255, 7],
         account_number_last4: "1261".into(),
         routing_number: "068899994".into(),

@@ -52,9 +52,9 @@ async fn session_member(state: &AppState, session: &WidgetSession, guid: &str) -
         .ok_or(MxError::NotFound)
 }
 
-fn member_json(m: &MemberRecord, oauth_window_uri: Option<String>) -> Json<Value> {
+fn member_json(m: &MemberRecord, oauth_window_uri: Option<String>) -> Result<Json<Value>, MxError> {
     let inst_guid = Catalog::get().find(&m.institution_code).map(|i| i.guid.as_str()).unwrap_or_default();
-    Json(json!({ "member": WidgetMember::new(m, inst_guid, oauth_window_uri) }))
+    Ok(Json(json!({ "member": WidgetMember::new(m, inst_guid, oauth_window_uri)? })))
 }
 
 #[derive(Deserialize)]
@@ -96,15 +96,15 @@ pub async fn connect(
         }
         if member.is_oauth {
             let (member, uri) = members::reopen_oauth(&state, session.tenant, &session.user, &member.guid).await?;
-            return Ok(member_json(&member, Some(uri)));
+            return member_json(&member, Some(uri));
         }
         let values = members::check_credentials(inst, body.credentials)?;
         let member =
             members::save_changes(&state, &member, MemberChanges::default(), Some((inst, values)), Some(job)).await?;
-        return Ok(member_json(&member, None));
+        return member_json(&member, None);
     }
     let oauth = inst.supports_oauth.then(|| OauthState {
-        referral_source: Some(config.oauth_referral_source.clone()),
+        referral_source: Some(config.oauth_referral_source),
         client_redirect_url: config.client_redirect_url.clone(),
         ui_message_webview_url_scheme: config.is_mobile_webview.then(|| config.webview_url_scheme.clone()),
         after_consent: Some(job),
@@ -122,7 +122,7 @@ pub async fn connect(
         job: Some(job),
     };
     match members::create(&state, session.tenant, &session.user, new).await? {
-        Creation::Created { member, oauth_window_uri, .. } => Ok(member_json(&member, oauth_window_uri)),
+        Creation::Created { member, oauth_window_uri, .. } => member_json(&member, oauth_window_uri),
         Creation::Duplicate(existing) => {
             // The same credentials again: connect the member the user already has.
             let member = match members::start_job(&state, session.tenant, &session.user, &existing.guid, job).await {
@@ -130,7 +130,7 @@ pub async fn connect(
                 Err(MxError::Conflict(_)) => existing,
                 Err(e) => return Err(e),
             };
-            Ok(member_json(&member, None))
+            member_json(&member, None)
         }
     }
 }
@@ -140,7 +140,7 @@ pub async fn member(
     session: WidgetSession,
     Path(guid): Path<String>,
 ) -> Result<Json<Value>, MxError> {
-    Ok(member_json(&session_member(&state, &session, &guid).await?, None))
+    member_json(&session_member(&state, &session, &guid).await?, None)
 }
 
 #[derive(Deserialize)]
@@ -164,7 +164,7 @@ pub async fn answer(
         .collect::<Result<Vec<_>, _>>()?;
     let guid = MemberGuid::parse(&guid).ok_or(MxError::NotFound)?;
     let member = members::resume(&state, session.tenant, &session.user, &guid, answers).await?;
-    Ok(member_json(&member, None))
+    member_json(&member, None)
 }
 
 pub async fn oauth_window(
@@ -174,7 +174,7 @@ pub async fn oauth_window(
 ) -> Result<Json<Value>, MxError> {
     let guid = MemberGuid::parse(&guid).ok_or(MxError::NotFound)?;
     let (member, uri) = members::reopen_oauth(&state, session.tenant, &session.user, &guid).await?;
-    Ok(member_json(&member, Some(uri)))
+    member_json(&member, Some(uri))
 }
 
 pub async fn micro_deposit(

@@ -24,7 +24,7 @@ pub struct WidgetSession {
 impl WidgetSession {
     fn from_record(r: WidgetSessionRecord) -> Result<Self, MxError> {
         let config = serde_json::from_str(&r.config)
-            .map_err(|e| MxError::Internal(format!("decoding a widget session's settings: {e}")))?;
+            .map_err(|e| MxError::Internal(format!("widget session {}: column config: {e}", r.session_guid)))?;
         Ok(Self { tenant: r.tenant_id, user: r.user_guid, session_guid: r.session_guid, config })
     }
 }

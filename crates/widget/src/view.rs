@@ -6,6 +6,7 @@ use openiav_aggregation::engine::{self, Challenge, Stage};
 use openiav_aggregation::status::ConnectionStatus;
 use openiav_aggregation::widget_url::WidgetConfig;
 use openiav_store::records::MemberRecord;
+use openiav_store::StoreError;
 use serde::Serialize;
 
 /// The institutions a widget may offer: those supporting every requested product. In
@@ -99,22 +100,22 @@ pub enum Outcome {
     Error,
 }
 
-pub fn outcome(m: &MemberRecord) -> Outcome {
+pub fn outcome(m: &MemberRecord) -> Result<Outcome, StoreError> {
     let status = m.connection_status;
-    if let Some(job) = engine::running_job(m) {
-        return match (status, job.stage) {
+    if let Some(job) = engine::running_job(m)? {
+        return Ok(match (status, job.stage) {
             (ConnectionStatus::Challenged, Stage::AwaitingAccountSelection) => Outcome::SelectAccount,
             (ConnectionStatus::Challenged, _) => Outcome::Challenged,
             _ => Outcome::Working,
-        };
+        });
     }
-    match status {
+    Ok(match status {
         ConnectionStatus::Connected | ConnectionStatus::Reconnected => Outcome::Connected,
         ConnectionStatus::Pending => Outcome::Oauth,
         ConnectionStatus::Created | ConnectionStatus::Updated | ConnectionStatus::Resumed => Outcome::Working,
         ConnectionStatus::Denied if !m.is_oauth => Outcome::Denied,
         _ => Outcome::Error,
-    }
+    })
 }
 
 /// The message the widget shows for a member in `status` at `institution`.
@@ -165,14 +166,14 @@ pub struct WidgetMember {
 }
 
 impl WidgetMember {
-    pub fn new(m: &MemberRecord, institution_guid: &str, oauth_window_uri: Option<String>) -> Self {
+    pub fn new(m: &MemberRecord, institution_guid: &str, oauth_window_uri: Option<String>) -> Result<Self, StoreError> {
         let status = m.connection_status;
-        let outcome = outcome(m);
+        let outcome = outcome(m)?;
         let challenges = match outcome {
-            Outcome::Challenged | Outcome::SelectAccount => engine::open_challenges(m),
+            Outcome::Challenged | Outcome::SelectAccount => engine::open_challenges(m)?,
             _ => Vec::new(),
         };
-        Self {
+        Ok(Self {
             guid: m.guid.to_string(),
             institution_code: m.institution_code.clone(),
             institution_guid: institution_guid.to_owned(),
@@ -187,7 +188,7 @@ impl WidgetMember {
             challenges,
             has_verified_account: m.has_processed_account_numbers,
             oauth_window_uri,
-        }
+        })
     }
 }
 

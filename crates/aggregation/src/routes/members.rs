@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
+use openiav_core::aggregation::ReferralSource;
 use openiav_store::repo::members as repo;
 use serde::Deserialize;
 use serde_json::json;
@@ -24,7 +25,7 @@ use crate::{AppState, MxError};
 pub struct CreateBody {
     member: Option<MemberFields>,
     client_redirect_url: Option<String>,
-    referral_source: Option<String>,
+    referral_source: Option<ReferralSource>,
     ui_message_webview_url_scheme: Option<String>,
 }
 
@@ -45,12 +46,11 @@ pub struct UpdateBody {
     member: Option<MemberFields>,
 }
 
+/// The use cases a request names, as the member's `use_cases` column stores them.
 fn check_use_cases(use_cases: &Option<Vec<String>>) -> Result<Option<String>, MxError> {
     let Some(list) = use_cases else { return Ok(None) };
-    if let Some(bad) = list.iter().find(|u| *u != "MONEY_MOVEMENT" && *u != "PFM") {
-        return Err(MxError::bad_request(format!("`{bad}` is not a valid use case; use MONEY_MOVEMENT or PFM.")));
-    }
-    Ok(Some(serde_json::to_string(list).expect("strings serialise")))
+    let list = members::parse_use_cases(list)?;
+    Ok(Some(serde_json::to_string(&list).expect("use cases serialise")))
 }
 
 pub async fn create(
@@ -100,7 +100,7 @@ pub async fn create(
     match members::create(&state, tenant, &user.guid, new).await? {
         Creation::Created { member, started, oauth_window_uri } => {
             let code = if started { StatusCode::ACCEPTED } else { StatusCode::OK };
-            Ok(v.wrapped(code, "member", &Member::new(&member, user.id.as_deref(), oauth_window_uri, v)))
+            Ok(v.wrapped(code, "member", &Member::new(&member, user.id.as_deref(), oauth_window_uri, v)?))
         }
         Creation::Duplicate(dup) => Err(MxError::Conflict(format!(
             "A member with these credentials already exists for this user at this institution ({}).",
@@ -130,7 +130,8 @@ pub async fn list(
         .store
         .read(|mut c| async move { repo::list(&mut c, tenant, &guid, use_case.as_deref(), page).await })
         .await?;
-    let members: Vec<Member> = found.items.iter().map(|m| Member::new(m, user.id.as_deref(), None, v)).collect();
+    let members: Vec<Member> =
+        found.items.iter().map(|m| Member::new(m, user.id.as_deref(), None, v)).collect::<Result<_, _>>()?;
     Ok(v.json(StatusCode::OK, &json!({ "members": members, "pagination": Pagination::new(page, found.total) })))
 }
 
@@ -142,7 +143,7 @@ pub async fn read(
 ) -> Result<Response, MxError> {
     let user = load_user(&state, tenant, v, &u).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
-    Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
+    Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)?))
 }
 
 pub async fn update(
@@ -185,7 +186,7 @@ pub async fn update(
     let credentials = new_credentials.map(|values| (inst, values));
     let job = reaggregate.then_some(JobKind::Aggregate.into());
     let member = members::save_changes(&state, &member, changes, credentials, job).await?;
-    Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)))
+    Ok(v.wrapped(StatusCode::OK, "member", &Member::new(&member, user.id.as_deref(), None, v)?))
 }
 
 pub async fn delete(
@@ -222,7 +223,7 @@ async fn run_job(
         return Err(MxError::bad_request(format!("{} does not support this premium feature.", inst.name)));
     }
     let (member, _) = members::start_job(&state, tenant, &user.guid, &member.guid, kind).await?;
-    Ok(v.wrapped(kind.success_status(), "member", &Member::new(&member, user.id.as_deref(), None, v)))
+    Ok(v.wrapped(kind.success_status(), "member", &Member::new(&member, user.id.as_deref(), None, v)?))
 }
 
 /// The route of one job endpoint (`aggregate`, `verify`, …).
@@ -239,7 +240,7 @@ pub async fn status(
     Path((u, m)): Path<(String, String)>,
 ) -> Result<Response, MxError> {
     let member = load_member_status(&state, tenant, v, &u, &m).await?;
-    Ok(v.wrapped(StatusCode::OK, "member", &MemberStatus::from(&member)))
+    Ok(v.wrapped(StatusCode::OK, "member", &MemberStatus::try_from(&member)?))
 }
 
 pub async fn challenges(
@@ -254,7 +255,7 @@ pub async fn challenges(
     if member.connection_status != ConnectionStatus::Challenged {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let (challenges, pagination) = paginate(&engine::open_challenges(&member), page);
+    let (challenges, pagination) = paginate(&engine::open_challenges(&member)?, page);
     Ok(v.json(StatusCode::OK, &json!({ "challenges": challenges, "pagination": pagination })))
 }
 
@@ -289,7 +290,7 @@ pub async fn resume(
     let user = load_user(&state, tenant, v, &u).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
     let member = members::resume(&state, tenant, &user.guid, &member.guid, answers).await?;
-    Ok(v.wrapped(StatusCode::ACCEPTED, "member", &Member::new(&member, user.id.as_deref(), None, v)))
+    Ok(v.wrapped(StatusCode::ACCEPTED, "member", &Member::new(&member, user.id.as_deref(), None, v)?))
 }
 
 pub async fn credentials(
@@ -318,14 +319,13 @@ pub async fn oauth_window_uri(
     if !member.is_oauth {
         return Err(MxError::bad_request("This member does not connect through OAuth."));
     }
-    if let Some(source) = q.get("referral_source") {
-        if source != "BROWSER" && source != "APP" {
-            return Err(MxError::bad_request("referral_source must be BROWSER or APP."));
-        }
-    }
+    let referral = q
+        .get("referral_source")
+        .map(str::parse::<ReferralSource>)
+        .transpose()
+        .map_err(|_| MxError::bad_request("referral_source must be BROWSER or APP."))?;
     let skip = q.get_bool("skip_aggregation")?;
     let redirect = q.get("client_redirect_url").map(str::to_owned);
-    let referral = q.get("referral_source").map(str::to_owned);
     let scheme = q.get("ui_message_webview_url_scheme").map(str::to_owned);
     let agg = state.clone();
     let (guid, uri) = state
@@ -335,7 +335,7 @@ pub async fn oauth_window_uri(
                 let Some(mut member) = repo::find_in_tenant_for_update(c, tenant, member.guid.as_str()).await? else {
                     return Ok(Err(MxError::NotFound));
                 };
-                let mut oauth = engine::oauth_state(&member);
+                let mut oauth = engine::oauth_state(&member)?;
                 if let Some(s) = skip {
                     oauth.skip_aggregation = s;
                 }

@@ -9,7 +9,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use openiav_core::aggregation::MicroDepositStatus;
+use openiav_core::aggregation::{AccountType, MicroDepositStatus};
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::{derived_guid, TenantId, UserGuid};
 use openiav_store::records::MicroDepositRecord;
@@ -62,7 +62,7 @@ pub struct VerifyFields {
 struct MicroDeposit<'a> {
     account_name: Option<&'a str>,
     account_number: String,
-    account_type: &'a str,
+    account_type: AccountType,
     email: Option<&'a str>,
     error_message: Option<&'a str>,
     first_name: Option<&'a str>,
@@ -101,7 +101,7 @@ fn render<'a>(
     Ok(MicroDeposit {
         account_name: d.account_name.as_deref(),
         account_number: String::from_utf8_lossy(&number).into_owned(),
-        account_type: &d.account_type,
+        account_type: d.account_type,
         email: d.email.as_deref(),
         error_message: d.error_message.as_deref(),
         first_name: d.first_name.as_deref(),
@@ -142,8 +142,8 @@ pub async fn initiate(
         f.account_number.as_deref().ok_or_else(|| MxError::bad_request("micro_deposit.account_number is required."))?;
     let number = AccountNumber::parse(number)
         .ok_or_else(|| MxError::bad_request("micro_deposit.account_number must be 4 to 17 digits."))?;
-    let account_type = match f.account_type.as_deref().map(str::to_ascii_uppercase).as_deref() {
-        Some(t @ ("CHECKING" | "SAVINGS")) => t.to_owned(),
+    let account_type = match f.account_type.as_deref().map(|t| t.to_ascii_uppercase().parse()) {
+        Some(Ok(t @ (AccountType::Checking | AccountType::Savings))) => t,
         Some(_) => return Err(MxError::bad_request("micro_deposit.account_type must be CHECKING or SAVINGS.")),
         None => return Err(MxError::bad_request("micro_deposit.account_type is required.")),
     };

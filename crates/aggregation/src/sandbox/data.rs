@@ -56,28 +56,8 @@ pub fn routing_number_for(institution_code: &str) -> RoutingNumber {
     RoutingNumber::from_prefix(&prefix).expect("8 digits")
 }
 
-/// The kinds of account a sandbox login owns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountKind {
-    Checking,
-    Savings,
-    CreditCard,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Checking => "checking",
-            Self::Savings => "savings",
-            Self::CreditCard => "credit_card",
-        }
-    }
-
-    /// Deposit accounts carry account and routing numbers; cards do not.
-    pub fn is_deposit(self) -> bool {
-        self != Self::CreditCard
-    }
-}
+pub use openiav_core::aggregation::AccountKind;
+use openiav_core::aggregation::AccountType;
 
 /// An account as the sandbox bank reports it.
 #[derive(Clone, Debug)]
@@ -85,7 +65,7 @@ pub struct SandboxAccount {
     pub kind: AccountKind,
     pub seed: i64,
     pub name: &'static str,
-    pub account_type: &'static str,
+    pub account_type: AccountType,
     pub subtype: Option<&'static str>,
     pub balance_cents: i64,
     pub available_balance_cents: Option<i64>,
@@ -127,7 +107,7 @@ fn account(institution_code: &str, username: &str, kind: AccountKind) -> Sandbox
                 kind,
                 seed: seed as i64,
                 name: "Checking",
-                account_type: "CHECKING",
+                account_type: AccountType::Checking,
                 subtype: Some("NONE"),
                 balance_cents: balance,
                 available_balance_cents: Some(balance - rng.range(0, 20_000)),
@@ -144,7 +124,7 @@ fn account(institution_code: &str, username: &str, kind: AccountKind) -> Sandbox
                 kind,
                 seed: seed as i64,
                 name: "Savings",
-                account_type: "SAVINGS",
+                account_type: AccountType::Savings,
                 subtype: Some("NONE"),
                 balance_cents: balance,
                 available_balance_cents: Some(balance),
@@ -159,7 +139,7 @@ fn account(institution_code: &str, username: &str, kind: AccountKind) -> Sandbox
             kind,
             seed: seed as i64,
             name: "Credit Card",
-            account_type: "CREDIT_CARD",
+            account_type: AccountType::CreditCard,
             subtype: Some("NONE"),
             balance_cents: rng.range(10_000, 250_000),
             available_balance_cents: None,
@@ -241,7 +221,7 @@ const SPENDING: &[(&str, &str, &str, i64, i64, i64)] = &[
 pub fn transactions_for(
     account_guid: &str,
     seed: i64,
-    kind: &str,
+    kind: AccountKind,
     last_day: i64,
     history_days: i64,
 ) -> Vec<SandboxTransaction> {
@@ -267,7 +247,7 @@ pub fn transactions_for(
             seq += 1;
         };
         match kind {
-            "checking" => {
+            AccountKind::Checking => {
                 if day % 14 == 0 {
                     push(("Acme Corp Payroll", "Paycheck", "Income", 0, true, 245_000));
                 }
@@ -277,7 +257,7 @@ pub fn transactions_for(
                     push((d, c, t, mcc, false, amount));
                 }
             }
-            "savings" => {
+            AccountKind::Savings => {
                 if day % 30 == 0 {
                     let interest = rng.range(50, 900);
                     push(("Interest Payment", "Interest Income", "Income", 0, true, interest));
@@ -286,7 +266,7 @@ pub fn transactions_for(
                     push(("Transfer from Checking", "Transfer", "Transfer", 0, true, 20_000));
                 }
             }
-            _ => {
+            AccountKind::CreditCard => {
                 for _ in 0..rng.range(0, 2) {
                     let (d, c, t, mcc, lo, hi) = *rng.pick(SPENDING);
                     let amount = rng.range(lo, hi);
@@ -349,8 +329,8 @@ mod tests {
 
     #[test]
     fn transactions_cover_the_history_window_deterministically() {
-        let t1 = transactions_for("ACT-1", 42, "checking", 20_000, 90);
-        let t2 = transactions_for("ACT-1", 42, "checking", 20_000, 90);
+        let t1 = transactions_for("ACT-1", 42, AccountKind::Checking, 20_000, 90);
+        let t2 = transactions_for("ACT-1", 42, AccountKind::Checking, 20_000, 90);
         assert_eq!(t1.len(), t2.len());
         assert!(t1.iter().zip(&t2).all(|(a, b)| a.guid == b.guid && a.amount_cents == b.amount_cents));
         assert!(t1.iter().all(|t| t.day <= 20_000 && t.day > 20_000 - 90));

@@ -23,7 +23,8 @@ use openiav_store::records::CustomerRecord;
 use openiav_store::repo::customers as customer_repo;
 use openiav_store::{ReadConn, StoreError};
 
-pub use customers::render as render_customer;
+pub use crate::customers::view::render as render_customer;
+pub(crate) use crate::customers::CUSTOMER_NOT_FOUND;
 
 use crate::error::DwollaCode;
 use crate::{auth, AppState, DwollaError};
@@ -101,9 +102,6 @@ pub(crate) async fn customer_of(
 ) -> Result<CustomerRecord, DwollaError> {
     find_or_404(state, id, missing, |mut c, id| async move { customer_repo::find(&mut c, tenant, &id).await }).await
 }
-
-/// How most endpoints word an unknown customer.
-pub(crate) const CUSTOMER_NOT_FOUND: &str = "Customer not found.";
 
 /// `limit` (default `default`, at most `max`) and `offset` from a query.
 pub(crate) fn paging(params: &[(String, String)], default: i64, max: i64) -> Result<(i64, i64), DwollaError> {

@@ -4,7 +4,7 @@ use openiav_core::ids::{MemberGuid, TenantId, UserGuid};
 use sqlx::Row;
 
 use super::{Page, PageRequest};
-use crate::records::AccountRecord;
+use crate::records::{decode, AccountRecord};
 use crate::{Conn, StoreError};
 
 /// Inserts the account, or refreshes the existing account of the same member and kind
@@ -26,10 +26,10 @@ pub async fn upsert(conn: &mut Conn, a: &AccountRecord) -> Result<AccountRecord,
     .bind(a.tenant_id.to_string())
     .bind(a.user_guid.as_str())
     .bind(a.member_guid.as_str())
-    .bind(&a.kind)
+    .bind(a.kind.as_str())
     .bind(a.seed)
     .bind(&a.name)
-    .bind(&a.account_type)
+    .bind(a.account_type.as_str())
     .bind(&a.subtype)
     .bind(a.balance_cents)
     .bind(a.available_balance_cents)
@@ -46,7 +46,7 @@ pub async fn upsert(conn: &mut Conn, a: &AccountRecord) -> Result<AccountRecord,
     .bind(a.updated_at.millis())
     .fetch_one(conn)
     .await?;
-    Ok(AccountRecord::from_row(&row)?)
+    Ok(decode::<AccountRecord>(&row)?)
 }
 
 /// Writes the mutable fields of an account back.
@@ -95,7 +95,7 @@ pub async fn list(
         .bind(page.offset())
         .fetch_all(conn)
         .await?;
-    let items = rows.iter().map(AccountRecord::from_row).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(decode::<AccountRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }
 
@@ -115,7 +115,7 @@ pub async fn all(
     .bind(&member)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(AccountRecord::from_row).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(decode::<AccountRecord>).collect::<Result<_, _>>()?)
 }
 
 /// An account of a user by guid, or (when `by_id` is set) by its partner-defined id too.
@@ -131,5 +131,5 @@ pub async fn find(
         .bind(guid)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(AccountRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<AccountRecord>).transpose()?)
 }

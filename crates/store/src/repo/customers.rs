@@ -4,7 +4,7 @@ use openiav_core::ids::TenantId;
 use sqlx::Row;
 
 use super::Page;
-use crate::records::CustomerRecord;
+use crate::records::{decode, CustomerRecord};
 use crate::{Conn, StoreError};
 
 /// Filters of the list-customers endpoint.
@@ -77,7 +77,7 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(CustomerRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<CustomerRecord>).transpose()?)
 }
 
 /// Reads the customer inside a write and locks it until the write commits.
@@ -88,7 +88,7 @@ pub async fn find_for_update(
 ) -> Result<Option<CustomerRecord>, StoreError> {
     let sql = format!("SELECT * FROM customers WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(CustomerRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<CustomerRecord>).transpose()?)
 }
 
 pub async fn find_by_email_key(
@@ -101,7 +101,7 @@ pub async fn find_by_email_key(
         .bind(email_key)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(CustomerRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<CustomerRecord>).transpose()?)
 }
 
 pub async fn find_by_correlation_id(
@@ -114,7 +114,7 @@ pub async fn find_by_correlation_id(
         .bind(correlation_id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(CustomerRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<CustomerRecord>).transpose()?)
 }
 
 /// The tenant's customers matching `f`, in creation order, with the number of all matches.
@@ -149,7 +149,7 @@ pub async fn list(
         query = query.bind(s);
     }
     let rows = query.bind(limit).bind(offset).fetch_all(conn).await?;
-    let items = rows.iter().map(CustomerRecord::from_row).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(decode::<CustomerRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }
 

@@ -4,7 +4,7 @@ use openiav_core::ids::TenantId;
 use sqlx::Row;
 
 use super::Page;
-use crate::records::EventRecord;
+use crate::records::{decode, EventRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, e: &EventRecord) -> Result<(), StoreError> {
@@ -30,7 +30,7 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(EventRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<EventRecord>).transpose()?)
 }
 
 /// The tenant's events, newest first, with the number of all of them.
@@ -46,6 +46,6 @@ pub async fn list(conn: &mut Conn, tenant: TenantId, limit: i64, offset: i64) ->
         .bind(offset)
         .fetch_all(conn)
         .await?;
-    let items = rows.iter().map(EventRecord::from_row).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(decode::<EventRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }

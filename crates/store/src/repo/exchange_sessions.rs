@@ -2,7 +2,7 @@
 
 use openiav_core::ids::TenantId;
 
-use crate::records::ExchangeSessionRecord;
+use crate::records::{decode, ExchangeSessionRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, s: &ExchangeSessionRecord) -> Result<(), StoreError> {
@@ -30,5 +30,5 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(ExchangeSessionRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<ExchangeSessionRecord>).transpose()?)
 }

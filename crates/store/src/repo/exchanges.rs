@@ -2,7 +2,7 @@
 
 use openiav_core::ids::TenantId;
 
-use crate::records::ExchangeRecord;
+use crate::records::{decode, ExchangeRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, e: &ExchangeRecord) -> Result<(), StoreError> {
@@ -28,7 +28,7 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(ExchangeRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<ExchangeRecord>).transpose()?)
 }
 
 /// Writes the status back.
@@ -56,7 +56,7 @@ pub async fn list_for_customer(
         .bind(customer_id)
         .fetch_all(conn)
         .await?;
-    Ok(rows.iter().map(ExchangeRecord::from_row).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(decode::<ExchangeRecord>).collect::<Result<_, _>>()?)
 }
 
 /// The customer's active exchange over the same partner account (`connection`), if any.
@@ -75,5 +75,5 @@ pub async fn find_active_by_connection(
     .bind(connection)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(ExchangeRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<ExchangeRecord>).transpose()?)
 }

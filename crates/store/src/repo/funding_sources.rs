@@ -2,7 +2,7 @@
 
 use openiav_core::ids::TenantId;
 
-use crate::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord};
+use crate::records::{decode, FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreError> {
@@ -67,7 +67,7 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<FundingSourceRecord>).transpose()?)
 }
 
 /// Reads the funding source inside a write and locks it until the write commits.
@@ -78,7 +78,7 @@ pub async fn find_for_update(
 ) -> Result<Option<FundingSourceRecord>, StoreError> {
     let sql = format!("SELECT * FROM funding_sources WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<FundingSourceRecord>).transpose()?)
 }
 
 /// The customer's funding sources in creation order; `removed` keeps only those removed (or not).
@@ -97,7 +97,7 @@ pub async fn list_for_customer(
     .bind(removed)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(FundingSourceRecord::from_row).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(decode::<FundingSourceRecord>).collect::<Result<_, _>>()?)
 }
 
 /// The customer's funding source (not removed) for the account with this fingerprint.
@@ -117,7 +117,7 @@ pub async fn find_by_fingerprint(
     .bind(false)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<FundingSourceRecord>).transpose()?)
 }
 
 /// The customer's most recent removed funding source for the account with this fingerprint.
@@ -137,7 +137,7 @@ pub async fn find_removed_by_fingerprint(
     .bind(true)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(FundingSourceRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<FundingSourceRecord>).transpose()?)
 }
 
 /// Records micro-deposits sent to a funding source.
@@ -168,7 +168,7 @@ pub async fn find_micro_deposits(
             .bind(funding_source)
             .fetch_optional(conn)
             .await?;
-    Ok(row.as_ref().map(FundingSourceMicroDepositsRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<FundingSourceMicroDepositsRecord>).transpose()?)
 }
 
 /// Reads a funding source's micro-deposits inside a write and locks them until it commits.
@@ -182,7 +182,7 @@ pub async fn find_micro_deposits_for_update(
         crate::for_update(conn)
     );
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(funding_source).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(FundingSourceMicroDepositsRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<FundingSourceMicroDepositsRecord>).transpose()?)
 }
 
 pub async fn save_micro_deposits(conn: &mut Conn, m: &FundingSourceMicroDepositsRecord) -> Result<(), StoreError> {
@@ -214,7 +214,7 @@ pub async fn micro_deposits_for_customer(
     .bind(customer_id)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(FundingSourceMicroDepositsRecord::from_row).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(decode::<FundingSourceMicroDepositsRecord>).collect::<Result<_, _>>()?)
 }
 
 /// The tenant's micro-deposits still pending (what a sandbox simulation processes).
@@ -230,5 +230,5 @@ pub async fn pending_micro_deposits(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    Ok(rows.iter().map(FundingSourceMicroDepositsRecord::from_row).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(decode::<FundingSourceMicroDepositsRecord>).collect::<Result<_, _>>()?)
 }

@@ -4,7 +4,7 @@
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 
-use crate::records::IdempotencyRecord;
+use crate::records::{decode, IdempotencyRecord};
 use crate::{Conn, StoreError};
 
 /// The key's record, if it was used after `since`.
@@ -20,7 +20,7 @@ pub async fn find(
         .bind(since.millis())
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(IdempotencyRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<IdempotencyRecord>).transpose()?)
 }
 
 /// Claims the key for the request of the caller's transaction; returns `false` when the key

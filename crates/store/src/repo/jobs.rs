@@ -6,7 +6,7 @@ use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use sqlx::Row;
 
-use crate::records::JobRecord;
+use crate::records::{decode, JobRecord};
 use crate::{Conn, StoreError};
 
 /// Adds a job; once the transaction commits the store wakes this process's workers, and on
@@ -86,7 +86,7 @@ pub async fn claim_skipping(
         query = query.bind(subject.as_str());
     }
     let rows = query.fetch_all(conn).await?;
-    let mut jobs: Vec<JobRecord> = rows.iter().map(JobRecord::from_row).collect::<Result<_, _>>()?;
+    let mut jobs: Vec<JobRecord> = rows.iter().map(decode::<JobRecord>).collect::<Result<_, _>>()?;
     jobs.sort_by_key(|j| (j.run_at, j.seq));
     Ok(jobs)
 }

@@ -4,7 +4,7 @@ use openiav_core::ids::{MemberGuid, TenantId, UserGuid};
 use sqlx::Row;
 
 use super::{Page, PageRequest};
-use crate::records::{MemberRecord, MemberStatusRecord};
+use crate::records::{decode, MemberRecord, MemberStatusRecord};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str =
@@ -82,7 +82,7 @@ pub async fn find(
         "SELECT * FROM members WHERE tenant_id = $1 AND user_guid = $2 AND guid = $3"
     };
     let row = sqlx::query(sql).bind(tenant.to_string()).bind(user.as_str()).bind(ident).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberRecord>).transpose()?)
 }
 
 /// Reads a member of `user` by guid inside a write and locks it until the write commits.
@@ -97,7 +97,7 @@ pub async fn find_for_update(
         crate::for_update(conn)
     );
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(user.as_str()).bind(guid).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberRecord>).transpose()?)
 }
 
 /// The status columns of a member of `user`, by guid (or, with `by_id`, its partner id too).
@@ -114,7 +114,7 @@ pub async fn find_status(
         MemberStatusRecord::COLUMNS
     );
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(user.as_str()).bind(ident).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(MemberStatusRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberStatusRecord>).transpose()?)
 }
 
 /// Finds a member by guid within a tenant, whatever its user.
@@ -124,7 +124,7 @@ pub async fn find_in_tenant(conn: &mut Conn, tenant: TenantId, guid: &str) -> Re
         .bind(guid)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberRecord>).transpose()?)
 }
 
 /// Reads a member by guid within a tenant inside a write and locks it until the write commits.
@@ -135,7 +135,7 @@ pub async fn find_in_tenant_for_update(
 ) -> Result<Option<MemberRecord>, StoreError> {
     let sql = format!("SELECT * FROM members WHERE tenant_id = $1 AND guid = $2{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(guid).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberRecord>).transpose()?)
 }
 
 /// The member an OAuth window token was issued for, locked until the write commits.
@@ -145,14 +145,14 @@ pub async fn find_by_oauth_token_for_update(
 ) -> Result<Option<MemberRecord>, StoreError> {
     let sql = format!("SELECT * FROM members WHERE oauth_token_hash = $1{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(token_hash).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberRecord>).transpose()?)
 }
 
 /// The member an OAuth window token was issued for.
 pub async fn find_by_oauth_token(conn: &mut Conn, token_hash: &str) -> Result<Option<MemberRecord>, StoreError> {
     let row =
         sqlx::query("SELECT * FROM members WHERE oauth_token_hash = $1").bind(token_hash).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberRecord>).transpose()?)
 }
 
 /// A member of `user` at `institution_code` with the same credential fingerprint.
@@ -172,7 +172,7 @@ pub async fn find_duplicate(
     .bind(fingerprint)
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(MemberRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MemberRecord>).transpose()?)
 }
 
 /// Members of a user, optionally only those with `use_case` among their use cases.
@@ -201,7 +201,7 @@ pub async fn list(
         .bind(page.offset())
         .fetch_all(conn)
         .await?;
-    let items = rows.iter().map(MemberRecord::from_row).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(decode::<MemberRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }
 

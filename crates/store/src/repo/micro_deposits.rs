@@ -4,7 +4,7 @@ use openiav_core::ids::{TenantId, UserGuid};
 use sqlx::Row;
 
 use super::{Page, PageRequest};
-use crate::records::MicroDepositRecord;
+use crate::records::{decode, MicroDepositRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, d: &MicroDepositRecord) -> Result<(), StoreError> {
@@ -18,7 +18,7 @@ pub async fn insert(conn: &mut Conn, d: &MicroDepositRecord) -> Result<(), Store
     .bind(d.tenant_id.to_string())
     .bind(d.user_guid.as_str())
     .bind(&d.account_name)
-    .bind(&d.account_type)
+    .bind(d.account_type.as_str())
     .bind(&d.account_number)
     .bind(&d.account_number_last4)
     .bind(&d.routing_number)
@@ -75,7 +75,7 @@ pub async fn find(
     .bind(user.map(|u| u.as_str().to_owned()))
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(MicroDepositRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MicroDepositRecord>).transpose()?)
 }
 
 /// Reads a micro-deposit of the tenant by guid inside a write and locks it until the write commits.
@@ -86,7 +86,7 @@ pub async fn find_for_update(
 ) -> Result<Option<MicroDepositRecord>, StoreError> {
     let sql = format!("SELECT * FROM micro_deposits WHERE tenant_id = $1 AND guid = $2{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(guid).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(MicroDepositRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<MicroDepositRecord>).transpose()?)
 }
 
 pub async fn list(
@@ -110,7 +110,7 @@ pub async fn list(
     .bind(page.offset())
     .fetch_all(conn)
     .await?;
-    let items = rows.iter().map(MicroDepositRecord::from_row).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(decode::<MicroDepositRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }
 

@@ -2,7 +2,7 @@
 
 use openiav_core::clock::Timestamp;
 
-use crate::records::PaymentTokenRecord;
+use crate::records::{decode, PaymentTokenRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, t: &PaymentTokenRecord) -> Result<(), StoreError> {
@@ -27,7 +27,7 @@ pub async fn find_live(
         .bind(now.millis())
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(PaymentTokenRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<PaymentTokenRecord>).transpose()?)
 }
 
 /// Deletes every token (of any tenant) that has expired by `now`; returns how many went.
@@ -42,5 +42,5 @@ pub async fn delete_expired(conn: &mut Conn, now: Timestamp) -> Result<u64, Stor
 pub async fn find(conn: &mut Conn, token_hash: &str) -> Result<Option<PaymentTokenRecord>, StoreError> {
     let row =
         sqlx::query("SELECT * FROM payment_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(PaymentTokenRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<PaymentTokenRecord>).transpose()?)
 }

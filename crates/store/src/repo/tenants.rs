@@ -3,7 +3,7 @@
 use openiav_core::ids::TenantId;
 use sqlx::Row;
 
-use crate::records::TenantRecord;
+use crate::records::{decode, Flag, TenantRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, t: &TenantRecord) -> Result<(), StoreError> {
@@ -26,17 +26,17 @@ pub async fn insert(conn: &mut Conn, t: &TenantRecord) -> Result<(), StoreError>
 
 pub async fn find_by_mx_client_id(conn: &mut Conn, client_id: &str) -> Result<Option<TenantRecord>, StoreError> {
     let row = sqlx::query("SELECT * FROM tenants WHERE mx_client_id = $1").bind(client_id).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(TenantRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<TenantRecord>).transpose()?)
 }
 
 pub async fn find_by_dwolla_key(conn: &mut Conn, key: &str) -> Result<Option<TenantRecord>, StoreError> {
     let row = sqlx::query("SELECT * FROM tenants WHERE dwolla_key = $1").bind(key).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(TenantRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<TenantRecord>).transpose()?)
 }
 
 pub async fn get(conn: &mut Conn, id: TenantId) -> Result<TenantRecord, StoreError> {
     let row = sqlx::query("SELECT * FROM tenants WHERE id = $1").bind(id.to_string()).fetch_one(conn).await?;
-    Ok(TenantRecord::from_row(&row)?)
+    Ok(decode::<TenantRecord>(&row)?)
 }
 
 /// Reads the tenant inside a write and locks it until the write commits: writes that decide
@@ -44,7 +44,7 @@ pub async fn get(conn: &mut Conn, id: TenantId) -> Result<TenantRecord, StoreErr
 pub async fn get_for_update(conn: &mut Conn, id: TenantId) -> Result<TenantRecord, StoreError> {
     let sql = format!("SELECT * FROM tenants WHERE id = $1{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(id.to_string()).fetch_one(conn).await?;
-    Ok(TenantRecord::from_row(&row)?)
+    Ok(decode::<TenantRecord>(&row)?)
 }
 
 /// The sandbox tenant bootstrapped on first start, if there is one.
@@ -53,7 +53,7 @@ pub async fn find_sandbox(conn: &mut Conn) -> Result<Option<TenantRecord>, Store
         .bind(true)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(TenantRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<TenantRecord>).transpose()?)
 }
 
 pub async fn count(conn: &mut Conn) -> Result<i64, StoreError> {
@@ -83,7 +83,7 @@ pub async fn payment_settings(conn: &mut Conn, tenant: TenantId) -> Result<Payme
     let Some(row) = row else { return Ok(PaymentSettings::default()) };
     let urls: String = row.try_get("redirect_urls")?;
     Ok(PaymentSettings {
-        open_banking: crate::records::flag(&row, "open_banking")?,
+        open_banking: row.try_get::<Flag, _>("open_banking")?.into(),
         redirect_urls: serde_json::from_str(&urls).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }

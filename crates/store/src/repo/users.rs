@@ -4,7 +4,7 @@ use openiav_core::ids::{TenantId, UserGuid};
 use sqlx::Row;
 
 use super::{Page, PageRequest};
-use crate::records::UserRecord;
+use crate::records::{decode, UserRecord};
 use crate::{Conn, StoreError};
 
 /// Filters of the list-users endpoint.
@@ -46,7 +46,7 @@ pub async fn find(
         "SELECT * FROM users WHERE tenant_id = $1 AND guid = $2"
     };
     let row = sqlx::query(sql).bind(tenant.to_string()).bind(ident).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(UserRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<UserRecord>).transpose()?)
 }
 
 pub async fn list(
@@ -73,7 +73,7 @@ pub async fn list(
         .bind(page.offset())
         .fetch_all(conn)
         .await?;
-    let items = rows.iter().map(UserRecord::from_row).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(decode::<UserRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }
 

@@ -6,7 +6,7 @@ use openiav_core::ids::TenantId;
 use sqlx::Row;
 
 use super::Page;
-use crate::records::{WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord};
+use crate::records::{decode, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert_subscription(conn: &mut Conn, s: &WebhookSubscriptionRecord) -> Result<(), StoreError> {
@@ -56,7 +56,7 @@ pub async fn find_subscription(
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(WebhookSubscriptionRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<WebhookSubscriptionRecord>).transpose()?)
 }
 
 /// Reads the subscription inside a write and locks it until the write commits.
@@ -68,7 +68,7 @@ pub async fn find_subscription_for_update(
     let sql =
         format!("SELECT * FROM webhook_subscriptions WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(WebhookSubscriptionRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<WebhookSubscriptionRecord>).transpose()?)
 }
 
 /// The tenant's subscriptions, oldest first.
@@ -80,7 +80,7 @@ pub async fn list_subscriptions(
         .bind(tenant.to_string())
         .fetch_all(conn)
         .await?;
-    Ok(rows.iter().map(WebhookSubscriptionRecord::from_row).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(decode::<WebhookSubscriptionRecord>).collect::<Result<_, _>>()?)
 }
 
 /// Deletes a subscription and, with it, its webhooks and retries.
@@ -131,7 +131,7 @@ pub async fn find_webhook(conn: &mut Conn, tenant: TenantId, id: &str) -> Result
         .bind(id)
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(WebhookRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<WebhookRecord>).transpose()?)
 }
 
 /// Reads a webhook inside a write and locks it until the write commits.
@@ -142,7 +142,7 @@ pub async fn find_webhook_for_update(
 ) -> Result<Option<WebhookRecord>, StoreError> {
     let sql = format!("SELECT * FROM webhooks WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
     let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(WebhookRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<WebhookRecord>).transpose()?)
 }
 
 /// Which of a subscription's webhooks to list.
@@ -188,7 +188,7 @@ pub async fn list_webhooks(
         .bind(offset)
         .fetch_all(conn)
         .await?;
-    let items = rows.iter().map(WebhookRecord::from_row).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(decode::<WebhookRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }
 
@@ -214,5 +214,5 @@ pub async fn list_retries(
         .bind(webhook)
         .fetch_all(conn)
         .await?;
-    Ok(rows.iter().map(WebhookRetryRecord::from_row).collect::<Result<_, _>>()?)
+    Ok(rows.iter().map(decode::<WebhookRetryRecord>).collect::<Result<_, _>>()?)
 }

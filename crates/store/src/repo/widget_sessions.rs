@@ -3,7 +3,7 @@
 
 use openiav_core::clock::Timestamp;
 
-use crate::records::WidgetSessionRecord;
+use crate::records::{decode, WidgetSessionRecord};
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, s: &WidgetSessionRecord) -> Result<(), StoreError> {
@@ -46,7 +46,7 @@ pub async fn open(
     .bind(session_expires_at.millis())
     .fetch_optional(conn)
     .await?;
-    Ok(row.as_ref().map(WidgetSessionRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<WidgetSessionRecord>).transpose()?)
 }
 
 /// The opened session whose token hashes to `session_token_hash`, if it has not expired.
@@ -60,5 +60,5 @@ pub async fn find_live(
         .bind(now.millis())
         .fetch_optional(conn)
         .await?;
-    Ok(row.as_ref().map(WidgetSessionRecord::from_row).transpose()?)
+    Ok(row.as_ref().map(decode::<WidgetSessionRecord>).transpose()?)
 }

@@ -244,6 +244,16 @@ impl DwollaError {
         self.0.code
     }
 
+    /// The embedded field errors of a ValidationError.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.0.errors
+    }
+
+    /// What an internal error logs (never answered).
+    pub fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(DwollaCode::BadRequest, message)
     }

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod error;
 pub mod events;
 pub mod exchanges;
+pub mod funding_sources;
 pub mod hal;
 pub mod idempotency;
 pub mod partners;

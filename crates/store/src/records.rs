@@ -5,8 +5,8 @@ use openiav_core::aggregation::{AccountKind, AccountType, ConnectionStatus, Micr
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
-    CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus,
-    FundingSourceStatus,
+    BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
+    FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
 use sqlx::any::{AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
 use sqlx::error::BoxDynError;
@@ -332,7 +332,8 @@ pub struct FundingSourceRecord {
     pub exchange_id: Option<String>,
     #[sqlx(try_from = "Parsed<FundingSourceStatus>")]
     pub status: FundingSourceStatus,
-    pub bank_account_type: String,
+    #[sqlx(try_from = "Parsed<BankAccountType>")]
+    pub bank_account_type: BankAccountType,
     pub name: String,
     pub bank_name: String,
     pub routing_number: String,
@@ -523,6 +524,7 @@ parsed!(
     ExchangeStatus,
     FundingSourceMicroDepositStatus,
     FundingSourceStatus,
+    BankAccountType,
 );
 
 /// A boolean column: PostgreSQL hands the Any driver a BOOLEAN, SQLite an INTEGER 0/1 (the Any

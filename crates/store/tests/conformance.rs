@@ -12,8 +12,8 @@ use openiav_core::aggregation::{AccountType, ConnectionStatus, MicroDepositStatu
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
-    CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus,
-    FundingSourceStatus,
+    BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
+    FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
 use openiav_store::postgres::PgDatabase;
 use openiav_store::records::{
@@ -1879,7 +1879,7 @@ fn funding_source_record(
         customer_id: customer.to_owned(),
         exchange_id: None,
         status: FundingSourceStatus::Unverified,
-        bank_account_type: "checking".to_owned(),
+        bank_account_type: BankAccountType::Checking,
         name: "My Checking".to_owned(),
         bank_name: "MX Bank".to_owned(),
         routing_number: "222222226".to_owned(),
@@ -2388,7 +2388,7 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     let mut changed = fs1.clone();
     changed.status = FundingSourceStatus::Verified;
     changed.name = "Renamed — savings".to_owned();
-    changed.bank_account_type = "savings".to_owned();
+    changed.bank_account_type = BankAccountType::Savings;
     changed.removed = true;
     changed.updated_at = at(999);
     changed.exchange_id = Some(exchange.id.clone());

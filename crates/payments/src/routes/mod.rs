@@ -2,7 +2,7 @@
 
 mod customers;
 mod events;
-mod exchanges;
+pub(crate) mod exchanges;
 mod funding_sources;
 mod micro_deposits;
 mod partners;

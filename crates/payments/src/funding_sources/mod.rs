@@ -1,0 +1,505 @@
+//! Funding sources: the operations behind the funding-source routes (add a bank from an
+//! exchange or by its numbers, update or remove it, read it with its micro-deposits, its
+//! balance), each deciding with [`rules`] on the rows it loads inside the write that saves the
+//! outcome. Account numbers are encrypted at rest and never answered.
+
+/// Inside a write: the value a decision came to, or the client error the write answers with
+/// (committing what it saved before).
+macro_rules! decided {
+    ($decision:expr) => {
+        match $decision {
+            Ok(value) => value,
+            Err(e) => return Ok(Err(e)),
+        }
+    };
+}
+
+pub mod micro_deposits;
+pub mod rules;
+pub mod view;
+
+use openiav_core::bank::{AccountNumber, RoutingNumber};
+use openiav_core::clock::Timestamp;
+use openiav_core::ids::TenantId;
+use openiav_core::payments::{BankAccountType, EventResource, EventTopic, FundingSourceStatus};
+use openiav_store::records::{CustomerRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
+use openiav_store::repo::{customers, funding_sources as repo};
+use openiav_store::{Conn, StoreError};
+use serde::Deserialize;
+
+use self::rules::DetailChange;
+use crate::events;
+use crate::hal::id_from_href;
+use crate::port::{VerifiedAccount, VerifiedNumbers};
+use crate::routes::exchanges::{exchange_of, Connection};
+use crate::routes::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
+use crate::{AppState, DwollaCode, DwollaError};
+
+openiav_core::wire_enum! {
+    /// A payment rail a bank funding source is open to (`channels[]`).
+    pub enum Channel {
+        Ach = "ach",
+        Wire = "wire",
+    }
+}
+
+/// `POST /customers/{id}/funding-sources`: a bank from an exchange (`_links.exchange.href`,
+/// `bankAccountType`, `name`) or by its numbers. Kinds and numbers stay text here so that
+/// [`rules`] answers a bad one with Dwolla's own message.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateFundingSource {
+    pub name: Option<String>,
+    pub bank_account_type: Option<String>,
+    pub routing_number: Option<String>,
+    pub account_number: Option<String>,
+    pub channels: Option<Vec<String>>,
+    #[serde(rename = "_links")]
+    pub links: Option<CreateLinks>,
+}
+
+/// A create body's `_links`.
+#[derive(Default, Deserialize)]
+pub struct CreateLinks {
+    pub exchange: Option<Href>,
+}
+
+/// A link a request body names.
+#[derive(Default, Deserialize)]
+pub struct Href {
+    pub href: Option<String>,
+}
+
+impl CreateFundingSource {
+    /// `_links.exchange.href`, when the bank comes from an exchange.
+    pub fn exchange_href(&self) -> Option<&str> {
+        self.links.as_ref()?.exchange.as_ref()?.href.as_deref()
+    }
+}
+
+/// `POST /funding-sources/{id}`: remove, rename, or change an unverified bank's details.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateFundingSource {
+    pub removed: Option<bool>,
+    pub name: Option<String>,
+    pub bank_account_type: Option<String>,
+    pub routing_number: Option<String>,
+    pub account_number: Option<String>,
+}
+
+/// How creation words an unknown or vanished customer.
+pub const CUSTOMER_MISSING: &str = "Customer ID not found. Check Customer ID.";
+
+/// The bank name used when the routing number is not one the aggregator knows.
+const SANDBOX_BANK_NAME: &str = "SANDBOX TEST BANK";
+
+const FUNDING_SOURCE_MISSING: &str = "Funding source not found.";
+
+fn not_found() -> DwollaError {
+    DwollaError::not_found(FUNDING_SOURCE_MISSING)
+}
+
+/// The channels column of `source`; one that does not decode is an error naming the source.
+pub fn channels_of(source: &FundingSourceRecord) -> Result<Vec<Channel>, DwollaError> {
+    serde_json::from_str(&source.channels).map_err(|e| {
+        DwollaError::internal(format!("funding source {}: column channels does not decode: {e}", source.id))
+    })
+}
+
+/// The AEAD context of a source's account number.
+fn number_context(f: &FundingSourceRecord) -> String {
+    format!("{}/{}/account_number", f.tenant_id, f.id)
+}
+
+/// The account number of `source`, decrypted.
+fn account_number_of(state: &AppState, source: &FundingSourceRecord) -> Result<AccountNumber, DwollaError> {
+    let undecodable =
+        |why: &str| DwollaError::internal(format!("funding source {}: column account_number {why}", source.id));
+    let plain = state
+        .keyring
+        .decrypt(&number_context(source), &source.account_number)
+        .map_err(|e| undecodable(&e.to_string()))?;
+    std::str::from_utf8(&plain)
+        .ok()
+        .and_then(AccountNumber::parse)
+        .ok_or_else(|| undecodable("is not an account number"))
+}
+
+/// The routing number of `source`.
+fn routing_number_of(source: &FundingSourceRecord) -> Result<RoutingNumber, DwollaError> {
+    RoutingNumber::parse(&source.routing_number).ok_or_else(|| {
+        DwollaError::internal(format!("funding source {}: column routing_number is not a routing number", source.id))
+    })
+}
+
+/// Writes `routing` and `account` into `source`: the routing number, the last four digits,
+/// the account number encrypted under the source's id, and their fingerprint.
+fn seal_numbers(state: &AppState, source: &mut FundingSourceRecord, routing: &RoutingNumber, account: &AccountNumber) {
+    source.fingerprint = state.keyring.fingerprint(&["bank-account", routing.as_str(), account.expose()]);
+    source.routing_number = routing.as_str().to_owned();
+    source.account_number_last4 = account.last4().to_owned();
+    source.account_number = state.keyring.encrypt(&number_context(source), account.expose().as_bytes());
+}
+
+fn bank_name(state: &AppState, routing: &RoutingNumber) -> String {
+    state.verifier.bank_name(routing).unwrap_or_else(|| SANDBOX_BANK_NAME.to_owned())
+}
+
+/// The sandbox Plaid bank's numbers for a Plaid exchange (Plaid's test institution).
+fn plaid_numbers(exchange_id: &str, account_type: &str) -> VerifiedNumbers {
+    let digits: String =
+        exchange_id.bytes().filter(u8::is_ascii_digit).map(char::from).chain("0000000000".chars()).take(10).collect();
+    VerifiedNumbers {
+        routing_number: RoutingNumber::parse("011401533").expect("valid routing number"),
+        account_number: AccountNumber::parse(&format!("1111{digits}")).expect("valid account number"),
+        account_type: account_type.to_owned(),
+        institution_name: "Plaid Sandbox Bank".into(),
+        available_cents: Some(10_000),
+        balance_cents: Some(11_000),
+    }
+}
+
+/// The numbers behind an exchange.
+async fn exchange_numbers(
+    state: &AppState,
+    customer: &CustomerRecord,
+    exchange_id: &str,
+    connection: &Connection,
+    account_type: &str,
+) -> Result<VerifiedNumbers, DwollaError> {
+    match connection {
+        Connection::Mx { member, account, name } => {
+            let user = customer.aggregator_user.as_deref().ok_or_else(rules::inactive_exchange)?;
+            let account = VerifiedAccount { member: member.clone(), account: account.clone(), name: name.clone() };
+            state
+                .verifier
+                .account_numbers(customer.tenant_id, user, &account)
+                .await
+                .map_err(|_| rules::inactive_exchange())
+        }
+        Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
+    }
+}
+
+/// A bank about to be added, with its numbers.
+struct NewBank {
+    name: String,
+    kind: BankAccountType,
+    routing: RoutingNumber,
+    account: AccountNumber,
+    bank_name: String,
+    exchange_id: Option<String>,
+    status: FundingSourceStatus,
+}
+
+/// The bank `request` asks `customer` to add from the exchange `href` names: verified, with the
+/// numbers the exchange reads.
+async fn from_exchange(
+    state: &AppState,
+    customer: &CustomerRecord,
+    request: &CreateFundingSource,
+    href: &str,
+) -> Result<NewBank, DwollaError> {
+    let exchange = match id_from_href(href, "exchanges") {
+        Some(id) => exchange_of(state, customer.tenant_id, &id).await?.filter(|e| e.customer_id == customer.id),
+        None => None,
+    };
+    let bank = rules::bank_from_exchange(
+        request,
+        exchange.map(|e| {
+            let status = e.status;
+            (e, status)
+        }),
+    )?;
+    let connection = Connection::of(&bank.exchange)?;
+    let numbers = exchange_numbers(state, customer, &bank.exchange.id, &connection, bank.kind.as_str()).await?;
+    Ok(NewBank {
+        name: bank.name,
+        kind: bank.kind,
+        routing: numbers.routing_number,
+        account: numbers.account_number,
+        bank_name: numbers.institution_name,
+        exchange_id: Some(bank.exchange.id),
+        status: FundingSourceStatus::Verified,
+    })
+}
+
+/// The bank `request` asks to add by its numbers: unverified.
+fn by_numbers(state: &AppState, request: &CreateFundingSource) -> Result<NewBank, DwollaError> {
+    let bank = rules::bank_by_numbers(request)?;
+    Ok(NewBank {
+        bank_name: bank_name(state, &bank.routing),
+        name: bank.name,
+        kind: bank.kind,
+        routing: bank.routing,
+        account: bank.account,
+        exchange_id: None,
+        status: FundingSourceStatus::Unverified,
+    })
+}
+
+/// The bank `request` asks `customer` to add, validated and with its numbers sealed, ready
+/// for [`create`].
+pub async fn prepare(
+    state: &AppState,
+    customer: &CustomerRecord,
+    request: &CreateFundingSource,
+) -> Result<FundingSourceRecord, DwollaError> {
+    rules::may_add_funding_sources(customer.status)?;
+    let bank = match request.exchange_href() {
+        Some(href) => from_exchange(state, customer, request, href).await?,
+        None => by_numbers(state, request)?,
+    };
+    let channels = rules::channels(request.channels.as_deref())?;
+    let now = state.clock.now();
+    let mut record = FundingSourceRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        tenant_id: customer.tenant_id,
+        customer_id: customer.id.clone(),
+        exchange_id: bank.exchange_id,
+        status: bank.status,
+        bank_account_type: bank.kind,
+        name: bank.name,
+        bank_name: bank.bank_name,
+        routing_number: String::new(),
+        account_number: Vec::new(),
+        account_number_last4: String::new(),
+        fingerprint: String::new(),
+        channels: serde_json::to_string(&channels).expect("channels serialise"),
+        removed: false,
+        created_at: now,
+        updated_at: now,
+    };
+    seal_numbers(state, &mut record, &bank.routing, &bank.account);
+    Ok(record)
+}
+
+/// Adds the prepared bank `new`, inside the write: its customer must still be allowed to add
+/// banks, the same account must not already be theirs, and an unverified bank they removed
+/// lately comes back under its own id. Returns the bank as saved.
+pub async fn create(
+    c: &mut Conn,
+    base: &str,
+    new: FundingSourceRecord,
+    now: Timestamp,
+) -> Result<Result<FundingSourceRecord, DwollaError>, StoreError> {
+    let (tenant, customer) = (new.tenant_id, new.customer_id.as_str());
+    let Some(owner) = customers::find_for_update(c, tenant, customer).await? else {
+        return Ok(Err(DwollaError::not_found(CUSTOMER_MISSING)));
+    };
+    decided!(rules::may_add_funding_sources(owner.status));
+    if let Some(live) = repo::find_by_fingerprint(c, tenant, customer, &new.fingerprint).await? {
+        return Ok(Err(rules::duplicate(base, &live.id)));
+    }
+    let removed = repo::find_removed_by_fingerprint(c, tenant, customer, &new.fingerprint).await?;
+    if let Some(back) = removed.and_then(|removed| rules::reactivate(&new, removed, now)) {
+        repo::save(c, &back).await?;
+        record_event(c, base, &back, EventTopic::CustomerFundingSourceAdded, now).await?;
+        return Ok(Ok(back));
+    }
+    repo::insert(c, &new).await?;
+    for topic in rules::creation_topics(new.status) {
+        record_event(c, base, &new, topic, now).await?;
+    }
+    Ok(Ok(new))
+}
+
+/// The answer to a create that lost the race against a concurrent create of the same account
+/// (the store refused it as a conflict).
+pub async fn duplicate_of(state: &AppState, new: &FundingSourceRecord) -> DwollaError {
+    let (tenant, customer, fingerprint) = (new.tenant_id, new.customer_id.clone(), new.fingerprint.clone());
+    let twin = state
+        .store
+        .read(|mut c| async move { repo::find_by_fingerprint(&mut c, tenant, &customer, &fingerprint).await })
+        .await;
+    match twin {
+        Ok(Some(twin)) => rules::duplicate(state.base(), &twin.id),
+        Ok(None) => DwollaError::internal("a funding source conflict without a twin"),
+        Err(e) => e.into(),
+    }
+}
+
+/// Updates the bank `id` as `request` asks, inside the write; returns it as saved, with its
+/// micro-deposits.
+pub async fn update(
+    c: &mut Conn,
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+    request: &UpdateFundingSource,
+    now: Timestamp,
+) -> Result<Result<(FundingSourceRecord, Option<FundingSourceMicroDepositsRecord>), DwollaError>, StoreError> {
+    let Some(mut source) = repo::find_for_update(c, tenant, id).await? else { return Ok(Err(not_found())) };
+    let update = decided!(rules::decide_update(&source, request));
+    source.removed |= update.remove;
+    if let Some(name) = update.rename {
+        source.name = name;
+    }
+    if let Some(details) = update.details {
+        decided!(change_details(state, &mut source, details));
+    }
+    source.updated_at = now;
+    repo::save(c, &source).await?;
+    if let Some(topic) = update.topic {
+        record_event(c, state.base(), &source, topic, now).await?;
+    }
+    let deposits = repo::find_micro_deposits(c, tenant, &source.id).await?;
+    Ok(Ok((source, deposits)))
+}
+
+/// Applies new details to an unverified bank; the numbers not changed are its own.
+fn change_details(state: &AppState, source: &mut FundingSourceRecord, change: DetailChange) -> Result<(), DwollaError> {
+    if let Some(kind) = change.kind {
+        source.bank_account_type = kind;
+    }
+    let routing = change.routing.map_or_else(|| routing_number_of(source), Ok)?;
+    let account = change.account.map_or_else(|| account_number_of(state, source), Ok)?;
+    source.bank_name = bank_name(state, &routing);
+    seal_numbers(state, source, &routing, &account);
+    Ok(())
+}
+
+/// The tenant's funding source `id`.
+pub async fn find(state: &AppState, tenant: TenantId, id: &str) -> Result<FundingSourceRecord, DwollaError> {
+    find_or_404(state, id, FUNDING_SOURCE_MISSING, |mut c, id| async move { repo::find(&mut c, tenant, &id).await })
+        .await
+}
+
+/// The micro-deposits sent to `source`, if any.
+pub async fn micro_deposits_of(
+    state: &AppState,
+    source: &FundingSourceRecord,
+) -> Result<Option<FundingSourceMicroDepositsRecord>, DwollaError> {
+    let (tenant, id) = (source.tenant_id, source.id.clone());
+    Ok(state.store.read(|mut c| async move { repo::find_micro_deposits(&mut c, tenant, &id).await }).await?)
+}
+
+/// The customer's funding sources (only removed ones, or only live ones, when `removed` says)
+/// and the micro-deposits sent to them.
+pub async fn list(
+    state: &AppState,
+    customer: &CustomerRecord,
+    removed: Option<bool>,
+) -> Result<(Vec<FundingSourceRecord>, Vec<FundingSourceMicroDepositsRecord>), DwollaError> {
+    let (tenant, id) = (customer.tenant_id, customer.id.clone());
+    Ok(state
+        .store
+        .read(|mut c| async move {
+            let found = repo::list_for_customer(&mut c, tenant, &id, removed).await?;
+            Ok((found, repo::micro_deposits_for_customer(&mut c, tenant, &id).await?))
+        })
+        .await?)
+}
+
+/// The bank `id` and its numbers as its exchange reads them now (with the balance); only a
+/// live bank added from an exchange has one.
+pub async fn balance(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+) -> Result<(FundingSourceRecord, VerifiedNumbers), DwollaError> {
+    let unsupported = || {
+        DwollaError::new(
+            DwollaCode::UnsupportedOperation,
+            "Retrieving the balance is not supported for this type of funding source.",
+        )
+    };
+    let source = find(state, tenant, id).await?;
+    let exchange_id = source.exchange_id.as_deref().filter(|_| !source.removed).ok_or_else(unsupported)?;
+    let exchange = exchange_of(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
+    let customer = customer_of(state, tenant, &source.customer_id, CUSTOMER_NOT_FOUND).await?;
+    let connection = Connection::of(&exchange)?;
+    let numbers =
+        exchange_numbers(state, &customer, &exchange.id, &connection, source.bank_account_type.as_str()).await?;
+    Ok((source, numbers))
+}
+
+/// Records `topic` about `source` (and its customer).
+async fn record_event(
+    c: &mut Conn,
+    base: &str,
+    source: &FundingSourceRecord,
+    topic: EventTopic,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let (tenant, customer) = (source.tenant_id, Some(source.customer_id.as_str()));
+    events::record(c, base, tenant, topic, EventResource::FundingSources, &source.id, customer, now).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Records the funding-source rules are tried on.
+
+    use openiav_core::ids::TenantId;
+    use openiav_core::payments::FundingSourceMicroDepositStatus;
+
+    use super::*;
+
+    /// A live unverified checking account added by its numbers.
+    pub fn bank() -> FundingSourceRecord {
+        FundingSourceRecord {
+            id: "fs".into(),
+            tenant_id: TenantId::generate(),
+            customer_id: "c".into(),
+            exchange_id: None,
+            status: FundingSourceStatus::Unverified,
+            bank_account_type: BankAccountType::Checking,
+            name: "Mine".into(),
+            bank_name: SANDBOX_BANK_NAME.into(),
+            routing_number: "222222226".into(),
+            account_number: Vec::new(),
+            account_number_last4: "6789".into(),
+            fingerprint: "fp".into(),
+            channels: r#"["ach"]"#.into(),
+            removed: false,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        }
+    }
+
+    /// Micro-deposits sent to [`bank`], in `status`, with no wrong answer yet.
+    pub fn deposits(status: FundingSourceMicroDepositStatus) -> FundingSourceMicroDepositsRecord {
+        FundingSourceMicroDepositsRecord {
+            funding_source_id: "fs".into(),
+            tenant_id: TenantId::generate(),
+            status,
+            failed_attempts: 0,
+            created_at: Timestamp::from_millis(0),
+            processed_at: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_decode_from_their_column_or_say_which_source_is_broken() {
+        let source = testing::bank();
+        assert_eq!(channels_of(&source).unwrap(), [Channel::Ach]);
+        let wire = FundingSourceRecord { channels: r#"["wire","ach"]"#.into(), ..testing::bank() };
+        assert_eq!(channels_of(&wire).unwrap(), [Channel::Wire, Channel::Ach]);
+        assert_eq!(serde_json::to_string(&[Channel::Ach]).unwrap(), r#"["ach"]"#, "the stored format");
+        for broken in ["", "ach", r#"["pigeon"]"#] {
+            let source = FundingSourceRecord { channels: broken.into(), ..testing::bank() };
+            let e = channels_of(&source).unwrap_err();
+            assert_eq!(e.code(), DwollaCode::ServerError);
+            let detail = e.detail().unwrap_or_default();
+            assert!(detail.contains("funding source fs") && detail.contains("channels"), "{detail}");
+        }
+    }
+
+    #[test]
+    fn exchange_hrefs_are_read_from_the_links() {
+        let body: CreateFundingSource = serde_json::from_value(
+            serde_json::json!({ "_links": { "exchange": { "href": "https://x/exchanges/1" } } }),
+        )
+        .unwrap();
+        assert_eq!(body.exchange_href(), Some("https://x/exchanges/1"));
+        let body: CreateFundingSource = serde_json::from_value(serde_json::json!({ "_links": {} })).unwrap();
+        assert_eq!(body.exchange_href(), None);
+    }
+}

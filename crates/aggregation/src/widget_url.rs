@@ -1,9 +1,10 @@
 //! Connect widget URLs: the settings a `widget_urls` request carries, checked at the edge, and
 //! the single-use, ten-minute URL minted for them. The widget crate serves what the URL opens.
 
-use openiav_core::aggregation::{ReferralSource, UseCase};
+use openiav_core::aggregation::{ColorScheme, ReferralSource, UseCase};
 use openiav_core::crypto::{hash_token, random_url_token};
 use openiav_core::ids::{TenantId, UserGuid, WidgetSessionGuid};
+use openiav_core::vocab::UnknownValue;
 use openiav_store::records::WidgetSessionRecord;
 use openiav_store::repo::widget_sessions;
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,7 @@ pub struct WidgetConfig {
     pub disable_institution_search: bool,
     pub update_credentials: bool,
     /// `light`, `dark` or `browser`.
-    pub color_scheme: String,
+    pub color_scheme: ColorScheme,
     pub is_mobile_webview: bool,
     pub webview_url_scheme: String,
     pub oauth_referral_source: ReferralSource,
@@ -271,12 +272,15 @@ impl WidgetRequest {
                 "disable_institution_search requires current_institution_code, current_institution_guid or current_member_guid.",
             ));
         }
-        let color_scheme = self.color_scheme.unwrap_or_else(|| "light".into());
-        if !matches!(color_scheme.as_str(), "light" | "dark" | "browser") {
-            return Err(MxError::bad_request(format!(
-                "`{color_scheme}` is not a valid color_scheme; use light, dark or browser."
-            )));
-        }
+        let color_scheme = match self.color_scheme.as_deref().map(str::parse) {
+            None => ColorScheme::Light,
+            Some(Ok(scheme)) => scheme,
+            Some(Err(UnknownValue { value, .. })) => {
+                return Err(MxError::bad_request(format!(
+                    "`{value}` is not a valid color_scheme; use light, dark or browser."
+                )))
+            }
+        };
         if let Some(version) = self.ui_message_version {
             if version != UI_MESSAGE_VERSION {
                 return Err(MxError::bad_request(format!(

@@ -90,6 +90,15 @@ impl AccountKind {
 }
 
 wire_enum! {
+    /// The Connect widget's `color_scheme`.
+    pub enum ColorScheme {
+        Light = "light",
+        Dark = "dark",
+        Browser = "browser",
+    }
+}
+
+wire_enum! {
     /// What a member's data is for (`use_cases`).
     pub enum UseCase {
         MoneyMovement = "MONEY_MOVEMENT",

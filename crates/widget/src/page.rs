@@ -54,11 +54,7 @@ fn widget_page(session: &WidgetSession, session_token: &str) -> Response {
         "api": format!("{WIDGET_PATH}/api"),
         "config": session.config,
     });
-    let scheme = match session.config.color_scheme.as_str() {
-        "dark" => "dark",
-        "browser" => "browser",
-        _ => "light",
-    };
+    let scheme = session.config.color_scheme;
     let page = format!(
         "<!doctype html><html lang=\"en\" data-color-scheme=\"{scheme}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Connect your account</title>\

@@ -12,6 +12,7 @@ pub mod exchanges;
 pub mod funding_sources;
 pub mod hal;
 pub mod idempotency;
+pub mod lookup;
 pub mod partners;
 pub mod port;
 pub mod routes;

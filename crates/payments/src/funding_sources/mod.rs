@@ -28,11 +28,12 @@ use openiav_store::{Conn, StoreError};
 use serde::Deserialize;
 
 use self::rules::DetailChange;
+use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::events;
+use crate::exchanges::{self, Connection};
 use crate::hal::id_from_href;
+use crate::lookup::{customer_of, find_or_404};
 use crate::port::{VerifiedAccount, VerifiedNumbers};
-use crate::routes::exchanges::{exchange_of, Connection};
-use crate::routes::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
 use crate::{AppState, DwollaCode, DwollaError};
 
 openiav_core::wire_enum! {
@@ -202,7 +203,7 @@ async fn from_exchange(
     href: &str,
 ) -> Result<NewBank, DwollaError> {
     let exchange = match id_from_href(href, "exchanges") {
-        Some(id) => exchange_of(state, customer.tenant_id, &id).await?.filter(|e| e.customer_id == customer.id),
+        Some(id) => exchanges::find(state, customer.tenant_id, &id).await?.filter(|e| e.customer_id == customer.id),
         None => None,
     };
     let bank = rules::bank_from_exchange(
@@ -407,7 +408,7 @@ pub async fn balance(
     };
     let source = find(state, tenant, id).await?;
     let exchange_id = source.exchange_id.as_deref().filter(|_| !source.removed).ok_or_else(unsupported)?;
-    let exchange = exchange_of(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
+    let exchange = exchanges::find(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
     let customer = customer_of(state, tenant, &source.customer_id, CUSTOMER_NOT_FOUND).await?;
     let connection = Connection::of(&exchange)?;
     let numbers =

@@ -4,13 +4,15 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 
-use super::{customer_of, paging, CUSTOMER_NOT_FOUND};
+use super::paging;
 use crate::auth::AppToken;
 use crate::body::{DwollaJson, Named};
 use crate::customers::view::{self, CustomerList, CustomerView};
+use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::customers::{self, Customer, CustomerBody, ListFilter};
 use crate::hal;
 use crate::idempotency::{self, Answer, Idempotency};
+use crate::lookup::customer_of;
 use crate::{AppState, DwollaError};
 
 /// The list parameters that carry into its paging links.

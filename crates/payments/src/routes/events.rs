@@ -4,10 +4,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use openiav_store::repo::events as repo;
 
-use super::{find_or_404, paging};
+use super::paging;
 use crate::auth::AppToken;
 use crate::events::view;
 use crate::hal::{self, Paging};
+use crate::lookup::find_or_404;
 use crate::{AppState, DwollaError};
 
 pub async fn list(

@@ -6,15 +6,13 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use openiav_store::repo::exchanges as repo;
 
-use super::customer_of;
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::exchanges::{self, view, CreateExchange};
 use crate::hal;
 use crate::idempotency::{self, Answer, Idempotency};
+use crate::lookup::customer_of;
 use crate::{AppState, DwollaError};
-
-pub(crate) use crate::exchanges::{find as exchange_of, Connection};
 
 const CUSTOMER_ID_NOT_FOUND: &str = "Customer ID not found. Check Customer ID.";
 
@@ -54,7 +52,7 @@ pub async fn retrieve(
     AppToken(tenant): AppToken,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let exchange = exchange_of(&state, tenant, &id)
+    let exchange = exchanges::find(&state, tenant, &id)
         .await?
         .ok_or_else(|| DwollaError::not_found("The requested resource was not found. Check Exchange ID."))?;
     Ok(hal::ok(&view::of(state.base(), &exchange)?))

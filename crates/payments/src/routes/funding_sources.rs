@@ -6,13 +6,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use openiav_store::StoreError;
 
-use super::{customer_of, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
+use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::funding_sources::view::{self, Balance, FundingSource, FundingSourceList};
 use crate::funding_sources::{self, CreateFundingSource, UpdateFundingSource};
 use crate::hal;
 use crate::idempotency::{self, Answer, Idempotency};
+use crate::lookup::customer_of;
 use crate::{AppState, DwollaError};
 
 pub async fn create(

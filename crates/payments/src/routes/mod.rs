@@ -2,7 +2,7 @@
 
 mod customers;
 mod events;
-pub(crate) mod exchanges;
+mod exchanges;
 mod funding_sources;
 mod micro_deposits;
 mod partners;
@@ -10,21 +10,12 @@ mod root;
 mod sessions;
 mod subscriptions;
 
-use std::future::Future;
-
 use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use openiav_core::ids::TenantId;
-use openiav_store::records::CustomerRecord;
-use openiav_store::repo::customers as customer_repo;
-use openiav_store::{ReadConn, StoreError};
-
-pub use crate::customers::view::render as render_customer;
-pub(crate) use crate::customers::CUSTOMER_NOT_FOUND;
 
 use crate::error::DwollaCode;
 use crate::{auth, AppState, DwollaError};
@@ -79,28 +70,6 @@ async fn require_hal_accept(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
-}
-
-/// The resource `find` reads for the id in a path (ids are lower-case UUIDs), or Dwolla's 404
-/// saying `missing`.
-pub(crate) async fn find_or_404<T, F, Fut>(state: &AppState, id: &str, missing: &str, find: F) -> Result<T, DwollaError>
-where
-    F: FnOnce(ReadConn, String) -> Fut,
-    Fut: Future<Output = Result<Option<T>, StoreError>>,
-{
-    let id = id.to_ascii_lowercase();
-    state.store.read(|c| find(c, id)).await?.ok_or_else(|| DwollaError::not_found(missing))
-}
-
-/// The tenant's customer `id`; an unknown one is a 404 saying `missing` (Dwolla words it
-/// differently per endpoint).
-pub(crate) async fn customer_of(
-    state: &AppState,
-    tenant: TenantId,
-    id: &str,
-    missing: &str,
-) -> Result<CustomerRecord, DwollaError> {
-    find_or_404(state, id, missing, |mut c, id| async move { customer_repo::find(&mut c, tenant, &id).await }).await
 }
 
 /// `limit` (default `default`, at most `max`) and `offset` from a query.

@@ -6,11 +6,12 @@ use axum::response::{IntoResponse, Response};
 use openiav_store::records::ExchangeSessionRecord;
 use openiav_store::repo::{exchange_sessions, exchanges};
 
-use super::{customer_of, find_or_404, CUSTOMER_NOT_FOUND};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
+use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::hal;
 use crate::idempotency::{self, Answer, Idempotency};
+use crate::lookup::{customer_of, find_or_404};
 use crate::sessions::{self, view, OpenSession};
 use crate::{AppState, DwollaError};
 

@@ -7,11 +7,12 @@ use openiav_core::ids::TenantId;
 use openiav_store::records::{WebhookRecord, WebhookSubscriptionRecord};
 use openiav_store::repo::webhooks as repo;
 
-use super::{find_or_404, paging};
+use super::paging;
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::hal::{self, Paging};
 use crate::idempotency::{self, Answer, Idempotency};
+use crate::lookup::find_or_404;
 use crate::webhooks::subscriptions::{
     self, CreateSubscription, UpdateSubscription, SUBSCRIPTION_NOT_FOUND, WEBHOOK_NOT_FOUND,
 };

@@ -4,8 +4,8 @@
 //! afresh, never a 409 or a second customer; the same holds for clients that hang up
 //! mid-request. Runs on SQLite, and on PostgreSQL when OPENIAV_TEST_POSTGRES_URL is set.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod process;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,34 +15,6 @@ use serde_json::{json, Value};
 
 const KEY: &str = "crash-test-key-0001";
 const SECRET: &str = "crash-test-secret-0001";
-
-struct Server {
-    child: Child,
-    payments: String,
-}
-
-fn start(database: &str, key_file: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_openiav"))
-        .env_remove("RUST_LOG")
-        .env("OPENIAV_SANDBOX_DWOLLA_KEY", KEY)
-        .env("OPENIAV_SANDBOX_DWOLLA_SECRET", SECRET)
-        .args(["--database", database, "--key-file"])
-        .arg(key_file)
-        .args(["serve", "--aggregation-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.map_while(Result::ok) {
-        if let Some(rest) = line.split("payments (Dwolla) on ").nth(1) {
-            return Server { child, payments: rest.trim().to_owned() };
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server never announced its listeners");
-}
 
 async fn token(http: &reqwest::Client, base: &str) -> String {
     let r = http
@@ -130,7 +102,11 @@ async fn keys_of_requests_cut_short_by_sigkill_replay_or_run_afresh() {
     const COUNT: usize = 150;
     const CLIENTS: usize = 12;
 
-    let mut server = start(&db, &key_file);
+    let mut server = process::start(
+        &db,
+        &key_file,
+        &[("OPENIAV_SANDBOX_DWOLLA_KEY", KEY), ("OPENIAV_SANDBOX_DWOLLA_SECRET", SECRET)],
+    );
     let base = server.payments.clone();
     let token = token(&http, &base).await;
     // Twelve clients send the requests one after another; the server is killed once a third
@@ -170,7 +146,11 @@ async fn keys_of_requests_cut_short_by_sigkill_replay_or_run_afresh() {
     let cut = first.iter().filter(|a| a.is_none()).count();
     assert!(cut > 0, "the kill came while requests were still to be answered");
 
-    let mut server = start(&db, &key_file);
+    let mut server = process::start(
+        &db,
+        &key_file,
+        &[("OPENIAV_SANDBOX_DWOLLA_KEY", KEY), ("OPENIAV_SANDBOX_DWOLLA_SECRET", SECRET)],
+    );
     retry_all(&http, &server.payments, COUNT, &first).await;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -184,7 +164,11 @@ async fn keys_of_requests_whose_clients_hang_up_replay_or_run_afresh() {
     let http = reqwest::Client::new();
     const COUNT: usize = 40;
 
-    let mut server = start(&db, &key_file);
+    let mut server = process::start(
+        &db,
+        &key_file,
+        &[("OPENIAV_SANDBOX_DWOLLA_KEY", KEY), ("OPENIAV_SANDBOX_DWOLLA_SECRET", SECRET)],
+    );
     let base = server.payments.clone();
     let token = token(&http, &base).await;
     let running: Vec<_> = (0..COUNT)

@@ -3,9 +3,9 @@
 //! open a widget URL once, and replay an Idempotency-Key whichever process answers. Needs
 //! OPENIAV_TEST_POSTGRES_URL; without it the test says so and passes.
 
+mod process;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,49 +20,13 @@ const DWOLLA_KEY: &str = "multi-process-key-001";
 const DWOLLA_SECRET: &str = "multi-process-secret-001";
 const MX_CLIENT: &str = "multi-process-client-001";
 const MX_KEY: &str = "multi-process-api-key-001";
+const CREDENTIALS: &[(&str, &str)] = &[
+    ("OPENIAV_SANDBOX_DWOLLA_KEY", DWOLLA_KEY),
+    ("OPENIAV_SANDBOX_DWOLLA_SECRET", DWOLLA_SECRET),
+    ("OPENIAV_SANDBOX_MX_CLIENT_ID", MX_CLIENT),
+    ("OPENIAV_SANDBOX_MX_API_KEY", MX_KEY),
+];
 const HAL: &str = "application/vnd.dwolla.v1.hal+json";
-
-struct Server {
-    child: Child,
-    aggregation: String,
-    payments: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(database: &str, key_file: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_openiav"))
-        .env_remove("RUST_LOG")
-        .env("OPENIAV_SANDBOX_DWOLLA_KEY", DWOLLA_KEY)
-        .env("OPENIAV_SANDBOX_DWOLLA_SECRET", DWOLLA_SECRET)
-        .env("OPENIAV_SANDBOX_MX_CLIENT_ID", MX_CLIENT)
-        .env("OPENIAV_SANDBOX_MX_API_KEY", MX_KEY)
-        .args(["--database", database, "--key-file"])
-        .arg(key_file)
-        .args(["serve", "--aggregation-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.map_while(Result::ok) {
-        let (Some(agg), Some(pay)) =
-            (line.split("aggregation (MX) on ").nth(1), line.split("payments (Dwolla) on ").nth(1))
-        else {
-            continue;
-        };
-        let aggregation = agg.split(',').next().unwrap().trim().to_owned();
-        return Server { child, aggregation, payments: pay.trim().to_owned() };
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the server never announced its listeners");
-}
 
 /// What the webhook receiver got: event id → how many deliveries.
 type Received = Arc<Mutex<HashMap<String, usize>>>;
@@ -140,9 +104,9 @@ async fn three_processes_on_one_database_share_the_work_without_doing_it_twice()
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("openiav.key");
     // The first process bootstraps the sandbox tenant; the others find it.
-    let mut servers = vec![start(&db, &key_file)];
-    servers.push(start(&db, &key_file));
-    servers.push(start(&db, &key_file));
+    let mut servers = vec![process::start(&db, &key_file, CREDENTIALS)];
+    servers.push(process::start(&db, &key_file, CREDENTIALS));
+    servers.push(process::start(&db, &key_file, CREDENTIALS));
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let tokens = futures::future::join_all(servers.iter().map(|s| token(&http, &s.payments))).await;
 

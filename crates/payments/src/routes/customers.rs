@@ -4,12 +4,11 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 
-use super::paging;
+use super::{paging, query_pairs};
 use crate::auth::AppToken;
 use crate::body::{DwollaJson, Named};
 use crate::customers::view::{self, CustomerList, CustomerView};
-use crate::customers::CUSTOMER_NOT_FOUND;
-use crate::customers::{self, Customer, CustomerBody, ListFilter};
+use crate::customers::{self, Customer, CustomerBody, ListFilter, CUSTOMER_NOT_FOUND};
 use crate::hal;
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::lookup::customer_of;
@@ -42,8 +41,7 @@ pub async fn list(
     AppToken(tenant): AppToken,
     RawQuery(query): RawQuery,
 ) -> Result<Response, DwollaError> {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
+    let params = query_pairs(query.as_deref());
     let (limit, offset) = paging(&params, 25, 200)?;
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
     let filter = ListFilter {

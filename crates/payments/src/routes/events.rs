@@ -4,7 +4,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use openiav_store::repo::events as repo;
 
-use super::paging;
+use super::{paging, query_pairs};
 use crate::auth::AppToken;
 use crate::events::view;
 use crate::hal::{self, Paging};
@@ -16,8 +16,7 @@ pub async fn list(
     AppToken(tenant): AppToken,
     RawQuery(query): RawQuery,
 ) -> Result<Response, DwollaError> {
-    let params: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
+    let params = query_pairs(query.as_deref());
     let (limit, offset) = paging(&params, 25, 200)?;
     let page = state.store.read(|mut c| async move { repo::list(&mut c, tenant, limit, offset).await }).await?;
     Ok(hal::ok(&view::page(state.base(), &page.items, Paging { limit, offset, total: page.total })))

@@ -72,6 +72,11 @@ async fn require_hal_accept(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// The decoded `name=value` pairs of a query string, in order.
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
+}
+
 /// `limit` (default `default`, at most `max`) and `offset` from a query.
 pub(crate) fn paging(params: &[(String, String)], default: i64, max: i64) -> Result<(i64, i64), DwollaError> {
     let number = |name: &str, fallback: i64| -> Result<i64, DwollaError> {

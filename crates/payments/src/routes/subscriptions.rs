@@ -7,7 +7,7 @@ use openiav_core::ids::TenantId;
 use openiav_store::records::{WebhookRecord, WebhookSubscriptionRecord};
 use openiav_store::repo::webhooks as repo;
 
-use super::paging;
+use super::{paging, query_pairs};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::hal::{self, Paging};
@@ -33,10 +33,6 @@ async fn subscription_of(
 async fn webhook_of(state: &AppState, tenant: TenantId, id: &str) -> Result<WebhookRecord, DwollaError> {
     find_or_404(state, id, WEBHOOK_NOT_FOUND, |mut c, id| async move { repo::find_webhook(&mut c, tenant, &id).await })
         .await
-}
-
-fn query_params(query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
 }
 
 pub async fn create(
@@ -106,7 +102,7 @@ pub async fn list_webhooks(
     RawQuery(query): RawQuery,
 ) -> Result<Response, DwollaError> {
     let sub = subscription_of(&state, tenant, &id).await?;
-    let params = query_params(query.as_deref());
+    let params = query_pairs(query.as_deref());
     let (limit, offset) = paging(&params, 25, 200)?;
     let (filter, kept) = subscriptions::webhook_filter(&params)?;
     let sid = sub.id.clone();

@@ -319,6 +319,15 @@ pub async fn cancel_job(conn: &mut Conn, m: &mut MemberRecord) -> Result<(), Sto
     Ok(())
 }
 
+/// The member's connection stops working as a background aggregation would find it when the
+/// bank no longer takes the stored credentials: whatever job ran stops and the member is DENIED
+/// until the end user updates its credentials.
+pub async fn lose_connection(conn: &mut Conn, agg: &Aggregation, m: &mut MemberRecord) -> Result<(), StoreError> {
+    cancel_job(conn, m).await?;
+    finish_failed(agg, m, sandbox::CREDENTIALS_NO_LONGER_VALID);
+    Ok(())
+}
+
 /// Runs one queued step of the member's job.
 pub async fn run_step(
     conn: &mut Conn,

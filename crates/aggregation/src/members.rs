@@ -292,6 +292,32 @@ pub async fn save_changes(
     Ok(member)
 }
 
+/// Makes the member of `user` lose its connection ([`engine::lose_connection`]), in one write;
+/// returns it as saved.
+pub async fn lose_connection(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    member: &str,
+) -> Result<MemberRecord, MxError> {
+    let agg = state.clone();
+    let (user, member) = (user.clone(), member.to_owned());
+    let lost = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let Some(mut member) = repo::find_for_update(c, tenant, &user, &member).await? else {
+                    return Ok(Err(MxError::NotFound));
+                };
+                engine::lose_connection(c, &agg, &mut member).await?;
+                repo::save(c, &member).await?;
+                Ok(Ok(member))
+            })
+        })
+        .await??;
+    Ok(lost)
+}
+
 /// Answers the member's open challenges.
 pub async fn resume(
     state: &AppState,

@@ -1,9 +1,11 @@
 //! Account verification as the rest of openiav uses it in-process (the payments side's
 //! `AccountVerifier` port is wired to these): an aggregator user per payments customer, a
 //! verification-mode widget URL, the accounts whose numbers the end user released, and those
-//! numbers.
+//! numbers; and re-authentication: which connection statuses need the end user to sign in
+//! again, a widget URL that opens straight at a member's credentials, and the sandbox's way to
+//! make a member lose its connection.
 
-use openiav_core::aggregation::AccountKind;
+use openiav_core::aggregation::{AccountKind, ConnectionStatus};
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::{TenantId, UserGuid};
 use openiav_store::records::{AccountRecord, UserRecord};
@@ -11,9 +13,9 @@ use openiav_store::repo::{accounts, members, users};
 use openiav_store::StoreError;
 
 use crate::catalog::Catalog;
-use crate::engine;
 use crate::sandbox::data::routing_number_for;
 use crate::widget_url::{self, WidgetRequest};
+use crate::{engine, members as member_ops};
 use crate::{AppState, MxError};
 
 /// A verified deposit account and its numbers.
@@ -29,6 +31,26 @@ pub struct ReleasedAccount {
     pub institution_name: String,
     pub balance_cents: i64,
     pub available_balance_cents: Option<i64>,
+    /// The member's connection status, when the member is still there.
+    pub member_status: Option<ConnectionStatus>,
+}
+
+impl ReleasedAccount {
+    /// Whether the account's member needs the end user to sign in again before its data may be
+    /// read ([`needs_reauthentication`]).
+    pub fn needs_reauthentication(&self) -> bool {
+        self.member_status.is_some_and(needs_reauthentication)
+    }
+}
+
+/// Whether a member in `status` needs the end user before its data can be read again: the
+/// states MX calls end-user-actionable (those its Connection Status webhook fires for:
+/// CHALLENGED, DENIED, EXPIRED, IMPAIRED, IMPEDED, LOCKED, PREVENTED, REJECTED). Processing
+/// states (CREATED, UPDATED, RESUMED, RECONNECTED, PENDING) and failures that are not the end
+/// user's to fix (FAILED, DEGRADED, DELAYED, …) keep the numbers last released readable.
+pub fn needs_reauthentication(status: ConnectionStatus) -> bool {
+    use ConnectionStatus::*;
+    matches!(status, Challenged | Denied | Expired | Impaired | Impeded | Locked | Prevented | Rejected)
 }
 
 /// Creates the user that verifies one payments customer's accounts (its partner id names the
@@ -117,6 +139,7 @@ pub async fn released_account(
         .ok_or_else(|| StoreError::Corrupt("a stored routing number is malformed".into()))?;
     let (u, m) = (user.clone(), member_guid.to_owned());
     let member = state.store.read(|mut c| async move { members::find(&mut c, tenant, &u, &m, false).await }).await?;
+    let member_status = member.as_ref().map(|m| m.connection_status);
     let institution_name =
         member.map(|m| m.name).or_else(|| bank_name(&routing)).unwrap_or_else(|| "SANDBOX TEST BANK".to_owned());
     Ok(Some(ReleasedAccount {
@@ -129,7 +152,43 @@ pub async fn released_account(
         institution_name,
         balance_cents: account.balance_cents,
         available_balance_cents: account.available_balance_cents,
+        member_status,
     }))
+}
+
+/// A single-use Connect widget URL that opens straight at the credentials of `user`'s member
+/// `member_guid` (`current_member_guid` + `update_credentials`, in verification mode), for the
+/// end user to sign in again.
+pub async fn update_credentials_widget_url(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    member_guid: &str,
+) -> Result<String, MxError> {
+    let (u, m) = (user.clone(), member_guid.to_owned());
+    if state.store.read(|mut c| async move { members::find(&mut c, tenant, &u, &m, false).await }).await?.is_none() {
+        return Err(MxError::NotFound);
+    }
+    let request: WidgetRequest = serde_json::from_value(serde_json::json!({
+        "widget_type": "connect_widget",
+        "mode": "verification",
+        "current_member_guid": member_guid,
+        "update_credentials": true,
+        "disable_institution_search": true,
+    }))
+    .expect("a fixed widget request parses");
+    widget_url::mint(state, tenant, user, &request.into_config()?).await
+}
+
+/// Sandbox: `user`'s member `member_guid` loses its connection as if the bank stopped taking
+/// its credentials (DENIED, as MX's own reads then show).
+pub async fn simulate_lost_connection(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserGuid,
+    member_guid: &str,
+) -> Result<(), MxError> {
+    member_ops::lose_connection(state, tenant, user, member_guid).await.map(|_| ())
 }
 
 /// The catalog institution a routing number belongs to.
@@ -139,4 +198,21 @@ pub fn bank_name(routing: &RoutingNumber) -> Option<String> {
         .into_iter()
         .find(|i| routing_number_for(&i.code) == *routing)
         .map(|i| i.name.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_end_user_actionable_statuses_need_reauthentication() {
+        use ConnectionStatus::*;
+        let actionable = [Challenged, Denied, Expired, Impaired, Impeded, Locked, Prevented, Rejected];
+        for &status in ConnectionStatus::ALL {
+            assert_eq!(needs_reauthentication(status), actionable.contains(&status), "{status}");
+        }
+        assert!(
+            !needs_reauthentication(Connected) && !needs_reauthentication(Updated) && !needs_reauthentication(Failed)
+        );
+    }
 }

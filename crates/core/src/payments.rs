@@ -109,5 +109,7 @@ wire_enum! {
         CustomerMicrodepositsAdded = "customer_microdeposits_added",
         CustomerMicrodepositsCompleted = "customer_microdeposits_completed",
         CustomerMicrodepositsMaxattempts = "customer_microdeposits_maxattempts",
+        /// An exchange's partner connection needs the end user to sign in again.
+        CustomerExchangeReauthRequired = "customer_exchange_reauth_required",
     }
 }

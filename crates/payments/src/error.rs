@@ -31,6 +31,9 @@ pub enum DwollaCode {
     InactiveExchange,
     /// 400: the operation is not offered for this resource (balance of a non-exchange source).
     UnsupportedOperation,
+    /// 400: the exchange's partner connection needs the end user to sign in again (`_links.about`
+    /// points at the re-authentication session to create).
+    UpdateCredentials,
     /// 401: no or a malformed `Authorization` header.
     InvalidCredentials,
     /// 401: the bearer token is unknown.
@@ -59,13 +62,14 @@ pub enum DwollaCode {
 
 impl DwollaCode {
     /// Every code, in declaration order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::BadRequest,
         Self::ValidationError,
         Self::DuplicateResource,
         Self::MaxNumberOfResources,
         Self::InactiveExchange,
         Self::UnsupportedOperation,
+        Self::UpdateCredentials,
         Self::InvalidCredentials,
         Self::InvalidAccessToken,
         Self::ExpiredAccessToken,
@@ -88,7 +92,8 @@ impl DwollaCode {
             | Self::DuplicateResource
             | Self::MaxNumberOfResources
             | Self::InactiveExchange
-            | Self::UnsupportedOperation => StatusCode::BAD_REQUEST,
+            | Self::UnsupportedOperation
+            | Self::UpdateCredentials => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials
             | Self::InvalidAccessToken
             | Self::ExpiredAccessToken
@@ -112,6 +117,7 @@ impl DwollaCode {
             Self::MaxNumberOfResources => "MaxNumberOfResources",
             Self::InactiveExchange => "InactiveExchange",
             Self::UnsupportedOperation => "UnsupportedOperation",
+            Self::UpdateCredentials => "UpdateCredentials",
             Self::InvalidCredentials => "InvalidCredentials",
             Self::InvalidAccessToken => "InvalidAccessToken",
             Self::ExpiredAccessToken => "ExpiredAccessToken",
@@ -402,13 +408,15 @@ mod tests {
 
     /// Each code with the status `shared/reference/dwolla-wire.md` gives it (§11 table, §7 for
     /// the exchange codes). `ServiceUnavailable` is ours: the reference has no 503 code.
-    const WIRE: [(&str, u16); 18] = [
+    const WIRE: [(&str, u16); 19] = [
         ("BadRequest", 400),
         ("ValidationError", 400),
         ("DuplicateResource", 400),
         ("MaxNumberOfResources", 400),
         ("InactiveExchange", 400),
         ("UnsupportedOperation", 400),
+        // §6.3/§9.6: the balance of an exchange whose connection needs re-authentication.
+        ("UpdateCredentials", 400),
         ("InvalidCredentials", 401),
         ("InvalidAccessToken", 401),
         ("ExpiredAccessToken", 401),

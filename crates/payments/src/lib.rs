@@ -17,6 +17,7 @@ pub mod partners;
 pub mod port;
 pub mod routes;
 pub mod sessions;
+pub mod simulations;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -19,6 +19,10 @@ pub enum VerifierError {
     /// The aggregator is unavailable or failed.
     #[error("the aggregator failed: {0}")]
     Unavailable(String),
+    /// The connection behind the account no longer works until the end user signs in again
+    /// (for MX: the member left CONNECTED for an end-user-actionable status).
+    #[error("the connection needs the end user to re-authenticate")]
+    ReauthRequired,
 }
 
 /// An account the end user verified at the aggregator.
@@ -57,7 +61,26 @@ pub trait AccountVerifier: Send + Sync {
         user: &str,
     ) -> BoxFuture<'_, Result<Vec<VerifiedAccount>, VerifierError>>;
 
-    /// The numbers of one verified account.
+    /// A single-use URL of the aggregator's widget that opens straight at `member`'s
+    /// credentials (update-credentials mode), for the end user to sign in again.
+    fn reauth_widget_url(
+        &self,
+        tenant: TenantId,
+        user: &str,
+        member: &str,
+    ) -> BoxFuture<'_, Result<String, VerifierError>>;
+
+    /// Sandbox: `member` loses its connection as if the bank stopped taking its credentials,
+    /// so that reading its numbers answers [`VerifierError::ReauthRequired`].
+    fn simulate_lost_connection(
+        &self,
+        tenant: TenantId,
+        user: &str,
+        member: &str,
+    ) -> BoxFuture<'_, Result<(), VerifierError>>;
+
+    /// The numbers of one verified account; [`VerifierError::ReauthRequired`] when its
+    /// connection needs the end user to sign in again.
     fn account_numbers(
         &self,
         tenant: TenantId,

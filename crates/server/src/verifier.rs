@@ -56,6 +56,34 @@ impl AccountVerifier for InProcessVerifier {
         })
     }
 
+    fn reauth_widget_url(
+        &self,
+        tenant: TenantId,
+        user: &str,
+        member: &str,
+    ) -> BoxFuture<'_, Result<String, VerifierError>> {
+        let (user, member) = (user.to_owned(), member.to_owned());
+        Box::pin(async move {
+            verification::update_credentials_widget_url(&self.0, tenant, &user_guid(&user)?, &member)
+                .await
+                .map_err(unavailable)
+        })
+    }
+
+    fn simulate_lost_connection(
+        &self,
+        tenant: TenantId,
+        user: &str,
+        member: &str,
+    ) -> BoxFuture<'_, Result<(), VerifierError>> {
+        let (user, member) = (user.to_owned(), member.to_owned());
+        Box::pin(async move {
+            verification::simulate_lost_connection(&self.0, tenant, &user_guid(&user)?, &member)
+                .await
+                .map_err(unavailable)
+        })
+    }
+
     fn account_numbers(
         &self,
         tenant: TenantId,
@@ -69,6 +97,9 @@ impl AccountVerifier for InProcessVerifier {
                     .await
                     .map_err(unavailable)?
                     .ok_or(VerifierError::NotFound)?;
+            if released.needs_reauthentication() {
+                return Err(VerifierError::ReauthRequired);
+            }
             Ok(VerifiedNumbers {
                 routing_number: released.routing_number,
                 account_number: released.account_number,

@@ -320,6 +320,9 @@ pub struct ExchangeRecord {
     pub connection: String,
     #[sqlx(try_from = "i64")]
     pub created_at: Timestamp,
+    /// When the partner connection was found to need re-authentication; `None` while usable.
+    #[sqlx(try_from = "NullableMillis")]
+    pub reauth_required_at: Option<Timestamp>,
 }
 
 /// A customer's bank funding source.

@@ -1858,6 +1858,7 @@ fn exchange_record(
         status: status.parse().unwrap(),
         connection: connection.to_owned(),
         created_at,
+        reauth_required_at: None,
     }
 }
 
@@ -2327,6 +2328,29 @@ async fn exchanges_round_trip_save_list_and_find_active_by_connection(db: TestDb
     assert_eq!(list(tenant, customer.id.clone()).await, vec![ex_a.id.clone(), ex_b.id.clone(), ex_b2.id.clone()]);
     assert_eq!(list(tenant, neighbour.id.clone()).await, vec![ex_n.id.clone()]);
     assert!(list(other, customer.id.clone()).await.is_empty());
+
+    // The re-authentication mark is read under a row lock, set and cleared by `save`.
+    let (id, n_id) = (ex_n.id.clone(), ex_n.id.clone());
+    let locked =
+        store.write(move |c| Box::pin(async move { exchanges::find_for_update(c, tenant, &id).await })).await.unwrap();
+    assert_eq!(locked, Some(ex_n.clone()));
+    let elsewhere =
+        store.write(move |c| Box::pin(async move { exchanges::find_for_update(c, other, &n_id).await })).await.unwrap();
+    assert_eq!(elsewhere, None, "another tenant's exchange is not found");
+    let flagged = ExchangeRecord { reauth_required_at: Some(at(40)), ..ex_n.clone() };
+    let w = flagged.clone();
+    store.write(move |c| Box::pin(async move { exchanges::save(c, &w).await })).await.unwrap();
+    assert_eq!(find(tenant, ex_n.id.clone()).await, Some(flagged.clone()));
+    let cleared = ExchangeRecord { reauth_required_at: None, ..flagged };
+    let w = cleared.clone();
+    store.write(move |c| Box::pin(async move { exchanges::save(c, &w).await })).await.unwrap();
+    assert_eq!(find(tenant, ex_n.id.clone()).await, Some(cleared));
+    let born_flagged = ExchangeRecord {
+        reauth_required_at: Some(at(50)),
+        ..exchange_record(tenant, &neighbour.id, conn_b, "active", at(50))
+    };
+    put_exchange(&store, &born_flagged).await;
+    assert_eq!(find(tenant, born_flagged.id.clone()).await, Some(born_flagged));
 
     let mut stolen = ex_n.clone();
     stolen.tenant_id = other;

@@ -297,7 +297,9 @@ async function selectInstitution(summary) {
 
 // --- credentials ---------------------------------------------------------------------------
 
-function showCredentials(inst, member, message) {
+// `update` marks the update-credentials view (`update_credentials` with `current_member_guid`):
+// the member's new credentials are announced as `connect/updateCredentials`, as MX's widget does.
+function showCredentials(inst, member, message, update = false) {
   const fields = inst.credentials.map((c) => {
     const id = uid("cred");
     return {
@@ -335,7 +337,8 @@ function showCredentials(inst, member, message) {
       if (member) body.member_guid = member.guid;
       const { member: connected } = await busy(form, () => api("POST", "/members", body));
       fields.forEach((f) => (f.input.value = ""));
-      post("connect/enterCredentials", { institution: { code: inst.code, guid: inst.guid } });
+      if (update && member) post("connect/updateCredentials", { member_guid: member.guid, institution: { code: inst.code, guid: inst.guid } });
+      else post("connect/enterCredentials", { institution: { code: inst.code, guid: inst.guid } });
       showConnecting(inst, connected);
     } catch (err) {
       if (!member) post("connect/createMemberError", { institution_guid: inst.guid, institution_code: inst.code });
@@ -676,7 +679,7 @@ async function start() {
     if (config.current_member_guid) {
       const { member } = await api("GET", `/members/${encodeURIComponent(config.current_member_guid)}`);
       const inst = { code: member.institution_code, guid: member.institution_guid, name: member.institution_name };
-      if (config.update_credentials && !member.is_oauth) withCredentials(inst, (full) => showCredentials(full, member, null));
+      if (config.update_credentials && !member.is_oauth) withCredentials(inst, (full) => showCredentials(full, member, null, true));
       else route(inst, member);
     } else if (config.current_institution_code) {
       const { institution } = await api("GET", `/institutions/${encodeURIComponent(config.current_institution_code)}`);

@@ -90,6 +90,10 @@ pub fn answer_mfa(answer: &str) -> MfaOutcome {
     }
 }
 
+/// The bank refusing credentials it accepted before (a password changed at the bank): what the
+/// sandbox's lost-connection simulation makes a connected member answer.
+pub const CREDENTIALS_NO_LONGER_VALID: BankFailure = INVALID_CREDENTIALS;
+
 /// A wrong MFA answer.
 pub const WRONG_ANSWER: BankFailure =
     BankFailure { status: ConnectionStatus::Rejected, message: "The answer to the security question was incorrect." };

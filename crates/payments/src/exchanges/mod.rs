@@ -1,23 +1,27 @@
 //! Exchanges: a customer's account at an open-banking partner that Dwolla may read, made from
 //! the token the partner handed out (for MX, one of the customer's available connections) and
-//! read back when a funding source needs the account's numbers.
+//! read back when a funding source needs the account's numbers; and its re-authentication mark
+//! (`reauth_required_at`), set with a `customer_exchange_reauth_required` event when a read
+//! finds the connection lost and cleared when a read finds it working again.
 
 pub mod rules;
 pub mod view;
 
 use base64::Engine;
+use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
-use openiav_core::payments::ExchangeStatus;
+use openiav_core::payments::{EventResource, EventTopic, ExchangeStatus};
 use openiav_store::records::{CustomerRecord, ExchangeRecord};
 use openiav_store::repo::{customers, exchanges as repo, tenants};
 use openiav_store::{Conn, StoreError};
 use serde::{Deserialize, Serialize};
 
+use self::rules::ReauthChange;
 use crate::body::{valid, Lenient};
 use crate::error::{DwollaCode, FieldError};
 use crate::partners::{Kind, PartnerLinks};
 use crate::port::VerifiedAccount;
-use crate::{AppState, DwollaError};
+use crate::{events, AppState, DwollaError};
 
 /// `POST /customers/{id}/exchanges`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -156,6 +160,7 @@ pub async fn prepare(
         status: ExchangeStatus::Active,
         connection: connection.encode(),
         created_at: state.clock.now(),
+        reauth_required_at: None,
     })
 }
 
@@ -171,6 +176,33 @@ pub async fn create(
     }
     repo::insert(conn, &exchange).await?;
     Ok(Ok(exchange))
+}
+
+/// Inside a write: keeps the exchange `id`'s re-authentication mark in step with a read that
+/// found its connection `usable` (or not), deciding on the row as this write locked it, and
+/// records `customer_exchange_reauth_required` when the loss is new. Returns the change made.
+pub async fn note_connection(
+    conn: &mut Conn,
+    base: &str,
+    tenant: TenantId,
+    id: &str,
+    usable: bool,
+    now: Timestamp,
+) -> Result<ReauthChange, StoreError> {
+    let Some(mut exchange) = repo::find_for_update(conn, tenant, id).await? else { return Ok(ReauthChange::Unchanged) };
+    let change = rules::reauth_change(exchange.reauth_required_at, usable, now);
+    match change {
+        ReauthChange::Unchanged => return Ok(change),
+        ReauthChange::Lost(at) => exchange.reauth_required_at = Some(at),
+        ReauthChange::Restored => exchange.reauth_required_at = None,
+    }
+    repo::save(conn, &exchange).await?;
+    if let ReauthChange::Lost(_) = change {
+        let customer = Some(exchange.customer_id.as_str());
+        let topic = EventTopic::CustomerExchangeReauthRequired;
+        events::record(conn, base, tenant, topic, EventResource::Exchanges, &exchange.id, customer, now).await?;
+    }
+    Ok(change)
 }
 
 #[cfg(test)]
@@ -210,6 +242,7 @@ mod tests {
             status: ExchangeStatus::Active,
             connection: r#"{"partner":"mx"}"#.into(),
             created_at: openiav_core::clock::Timestamp::from_millis(0),
+            reauth_required_at: None,
         };
         let e = Connection::of(&exchange).expect_err("missing guids");
         assert_eq!(e.code(), DwollaCode::ServerError);

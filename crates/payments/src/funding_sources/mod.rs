@@ -1,7 +1,9 @@
 //! Funding sources: the operations behind the funding-source routes (add a bank from an
 //! exchange or by its numbers, update or remove it, read it with its micro-deposits, its
 //! balance), each deciding with [`rules`] on the rows it loads inside the write that saves the
-//! outcome. Account numbers are encrypted at rest and never answered.
+//! outcome. Account numbers are encrypted at rest and never answered. Reading an exchange's
+//! numbers is also how a lost partner connection is found: [`read_exchange`] answers
+//! `UpdateCredentials` and keeps the exchange's re-authentication mark in step.
 
 /// Inside a write: the value a decision came to, or the client error the write answers with
 /// (committing what it saved before).
@@ -22,7 +24,7 @@ use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_core::payments::{BankAccountType, EventResource, EventTopic, FundingSourceStatus};
-use openiav_store::records::{CustomerRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
+use openiav_store::records::{CustomerRecord, ExchangeRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use openiav_store::repo::{customers, funding_sources as repo};
 use openiav_store::{Conn, StoreError};
 use serde::Deserialize;
@@ -33,7 +35,7 @@ use crate::events;
 use crate::exchanges::{self, Connection};
 use crate::hal::id_from_href;
 use crate::lookup::{customer_of, find_or_404};
-use crate::port::{VerifiedAccount, VerifiedNumbers};
+use crate::port::{VerifiedAccount, VerifiedNumbers, VerifierError};
 use crate::{AppState, DwollaCode, DwollaError};
 
 openiav_core::wire_enum! {
@@ -161,7 +163,9 @@ fn plaid_numbers(exchange_id: &str, account_type: &str) -> VerifiedNumbers {
     }
 }
 
-/// The numbers behind an exchange.
+/// The numbers behind an exchange. A partner whose connection needs the end user to sign in
+/// again answers [`exchanges::rules::update_credentials`] (the code [`read_exchange`] notes the
+/// loss by; every partner's arm answers it for its own kind of lost connection).
 async fn exchange_numbers(
     state: &AppState,
     customer: &CustomerRecord,
@@ -173,11 +177,10 @@ async fn exchange_numbers(
         Connection::Mx { member, account, name } => {
             let user = customer.aggregator_user.as_deref().ok_or_else(rules::inactive_exchange)?;
             let account = VerifiedAccount { member: member.clone(), account: account.clone(), name: name.clone() };
-            state
-                .verifier
-                .account_numbers(customer.tenant_id, user, &account)
-                .await
-                .map_err(|_| rules::inactive_exchange())
+            state.verifier.account_numbers(customer.tenant_id, user, &account).await.map_err(|e| match e {
+                VerifierError::ReauthRequired => exchanges::rules::update_credentials(state.base(), exchange_id),
+                VerifierError::NotFound | VerifierError::Unavailable(_) => rules::inactive_exchange(),
+            })
         }
         Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
     }
@@ -213,8 +216,7 @@ async fn from_exchange(
             (e, status)
         }),
     )?;
-    let connection = Connection::of(&bank.exchange)?;
-    let numbers = exchange_numbers(state, customer, &bank.exchange.id, &connection, bank.kind.as_str()).await?;
+    let numbers = read_exchange(state, customer, &bank.exchange, bank.kind.as_str()).await?;
     Ok(NewBank {
         name: bank.name,
         kind: bank.kind,
@@ -410,10 +412,67 @@ pub async fn balance(
     let exchange_id = source.exchange_id.as_deref().filter(|_| !source.removed).ok_or_else(unsupported)?;
     let exchange = exchanges::find(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
     let customer = customer_of(state, tenant, &source.customer_id, CUSTOMER_NOT_FOUND).await?;
-    let connection = Connection::of(&exchange)?;
-    let numbers =
-        exchange_numbers(state, &customer, &exchange.id, &connection, source.bank_account_type.as_str()).await?;
+    let numbers = read_exchange(state, &customer, &exchange, source.bank_account_type.as_str()).await?;
     Ok((source, numbers))
+}
+
+/// What reading an exchange's partner found.
+pub struct ExchangeRead {
+    /// The account's numbers, or the partner's refusal as answered (`UpdateCredentials` when the
+    /// connection is lost).
+    pub numbers: Result<VerifiedNumbers, DwollaError>,
+    /// Whether the connection works, when the read tells (a failure of another kind does not).
+    pub usable: Option<bool>,
+}
+
+impl ExchangeRead {
+    /// Whether noting this read on an exchange marked lost since `marked` (or not) could change
+    /// the mark; the write that notes it decides on the row it locks.
+    pub fn may_change(&self, marked: Option<Timestamp>) -> bool {
+        self.usable.is_some_and(|usable| usable != marked.is_none())
+    }
+}
+
+/// Reads the numbers behind `exchange` of `customer` from its partner now, without noting
+/// anything.
+pub async fn probe_exchange(
+    state: &AppState,
+    customer: &CustomerRecord,
+    exchange: &ExchangeRecord,
+    account_type: &str,
+) -> Result<ExchangeRead, DwollaError> {
+    let connection = Connection::of(exchange)?;
+    let numbers = exchange_numbers(state, customer, &exchange.id, &connection, account_type).await;
+    let usable = match &numbers {
+        Ok(_) => Some(true),
+        Err(e) if e.code() == DwollaCode::UpdateCredentials => Some(false),
+        Err(_) => None,
+    };
+    Ok(ExchangeRead { numbers, usable })
+}
+
+/// The numbers behind `exchange` of `customer`, read from its partner now. When the read finds
+/// the connection lost (`UpdateCredentials`) or working again while marked lost, one write
+/// notes it on the exchange ([`exchanges::note_connection`]: the mark, and the
+/// `customer_exchange_reauth_required` event once per loss) before the answer.
+pub async fn read_exchange(
+    state: &AppState,
+    customer: &CustomerRecord,
+    exchange: &ExchangeRecord,
+    account_type: &str,
+) -> Result<VerifiedNumbers, DwollaError> {
+    let read = probe_exchange(state, customer, exchange, account_type).await?;
+    if let (true, Some(usable)) = (read.may_change(exchange.reauth_required_at), read.usable) {
+        let (base, tenant, id, now) =
+            (state.base().to_owned(), exchange.tenant_id, exchange.id.clone(), state.clock.now());
+        state
+            .store
+            .write(move |c| {
+                Box::pin(async move { exchanges::note_connection(c, &base, tenant, &id, usable, now).await })
+            })
+            .await?;
+    }
+    read.numbers
 }
 
 /// Records `topic` about `source` (and its customer).

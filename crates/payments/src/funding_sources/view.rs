@@ -182,6 +182,17 @@ impl Simulation {
     pub fn of(base: &str, total: usize) -> Self {
         Self { links: Links::new().with("self", base, "/sandbox-simulations", "sandbox-simulation"), total }
     }
+
+    /// A simulation done to one exchange, which `_links.exchange` names.
+    pub fn of_exchange(base: &str, exchange_id: &str) -> Self {
+        let links = Links::new().with("self", base, "/sandbox-simulations", "sandbox-simulation").with(
+            "exchange",
+            base,
+            &format!("/exchanges/{exchange_id}"),
+            "exchange",
+        );
+        Self { links, total: 1 }
+    }
 }
 
 /// `GET /funding-sources/{id}/balance`.

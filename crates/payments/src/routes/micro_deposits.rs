@@ -1,7 +1,6 @@
 //! Micro-deposit routes: `POST /funding-sources/{id}/micro-deposits` (no amounts initiates,
-//! `amount1`/`amount2` verify), `GET` for their details, and `POST /sandbox-simulations`. Each
-//! parses the request, calls one [`crate::funding_sources::micro_deposits`] operation and
-//! renders its view.
+//! `amount1`/`amount2` verify) and `GET` for their details. Each parses the request, calls one
+//! [`crate::funding_sources::micro_deposits`] operation and renders its view.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::funding_sources::micro_deposits::{self, rules, MicroDepositsRequest};
-use crate::funding_sources::view::{self, MicroDeposits, MicroDepositsVerified, Simulation};
+use crate::funding_sources::view::{self, MicroDeposits, MicroDepositsVerified};
 use crate::hal;
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::{AppState, DwollaError};
@@ -47,20 +46,4 @@ pub async fn details(
 ) -> Result<Response, DwollaError> {
     let (source, deposits) = micro_deposits::details(&state, tenant, &id).await?;
     Ok(hal::ok(&MicroDeposits::of(state.base(), &source, &deposits)))
-}
-
-pub async fn simulate(
-    State(state): State<AppState>,
-    AppToken(tenant): AppToken,
-    idempotency: Idempotency,
-) -> Result<Response, DwollaError> {
-    let (base, now) = (state.base().to_owned(), state.clock.now());
-    let answer = idempotency::write(&state, idempotency, move |c| {
-        Box::pin(async move {
-            let processed = micro_deposits::simulate(c, &base, tenant, now).await?;
-            Ok(Ok(Answer::ok(&Simulation::of(&base, processed))))
-        })
-    })
-    .await??;
-    Ok(answer.into_response())
 }

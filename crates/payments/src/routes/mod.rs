@@ -8,6 +8,7 @@ mod micro_deposits;
 mod partners;
 mod root;
 mod sessions;
+mod simulations;
 mod subscriptions;
 
 use axum::extract::Request;
@@ -37,7 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/funding-sources/{id}", get(funding_sources::retrieve).post(funding_sources::update))
         .route("/funding-sources/{id}/balance", get(funding_sources::balance))
         .route("/funding-sources/{id}/micro-deposits", post(micro_deposits::post).get(micro_deposits::details))
-        .route("/sandbox-simulations", post(micro_deposits::simulate))
+        .route("/sandbox-simulations", post(simulations::simulate))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::retrieve))
         .route("/webhook-subscriptions", post(subscriptions::create).get(subscriptions::list))

@@ -1,7 +1,8 @@
 //! Exchange sessions: a customer's hand-off to an open-banking partner, new or re-authenticating
 //! an exchange. An MX session carries a single-use Connect widget URL in verification mode for
-//! the customer's own aggregator user; a Plaid session carries a Link token; a Visa session
-//! only the redirect URL it returns to. The hand-off is stored encrypted.
+//! the customer's own aggregator user (re-authenticating an exchange: opened straight at its
+//! member's credentials, in update-credentials mode); a Plaid session carries a Link token; a
+//! Visa session only the redirect URL it returns to. The hand-off is stored encrypted.
 
 pub mod rules;
 pub mod view;
@@ -15,6 +16,7 @@ use crate::body::Lenient;
 use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::error::DwollaCode;
 use crate::exchanges::rules::customer_may_connect;
+use crate::exchanges::Connection;
 use crate::partners::{self, Kind, Partner, PartnerLinks};
 use crate::port::VerifierError;
 use crate::{AppState, DwollaError};
@@ -86,7 +88,7 @@ pub async fn prepare_reauth(
 ) -> Result<ExchangeSessionRecord, DwollaError> {
     let partner = partners::of_record(&exchange.partner, "exchange", &exchange.id)?;
     let links = PartnerLinks::of(&request.links);
-    hand_over(state, customer, partner, links.redirect_url(), Some(exchange.id.clone())).await
+    hand_over(state, customer, partner, links.redirect_url(), Some(exchange)).await
 }
 
 /// Checks the request against the tenant's settings and asks the partner for the hand-off.
@@ -95,7 +97,7 @@ async fn hand_over(
     customer: &CustomerRecord,
     partner: &'static Partner,
     redirect: Option<Lenient<&str>>,
-    exchange_id: Option<String>,
+    reauthenticates: Option<&ExchangeRecord>,
 ) -> Result<ExchangeSessionRecord, DwollaError> {
     let tenant = customer.tenant_id;
     let settings = state.store.read(|mut c| async move { tenants::payment_settings(&mut c, tenant).await }).await?;
@@ -110,7 +112,12 @@ async fn hand_over(
     let hand_off = match partner.kind {
         Kind::Mx => {
             let user = aggregator_user(state, customer).await?;
-            Some(state.verifier.verification_widget_url(tenant, &user).await.map_err(verifier_error)?)
+            let connection = reauthenticates.map(Connection::of).transpose()?;
+            let url = match &connection {
+                Some(Connection::Mx { member, .. }) => state.verifier.reauth_widget_url(tenant, &user, member).await,
+                _ => state.verifier.verification_widget_url(tenant, &user).await,
+            };
+            Some(url.map_err(verifier_error)?)
         }
         Kind::Plaid => Some(format!("link-sandbox-{}", uuid::Uuid::new_v4())),
         Kind::Visa => None,
@@ -121,7 +128,7 @@ async fn hand_over(
         tenant_id: tenant,
         customer_id: customer.id.clone(),
         partner: partner.name.to_owned(),
-        exchange_id,
+        exchange_id: reauthenticates.map(|e| e.id.clone()),
         redirect_url,
         provider_session: None,
         created_at: state.clock.now(),

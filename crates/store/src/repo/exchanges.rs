@@ -7,8 +7,8 @@ use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, e: &ExchangeRecord) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO exchanges (id, tenant_id, customer_id, partner, status, connection, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO exchanges (id, tenant_id, customer_id, partner, status, connection, created_at, reauth_required_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&e.id)
     .bind(e.tenant_id.to_string())
@@ -17,6 +17,7 @@ pub async fn insert(conn: &mut Conn, e: &ExchangeRecord) -> Result<(), StoreErro
     .bind(e.status.as_str())
     .bind(&e.connection)
     .bind(e.created_at.millis())
+    .bind(e.reauth_required_at.map(|t| t.millis()))
     .execute(conn)
     .await?;
     Ok(())
@@ -31,14 +32,27 @@ pub async fn find(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<
     Ok(row.as_ref().map(decode::<ExchangeRecord>).transpose()?)
 }
 
-/// Writes the status back.
+/// Reads the exchange inside a write and locks it until the write commits.
+pub async fn find_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Option<ExchangeRecord>, StoreError> {
+    let sql = format!("SELECT * FROM exchanges WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(decode::<ExchangeRecord>).transpose()?)
+}
+
+/// Writes the status and the re-authentication mark back.
 pub async fn save(conn: &mut Conn, e: &ExchangeRecord) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE exchanges SET status = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(e.tenant_id.to_string())
-        .bind(&e.id)
-        .bind(e.status.as_str())
-        .execute(conn)
-        .await?;
+    let done =
+        sqlx::query("UPDATE exchanges SET status = $3, reauth_required_at = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(e.tenant_id.to_string())
+            .bind(&e.id)
+            .bind(e.status.as_str())
+            .bind(e.reauth_required_at.map(|t| t.millis()))
+            .execute(conn)
+            .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }

@@ -402,6 +402,31 @@ impl Widget {
         assert_eq!(m["has_verified_account"], true, "{m}");
         (member, account)
     }
+
+    /// Gives `member` of MX Bank new credentials (`mxuser` / `password`), as the widget's
+    /// update-credentials view does, picks `account` again and waits for the connection.
+    pub async fn update_credentials(&self, member: &str, account: &str) {
+        let r = self.call(Method::GET, "/institutions/mxbank", None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let creds = r.body["institution"]["credentials"].as_array().unwrap();
+        let guid = |t: &str| creds.iter().find(|c| c["field_type"] == t).unwrap()["guid"].as_str().unwrap().to_owned();
+        let body = json!({
+            "institution_code": "mxbank",
+            "member_guid": member,
+            "credentials": [{ "guid": guid("LOGIN"), "value": "mxuser" }, { "guid": guid("PASSWORD"), "value": "password" }]
+        });
+        let r = self.call(Method::POST, "/members", Some(body)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["member"]["guid"], member, "the same member is updated");
+        let m = self.member(member, |m| m["outcome"] == "select_account").await;
+        let challenge = &m["challenges"][0];
+        let offered = challenge["options"].as_array().unwrap();
+        assert!(offered.iter().any(|o| o["value"] == account), "{challenge}");
+        let answers = json!({ "answers": [{ "guid": challenge["guid"], "value": account }] });
+        let r = self.call(Method::PUT, &format!("/members/{member}/answers"), Some(answers)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        self.member(member, |m| m["outcome"] == "connected").await;
+    }
 }
 
 // ---- the whole MX flow ---------------------------------------------------------------------

@@ -7,10 +7,18 @@
 //   search "MX Bank" → MX Bank → mxuser / password → Continue → (connecting) → first account →
 //   Continue → Connected → Done → onConnectedPrimaryAction
 //
+// or, with `updateCredentials` (a re-authentication session's URL: `current_member_guid` +
+// `update_credentials`), the widget opens straight at the member's credentials:
+//
+//   (MX Bank's credentials) mxuser / password → Continue → onUpdateCredentials → (connecting) →
+//   the account chosen before (`account`, by its label; else the first) → Continue → Connected →
+//   Done → onConnectedPrimaryAction
+//
 // One implementation for the three suites: the Node suites import completeWidget(); the Python
 // suite runs this file as a subprocess:
 //
 //   node compat/dwolla/browser/complete_widget.mjs <widget-url> [--screenshots DIR]
+//        [--update-credentials [--account LABEL]]
 //
 // which prints one JSON line ({"ok":true,…} or {"ok":false,"error":…}) and exits 0 or 1.
 //
@@ -101,7 +109,10 @@ const norm = (s) => (s || '').replace(/\s+/g, ' ').trim();
  * {ok: true, memberGuid, account, steps, callbacks, screenshots} or throws an Error whose message
  * says what the widget showed instead (and saves NN-FAILED-<what>.png).
  */
-export async function completeWidget(url, { screenshotDir = null, username = 'mxuser', password = 'password' } = {}) {
+export async function completeWidget(
+  url,
+  { screenshotDir = null, username = 'mxuser', password = 'password', updateCredentials = false, account: wanted = null } = {},
+) {
   const host = await startHostServer();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const shots = [];
@@ -159,18 +170,24 @@ export async function completeWidget(url, { screenshotDir = null, username = 'mx
     const res = await page.goto(`${host.url}/?${new URLSearchParams({ url })}`);
     if (res.status() !== 200) throw new Error(`host page answered ${res.status()}`);
 
-    // search: type the institution's name, choose MX Bank
-    await step('search');
-    const search = frame.getByLabel('Search institutions');
-    await expect(search, 'the institution search box');
-    await search.click();
-    await search.pressSequentially('MX Bank', { delay: 30 });
-    await expect(button('MX Bank'), 'MX Bank among the search results');
-    await shot('search-results');
-    await button('MX Bank').click();
+    if (!updateCredentials) {
+      // search: type the institution's name, choose MX Bank
+      await step('search');
+      const search = frame.getByLabel('Search institutions');
+      await expect(search, 'the institution search box');
+      await search.click();
+      await search.pressSequentially('MX Bank', { delay: 30 });
+      await expect(button('MX Bank'), 'MX Bank among the search results');
+      await shot('search-results');
+      await button('MX Bank').click();
+    }
 
-    // credentials
+    // credentials (in update-credentials mode the widget opens here, at the member's bank)
     await step('enterCreds');
+    if (updateCredentials) {
+      const h1 = norm(await frame.locator('h1').first().innerText());
+      if (h1 !== 'MX Bank') throw new Error(`widget: update-credentials opened at ${JSON.stringify(h1)}, not MX Bank's credentials`);
+    }
     await frame.getByLabel('Username', { exact: true }).fill(username);
     await frame.getByLabel('Password', { exact: true }).fill(password);
     await shot('enterCreds-filled');
@@ -184,7 +201,8 @@ export async function completeWidget(url, { screenshotDir = null, username = 'mx
     await step('selectAccount');
     const radios = frame.getByRole('radio');
     await expect(radios.first(), 'an account to choose');
-    const first = radios.first();
+    const first = wanted ? frame.getByRole('radio', { name: wanted, exact: true }) : radios.first();
+    await expect(first, `the account ${JSON.stringify(wanted || 'first')} to choose`);
     const account = await first.evaluate((el) =>
       (el.labels && el.labels[0] ? el.labels[0].innerText : el.getAttribute('aria-label') || '').trim(),
     );
@@ -208,10 +226,15 @@ export async function completeWidget(url, { screenshotDir = null, username = 'mx
     const invalid = events.filter((e) => e.callback === 'onInvalidMessageError');
     if (invalid.length) throw new Error(`widget: onInvalidMessageError fired: ${JSON.stringify(invalid)}`);
     const connected = events.find((e) => e.callback === 'onMemberConnected');
+    const updated = events.find((e) => e.callback === 'onUpdateCredentials');
+    if (updateCredentials && !(updated && updated.metadata && updated.metadata.member_guid)) {
+      throw new Error(`widget: no onUpdateCredentials with a member_guid; callbacks: ${events.map((e) => e.callback).join(', ')}`);
+    }
     const steps = events.filter((e) => e.callback === 'onStepChange').map((e) => e.metadata && e.metadata.current);
     return {
       ok: true,
       memberGuid: connected && connected.metadata ? connected.metadata.member_guid : null,
+      updatedMemberGuid: updated && updated.metadata ? updated.metadata.member_guid : null,
       account: norm(account),
       steps,
       callbacks: events.filter((e) => e.callback !== 'onMessage').map((e) => e.callback),
@@ -227,17 +250,22 @@ export async function completeWidget(url, { screenshotDir = null, username = 'mx
 // --- command line (used by the Python suite) -------------------------------------------------
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
+  const valued = ['--screenshots', '--account'];
   const opt = (name) => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const url = args.find((a, i) => !a.startsWith('--') && (i === 0 || !args[i - 1].startsWith('--')));
+  const url = args.find((a, i) => !a.startsWith('--') && (i === 0 || !valued.includes(args[i - 1])));
   if (!url) {
-    console.error('usage: node complete_widget.mjs <widget-url> [--screenshots DIR]');
+    console.error('usage: node complete_widget.mjs <widget-url> [--screenshots DIR] [--update-credentials [--account LABEL]]');
     process.exit(2);
   }
   try {
-    const result = await completeWidget(url, { screenshotDir: opt('--screenshots') || null });
+    const result = await completeWidget(url, {
+      screenshotDir: opt('--screenshots') || null,
+      updateCredentials: args.includes('--update-credentials'),
+      account: opt('--account') || null,
+    });
     console.log(JSON.stringify(result));
     process.exit(0);
   } catch (err) {

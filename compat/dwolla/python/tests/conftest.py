@@ -195,10 +195,14 @@ def assert_signed_delivery(d, secret):
 # --- the end user's part, in Chromium ----------------------------------------------------------------
 
 
-def complete_widget(url, screenshot_dir):
-    """Runs `node compat/dwolla/browser/complete_widget.mjs <url> --screenshots <dir>`; returns its JSON."""
+def complete_widget(url, screenshot_dir, update_credentials=False, account=None):
+    """Runs `node compat/dwolla/browser/complete_widget.mjs <url> --screenshots <dir>` (with
+    `--update-credentials [--account LABEL]` for a re-authentication session); returns its JSON."""
+    extra = ["--update-credentials"] if update_credentials else []
+    if update_credentials and account:
+        extra += ["--account", account]
     proc = subprocess.run(
-        ["node", str(BROWSER_HELPER), url, "--screenshots", str(screenshot_dir)],
+        ["node", str(BROWSER_HELPER), url, "--screenshots", str(screenshot_dir), *extra],
         capture_output=True,
         text=True,
         timeout=90,

@@ -32,6 +32,7 @@ use serde::Deserialize;
 use self::rules::DetailChange;
 use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::events;
+use crate::exchanges::rules::ReauthChange;
 use crate::exchanges::{self, Connection};
 use crate::hal::id_from_href;
 use crate::lookup::{customer_of, find_or_404};
@@ -425,14 +426,6 @@ pub struct ExchangeRead {
     pub usable: Option<bool>,
 }
 
-impl ExchangeRead {
-    /// Whether noting this read on an exchange marked lost since `marked` (or not) could change
-    /// the mark; the write that notes it decides on the row it locks.
-    pub fn may_change(&self, marked: Option<Timestamp>) -> bool {
-        self.usable.is_some_and(|usable| usable != marked.is_none())
-    }
-}
-
 /// Reads the numbers behind `exchange` of `customer` from its partner now, without noting
 /// anything.
 pub async fn probe_exchange(
@@ -462,9 +455,14 @@ pub async fn read_exchange(
     account_type: &str,
 ) -> Result<VerifiedNumbers, DwollaError> {
     let read = probe_exchange(state, customer, exchange, account_type).await?;
-    if let (true, Some(usable)) = (read.may_change(exchange.reauth_required_at), read.usable) {
-        let (base, tenant, id, now) =
-            (state.base().to_owned(), exchange.tenant_id, exchange.id.clone(), state.clock.now());
+    let now = state.clock.now();
+    // The mark as read here only spares a write when nothing can change; the write decides
+    // again on the row it locks.
+    let noted = read.usable.filter(|&usable| {
+        exchanges::rules::reauth_change(exchange.reauth_required_at, usable, now) != ReauthChange::Unchanged
+    });
+    if let Some(usable) = noted {
+        let (base, tenant, id) = (state.base().to_owned(), exchange.tenant_id, exchange.id.clone());
         state
             .store
             .write(move |c| {

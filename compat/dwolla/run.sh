@@ -6,7 +6,11 @@
 #   python/      PyPI dwollav2 2.3.0   (a Client subclass with a `local` environment)
 # Each suite completes the MX Connect widget as the end user in Debian's Chromium through
 # browser/complete_widget.mjs (playwright-core + @mxenabled/web-widget-sdk 0.0.15), checks seed
-# 004's error table through the SDK's own error types, and receives signed webhooks.
+# 004's error table through the SDK's own error types, and receives signed webhooks. Each suite's
+# reauth file (node-v2/reauth.test.mjs, typescript/reauth.test.mjs, python/tests/test_reauth.py)
+# then re-authenticates an MX exchange: the sandbox simulation, UpdateCredentials on the balance,
+# the customer_exchange_reauth_required webhook, and the re-auth session's widget completed in
+# update-credentials mode.
 #
 #   bash compat/dwolla/run.sh
 #

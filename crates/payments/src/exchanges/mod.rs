@@ -1,13 +1,16 @@
 //! Exchanges: a customer's account at an open-banking partner that Dwolla may read, made from
 //! the token the partner handed out (for MX, one of the customer's available connections) and
-//! read back when a funding source needs the account's numbers.
+//! read back when a funding source needs the account's numbers. A Visa exchange is made by
+//! Dwolla's redirect endpoint itself ([`crate::visa`]) and holds the chosen account's numbers.
 
 pub mod rules;
 pub mod view;
 
 use base64::Engine;
+use openiav_core::bank::{AccountNumber, RoutingNumber};
+use openiav_core::crypto::Keyring;
 use openiav_core::ids::TenantId;
-use openiav_core::payments::ExchangeStatus;
+use openiav_core::payments::{BankAccountType, ExchangeStatus};
 use openiav_store::records::{CustomerRecord, ExchangeRecord};
 use openiav_store::repo::{customers, exchanges as repo, tenants};
 use openiav_store::{Conn, StoreError};
@@ -16,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::body::{valid, Lenient};
 use crate::error::{DwollaCode, FieldError};
 use crate::partners::{Kind, PartnerLinks};
-use crate::port::VerifiedAccount;
+use crate::port::{VerifiedAccount, VerifiedNumbers, VisaAccount};
 use crate::{AppState, DwollaError};
 
 /// `POST /customers/{id}/exchanges`.
@@ -71,8 +74,26 @@ fn connected_account(accounts: Vec<VerifiedAccount>, token: &str) -> Option<Veri
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "partner", rename_all = "snake_case")]
 pub enum Connection {
-    Mx { member: String, account: String, name: String },
-    Plaid { public_token: String },
+    Mx {
+        member: String,
+        account: String,
+        name: String,
+    },
+    Plaid {
+        public_token: String,
+    },
+    /// The account chosen at Visa's bank page; the account number is AEAD ciphertext
+    /// (base64) bound to the exchange.
+    Visa {
+        account: String,
+        name: String,
+        account_type: BankAccountType,
+        institution_name: String,
+        routing_number: String,
+        account_number: String,
+        available_cents: Option<i64>,
+        balance_cents: Option<i64>,
+    },
 }
 
 impl Connection {
@@ -87,6 +108,77 @@ impl Connection {
     fn encode(&self) -> String {
         serde_json::to_string(self).expect("connection serialises")
     }
+
+    /// The connection of the exchange `exchange_id` over the Visa account `chosen`, its account
+    /// number sealed under the exchange.
+    pub fn visa(keyring: &Keyring, tenant: TenantId, exchange_id: &str, chosen: &VisaAccount) -> Self {
+        let sealed =
+            keyring.encrypt(&visa_number_context(tenant, exchange_id), chosen.account_number.expose().as_bytes());
+        Connection::Visa {
+            account: chosen.id.clone(),
+            name: chosen.name.clone(),
+            account_type: chosen.account_type,
+            institution_name: chosen.institution_name.clone(),
+            routing_number: chosen.routing_number.as_str().to_owned(),
+            account_number: base64::engine::general_purpose::STANDARD.encode(sealed),
+            available_cents: chosen.available_cents,
+            balance_cents: chosen.balance_cents,
+        }
+    }
+
+    /// The numbers a Visa connection of the exchange `exchange_id` holds, the account number
+    /// decrypted; `None` for the other partners. A column that does not decode is an error
+    /// naming the exchange.
+    pub fn visa_numbers(
+        &self,
+        keyring: &Keyring,
+        tenant: TenantId,
+        exchange_id: &str,
+    ) -> Option<Result<VerifiedNumbers, DwollaError>> {
+        let Connection::Visa {
+            account_type,
+            institution_name,
+            routing_number,
+            account_number,
+            available_cents,
+            balance_cents,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let broken = |why: &str| {
+            DwollaError::internal(format!("exchange {exchange_id}: column connection: the Visa account's {why}"))
+        };
+        let numbers = (|| {
+            let sealed = base64::engine::general_purpose::STANDARD
+                .decode(account_number)
+                .map_err(|_| broken("account number is not base64"))?;
+            let plain = keyring
+                .decrypt(&visa_number_context(tenant, exchange_id), &sealed)
+                .map_err(|e| broken(&format!("account number does not decrypt: {e}")))?;
+            let account = std::str::from_utf8(&plain)
+                .ok()
+                .and_then(AccountNumber::parse)
+                .ok_or_else(|| broken("account number is not an account number"))?;
+            let routing =
+                RoutingNumber::parse(routing_number).ok_or_else(|| broken("routing number is not a routing number"))?;
+            Ok(VerifiedNumbers {
+                routing_number: routing,
+                account_number: account,
+                account_type: account_type.as_str().to_owned(),
+                institution_name: institution_name.clone(),
+                available_cents: *available_cents,
+                balance_cents: *balance_cents,
+            })
+        })();
+        Some(numbers)
+    }
+}
+
+/// The AEAD context of a Visa exchange's account number.
+fn visa_number_context(tenant: TenantId, exchange_id: &str) -> String {
+    format!("{tenant}/{exchange_id}/visa_account_number")
 }
 
 fn invalid_token() -> DwollaError {

@@ -9,6 +9,7 @@ mod partners;
 mod root;
 mod sessions;
 mod subscriptions;
+mod visa;
 
 use axum::extract::Request;
 use axum::http::header;
@@ -51,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(require_hal_accept));
     Router::new()
         .route("/token", post(auth::token))
+        .route(crate::visa::CALLBACK_PATH, get(visa::redirect))
         .merge(api)
         .fallback(|| async { DwollaError::not_found("The requested resource was not found.") })
         .method_not_allowed_fallback(|| async {

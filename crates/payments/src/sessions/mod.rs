@@ -1,7 +1,8 @@
 //! Exchange sessions: a customer's hand-off to an open-banking partner, new or re-authenticating
 //! an exchange. An MX session carries a single-use Connect widget URL in verification mode for
 //! the customer's own aggregator user; a Plaid session carries a Link token; a Visa session
-//! only the redirect URL it returns to. The hand-off is stored encrypted.
+//! the URL of the partner's bank page (which returns through [`crate::visa`]) and the redirect
+//! URL it lands on. The hand-off is stored encrypted.
 
 pub mod rules;
 pub mod view;
@@ -107,17 +108,18 @@ async fn hand_over(
     if !customer_may_connect(customer.status) {
         return Err(inactive());
     }
+    let id = uuid::Uuid::new_v4().to_string();
     let hand_off = match partner.kind {
         Kind::Mx => {
             let user = aggregator_user(state, customer).await?;
             Some(state.verifier.verification_widget_url(tenant, &user).await.map_err(verifier_error)?)
         }
         Kind::Plaid => Some(format!("link-sandbox-{}", uuid::Uuid::new_v4())),
-        Kind::Visa => None,
+        Kind::Visa => Some(crate::visa::bank_page(state, tenant, &id).await?),
         Kind::TokenOnly | Kind::Checkout => return Err(unsupported()),
     };
     let mut session = ExchangeSessionRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         tenant_id: tenant,
         customer_id: customer.id.clone(),
         partner: partner.name.to_owned(),

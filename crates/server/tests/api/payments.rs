@@ -16,6 +16,7 @@ mod partners;
 mod races;
 mod sessions;
 mod tokens;
+mod visa;
 mod webhook_delivery;
 mod webhook_fairness;
 mod webhook_subscriptions;

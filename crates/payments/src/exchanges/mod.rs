@@ -293,6 +293,35 @@ mod tests {
     }
 
     #[test]
+    fn a_visa_connection_seals_its_account_number_under_its_exchange() {
+        let keyring = Keyring::new(&openiav_core::crypto::MasterKey::generate());
+        let tenant = TenantId::generate();
+        let chosen = VisaAccount {
+            id: "visa-demo-bank/u51613239/checking-1".into(),
+            name: "Everyday Checking".into(),
+            account_type: BankAccountType::Checking,
+            institution_name: "Visa Demo Bank".into(),
+            routing_number: RoutingNumber::parse("091000019").unwrap(),
+            account_number: AccountNumber::parse("4000051613239011").unwrap(),
+            available_cents: Some(125_034),
+            balance_cents: Some(126_500),
+        };
+        let connection = Connection::visa(&keyring, tenant, "ex-1", &chosen);
+        let stored = connection.encode();
+        assert!(!stored.contains("4000051613239011"), "the number is sealed: {stored}");
+        assert!(stored.starts_with(r#"{"partner":"visa","#), "{stored}");
+        let back: Connection = serde_json::from_str(&stored).unwrap();
+        let numbers = back.visa_numbers(&keyring, tenant, "ex-1").expect("a Visa connection").expect("it opens");
+        assert_eq!(numbers.account_number.expose(), "4000051613239011");
+        assert_eq!((numbers.routing_number.as_str(), numbers.account_type.as_str()), ("091000019", "checking"));
+        assert_eq!((numbers.institution_name.as_str(), numbers.available_cents), ("Visa Demo Bank", Some(125_034)));
+        let moved = back.visa_numbers(&keyring, tenant, "ex-2").expect("a Visa connection");
+        assert_eq!(moved.expect_err("bound to its exchange").code(), DwollaCode::ServerError);
+        let plaid = Connection::Plaid { public_token: "public-sandbox-x".into() };
+        assert!(plaid.visa_numbers(&keyring, tenant, "ex-1").is_none());
+    }
+
+    #[test]
     fn a_connection_that_does_not_decode_names_its_exchange() {
         let exchange = ExchangeRecord {
             id: "ex-1".into(),

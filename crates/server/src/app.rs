@@ -188,14 +188,16 @@ impl App {
         };
 
         let deadline = self.request_deadline;
+        let mut aggregation_routes = openiav_aggregation::router(self.aggregation.clone())
+            .merge(openiav_widget::router().with_state(self.aggregation.clone()));
+        // The Visa partner's bank page is there only when Visa is offered.
+        if self.payments.config.visa_enabled {
+            aggregation_routes = aggregation_routes.merge(openiav_visa::router(self.visa.clone()));
+        }
         let aggregation_router = trace_layer(with_edge(
-            openiav_aggregation::router(self.aggregation.clone())
-                .merge(openiav_widget::router().with_state(self.aggregation.clone()))
-                .merge(openiav_visa::router(self.visa.clone()))
-                .fallback(|| async { MxError::NotFound })
-                .method_not_allowed_fallback(|| async {
-                    MxError::MethodNotAllowed("This method is not allowed on this path.".into())
-                }),
+            aggregation_routes.fallback(|| async { MxError::NotFound }).method_not_allowed_fallback(|| async {
+                MxError::MethodNotAllowed("This method is not allowed on this path.".into())
+            }),
             &self.store,
             Edge { vendor: Vendor::Mx, deadline },
         ));

@@ -82,18 +82,22 @@ pub enum Connection {
     Plaid {
         public_token: String,
     },
-    /// The account chosen at Visa's bank page; the account number is AEAD ciphertext
-    /// (base64) bound to the exchange.
-    Visa {
-        account: String,
-        name: String,
-        account_type: BankAccountType,
-        institution_name: String,
-        routing_number: String,
-        account_number: String,
-        available_cents: Option<i64>,
-        balance_cents: Option<i64>,
-    },
+    /// The account chosen at Visa's bank page.
+    Visa(VisaConnection),
+}
+
+/// A Visa exchange's account: what the bank page handed over, the account number as AEAD
+/// ciphertext (base64) bound to the exchange.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct VisaConnection {
+    account: String,
+    name: String,
+    account_type: BankAccountType,
+    institution_name: String,
+    routing_number: String,
+    account_number: String,
+    available_cents: Option<i64>,
+    balance_cents: Option<i64>,
 }
 
 impl Connection {
@@ -114,7 +118,7 @@ impl Connection {
     pub fn visa(keyring: &Keyring, tenant: TenantId, exchange_id: &str, chosen: &VisaAccount) -> Self {
         let sealed =
             keyring.encrypt(&visa_number_context(tenant, exchange_id), chosen.account_number.expose().as_bytes());
-        Connection::Visa {
+        Connection::Visa(VisaConnection {
             account: chosen.id.clone(),
             name: chosen.name.clone(),
             account_type: chosen.account_type,
@@ -123,56 +127,42 @@ impl Connection {
             account_number: base64::engine::general_purpose::STANDARD.encode(sealed),
             available_cents: chosen.available_cents,
             balance_cents: chosen.balance_cents,
-        }
+        })
     }
+}
 
-    /// The numbers a Visa connection of the exchange `exchange_id` holds, the account number
-    /// decrypted; `None` for the other partners. A column that does not decode is an error
-    /// naming the exchange.
-    pub fn visa_numbers(
+impl VisaConnection {
+    /// The numbers the connection of the exchange `exchange_id` holds, the account number
+    /// decrypted; a value that does not decode is an error naming the exchange.
+    pub fn numbers(
         &self,
         keyring: &Keyring,
         tenant: TenantId,
         exchange_id: &str,
-    ) -> Option<Result<VerifiedNumbers, DwollaError>> {
-        let Connection::Visa {
-            account_type,
-            institution_name,
-            routing_number,
-            account_number,
-            available_cents,
-            balance_cents,
-            ..
-        } = self
-        else {
-            return None;
-        };
+    ) -> Result<VerifiedNumbers, DwollaError> {
         let broken = |why: &str| {
             DwollaError::internal(format!("exchange {exchange_id}: column connection: the Visa account's {why}"))
         };
-        let numbers = (|| {
-            let sealed = base64::engine::general_purpose::STANDARD
-                .decode(account_number)
-                .map_err(|_| broken("account number is not base64"))?;
-            let plain = keyring
-                .decrypt(&visa_number_context(tenant, exchange_id), &sealed)
-                .map_err(|e| broken(&format!("account number does not decrypt: {e}")))?;
-            let account = std::str::from_utf8(&plain)
-                .ok()
-                .and_then(AccountNumber::parse)
-                .ok_or_else(|| broken("account number is not an account number"))?;
-            let routing =
-                RoutingNumber::parse(routing_number).ok_or_else(|| broken("routing number is not a routing number"))?;
-            Ok(VerifiedNumbers {
-                routing_number: routing,
-                account_number: account,
-                account_type: account_type.as_str().to_owned(),
-                institution_name: institution_name.clone(),
-                available_cents: *available_cents,
-                balance_cents: *balance_cents,
-            })
-        })();
-        Some(numbers)
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(&self.account_number)
+            .map_err(|_| broken("account number is not base64"))?;
+        let plain = keyring
+            .decrypt(&visa_number_context(tenant, exchange_id), &sealed)
+            .map_err(|e| broken(&format!("account number does not decrypt: {e}")))?;
+        let account = std::str::from_utf8(&plain)
+            .ok()
+            .and_then(AccountNumber::parse)
+            .ok_or_else(|| broken("account number is not an account number"))?;
+        let routing = RoutingNumber::parse(&self.routing_number)
+            .ok_or_else(|| broken("routing number is not a routing number"))?;
+        Ok(VerifiedNumbers {
+            routing_number: routing,
+            account_number: account,
+            account_type: self.account_type.as_str().to_owned(),
+            institution_name: self.institution_name.clone(),
+            available_cents: self.available_cents,
+            balance_cents: self.balance_cents,
+        })
     }
 }
 
@@ -311,14 +301,13 @@ mod tests {
         assert!(!stored.contains("4000051613239011"), "the number is sealed: {stored}");
         assert!(stored.starts_with(r#"{"partner":"visa","#), "{stored}");
         let back: Connection = serde_json::from_str(&stored).unwrap();
-        let numbers = back.visa_numbers(&keyring, tenant, "ex-1").expect("a Visa connection").expect("it opens");
+        let Connection::Visa(visa) = back else { panic!("a Visa connection: {stored}") };
+        let numbers = visa.numbers(&keyring, tenant, "ex-1").expect("it opens");
         assert_eq!(numbers.account_number.expose(), "4000051613239011");
         assert_eq!((numbers.routing_number.as_str(), numbers.account_type.as_str()), ("091000019", "checking"));
         assert_eq!((numbers.institution_name.as_str(), numbers.available_cents), ("Visa Demo Bank", Some(125_034)));
-        let moved = back.visa_numbers(&keyring, tenant, "ex-2").expect("a Visa connection");
+        let moved = visa.numbers(&keyring, tenant, "ex-2");
         assert_eq!(moved.expect_err("bound to its exchange").code(), DwollaCode::ServerError);
-        let plaid = Connection::Plaid { public_token: "public-sandbox-x".into() };
-        assert!(plaid.visa_numbers(&keyring, tenant, "ex-1").is_none());
     }
 
     #[test]

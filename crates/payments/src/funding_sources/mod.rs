@@ -180,9 +180,7 @@ async fn exchange_numbers(
                 .map_err(|_| rules::inactive_exchange())
         }
         Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
-        Connection::Visa { .. } => connection
-            .visa_numbers(&state.keyring, customer.tenant_id, exchange_id)
-            .unwrap_or_else(|| Err(DwollaError::internal("a Visa connection without Visa numbers"))),
+        Connection::Visa(visa) => visa.numbers(&state.keyring, customer.tenant_id, exchange_id),
     }
 }
 

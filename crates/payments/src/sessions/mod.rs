@@ -115,6 +115,8 @@ async fn hand_over(
             Some(state.verifier.verification_widget_url(tenant, &user).await.map_err(verifier_error)?)
         }
         Kind::Plaid => Some(format!("link-sandbox-{}", uuid::Uuid::new_v4())),
+        // A re-authentication names its partner by the exchange, which may predate the switch.
+        Kind::Visa if !state.config.visa_enabled => return Err(unsupported()),
         Kind::Visa => Some(crate::visa::bank_page(state, tenant, &id).await?),
         Kind::TokenOnly | Kind::Checkout => return Err(unsupported()),
     };

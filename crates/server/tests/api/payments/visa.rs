@@ -551,3 +551,12 @@ async fn two_callbacks_racing_for_one_session_make_exactly_one_exchange() {
         assert_eq!(exchanges_of(&d, &customer).await.len(), made, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn without_the_switch_there_is_no_bank_page_and_no_redirect_endpoint_work() {
+    let app = TestApp::spawn().await;
+    let page = get(&format!("{}/1.0/account-check/connect?authorization_code=x", app.base)).await;
+    assert_eq!(page.status, 404, "{}", page.text);
+    let r = get(&format!("{}/redirect/tink?code=x&state=y", app.payments_base)).await;
+    assert_eq!(r.status, 400, "no state is live: {}", r.text);
+}

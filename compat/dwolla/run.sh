@@ -4,6 +4,9 @@
 #   node-v2/     npm dwolla-v2 3.4.2   (c.apiUrl / c.tokenUrl assigned after construction)
 #   typescript/  npm dwolla 1.1.1      (new Dwolla({ serverURL, security: { clientID, clientSecret } }))
 #   python/      PyPI dwollav2 2.3.0   (a Client subclass with a `local` environment)
+# Then node-v2/visa.test.mjs and python/tests/test_visa.py drive the Visa redirect flow through
+# browser/visa_bank.mjs on a second server started with --visa-partner (the TypeScript SDK refuses
+# a partner list that holds Visa); screenshots in artifacts/screenshots/visa-<suite>/.
 # Each suite completes the MX Connect widget as the end user in Debian's Chromium through
 # browser/complete_widget.mjs (playwright-core + @mxenabled/web-widget-sdk 0.0.15), checks seed
 # 004's error table through the SDK's own error types, and receives signed webhooks. Each suite's
@@ -78,6 +81,9 @@ cleanup() {
   fi
   if [[ -n "$PG_DB" && "$COMPAT_KEEP" != 1 ]]; then
     psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  if [[ -n "${VISA_PG_DB:-}" && "$COMPAT_KEEP" != 1 ]]; then
+    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$VISA_PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   fi
   if [[ "$COMPAT_KEEP" == 1 ]]; then
     log "kept $WORK${PG_DB:+ and database $PG_DB}"
@@ -210,7 +216,7 @@ run_suite() {
   local start=$SECONDS rc=0
   "$@" 2>&1 | tee "$out" || rc=$?
   local passed failed
-  if [[ "$name" == python ]]; then
+  if [[ "$name" == *python ]]; then
     passed="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)"
     failed="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ (failed|errors?)' | awk '{ n += $1 } END { print n + 0 }' || true)"
   else
@@ -232,9 +238,10 @@ run_suite() {
 for suite in $COMPAT_SUITES; do
   case "$suite" in
     node-v2|typescript)
-      run_suite "$suite" bash -c 'cd "$1" && node --test --test-reporter=spec "$2"/*.test.mjs' _ "$HERE" "$suite" ;;
+      # visa.test.mjs runs on the Visa server below.
+      run_suite "$suite" bash -c 'cd "$1" && node --test --test-reporter=spec $(ls "$2"/*.test.mjs | grep -v "/visa\.test\.mjs$")' _ "$HERE" "$suite" ;;
     python)
-      run_suite python bash -c 'cd "$1" && "$2/bin/python" -m pytest -p no:cacheprovider' _ "$PY_DIR" "$VENV" ;;
+      run_suite python bash -c 'cd "$1" && "$2/bin/python" -m pytest -p no:cacheprovider --ignore=tests/test_visa.py' _ "$PY_DIR" "$VENV" ;;
   esac
 done
 
@@ -260,14 +267,95 @@ if [[ "$server_rc" != 0 ]]; then
   FAILED=1
 fi
 
+# --- Visa: a second server ------------------------------------------------------------------
+# The TypeScript SDK refuses a partner list that holds Visa, so the Visa redirect flow runs on a
+# server of its own: --visa-partner, its own SQLite file (or a fresh PostgreSQL database), and
+# the host app's redirect URL configured for the sandbox tenant. Only node-v2 and python run it.
+VISA_SUITES=""
+for suite in $COMPAT_SUITES; do
+  case "$suite" in node-v2|python) VISA_SUITES="$VISA_SUITES $suite" ;; esac
+done
+visa_rc=0
+if [[ -n "$VISA_SUITES" ]]; then
+  VISA_DATABASE_URL="sqlite://$WORK/openiav-visa.db"
+  if [[ -n "$PG_DB" ]]; then
+    VISA_PG_DB="${PG_DB}_visa"
+    psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN_URL" -c "CREATE DATABASE \"$VISA_PG_DB\"" >/dev/null
+    VISA_DATABASE_URL="$(printf '%s' "$PG_ADMIN_URL" | sed -E "s#^(postgres(ql)?://[^/?]+)(/[^?]*)?(\\?.*)?\$#\\1/$VISA_PG_DB\\4#")"
+  fi
+  read -r V1 V2 V3 < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+')
+  VISA_REDIRECT_URL="http://127.0.0.1:$V3/create-funding-source"
+  SERVER_LOG="$WORK/server-visa.log"
+  log "starting the Visa server (aggregation http://127.0.0.1:$V1, payments http://127.0.0.1:$V2, redirect URL $VISA_REDIRECT_URL)"
+  OPENIAV_DATABASE_URL="$VISA_DATABASE_URL" \
+  OPENIAV_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
+  OPENIAV_SANDBOX_MX_CLIENT_ID="$MX_CLIENT_ID" \
+  OPENIAV_SANDBOX_MX_API_KEY="$MX_API_KEY" \
+  OPENIAV_SANDBOX_DWOLLA_KEY="$DWOLLA_KEY" \
+  OPENIAV_SANDBOX_DWOLLA_SECRET="$DWOLLA_SECRET" \
+  OPENIAV_SANDBOX_REDIRECT_URLS="$VISA_REDIRECT_URL" \
+  RUST_LOG="${RUST_LOG:-info}" \
+    "$OPENIAV_BIN" serve --visa-partner --aggregation-listen "127.0.0.1:$V1" --payments-listen "127.0.0.1:$V2" \
+    >"$SERVER_LOG" 2>&1 &
+  SERVER_PID=$!
+  ready=0
+  for _ in $(seq 1 300); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    if [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$V1/health" || true)" == 200 ]]; then
+      ready=1
+      break
+    fi
+    sleep 0.1
+  done
+  if [[ "$ready" != 1 ]]; then
+    log "the Visa server did not become healthy within 30 s"
+    print_server_log
+    exit 1
+  fi
+  export DWOLLA_BASE_URL="http://127.0.0.1:$V2" MX_BASE_URL="http://127.0.0.1:$V1" VISA_REDIRECT_URL
+  for suite in $VISA_SUITES; do
+    case "$suite" in
+      node-v2)
+        run_suite visa-node-v2 bash -c 'cd "$1" && node --test --test-reporter=spec node-v2/visa.test.mjs' _ "$HERE" ;;
+      python)
+        run_suite visa-python bash -c 'cd "$1" && "$2/bin/python" -m pytest -p no:cacheprovider tests/test_visa.py' _ "$PY_DIR" "$VENV" ;;
+    esac
+  done
+  log "stopping the Visa server with SIGTERM"
+  kill -TERM "$SERVER_PID"
+  for _ in $(seq 1 150); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    visa_rc=137
+    wait "$SERVER_PID" 2>/dev/null || true
+  else
+    wait "$SERVER_PID" || visa_rc=$?
+  fi
+  SERVER_PID=""
+  if [[ "$visa_rc" != 0 ]]; then
+    log "the Visa server exited with status $visa_rc after SIGTERM (expected 0)"
+    FAILED=1
+    server_rc="$visa_rc"
+  fi
+fi
+
 shots="$(find "$SHOTS" -name '*.png' | wc -l)"
 echo
 echo "===== compat/dwolla summary ($OPENIAV_BIN, ${PG_DB:+postgres }${PG_DB:-sqlite}) ====="
-for name in node-v2 typescript python; do
-  if [[ -n "${RESULT[$name]:-}" ]]; then printf '  %-11s %s\n' "$name" "${RESULT[$name]}"; fi
+for name in node-v2 typescript python visa-node-v2 visa-python; do
+  if [[ -n "${RESULT[$name]:-}" ]]; then printf '  %-13s %s\n' "$name" "${RESULT[$name]}"; fi
 done
-printf '  %-11s %s\n' shots "$shots screenshots in ${SHOTS#"$REPO"/}"
-printf '  %-11s %s\n' server "exit status $server_rc after SIGTERM"
+printf '  %-13s %s\n' shots "$shots screenshots in ${SHOTS#"$REPO"/}"
+printf '  %-13s %s\n' server "exit status $server_rc after SIGTERM"
 
 total_passed=0
 total_failed=0

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod crypto;
 pub mod ids;
 pub mod payments;
+pub mod visa;
 pub mod vocab;
 
 pub use secrecy::{ExposeSecret, SecretString};

@@ -1,7 +1,8 @@
 //! The Dwolla-compatible payments API: OAuth application tokens, customers, exchange partners,
 //! exchange sessions, available exchange connections, exchanges, funding sources and events,
 //! in Dwolla's HAL conventions. Account verification goes through the [`port::AccountVerifier`]
-//! port; this crate never talks to the aggregation side directly.
+//! port, and the Visa partner's bank page through [`port::VisaProvider`]; this crate never talks
+//! to the aggregation side directly.
 
 pub mod auth;
 pub mod body;
@@ -18,6 +19,7 @@ pub mod port;
 pub mod routes;
 pub mod sessions;
 pub mod simulations;
+pub mod visa;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -51,6 +53,8 @@ pub struct Payments {
     pub clock: Arc<dyn Clock>,
     pub config: PaymentsConfig,
     pub verifier: Arc<dyn port::AccountVerifier>,
+    /// The Visa partner's bank page.
+    pub visa: Arc<dyn port::VisaProvider>,
 }
 
 impl Payments {
@@ -60,10 +64,11 @@ impl Payments {
         clock: Arc<dyn Clock>,
         config: PaymentsConfig,
         verifier: Arc<dyn port::AccountVerifier>,
+        visa: Arc<dyn port::VisaProvider>,
     ) -> Arc<Self> {
         let mut config = config;
         config.public_base_url = config.public_base_url.trim_end_matches('/').to_owned();
-        Arc::new(Self { store, keyring, clock, config, verifier })
+        Arc::new(Self { store, keyring, clock, config, verifier, visa })
     }
 
     /// The public base URL, without a trailing slash.

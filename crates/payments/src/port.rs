@@ -1,12 +1,13 @@
 //! The `AccountVerifier` port: everything payments needs from an aggregator (MX-shaped) to
 //! verify a customer's bank account. Payments never imports the aggregation side; the server
-//! plugs in an adapter.
+//! plugs in an adapter. [`VisaProvider`] is the same for the Visa partner's bank page.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::TenantId;
+use openiav_core::payments::BankAccountType;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -90,4 +91,41 @@ pub trait AccountVerifier: Send + Sync {
 
     /// The name of the bank a routing number belongs to, if the aggregator knows it.
     fn bank_name(&self, routing: &RoutingNumber) -> Option<String>;
+}
+
+/// The account an end user chose at the Visa partner's bank page.
+#[derive(Clone, Debug)]
+pub struct VisaAccount {
+    /// The partner's id of the account (stable for the same account).
+    pub id: String,
+    pub name: String,
+    pub account_type: BankAccountType,
+    pub institution_name: String,
+    pub routing_number: RoutingNumber,
+    pub account_number: AccountNumber,
+    /// Available and current balance in cents, as the bank reported them.
+    pub available_cents: Option<i64>,
+    pub balance_cents: Option<i64>,
+}
+
+/// What payments asks of the Visa open-banking partner (Visa's account check, on Tink).
+pub trait VisaProvider: Send + Sync {
+    /// The URL of the partner's bank page for the exchange session `session`: it sends the
+    /// browser to `callback_url` with `code` (or `error`) and `state`.
+    fn bank_page_url(
+        &self,
+        tenant: TenantId,
+        session: &str,
+        callback_url: &str,
+        state: &str,
+    ) -> BoxFuture<'_, Result<String, VerifierError>>;
+
+    /// Spends a `code` the bank page handed back for `session`; the account the end user chose,
+    /// or `None` for a code that is unknown, spent, expired or another session's.
+    fn redeem_code(
+        &self,
+        tenant: TenantId,
+        session: &str,
+        code: &str,
+    ) -> BoxFuture<'_, Result<Option<VisaAccount>, VerifierError>>;
 }

@@ -27,6 +27,7 @@ use crate::config::{base_url_for, ServeArgs};
 use crate::edge::{self, Edge, Vendor};
 use crate::serve::{self, ConnectionLimits};
 use crate::verifier::InProcessVerifier;
+use crate::visa::InProcessVisa;
 
 /// A built application whose listeners are bound and ready to serve.
 pub struct App {
@@ -34,6 +35,7 @@ pub struct App {
     payments_listener: TcpListener,
     aggregation: Arc<Aggregation>,
     payments: Arc<Payments>,
+    visa: openiav_visa::AppState,
     delivery: DeliveryConfig,
     store: Store,
     request_deadline: Duration,
@@ -116,6 +118,12 @@ impl App {
             .aggregation_public_url
             .clone()
             .unwrap_or_else(|| base_url_for(aggregation_listener.local_addr().expect("bound")));
+        let visa = openiav_visa::Visa::new(
+            store.clone(),
+            Keyring::new(master_key),
+            clock.clone(),
+            openiav_visa::VisaConfig { public_base_url: public.clone(), ..openiav_visa::VisaConfig::default() },
+        );
         let config = AggregationConfig {
             public_base_url: public,
             sandbox_delay_ms: args.sandbox_delay_ms as i64,
@@ -131,13 +139,16 @@ impl App {
             visa_enabled: args.visa_partner,
         };
         let verifier = Arc::new(InProcessVerifier(aggregation.clone()));
-        let payments = Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier);
+        let visa_provider = Arc::new(InProcessVisa(visa.clone()));
+        let payments =
+            Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier, visa_provider);
         let delivery = DeliveryConfig { allowlist: args.webhook_allowlist.clone() };
         Ok(Self {
             aggregation_listener,
             payments_listener,
             aggregation,
             payments,
+            visa,
             delivery,
             store,
             request_deadline,
@@ -177,13 +188,16 @@ impl App {
         };
 
         let deadline = self.request_deadline;
+        let mut aggregation_routes = openiav_aggregation::router(self.aggregation.clone())
+            .merge(openiav_widget::router().with_state(self.aggregation.clone()));
+        // The Visa partner's bank page is there only when Visa is offered.
+        if self.payments.config.visa_enabled {
+            aggregation_routes = aggregation_routes.merge(openiav_visa::router(self.visa.clone()));
+        }
         let aggregation_router = trace_layer(with_edge(
-            openiav_aggregation::router(self.aggregation.clone())
-                .merge(openiav_widget::router().with_state(self.aggregation.clone()))
-                .fallback(|| async { MxError::NotFound })
-                .method_not_allowed_fallback(|| async {
-                    MxError::MethodNotAllowed("This method is not allowed on this path.".into())
-                }),
+            aggregation_routes.fallback(|| async { MxError::NotFound }).method_not_allowed_fallback(|| async {
+                MxError::MethodNotAllowed("This method is not allowed on this path.".into())
+            }),
             &self.store,
             Edge { vendor: Vendor::Mx, deadline },
         ));

@@ -10,3 +10,4 @@ pub mod keys;
 pub mod serve;
 pub mod telemetry;
 pub mod verifier;
+pub mod visa;

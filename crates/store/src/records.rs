@@ -8,6 +8,7 @@ use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
+use openiav_core::visa::VisaStage;
 use sqlx::any::{AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
 use sqlx::error::BoxDynError;
 use sqlx::{Any, Decode, FromRow, Row, Type, ValueRef};
@@ -450,6 +451,70 @@ pub struct FundingSourceMicroDepositsRecord {
     pub processed_at: Option<Timestamp>,
 }
 
+/// A Visa bank page's link: opened once by its authorization code, then the page it opened.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct VisaLinkRecord {
+    /// The `session_id` of the link's URL.
+    pub id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    /// What the link serves, as its minter names it (the payments exchange session).
+    pub reference: String,
+    pub authorization_code_hash: String,
+    /// Where the page sends the browser back (Dwolla's `/redirect/tink`).
+    pub redirect_uri: String,
+    /// AEAD ciphertext of the minter's `state`, bound to the link.
+    pub state: Vec<u8>,
+    pub page_token_hash: Option<String>,
+    #[sqlx(try_from = "Parsed<VisaStage>")]
+    pub stage: VisaStage,
+    /// The bank the end user chose.
+    pub bank: Option<String>,
+    /// The sandbox user who signed in.
+    pub login: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub url_expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub opened_at: Option<Timestamp>,
+    #[sqlx(try_from = "NullableMillis")]
+    pub page_expires_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
+/// A single-use code the Visa bank page handed back for the account the end user chose.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct VisaCodeRecord {
+    pub code_hash: String,
+    pub link_id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub bank: String,
+    pub login: String,
+    pub account: String,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub used_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
+/// The hash of the state that binds a partner's redirect back to one exchange session.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct ExchangeSessionStateRecord {
+    pub state_hash: String,
+    pub session_id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub used_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
 /// Maps a row to a record through its derived [`FromRow`], naming the row in a decode error:
 /// a stored word outside a vocabulary, a malformed id or a column of the wrong type is an error
 /// naming the column and the row, never a default. Every repository reads records through this.
@@ -466,7 +531,7 @@ pub(crate) fn decode<T: for<'r> FromRow<'r, AnyRow>>(row: &AnyRow) -> Result<T, 
 
 /// The key of a row, for error messages: its `id`, `guid` or `funding_source_id` column.
 fn row_key(row: &AnyRow) -> String {
-    ["id", "guid", "funding_source_id"]
+    ["id", "guid", "funding_source_id", "code_hash", "state_hash"]
         .into_iter()
         .find_map(|col| row.try_get::<String, _>(col).ok())
         .unwrap_or_else(|| "(without a key)".into())
@@ -528,6 +593,7 @@ parsed!(
     FundingSourceMicroDepositStatus,
     FundingSourceStatus,
     BankAccountType,
+    VisaStage,
 );
 
 /// A boolean column: PostgreSQL hands the Any driver a BOOLEAN, SQLite an INTEGER 0/1 (the Any

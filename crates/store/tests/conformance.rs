@@ -15,6 +15,7 @@ use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
+use openiav_core::visa::VisaStage;
 use openiav_store::postgres::PgDatabase;
 use openiav_store::records::{
     AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
@@ -22,6 +23,7 @@ use openiav_store::records::{
     MemberStatusRecord, MicroDepositRecord, PaymentTokenRecord, TenantRecord, UserRecord, WebhookRecord,
     WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
+use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::tenants::PaymentSettings;
 use openiav_store::repo::users::UserFilter;
@@ -30,6 +32,7 @@ use openiav_store::repo::{
     accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
     micro_deposits, payment_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
+use openiav_store::repo::{exchange_session_states, visa};
 use openiav_store::sqlite::SqliteDatabase;
 use openiav_store::{testing, Database, Dialect, Store, StoreError, StoreOptions};
 
@@ -169,6 +172,8 @@ conformance! {
         store_wakes_every_job_worker_once_an_enqueue_commits,
         store_open_with_applies_its_options_and_refuses_unknown_schemes,
         backends_open_directly_on_an_existing_database,
+        visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_once,
+        exchange_session_states_are_found_while_live_and_spent_once,
     ],
     sqlite_only: [
         sqlite_read_connection_refuses_writes,
@@ -3281,6 +3286,165 @@ async fn postgres_nul_in_text_is_invalid_input() {
         db.store.ping().await.unwrap();
     })
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visa open banking
+// ---------------------------------------------------------------------------------------------
+
+fn visa_link(tenant: TenantId, id: &str, code_hash: &str) -> VisaLinkRecord {
+    VisaLinkRecord {
+        id: id.to_owned(),
+        tenant_id: tenant,
+        reference: format!("session-{id}"),
+        authorization_code_hash: code_hash.to_owned(),
+        redirect_uri: "http://127.0.0.1:1/redirect/tink".into(),
+        state: vec![1, 2, 3],
+        page_token_hash: None,
+        stage: VisaStage::Bank,
+        bank: None,
+        login: None,
+        url_expires_at: at(1_000),
+        opened_at: None,
+        page_expires_at: None,
+        created_at: at(0),
+    }
+}
+
+async fn visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_once(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    for (id, code) in [("link-a", "code-a"), ("link-b", "code-b")] {
+        let link = visa_link(tenant, id, code);
+        store.write(move |c| Box::pin(async move { visa::insert_link(c, &link).await })).await.unwrap();
+    }
+    let open = |code: &'static str, page: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { visa::open_link(c, code, page, at(now), at(now + 5_000)).await }))
+                .await
+                .unwrap()
+        }
+    };
+    let opened = open("code-a", "page-a", 10).await.expect("an unopened link opens");
+    assert_same(
+        &opened,
+        &VisaLinkRecord {
+            page_token_hash: Some("page-a".into()),
+            opened_at: Some(at(10)),
+            page_expires_at: Some(at(5_010)),
+            ..visa_link(tenant, "link-a", "code-a")
+        },
+    );
+    assert!(open("code-a", "page-a2", 20).await.is_none(), "a link opens only once");
+    assert!(open("code-b", "page-b", 1_000).await.is_none(), "an expired link does not open");
+    assert!(open("code-zzz", "page-z", 10).await.is_none());
+
+    let find = |page: &'static str, now: i64| {
+        let store = store.clone();
+        async move { store.read(move |mut c| async move { visa::find_page(&mut c, page, at(now)).await }).await.unwrap() }
+    };
+    assert_eq!(find("page-a", 100).await.map(|l| l.id), Some("link-a".to_owned()));
+    assert!(find("page-a", 5_010).await.is_none(), "an expired page is gone");
+    assert!(find("code-a", 100).await.is_none(), "the authorization code is not a page token");
+
+    let advance =
+        |from: VisaStage, to: VisaStage, bank: Option<&'static str>, login: Option<&'static str>, now: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |c| {
+                        Box::pin(async move { visa::advance(c, "page-a", from, to, bank, login, at(now)).await })
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+    let moved = advance(VisaStage::Bank, VisaStage::Login, Some("demo"), None, 20).await.expect("moves on");
+    assert_eq!((moved.stage, moved.bank.as_deref(), moved.login.as_deref()), (VisaStage::Login, Some("demo"), None));
+    assert!(advance(VisaStage::Bank, VisaStage::Login, Some("other"), None, 30).await.is_none(), "a step moves once");
+    let moved = advance(VisaStage::Login, VisaStage::Consent, None, Some("u1"), 40).await.expect("moves on");
+    assert_eq!((moved.bank.as_deref(), moved.login.as_deref()), (Some("demo"), Some("u1")), "keeps what it had");
+    assert!(advance(VisaStage::Consent, VisaStage::Account, None, None, 5_010).await.is_none(), "not once expired");
+
+    let code = |hash: &str, expires: i64| VisaCodeRecord {
+        code_hash: hash.to_owned(),
+        link_id: "link-a".into(),
+        tenant_id: tenant,
+        bank: "demo".into(),
+        login: "u1".into(),
+        account: "checking".into(),
+        expires_at: at(expires),
+        used_at: None,
+        created_at: at(50),
+    };
+    for c in [code("c-1", 500), code("c-2", 60)] {
+        store.write(move |conn| Box::pin(async move { visa::insert_code(conn, &c).await })).await.unwrap();
+    }
+    let redeem = |tenant: TenantId, reference: &'static str, hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { visa::redeem_code(c, tenant, reference, hash, at(now)).await }))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(redeem(other, "session-link-a", "c-1", 100).await.is_none(), "another tenant's code");
+    assert!(redeem(tenant, "session-link-b", "c-1", 100).await.is_none(), "a code of another link's session");
+    assert!(redeem(tenant, "session-link-a", "c-2", 100).await.is_none(), "an expired code");
+    let spent = redeem(tenant, "session-link-a", "c-1", 100).await.expect("redeems");
+    assert_same(&spent, &VisaCodeRecord { used_at: Some(at(100)), ..code("c-1", 500) });
+    assert!(redeem(tenant, "session-link-a", "c-1", 110).await.is_none(), "a code is spent once");
+}
+
+async fn exchange_session_states_are_found_while_live_and_spent_once(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let state = |hash: &str, session: &str| ExchangeSessionStateRecord {
+        state_hash: hash.to_owned(),
+        session_id: session.to_owned(),
+        tenant_id: tenant,
+        expires_at: at(1_000),
+        used_at: None,
+        created_at: at(0),
+    };
+    for s in [state("st-a", "ses-a"), state("st-b", "ses-b")] {
+        store.write(move |c| Box::pin(async move { exchange_session_states::insert(c, &s).await })).await.unwrap();
+    }
+    let duplicate = state("st-c", "ses-a");
+    let again =
+        store.write(move |c| Box::pin(async move { exchange_session_states::insert(c, &duplicate).await })).await;
+    assert!(again.is_err(), "one state per session");
+    let find = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { exchange_session_states::find_live(&mut c, hash, at(now)).await })
+                .await
+                .unwrap()
+        }
+    };
+    let spend = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { exchange_session_states::spend(c, hash, at(now)).await }))
+                .await
+                .unwrap()
+        }
+    };
+    assert_same(&find("st-a", 10).await.expect("live"), &state("st-a", "ses-a"));
+    assert!(find("st-a", 1_000).await.is_none(), "an expired state is not live");
+    assert!(spend("st-b", 1_000).await.is_none(), "an expired state is not spent");
+    assert_same(
+        &spend("st-a", 20).await.expect("spent"),
+        &ExchangeSessionStateRecord { used_at: Some(at(20)), ..state("st-a", "ses-a") },
+    );
+    assert!(spend("st-a", 30).await.is_none(), "a state is spent once");
+    assert!(find("st-a", 30).await.is_none(), "a spent state is not live");
+    assert!(find("st-zzz", 10).await.is_none());
 }
 
 #[tokio::test]

@@ -2,15 +2,19 @@
 //! the token the partner handed out (for MX, one of the customer's available connections) and
 //! read back when a funding source needs the account's numbers; and its re-authentication mark
 //! (`reauth_required_at`), set with a `customer_exchange_reauth_required` event when a read
-//! finds the connection lost and cleared when a read finds it working again.
+//! finds the connection lost and cleared when a read finds it working again. A Visa exchange is
+//! made by Dwolla's redirect endpoint itself ([`crate::visa`]) and holds the chosen account's
+//! numbers.
 
 pub mod rules;
 pub mod view;
 
 use base64::Engine;
+use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::clock::Timestamp;
+use openiav_core::crypto::Keyring;
 use openiav_core::ids::TenantId;
-use openiav_core::payments::{EventResource, EventTopic, ExchangeStatus};
+use openiav_core::payments::{BankAccountType, EventResource, EventTopic, ExchangeStatus};
 use openiav_store::records::{CustomerRecord, ExchangeRecord};
 use openiav_store::repo::{customers, exchanges as repo, tenants};
 use openiav_store::{Conn, StoreError};
@@ -20,7 +24,7 @@ use self::rules::ReauthChange;
 use crate::body::{valid, Lenient};
 use crate::error::{DwollaCode, FieldError};
 use crate::partners::{Kind, PartnerLinks};
-use crate::port::VerifiedAccount;
+use crate::port::{VerifiedAccount, VerifiedNumbers, VisaAccount};
 use crate::{events, AppState, DwollaError};
 
 /// `POST /customers/{id}/exchanges`.
@@ -75,8 +79,30 @@ fn connected_account(accounts: Vec<VerifiedAccount>, token: &str) -> Option<Veri
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "partner", rename_all = "snake_case")]
 pub enum Connection {
-    Mx { member: String, account: String, name: String },
-    Plaid { public_token: String },
+    Mx {
+        member: String,
+        account: String,
+        name: String,
+    },
+    Plaid {
+        public_token: String,
+    },
+    /// The account chosen at Visa's bank page.
+    Visa(VisaConnection),
+}
+
+/// A Visa exchange's account: what the bank page handed over, the account number as AEAD
+/// ciphertext (base64) bound to the exchange.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct VisaConnection {
+    account: String,
+    name: String,
+    account_type: BankAccountType,
+    institution_name: String,
+    routing_number: String,
+    account_number: String,
+    available_cents: Option<i64>,
+    balance_cents: Option<i64>,
 }
 
 impl Connection {
@@ -91,6 +117,63 @@ impl Connection {
     fn encode(&self) -> String {
         serde_json::to_string(self).expect("connection serialises")
     }
+
+    /// The connection of the exchange `exchange_id` over the Visa account `chosen`, its account
+    /// number sealed under the exchange.
+    pub fn visa(keyring: &Keyring, tenant: TenantId, exchange_id: &str, chosen: &VisaAccount) -> Self {
+        let sealed =
+            keyring.encrypt(&visa_number_context(tenant, exchange_id), chosen.account_number.expose().as_bytes());
+        Connection::Visa(VisaConnection {
+            account: chosen.id.clone(),
+            name: chosen.name.clone(),
+            account_type: chosen.account_type,
+            institution_name: chosen.institution_name.clone(),
+            routing_number: chosen.routing_number.as_str().to_owned(),
+            account_number: base64::engine::general_purpose::STANDARD.encode(sealed),
+            available_cents: chosen.available_cents,
+            balance_cents: chosen.balance_cents,
+        })
+    }
+}
+
+impl VisaConnection {
+    /// The numbers the connection of the exchange `exchange_id` holds, the account number
+    /// decrypted; a value that does not decode is an error naming the exchange.
+    pub fn numbers(
+        &self,
+        keyring: &Keyring,
+        tenant: TenantId,
+        exchange_id: &str,
+    ) -> Result<VerifiedNumbers, DwollaError> {
+        let broken = |why: &str| {
+            DwollaError::internal(format!("exchange {exchange_id}: column connection: the Visa account's {why}"))
+        };
+        let sealed = base64::engine::general_purpose::STANDARD
+            .decode(&self.account_number)
+            .map_err(|_| broken("account number is not base64"))?;
+        let plain = keyring
+            .decrypt(&visa_number_context(tenant, exchange_id), &sealed)
+            .map_err(|e| broken(&format!("account number does not decrypt: {e}")))?;
+        let account = std::str::from_utf8(&plain)
+            .ok()
+            .and_then(AccountNumber::parse)
+            .ok_or_else(|| broken("account number is not an account number"))?;
+        let routing = RoutingNumber::parse(&self.routing_number)
+            .ok_or_else(|| broken("routing number is not a routing number"))?;
+        Ok(VerifiedNumbers {
+            routing_number: routing,
+            account_number: account,
+            account_type: self.account_type.as_str().to_owned(),
+            institution_name: self.institution_name.clone(),
+            available_cents: self.available_cents,
+            balance_cents: self.balance_cents,
+        })
+    }
+}
+
+/// The AEAD context of a Visa exchange's account number.
+fn visa_number_context(tenant: TenantId, exchange_id: &str) -> String {
+    format!("{tenant}/{exchange_id}/visa_account_number")
 }
 
 fn invalid_token() -> DwollaError {
@@ -230,6 +313,34 @@ mod tests {
         assert_eq!(mx.encode(), r#"{"partner":"mx","member":"MBR-1","account":"ACT-1","name":"Checking"}"#);
         let plaid = Connection::Plaid { public_token: "public-sandbox-x".into() };
         assert_eq!(plaid.encode(), r#"{"partner":"plaid","public_token":"public-sandbox-x"}"#);
+    }
+
+    #[test]
+    fn a_visa_connection_seals_its_account_number_under_its_exchange() {
+        let keyring = Keyring::new(&openiav_core::crypto::MasterKey::generate());
+        let tenant = TenantId::generate();
+        let chosen = VisaAccount {
+            id: "visa-demo-bank/u51613239/checking-1".into(),
+            name: "Everyday Checking".into(),
+            account_type: BankAccountType::Checking,
+            institution_name: "Visa Demo Bank".into(),
+            routing_number: RoutingNumber::parse("091000019").unwrap(),
+            account_number: AccountNumber::parse("4000051613239011").unwrap(),
+            available_cents: Some(125_034),
+            balance_cents: Some(126_500),
+        };
+        let connection = Connection::visa(&keyring, tenant, "ex-1", &chosen);
+        let stored = connection.encode();
+        assert!(!stored.contains("4000051613239011"), "the number is sealed: {stored}");
+        assert!(stored.starts_with(r#"{"partner":"visa","#), "{stored}");
+        let back: Connection = serde_json::from_str(&stored).unwrap();
+        let Connection::Visa(visa) = back else { panic!("a Visa connection: {stored}") };
+        let numbers = visa.numbers(&keyring, tenant, "ex-1").expect("it opens");
+        assert_eq!(numbers.account_number.expose(), "4000051613239011");
+        assert_eq!((numbers.routing_number.as_str(), numbers.account_type.as_str()), ("091000019", "checking"));
+        assert_eq!((numbers.institution_name.as_str(), numbers.available_cents), ("Visa Demo Bank", Some(125_034)));
+        let moved = visa.numbers(&keyring, tenant, "ex-2");
+        assert_eq!(moved.expect_err("bound to its exchange").code(), DwollaCode::ServerError);
     }
 
     #[test]

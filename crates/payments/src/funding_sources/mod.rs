@@ -184,6 +184,7 @@ async fn exchange_numbers(
             })
         }
         Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
+        Connection::Visa(visa) => visa.numbers(&state.keyring, customer.tenant_id, exchange_id),
     }
 }
 

@@ -10,6 +10,7 @@ mod root;
 mod sessions;
 mod simulations;
 mod subscriptions;
+mod visa;
 
 use axum::extract::Request;
 use axum::http::header;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(require_hal_accept));
     Router::new()
         .route("/token", post(auth::token))
+        .route(crate::visa::CALLBACK_PATH, get(visa::redirect))
         .merge(api)
         .fallback(|| async { DwollaError::not_found("The requested resource was not found.") })
         .method_not_allowed_fallback(|| async {

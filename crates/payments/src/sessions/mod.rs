@@ -2,7 +2,8 @@
 //! an exchange. An MX session carries a single-use Connect widget URL in verification mode for
 //! the customer's own aggregator user (re-authenticating an exchange: opened straight at its
 //! member's credentials, in update-credentials mode); a Plaid session carries a Link token; a
-//! Visa session only the redirect URL it returns to. The hand-off is stored encrypted.
+//! Visa session the URL of the partner's bank page (which returns through [`crate::visa`]) and
+//! the redirect URL it lands on. The hand-off is stored encrypted.
 
 pub mod rules;
 pub mod view;
@@ -109,6 +110,7 @@ async fn hand_over(
     if !customer_may_connect(customer.status) {
         return Err(inactive());
     }
+    let id = uuid::Uuid::new_v4().to_string();
     let hand_off = match partner.kind {
         Kind::Mx => {
             let user = aggregator_user(state, customer).await?;
@@ -120,11 +122,13 @@ async fn hand_over(
             Some(url.map_err(verifier_error)?)
         }
         Kind::Plaid => Some(format!("link-sandbox-{}", uuid::Uuid::new_v4())),
-        Kind::Visa => None,
+        // A re-authentication names its partner by the exchange, which may predate the switch.
+        Kind::Visa if !state.config.visa_enabled => return Err(unsupported()),
+        Kind::Visa => Some(crate::visa::bank_page(state, tenant, &id).await?),
         Kind::TokenOnly | Kind::Checkout => return Err(unsupported()),
     };
     let mut session = ExchangeSessionRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         tenant_id: tenant,
         customer_id: customer.id.clone(),
         partner: partner.name.to_owned(),

@@ -17,6 +17,7 @@ mod races;
 mod reauth;
 mod sessions;
 mod tokens;
+mod visa;
 mod webhook_delivery;
 mod webhook_fairness;
 mod webhook_subscriptions;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod customers;
 pub mod events;
+pub mod exchange_session_states;
 pub mod exchange_sessions;
 pub mod exchanges;
 pub mod funding_sources;
@@ -14,6 +15,7 @@ pub mod micro_deposits;
 pub mod payment_tokens;
 pub mod tenants;
 pub mod users;
+pub mod visa;
 pub mod webhooks;
 pub mod widget_sessions;
 

@@ -19,6 +19,28 @@ pub enum VerifierError {
     /// The aggregator is unavailable or failed.
     #[error("the aggregator failed: {0}")]
     Unavailable(String),
+    /// A partner token (an MX authorization code) was valid once but has expired.
+    #[error("the token has expired")]
+    Expired,
+}
+
+/// What an MX authorization code redeems into: a processor's access to one verified account.
+/// The access token is a secret: its `Debug` is redacted, and payments keeps it only encrypted.
+#[derive(Clone)]
+pub struct ProcessorGrant {
+    pub access_token: String,
+    pub member: String,
+    pub account: String,
+}
+
+impl std::fmt::Debug for ProcessorGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessorGrant")
+            .field("access_token", &"<redacted>")
+            .field("member", &self.member)
+            .field("account", &self.account)
+            .finish()
+    }
 }
 
 /// An account the end user verified at the aggregator.
@@ -67,4 +89,27 @@ pub trait AccountVerifier: Send + Sync {
 
     /// The name of the bank a routing number belongs to, if the aggregator knows it.
     fn bank_name(&self, routing: &RoutingNumber) -> Option<String>;
+
+    /// Redeems an MX authorization code (secure exchange) as the tenant's processor, once:
+    /// [`VerifierError::NotFound`] for an unknown or used code, [`VerifierError::Expired`] for an
+    /// expired one. A verifier without processor tokens refuses every code.
+    fn redeem_authorization_code(
+        &self,
+        tenant: TenantId,
+        code: &str,
+    ) -> BoxFuture<'_, Result<ProcessorGrant, VerifierError>> {
+        let _ = (tenant, code);
+        Box::pin(async { Err(VerifierError::Unavailable("processor tokens are not supported".into())) })
+    }
+
+    /// The numbers (and balances) of the account a processor access token grants;
+    /// [`VerifierError::NotFound`] once the token has expired or the account is gone.
+    fn processor_account(
+        &self,
+        tenant: TenantId,
+        access_token: &str,
+    ) -> BoxFuture<'_, Result<VerifiedNumbers, VerifierError>> {
+        let _ = (tenant, access_token);
+        Box::pin(async { Err(VerifierError::Unavailable("processor tokens are not supported".into())) })
+    }
 }

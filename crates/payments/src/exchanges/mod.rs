@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::body::{valid, Lenient};
 use crate::error::{DwollaCode, FieldError};
 use crate::partners::{Kind, PartnerLinks};
-use crate::port::VerifiedAccount;
+use crate::port::{VerifiedAccount, VerifierError};
 use crate::{AppState, DwollaError};
 
 /// `POST /customers/{id}/exchanges`.
@@ -28,6 +28,10 @@ pub struct CreateExchange {
     pub mx: Option<Lenient<MxToken>>,
     #[serde(default)]
     pub plaid: Option<Lenient<PlaidToken>>,
+    /// A secure-exchange token: for MX, an authorization code the client requested for a
+    /// processor (`/authorization_code`).
+    #[serde(default)]
+    pub token: Option<Lenient<String>>,
 }
 
 /// `mx` of an exchange request.
@@ -71,8 +75,21 @@ fn connected_account(accounts: Vec<VerifiedAccount>, token: &str) -> Option<Veri
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "partner", rename_all = "snake_case")]
 pub enum Connection {
-    Mx { member: String, account: String, name: String },
-    Plaid { public_token: String },
+    Mx {
+        member: String,
+        account: String,
+        name: String,
+    },
+    Plaid {
+        public_token: String,
+    },
+    /// A secure exchange: an MX authorization code redeemed as the tenant's processor. The
+    /// access token is kept encrypted under the exchange (standard base64 of the AEAD blob).
+    MxProcessor {
+        member: String,
+        account: String,
+        sealed_token: String,
+    },
 }
 
 impl Connection {
@@ -87,6 +104,45 @@ impl Connection {
     fn encode(&self) -> String {
         serde_json::to_string(self).expect("connection serialises")
     }
+}
+
+/// The AEAD context of a secure exchange's processor access token.
+fn processor_token_context(tenant: TenantId, exchange_id: &str) -> String {
+    format!("{tenant}/{exchange_id}/processor_token")
+}
+
+/// Encrypts a processor access token under the exchange it belongs to.
+fn seal_processor_token(state: &AppState, tenant: TenantId, exchange_id: &str, token: &str) -> String {
+    let blob = state.keyring.encrypt(&processor_token_context(tenant, exchange_id), token.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(blob)
+}
+
+/// The processor access token a secure exchange keeps; one that does not decrypt is an error
+/// naming the exchange.
+pub fn processor_token(
+    state: &AppState,
+    tenant: TenantId,
+    exchange_id: &str,
+    sealed: &str,
+) -> Result<String, DwollaError> {
+    let undecodable = |why: String| {
+        DwollaError::internal(format!("exchange {exchange_id}: column connection holds a token that {why}"))
+    };
+    let blob = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|e| undecodable(e.to_string()))?;
+    let plain = state
+        .keyring
+        .decrypt(&processor_token_context(tenant, exchange_id), &blob)
+        .map_err(|e| undecodable(e.to_string()))?;
+    String::from_utf8(plain).map_err(|e| undecodable(e.to_string()))
+}
+
+fn expired_token() -> DwollaError {
+    DwollaError::new(DwollaCode::ExpiredExchangeToken, "Exchange token is expired.")
+}
+
+/// The refusal of a token exchange with a partner this server cannot reach.
+fn unsupported_token_exchange(partner: &str) -> DwollaError {
+    DwollaError::forbidden(format!("Token exchanges with {partner} are not supported by this server."))
 }
 
 fn invalid_token() -> DwollaError {
@@ -124,7 +180,20 @@ pub async fn prepare(
         return Err(DwollaError::new(DwollaCode::InvalidScope, "The scopes for creating an exchange resource for a customer is not enabled for this application. Reach out to Dwolla for more information."));
     }
     let partner = PartnerLinks::of(&request.links).partner(state.config.visa_enabled)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let secure_token = valid(&request.token).filter(|t| !t.trim().is_empty());
     let connection = match partner.kind {
+        // A secure-exchange token wins over an available-connection token.
+        Kind::Mx if secure_token.is_some() => {
+            let code = secure_token.map(|t| t.trim()).unwrap_or_default();
+            let grant = state.verifier.redeem_authorization_code(tenant, code).await.map_err(|e| match e {
+                VerifierError::Expired => expired_token(),
+                VerifierError::NotFound => invalid_token(),
+                other => DwollaError::internal(format!("account verifier: {other}")),
+            })?;
+            let sealed_token = seal_processor_token(state, tenant, &id, &grant.access_token);
+            Connection::MxProcessor { member: grant.member, account: grant.account, sealed_token }
+        }
         Kind::Mx => {
             let token = valid(&request.mx).and_then(|mx| valid(&mx.available_connection_token)).ok_or_else(|| {
                 DwollaError::validation(vec![FieldError::required(
@@ -145,11 +214,13 @@ pub async fn prepare(
             }
             Connection::Plaid { public_token: token.clone() }
         }
-        // Visa creates its own exchanges; token exchanges (secure exchange) are not offered here.
-        Kind::Visa | Kind::TokenOnly | Kind::Checkout => return Err(invalid_token()),
+        // Visa creates its own exchanges.
+        Kind::Visa => return Err(invalid_token()),
+        // Finicity receipts, Flinks and Checkout.com tokens need the partner's own service.
+        Kind::TokenOnly | Kind::Checkout => return Err(unsupported_token_exchange(partner.name)),
     };
     Ok(ExchangeRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         tenant_id: tenant,
         customer_id: customer.id.clone(),
         partner: partner.name.to_owned(),
@@ -198,6 +269,19 @@ mod tests {
         assert_eq!(mx.encode(), r#"{"partner":"mx","member":"MBR-1","account":"ACT-1","name":"Checking"}"#);
         let plaid = Connection::Plaid { public_token: "public-sandbox-x".into() };
         assert_eq!(plaid.encode(), r#"{"partner":"plaid","public_token":"public-sandbox-x"}"#);
+    }
+
+    #[test]
+    fn secure_exchanges_keep_their_token_sealed() {
+        let processor = Connection::MxProcessor {
+            member: "MBR-1".into(),
+            account: "ACT-1".into(),
+            sealed_token: "c2VhbGVk".into(),
+        };
+        assert_eq!(
+            processor.encode(),
+            r#"{"partner":"mx_processor","member":"MBR-1","account":"ACT-1","sealed_token":"c2VhbGVk"}"#
+        );
     }
 
     #[test]

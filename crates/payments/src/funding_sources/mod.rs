@@ -180,6 +180,11 @@ async fn exchange_numbers(
                 .map_err(|_| rules::inactive_exchange())
         }
         Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
+        // A secure exchange reads the account as the processor its token was issued to.
+        Connection::MxProcessor { sealed_token, .. } => {
+            let token = exchanges::processor_token(state, customer.tenant_id, exchange_id, sealed_token)?;
+            state.verifier.processor_account(customer.tenant_id, &token).await.map_err(|_| rules::inactive_exchange())
+        }
     }
 }
 

@@ -14,6 +14,7 @@ mod isolation_and_secrets;
 mod micro_deposits;
 mod partners;
 mod races;
+mod secure_exchange;
 mod sessions;
 mod tokens;
 mod webhook_delivery;

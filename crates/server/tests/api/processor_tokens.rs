@@ -14,19 +14,19 @@ use serde_json::{json, Value};
 
 use crate::helpers::{Client, Resp, TestApp};
 
-const TEN_MINUTES_MS: i64 = 10 * 60 * 1000;
+pub(crate) const TEN_MINUTES_MS: i64 = 10 * 60 * 1000;
 const SIXTY_DAYS_MS: i64 = 60 * 24 * 3_600 * 1000;
 
 /// A member verified with MX Bank: the user, the member, the account the end user chose, and
 /// the account left unverified.
-struct Verified {
-    user: String,
-    member: String,
-    chosen: String,
-    other: String,
+pub(crate) struct Verified {
+    pub user: String,
+    pub member: String,
+    pub chosen: String,
+    pub other: String,
 }
 
-async fn verified(c: &Client) -> Verified {
+pub(crate) async fn verified(c: &Client) -> Verified {
     let user = c.create_user().await;
     let member = c.member_guid(&user, "mxuser", "password", true).await;
     let r = c.post_empty(&format!("/users/{user}/members/{member}/verify")).await;
@@ -42,7 +42,7 @@ async fn verified(c: &Client) -> Verified {
     Verified { user, member, chosen, other }
 }
 
-fn scope(user: &str, member: &str, account: &str) -> String {
+pub(crate) fn scope(user: &str, member: &str, account: &str) -> String {
     format!("user-guid:{user} member-guid:{member} account-guid:{account} read-protected")
 }
 
@@ -50,7 +50,7 @@ async fn request_code(c: &Client, scope: &str) -> Resp {
     c.post("/authorization_code", json!({ "authorization_code": { "scope": scope } })).await
 }
 
-async fn code_for(c: &Client, v: &Verified) -> String {
+pub(crate) async fn code_for(c: &Client, v: &Verified) -> String {
     let r = request_code(c, &scope(&v.user, &v.member, &v.chosen)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.body["authorization_code"]["code"].as_str().unwrap().to_owned()

@@ -1876,7 +1876,7 @@ async fn processor_tokens_live_until_expiry_and_list_by_user_member_and_account(
         async move {
             store
                 .read(move |mut c| async move {
-                    processor_tokens::list_tokens(&mut c, tenant, &u, member.as_deref(), account.as_deref()).await
+                    processor_tokens::list_tokens(&mut c, tenant, Some(&u), member.as_deref(), account.as_deref()).await
                 })
                 .await
                 .unwrap()
@@ -1890,6 +1890,20 @@ async fn processor_tokens_live_until_expiry_and_list_by_user_member_and_account(
     assert_eq!(list(tenant, None, Some(a1.guid.to_string())).await, ["tok-1"]);
     assert!(list(tenant, Some(member.guid.to_string()), Some(a2.guid.to_string())).await.is_empty());
     assert!(list(other, None, None).await.is_empty(), "tokens stay in their tenant");
+    let everyone = store
+        .read(move |mut c| async move { processor_tokens::list_tokens(&mut c, tenant, None, None, None).await })
+        .await
+        .unwrap();
+    assert_eq!(everyone.len(), 2, "without a user, every token of the tenant");
+    let stranger = UserGuid::generate();
+    let none =
+        store
+            .read(move |mut c| async move {
+                processor_tokens::list_tokens(&mut c, tenant, Some(&stranger), None, None).await
+            })
+            .await
+            .unwrap();
+    assert!(none.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

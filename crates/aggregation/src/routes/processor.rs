@@ -135,8 +135,9 @@ pub struct TokenListScope {
 }
 
 /// `GET /tokens`: the tokens issued for a user (optionally one member, one account), from the
-/// spec's JSON body `{"scope":{"user_guid",…}}` or the same names as query parameters. The
-/// access tokens themselves are never shown again.
+/// spec's JSON body `{"scope":{"user_guid",…}}` or the same names as query parameters; without
+/// a scope (the Python SDK drops GET bodies), every token of the tenant. The access tokens
+/// themselves are never shown again.
 pub async fn list_tokens(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
@@ -152,20 +153,22 @@ pub async fn list_tokens(
         parsed.scope.unwrap_or_default()
     };
     let pick = |from_body: Option<String>, name: &str| from_body.or_else(|| q.get(name).map(str::to_owned));
-    let user = pick(scope.user_guid, "user_guid")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| MxError::bad_request("scope.user_guid is required."))?;
+    let user = pick(scope.user_guid, "user_guid").filter(|s| !s.is_empty());
     let member = pick(scope.member_guid, "member_guid").filter(|s| !s.is_empty());
     let account = pick(scope.account_guid, "account_guid").filter(|s| !s.is_empty());
-    let user = super::load_user(&state, tenant, ApiVersion::V20111101, &user).await?;
-    let guid = user.guid.clone();
-    let found =
-        state
-            .store
-            .read(|mut c| async move {
-                repo::list_tokens(&mut c, tenant, &guid, member.as_deref(), account.as_deref()).await
-            })
-            .await?;
+    if user.is_none() && (member.is_some() || account.is_some()) {
+        return Err(MxError::bad_request("scope.user_guid is required with scope.member_guid or scope.account_guid."));
+    }
+    let user = match user {
+        Some(u) => Some(super::load_user(&state, tenant, ApiVersion::V20111101, &u).await?.guid),
+        None => None,
+    };
+    let found = state
+        .store
+        .read(|mut c| async move {
+            repo::list_tokens(&mut c, tenant, user.as_ref(), member.as_deref(), account.as_deref()).await
+        })
+        .await?;
     let now = state.clock.now();
     let tokens: Vec<Value> = found
         .iter()

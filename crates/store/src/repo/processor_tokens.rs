@@ -96,22 +96,22 @@ pub async fn find_live_token(
     Ok(row.as_ref().map(decode::<ProcessorTokenRecord>).transpose()?)
 }
 
-/// The tenant's tokens issued for `user`, optionally only those of one member and one account,
-/// oldest first.
+/// The tenant's tokens, optionally only those issued for one user, member and account, oldest
+/// first.
 pub async fn list_tokens(
     conn: &mut Conn,
     tenant: TenantId,
-    user: &UserGuid,
+    user: Option<&UserGuid>,
     member: Option<&str>,
     account: Option<&str>,
 ) -> Result<Vec<ProcessorTokenRecord>, StoreError> {
     let rows = sqlx::query(
-        "SELECT * FROM processor_tokens WHERE tenant_id = $1 AND user_guid = $2 \
+        "SELECT * FROM processor_tokens WHERE tenant_id = $1 AND ($2 IS NULL OR user_guid = $2) \
            AND ($3 IS NULL OR member_guid = $3) AND ($4 IS NULL OR account_guid = $4) \
          ORDER BY created_at, token_hash",
     )
     .bind(tenant.to_string())
-    .bind(user.as_str())
+    .bind(user.map(UserGuid::as_str))
     .bind(member)
     .bind(account)
     .fetch_all(conn)

@@ -185,7 +185,7 @@ async fn the_processor_token_is_kept_only_encrypted_under_its_exchange() {
         .store
         .read(|mut c| async move {
             let found = exchanges::find(&mut c, tenant, &id).await?;
-            Ok((found, processor_tokens::list_tokens(&mut c, tenant, &user, None, None).await?))
+            Ok((found, processor_tokens::list_tokens(&mut c, tenant, Some(&user), None, None).await?))
         })
         .await
         .unwrap();

@@ -160,7 +160,7 @@ pub async fn list_tokens(
         return Err(MxError::bad_request("scope.user_guid is required with scope.member_guid or scope.account_guid."));
     }
     let user = match user {
-        Some(u) => Some(super::load_user(&state, tenant, ApiVersion::V20111101, &u).await?.guid),
+        Some(u) => Some(super::load_user(&state, tenant, v, &u).await?.guid),
         None => None,
     };
     let found = state

@@ -369,6 +369,14 @@ async fn tokens_lists_what_was_issued_without_the_secrets() {
         assert!(t.get("access_token").is_none(), "{}", r.text);
     }
     assert!(!r.text.contains(&first) && !r.text.contains(&second));
+    // v20250224 names the user by its partner id as well.
+    let r = c.put(&format!("/users/{}", v.user), json!({ "user": { "id": "processor-partner-1" } })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = c.v2025().get("/tokens?user_guid=processor-partner-1").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.content_type, "application/json");
+    assert_eq!(r.body["tokens"].as_array().unwrap().len(), 2, "{}", r.text);
+    assert_eq!(c.get("/tokens?user_guid=processor-partner-1").await.status, 404, "v20111101 takes guids only");
     let r = c.get(&format!("/tokens?user_guid={}&account_guid={}", v.user, v.other)).await;
     assert_eq!(r.body["tokens"], json!([]));
     let r = c.get("/tokens").await;

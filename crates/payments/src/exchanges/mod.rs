@@ -1,6 +1,7 @@
 //! Exchanges: a customer's account at an open-banking partner that Dwolla may read, made from
-//! the token the partner handed out (for MX, one of the customer's available connections) and
-//! read back when a funding source needs the account's numbers.
+//! the token the partner handed out (for MX, one of the customer's available connections, or
+//! in a secure exchange an authorization code redeemed as the tenant's processor, whose access
+//! token is kept encrypted) and read back when a funding source needs the account's numbers.
 
 pub mod rules;
 pub mod view;
@@ -181,11 +182,13 @@ pub async fn prepare(
     }
     let partner = PartnerLinks::of(&request.links).partner(state.config.visa_enabled)?;
     let id = uuid::Uuid::new_v4().to_string();
-    let secure_token = valid(&request.token).filter(|t| !t.trim().is_empty());
+    let secure_token = rules::secure_token(valid(&request.token).map(String::as_str));
     let connection = match partner.kind {
         // A secure-exchange token wins over an available-connection token.
         Kind::Mx if secure_token.is_some() => {
-            let code = secure_token.map(|t| t.trim()).unwrap_or_default();
+            // The aggregator consumes the code in its own write, before this exchange's write:
+            // a port call cannot run inside a payments transaction (one SQLite writer).
+            let code = secure_token.unwrap_or_default();
             let grant = state.verifier.redeem_authorization_code(tenant, code).await.map_err(|e| match e {
                 VerifierError::Expired => expired_token(),
                 VerifierError::NotFound => invalid_token(),

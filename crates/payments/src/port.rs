@@ -92,24 +92,25 @@ pub trait AccountVerifier: Send + Sync {
 
     /// Redeems an MX authorization code (secure exchange) as the tenant's processor, once:
     /// [`VerifierError::NotFound`] for an unknown or used code, [`VerifierError::Expired`] for an
-    /// expired one. A verifier without processor tokens refuses every code.
+    /// expired one. A verifier without processor tokens knows no code.
     fn redeem_authorization_code(
         &self,
         tenant: TenantId,
         code: &str,
     ) -> BoxFuture<'_, Result<ProcessorGrant, VerifierError>> {
         let _ = (tenant, code);
-        Box::pin(async { Err(VerifierError::Unavailable("processor tokens are not supported".into())) })
+        Box::pin(async { Err(VerifierError::NotFound) })
     }
 
     /// The numbers (and balances) of the account a processor access token grants;
-    /// [`VerifierError::NotFound`] once the token has expired or the account is gone.
+    /// [`VerifierError::NotFound`] once the token has expired or the account is gone (and for
+    /// every token, by a verifier without processor tokens).
     fn processor_account(
         &self,
         tenant: TenantId,
         access_token: &str,
     ) -> BoxFuture<'_, Result<VerifiedNumbers, VerifierError>> {
         let _ = (tenant, access_token);
-        Box::pin(async { Err(VerifierError::Unavailable("processor tokens are not supported".into())) })
+        Box::pin(async { Err(VerifierError::NotFound) })
     }
 }

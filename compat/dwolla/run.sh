@@ -128,7 +128,7 @@ esac
 installed() { node -p "try { require('$HERE/node_modules/$1/package.json').version } catch (e) { '' }"; }
 wanted() { node -p "require('$HERE/package.json').dependencies['$1']"; }
 need_npm=0
-for dep in dwolla-v2 dwolla playwright-core @mxenabled/web-widget-sdk; do
+for dep in dwolla-v2 dwolla playwright-core @mxenabled/web-widget-sdk mx-platform-node; do
   [[ "$(installed "$dep")" == "$(wanted "$dep")" ]] || need_npm=1
 done
 [[ "$HERE/node_modules/.package-lock.json" -nt "$HERE/package-lock.json" ]] || need_npm=1
@@ -203,6 +203,8 @@ fi
 log "server is healthy (pid $SERVER_PID)"
 
 export DWOLLA_BASE_URL="$DWOLLA_BASE" MX_BASE_URL="$MX_BASE" DWOLLA_KEY DWOLLA_SECRET CHROMIUM_PATH
+# The secure-exchange suites request MX authorization codes as the tenant's aggregation client.
+export MX_CLIENT_ID MX_API_KEY
 export DWOLLA_SCREENSHOT_DIR="$SHOTS"
 
 # --- suites --------------------------------------------------------------------------------

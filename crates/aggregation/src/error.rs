@@ -14,6 +14,9 @@ pub enum MxError {
     BadRequest(String),
     #[error("The client_id and api_key pair is missing or invalid.")]
     Unauthorized,
+    /// A processor's bearer token is missing, unknown or expired.
+    #[error("The access token is missing, invalid or expired.")]
+    InvalidAccessToken,
     #[error("{0}")]
     Forbidden(String),
     #[error("{}", NOT_FOUND_MESSAGE)]
@@ -40,7 +43,7 @@ impl MxError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidAccessToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -78,10 +81,12 @@ impl IntoResponse for MxError {
         let body = serde_json::json!({ "error": { "message": self.to_string(), "status": status.as_u16() } });
         let mut resp = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Basic realm=\"MX\""),
-            );
+            let challenge = match self {
+                Self::InvalidAccessToken => "Bearer realm=\"MX\"",
+                _ => "Basic realm=\"MX\"",
+            };
+            resp.headers_mut()
+                .insert(axum::http::header::WWW_AUTHENTICATE, axum::http::HeaderValue::from_static(challenge));
         }
         resp
     }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod members;
 pub mod oauth;
 pub mod params;
+pub mod processor;
 pub mod routes;
 pub mod sandbox;
 pub mod status;

@@ -44,6 +44,9 @@ pub enum DwollaCode {
     InvalidScope,
     /// 401: the partner's exchange token is not valid (exchange creation).
     InvalidExchangeToken,
+    /// 400: the partner's exchange token was valid but has expired; on the wire it is the
+    /// same `InvalidExchangeToken` code (§7.1), answered with 400.
+    ExpiredExchangeToken,
     /// 403: the application may not do this.
     Forbidden,
     /// 403: the resource's state does not allow this.
@@ -62,7 +65,7 @@ pub enum DwollaCode {
 
 impl DwollaCode {
     /// Every code, in declaration order.
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::BadRequest,
         Self::ValidationError,
         Self::DuplicateResource,
@@ -75,6 +78,7 @@ impl DwollaCode {
         Self::ExpiredAccessToken,
         Self::InvalidScope,
         Self::InvalidExchangeToken,
+        Self::ExpiredExchangeToken,
         Self::Forbidden,
         Self::InvalidResourceState,
         Self::NotFound,
@@ -93,7 +97,8 @@ impl DwollaCode {
             | Self::MaxNumberOfResources
             | Self::InactiveExchange
             | Self::UnsupportedOperation
-            | Self::UpdateCredentials => StatusCode::BAD_REQUEST,
+            | Self::UpdateCredentials
+            | Self::ExpiredExchangeToken => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials
             | Self::InvalidAccessToken
             | Self::ExpiredAccessToken
@@ -122,7 +127,7 @@ impl DwollaCode {
             Self::InvalidAccessToken => "InvalidAccessToken",
             Self::ExpiredAccessToken => "ExpiredAccessToken",
             Self::InvalidScope => "InvalidScope",
-            Self::InvalidExchangeToken => "InvalidExchangeToken",
+            Self::InvalidExchangeToken | Self::ExpiredExchangeToken => "InvalidExchangeToken",
             Self::Forbidden => "Forbidden",
             Self::InvalidResourceState => "InvalidResourceState",
             Self::NotFound => "NotFound",
@@ -434,7 +439,10 @@ mod tests {
 
     #[test]
     fn every_code_answers_with_the_status_dwolla_uses() {
-        assert_eq!(WIRE.len(), DwollaCode::ALL.len());
+        // `ExpiredExchangeToken` shares its wire string with `InvalidExchangeToken`.
+        assert_eq!(WIRE.len(), DwollaCode::ALL.len() - 1);
+        assert_eq!(DwollaCode::ExpiredExchangeToken.status().as_u16(), 400);
+        assert_eq!(DwollaCode::ExpiredExchangeToken.as_str(), "InvalidExchangeToken");
         for (wire, status) in WIRE {
             let code: DwollaCode = wire.parse().unwrap_or_else(|_| panic!("{wire} is not a code"));
             assert_eq!(code.status().as_u16(), status, "{wire}");
@@ -445,8 +453,10 @@ mod tests {
     #[test]
     fn codes_round_trip_through_their_wire_string() {
         for code in DwollaCode::ALL {
-            assert_eq!(code.as_str().parse::<DwollaCode>(), Ok(code));
-            assert_eq!(code.as_str(), format!("{code:?}"), "the wire string is the variant's name");
+            assert_eq!(code.as_str().parse::<DwollaCode>().map(DwollaCode::as_str), Ok(code.as_str()));
+            if code != DwollaCode::ExpiredExchangeToken {
+                assert_eq!(code.as_str(), format!("{code:?}"), "the wire string is the variant's name");
+            }
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
         for code in FieldCode::ALL {
@@ -455,7 +465,8 @@ mod tests {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
         let distinct: HashSet<_> = DwollaCode::ALL.iter().map(|c| c.as_str()).collect();
-        assert_eq!(distinct.len(), DwollaCode::ALL.len());
+        // Only the expired-token code shares its wire string (with `InvalidExchangeToken`).
+        assert_eq!(distinct.len(), DwollaCode::ALL.len() - 1);
         assert_eq!("notFound".parse::<DwollaCode>(), Err(UnknownCode), "codes are case-sensitive");
         assert_eq!("Conflict".parse::<DwollaCode>(), Err(UnknownCode));
     }

@@ -24,6 +24,28 @@ pub enum VerifierError {
     /// (for MX: the member left CONNECTED for an end-user-actionable status).
     #[error("the connection needs the end user to re-authenticate")]
     ReauthRequired,
+    /// A partner token (an MX authorization code) was valid once but has expired.
+    #[error("the token has expired")]
+    Expired,
+}
+
+/// What an MX authorization code redeems into: a processor's access to one verified account.
+/// The access token is a secret: its `Debug` is redacted, and payments keeps it only encrypted.
+#[derive(Clone)]
+pub struct ProcessorGrant {
+    pub access_token: String,
+    pub member: String,
+    pub account: String,
+}
+
+impl std::fmt::Debug for ProcessorGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessorGrant")
+            .field("access_token", &"<redacted>")
+            .field("member", &self.member)
+            .field("account", &self.account)
+            .finish()
+    }
 }
 
 /// An account the end user verified at the aggregator.
@@ -91,6 +113,30 @@ pub trait AccountVerifier: Send + Sync {
 
     /// The name of the bank a routing number belongs to, if the aggregator knows it.
     fn bank_name(&self, routing: &RoutingNumber) -> Option<String>;
+
+    /// Redeems an MX authorization code (secure exchange) as the tenant's processor, once:
+    /// [`VerifierError::NotFound`] for an unknown or used code, [`VerifierError::Expired`] for an
+    /// expired one. A verifier without processor tokens knows no code.
+    fn redeem_authorization_code(
+        &self,
+        tenant: TenantId,
+        code: &str,
+    ) -> BoxFuture<'_, Result<ProcessorGrant, VerifierError>> {
+        let _ = (tenant, code);
+        Box::pin(async { Err(VerifierError::NotFound) })
+    }
+
+    /// The numbers (and balances) of the account a processor access token grants;
+    /// [`VerifierError::NotFound`] once the token has expired or the account is gone (and for
+    /// every token, by a verifier without processor tokens).
+    fn processor_account(
+        &self,
+        tenant: TenantId,
+        access_token: &str,
+    ) -> BoxFuture<'_, Result<VerifiedNumbers, VerifierError>> {
+        let _ = (tenant, access_token);
+        Box::pin(async { Err(VerifierError::NotFound) })
+    }
 }
 
 /// The account an end user chose at the Visa partner's bank page.

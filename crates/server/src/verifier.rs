@@ -1,10 +1,13 @@
 //! The in-process adapter that plugs the aggregation side into the payments side's
 //! `AccountVerifier` port.
 
+use openiav_aggregation::processor::{self, Refusal};
 use openiav_aggregation::{verification, AppState as Aggregation, MxError};
 use openiav_core::bank::RoutingNumber;
 use openiav_core::ids::{TenantId, UserGuid};
-use openiav_payments::port::{AccountVerifier, BoxFuture, VerifiedAccount, VerifiedNumbers, VerifierError};
+use openiav_payments::port::{
+    AccountVerifier, BoxFuture, ProcessorGrant, VerifiedAccount, VerifiedNumbers, VerifierError,
+};
 
 /// Verifies accounts with openiav's own MX-compatible aggregation.
 pub struct InProcessVerifier(pub Aggregation);
@@ -113,5 +116,62 @@ impl AccountVerifier for InProcessVerifier {
 
     fn bank_name(&self, routing: &RoutingNumber) -> Option<String> {
         verification::bank_name(routing)
+    }
+
+    fn redeem_authorization_code(
+        &self,
+        tenant: TenantId,
+        code: &str,
+    ) -> BoxFuture<'_, Result<ProcessorGrant, VerifierError>> {
+        let code = code.to_owned();
+        Box::pin(async move {
+            let grant = match processor::redeem(&self.0, tenant, &code).await.map_err(unavailable)? {
+                Ok(grant) => grant,
+                Err(Refusal::Expired) => return Err(VerifierError::Expired),
+                Err(Refusal::Unknown | Refusal::Used) => return Err(VerifierError::NotFound),
+            };
+            Ok(ProcessorGrant {
+                access_token: grant.access_token,
+                member: grant.token.member_guid.into_string(),
+                account: grant.token.account_guid.into_string(),
+            })
+        })
+    }
+
+    fn processor_account(
+        &self,
+        tenant: TenantId,
+        access_token: &str,
+    ) -> BoxFuture<'_, Result<VerifiedNumbers, VerifierError>> {
+        let access_token = access_token.to_owned();
+        Box::pin(async move {
+            let token = processor::token_of(&self.0, &access_token)
+                .await
+                .map_err(unavailable)?
+                .filter(|t| t.tenant_id == tenant)
+                .ok_or(VerifierError::NotFound)?;
+            let (user, member, account) = processor::granted(&self.0, &token).await.map_err(unavailable)?;
+            let released = verification::released_account(
+                &self.0,
+                tenant,
+                &user.guid,
+                member.guid.as_str(),
+                account.guid.as_str(),
+            )
+            .await
+            .map_err(unavailable)?
+            .ok_or(VerifierError::NotFound)?;
+            if released.needs_reauthentication() {
+                return Err(VerifierError::ReauthRequired);
+            }
+            Ok(VerifiedNumbers {
+                routing_number: released.routing_number,
+                account_number: released.account_number,
+                account_type: released.kind.as_str().to_owned(),
+                institution_name: released.institution_name,
+                available_cents: released.available_balance_cents,
+                balance_cents: Some(released.balance_cents),
+            })
+        })
     }
 }

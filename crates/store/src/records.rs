@@ -251,6 +251,49 @@ pub struct WidgetSessionRecord {
     pub created_at: Timestamp,
 }
 
+/// A single-use MX authorization code a client requested for a processor (only its hash),
+/// scoped to one verified account.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProcessorCodeRecord {
+    pub code_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    #[sqlx(try_from = "Parsed<UserGuid>")]
+    pub user_guid: UserGuid,
+    #[sqlx(try_from = "Parsed<MemberGuid>")]
+    pub member_guid: MemberGuid,
+    #[sqlx(try_from = "Parsed<AccountGuid>")]
+    pub account_guid: AccountGuid,
+    /// The scope as MX writes it (`user-guid:… member-guid:… account-guid:… read-protected`).
+    pub scope: String,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub used_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
+/// A processor access token redeemed from an authorization code (only its hash), reading the
+/// one account its scope names.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ProcessorTokenRecord {
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    #[sqlx(try_from = "Parsed<UserGuid>")]
+    pub user_guid: UserGuid,
+    #[sqlx(try_from = "Parsed<MemberGuid>")]
+    pub member_guid: MemberGuid,
+    #[sqlx(try_from = "Parsed<AccountGuid>")]
+    pub account_guid: AccountGuid,
+    pub scope: String,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
 /// A payments API access token (only its hash).
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct PaymentTokenRecord {

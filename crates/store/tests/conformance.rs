@@ -20,8 +20,8 @@ use openiav_store::postgres::PgDatabase;
 use openiav_store::records::{
     AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
     FundingSourceMicroDepositsRecord, FundingSourceRecord, IdempotencyRecord, JobRecord, MemberRecord,
-    MemberStatusRecord, MicroDepositRecord, PaymentTokenRecord, TenantRecord, UserRecord, WebhookRecord,
-    WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
+    MemberStatusRecord, MicroDepositRecord, PaymentTokenRecord, ProcessorCodeRecord, ProcessorTokenRecord,
+    TenantRecord, UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
 use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
 use openiav_store::repo::customers::CustomerFilter;
@@ -30,7 +30,7 @@ use openiav_store::repo::users::UserFilter;
 use openiav_store::repo::webhooks::WebhookFilter;
 use openiav_store::repo::{
     accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
-    micro_deposits, payment_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
+    micro_deposits, payment_tokens, processor_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
 use openiav_store::repo::{exchange_session_states, visa};
 use openiav_store::sqlite::SqliteDatabase;
@@ -139,6 +139,8 @@ conformance! {
         accounts_list_all_and_find_filter_by_member_user_and_tenant,
         micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant,
         widget_sessions_open_once_before_expiry_and_then_find_live,
+        processor_codes_redeem_once_before_expiry_within_their_tenant,
+        processor_tokens_live_until_expiry_and_list_by_user_member_and_account,
         payment_tokens_live_until_expiry_then_deleted,
         payment_tokens_find_tells_an_expired_token_from_an_unknown_one,
         customers_round_trip_every_field_through_insert_and_save,
@@ -1784,6 +1786,129 @@ async fn widget_sessions_open_once_before_expiry_and_then_find_live(db: TestDb) 
     assert!(find("ses-a", 5_010).await.is_none(), "an expired session is gone");
     assert!(find("ses-a2", 100).await.is_none());
     assert!(find("url-a", 100).await.is_none(), "the URL token is not a session token");
+}
+
+async fn processor_codes_redeem_once_before_expiry_within_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+    let account = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "checking", T0)).await;
+    let code = |hash: &str, expires: i64| ProcessorCodeRecord {
+        code_hash: hash.to_owned(),
+        tenant_id: tenant,
+        user_guid: user.guid.clone(),
+        member_guid: member.guid.clone(),
+        account_guid: account.guid.clone(),
+        scope: format!("user-guid:{} read-protected", user.guid),
+        expires_at: at(expires),
+        used_at: None,
+        created_at: at(0),
+    };
+    for c in [code("code-a", 1_000), code("code-b", 1_000)] {
+        store.write(move |w| Box::pin(async move { processor_tokens::insert_code(w, &c).await })).await.unwrap();
+    }
+    let redeem = |tenant: TenantId, hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { processor_tokens::redeem_code(c, tenant, hash, at(now)).await }))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(redeem(other, "code-a", 10).await.is_none(), "another tenant cannot redeem the code");
+    let used = redeem(tenant, "code-a", 10).await.expect("an unused code redeems");
+    assert_same(&used, &ProcessorCodeRecord { used_at: Some(at(10)), ..code("code-a", 1_000) });
+    assert!(redeem(tenant, "code-a", 20).await.is_none(), "a code redeems once");
+    assert!(redeem(tenant, "code-b", 1_000).await.is_none(), "an expired code does not redeem");
+    assert!(redeem(tenant, "code-zzz", 10).await.is_none());
+
+    let find = |tenant: TenantId, hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { processor_tokens::find_code(&mut c, tenant, hash).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find(tenant, "code-a").await.and_then(|c| c.used_at), Some(at(10)));
+    assert_eq!(find(tenant, "code-b").await.map(|c| (c.used_at, c.expires_at)), Some((None, at(1_000))));
+    assert!(find(other, "code-b").await.is_none(), "codes stay in their tenant");
+}
+
+async fn processor_tokens_live_until_expiry_and_list_by_user_member_and_account(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+    let second = new_member(&store, tenant, &user.guid).await;
+    let a1 = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "checking", T0)).await;
+    let a2 = upsert_account(&store, &account_record(tenant, &user.guid, &second.guid, "savings", T0)).await;
+    let token = |hash: &str, member: &MemberGuid, account: &AccountGuid, created: i64| ProcessorTokenRecord {
+        token_hash: hash.to_owned(),
+        tenant_id: tenant,
+        user_guid: user.guid.clone(),
+        member_guid: member.clone(),
+        account_guid: account.clone(),
+        scope: "read-protected".to_owned(),
+        expires_at: at(created + 1_000),
+        created_at: at(created),
+    };
+    let t1 = token("tok-1", &member.guid, &a1.guid, 0);
+    let t2 = token("tok-2", &second.guid, &a2.guid, 5);
+    for t in [t1.clone(), t2.clone()] {
+        store.write(move |c| Box::pin(async move { processor_tokens::insert_token(c, &t).await })).await.unwrap();
+    }
+    let live = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { processor_tokens::find_live_token(&mut c, hash, at(now)).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_same(&live("tok-1", 999).await.expect("live"), &t1);
+    assert!(live("tok-1", 1_000).await.is_none(), "an expired token is not live");
+    assert!(live("tok-zzz", 0).await.is_none());
+
+    let list = |tenant: TenantId, member: Option<String>, account: Option<String>| {
+        let (store, u) = (store.clone(), user.guid.clone());
+        async move {
+            store
+                .read(move |mut c| async move {
+                    processor_tokens::list_tokens(&mut c, tenant, Some(&u), member.as_deref(), account.as_deref()).await
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.token_hash)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(tenant, None, None).await, ["tok-1", "tok-2"], "oldest first, expired or not");
+    assert_eq!(list(tenant, Some(second.guid.to_string()), None).await, ["tok-2"]);
+    assert_eq!(list(tenant, None, Some(a1.guid.to_string())).await, ["tok-1"]);
+    assert!(list(tenant, Some(member.guid.to_string()), Some(a2.guid.to_string())).await.is_empty());
+    assert!(list(other, None, None).await.is_empty(), "tokens stay in their tenant");
+    let everyone = store
+        .read(move |mut c| async move { processor_tokens::list_tokens(&mut c, tenant, None, None, None).await })
+        .await
+        .unwrap();
+    assert_eq!(everyone.len(), 2, "without a user, every token of the tenant");
+    let stranger = UserGuid::generate();
+    let none =
+        store
+            .read(move |mut c| async move {
+                processor_tokens::list_tokens(&mut c, tenant, Some(&stranger), None, None).await
+            })
+            .await
+            .unwrap();
+    assert!(none.is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ mod accounts;
 mod institutions;
 mod members;
 pub mod micro_deposits;
+mod processor;
 mod users;
 mod widget_urls;
 
@@ -53,6 +54,14 @@ pub fn router() -> Router<AppState> {
         .route("/micro_deposits/{micro_deposit}/verify", put(micro_deposits::verify))
         .route("/users/{user}/widget_urls", post(widget_urls::create))
         .route("/users/{user}/connect_widget_url", post(widget_urls::create_legacy))
+        .route("/authorization_code", post(processor::authorization_code))
+        .route("/payment_processor_authorization_code", post(processor::payment_processor_authorization_code))
+        .route("/token", post(processor::token))
+        .route("/tokens", get(processor::list_tokens))
+        .route("/account/account_numbers", get(processor::account_numbers))
+        .route("/account/check_balance", post(processor::check_balance))
+        .route("/payment_account", get(processor::payment_account))
+        .route("/account/transactions", get(processor::account_owners))
         // Set before the CORS layer so that preflight requests reach it on every route.
         .method_not_allowed_fallback(|| async {
             MxError::MethodNotAllowed("This method is not allowed on this path.".into())

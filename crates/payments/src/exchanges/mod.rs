@@ -1,10 +1,11 @@
 //! Exchanges: a customer's account at an open-banking partner that Dwolla may read, made from
-//! the token the partner handed out (for MX, one of the customer's available connections) and
-//! read back when a funding source needs the account's numbers; and its re-authentication mark
-//! (`reauth_required_at`), set with a `customer_exchange_reauth_required` event when a read
-//! finds the connection lost and cleared when a read finds it working again. A Visa exchange is
-//! made by Dwolla's redirect endpoint itself ([`crate::visa`]) and holds the chosen account's
-//! numbers.
+//! the token the partner handed out (for MX, one of the customer's available connections, or
+//! in a secure exchange an authorization code redeemed as the tenant's processor, whose access
+//! token is kept encrypted) and read back when a funding source needs the account's numbers;
+//! and its re-authentication mark (`reauth_required_at`), set with a
+//! `customer_exchange_reauth_required` event when a read finds the connection lost and cleared
+//! when a read finds it working again. A Visa exchange is made by Dwolla's redirect endpoint
+//! itself ([`crate::visa`]) and holds the chosen account's numbers.
 
 pub mod rules;
 pub mod view;
@@ -24,7 +25,7 @@ use self::rules::ReauthChange;
 use crate::body::{valid, Lenient};
 use crate::error::{DwollaCode, FieldError};
 use crate::partners::{Kind, PartnerLinks};
-use crate::port::{VerifiedAccount, VerifiedNumbers, VisaAccount};
+use crate::port::{VerifiedAccount, VerifiedNumbers, VerifierError, VisaAccount};
 use crate::{events, AppState, DwollaError};
 
 /// `POST /customers/{id}/exchanges`.
@@ -36,6 +37,10 @@ pub struct CreateExchange {
     pub mx: Option<Lenient<MxToken>>,
     #[serde(default)]
     pub plaid: Option<Lenient<PlaidToken>>,
+    /// A secure-exchange token: for MX, an authorization code the client requested for a
+    /// processor (`/authorization_code`).
+    #[serde(default)]
+    pub token: Option<Lenient<String>>,
 }
 
 /// `mx` of an exchange request.
@@ -86,6 +91,13 @@ pub enum Connection {
     },
     Plaid {
         public_token: String,
+    },
+    /// A secure exchange: an MX authorization code redeemed as the tenant's processor. The
+    /// access token is kept encrypted under the exchange (standard base64 of the AEAD blob).
+    MxProcessor {
+        member: String,
+        account: String,
+        sealed_token: String,
     },
     /// The account chosen at Visa's bank page.
     Visa(VisaConnection),
@@ -176,6 +188,45 @@ fn visa_number_context(tenant: TenantId, exchange_id: &str) -> String {
     format!("{tenant}/{exchange_id}/visa_account_number")
 }
 
+/// The AEAD context of a secure exchange's processor access token.
+fn processor_token_context(tenant: TenantId, exchange_id: &str) -> String {
+    format!("{tenant}/{exchange_id}/processor_token")
+}
+
+/// Encrypts a processor access token under the exchange it belongs to.
+fn seal_processor_token(state: &AppState, tenant: TenantId, exchange_id: &str, token: &str) -> String {
+    let blob = state.keyring.encrypt(&processor_token_context(tenant, exchange_id), token.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(blob)
+}
+
+/// The processor access token a secure exchange keeps; one that does not decrypt is an error
+/// naming the exchange.
+pub fn processor_token(
+    state: &AppState,
+    tenant: TenantId,
+    exchange_id: &str,
+    sealed: &str,
+) -> Result<String, DwollaError> {
+    let undecodable = |why: String| {
+        DwollaError::internal(format!("exchange {exchange_id}: column connection holds a token that {why}"))
+    };
+    let blob = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|e| undecodable(e.to_string()))?;
+    let plain = state
+        .keyring
+        .decrypt(&processor_token_context(tenant, exchange_id), &blob)
+        .map_err(|e| undecodable(e.to_string()))?;
+    String::from_utf8(plain).map_err(|e| undecodable(e.to_string()))
+}
+
+fn expired_token() -> DwollaError {
+    DwollaError::new(DwollaCode::ExpiredExchangeToken, "Exchange token is expired.")
+}
+
+/// The refusal of a token exchange with a partner this server cannot reach.
+fn unsupported_token_exchange(partner: &str) -> DwollaError {
+    DwollaError::forbidden(format!("Token exchanges with {partner} are not supported by this server."))
+}
+
 fn invalid_token() -> DwollaError {
     DwollaError::new(DwollaCode::InvalidExchangeToken, "The exchange token is not valid to perform this operation. Either the token is expired or invalid, or the products permissions to the token are invalid or expired.")
 }
@@ -211,7 +262,22 @@ pub async fn prepare(
         return Err(DwollaError::new(DwollaCode::InvalidScope, "The scopes for creating an exchange resource for a customer is not enabled for this application. Reach out to Dwolla for more information."));
     }
     let partner = PartnerLinks::of(&request.links).partner(state.config.visa_enabled)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let secure_token = rules::secure_token(valid(&request.token).map(String::as_str));
     let connection = match partner.kind {
+        // A secure-exchange token wins over an available-connection token.
+        Kind::Mx if secure_token.is_some() => {
+            // The aggregator consumes the code in its own write, before this exchange's write:
+            // a port call cannot run inside a payments transaction (one SQLite writer).
+            let code = secure_token.unwrap_or_default();
+            let grant = state.verifier.redeem_authorization_code(tenant, code).await.map_err(|e| match e {
+                VerifierError::Expired => expired_token(),
+                VerifierError::NotFound => invalid_token(),
+                other => DwollaError::internal(format!("account verifier: {other}")),
+            })?;
+            let sealed_token = seal_processor_token(state, tenant, &id, &grant.access_token);
+            Connection::MxProcessor { member: grant.member, account: grant.account, sealed_token }
+        }
         Kind::Mx => {
             let token = valid(&request.mx).and_then(|mx| valid(&mx.available_connection_token)).ok_or_else(|| {
                 DwollaError::validation(vec![FieldError::required(
@@ -232,11 +298,13 @@ pub async fn prepare(
             }
             Connection::Plaid { public_token: token.clone() }
         }
-        // Visa creates its own exchanges; token exchanges (secure exchange) are not offered here.
-        Kind::Visa | Kind::TokenOnly | Kind::Checkout => return Err(invalid_token()),
+        // Visa creates its own exchanges.
+        Kind::Visa => return Err(invalid_token()),
+        // Finicity receipts, Flinks and Checkout.com tokens need the partner's own service.
+        Kind::TokenOnly | Kind::Checkout => return Err(unsupported_token_exchange(partner.name)),
     };
     Ok(ExchangeRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         tenant_id: tenant,
         customer_id: customer.id.clone(),
         partner: partner.name.to_owned(),
@@ -341,6 +409,19 @@ mod tests {
         assert_eq!((numbers.institution_name.as_str(), numbers.available_cents), ("Visa Demo Bank", Some(125_034)));
         let moved = visa.numbers(&keyring, tenant, "ex-2");
         assert_eq!(moved.expect_err("bound to its exchange").code(), DwollaCode::ServerError);
+    }
+
+    #[test]
+    fn secure_exchanges_keep_their_token_sealed() {
+        let processor = Connection::MxProcessor {
+            member: "MBR-1".into(),
+            account: "ACT-1".into(),
+            sealed_token: "c2VhbGVk".into(),
+        };
+        assert_eq!(
+            processor.encode(),
+            r#"{"partner":"mx_processor","member":"MBR-1","account":"ACT-1","sealed_token":"c2VhbGVk"}"#
+        );
     }
 
     #[test]

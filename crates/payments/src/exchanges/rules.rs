@@ -51,6 +51,12 @@ pub fn update_credentials(base: &str, exchange_id: &str) -> DwollaError {
     .with_about(about)
 }
 
+/// The secure-exchange token a body carries, if any: a blank one counts as none (so the body
+/// falls back to the partner's own token field and its "required" error).
+pub fn secure_token(token: Option<&str>) -> Option<&str> {
+    token.map(str::trim).filter(|t| !t.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +104,13 @@ mod tests {
         assert!(!plaid_public_token_is_valid("public-sandbox-1234"), "too short");
         assert!(!plaid_public_token_is_valid("public-production-12345678"));
         assert!(!plaid_public_token_is_valid(""));
+    }
+
+    #[test]
+    fn a_blank_secure_token_is_no_token() {
+        assert_eq!(secure_token(Some("  abc\n")), Some("abc"));
+        assert_eq!(secure_token(Some(" \t")), None);
+        assert_eq!(secure_token(Some("")), None);
+        assert_eq!(secure_token(None), None);
     }
 }

@@ -174,17 +174,23 @@ async fn exchange_numbers(
     connection: &Connection,
     account_type: &str,
 ) -> Result<VerifiedNumbers, DwollaError> {
+    let read_failure = |e: VerifierError| match e {
+        VerifierError::ReauthRequired => exchanges::rules::update_credentials(state.base(), exchange_id),
+        VerifierError::NotFound | VerifierError::Expired | VerifierError::Unavailable(_) => rules::inactive_exchange(),
+    };
     match connection {
         Connection::Mx { member, account, name } => {
             let user = customer.aggregator_user.as_deref().ok_or_else(rules::inactive_exchange)?;
             let account = VerifiedAccount { member: member.clone(), account: account.clone(), name: name.clone() };
-            state.verifier.account_numbers(customer.tenant_id, user, &account).await.map_err(|e| match e {
-                VerifierError::ReauthRequired => exchanges::rules::update_credentials(state.base(), exchange_id),
-                VerifierError::NotFound | VerifierError::Unavailable(_) => rules::inactive_exchange(),
-            })
+            state.verifier.account_numbers(customer.tenant_id, user, &account).await.map_err(read_failure)
         }
         Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
         Connection::Visa(visa) => visa.numbers(&state.keyring, customer.tenant_id, exchange_id),
+        // A secure exchange reads the account as the processor its token was issued to.
+        Connection::MxProcessor { sealed_token, .. } => {
+            let token = exchanges::processor_token(state, customer.tenant_id, exchange_id, sealed_token)?;
+            state.verifier.processor_account(customer.tenant_id, &token).await.map_err(read_failure)
+        }
     }
 }
 

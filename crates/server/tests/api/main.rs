@@ -11,6 +11,7 @@ mod members;
 mod micro_deposits;
 mod oauth;
 mod payments;
+mod processor_tokens;
 mod robustness;
 mod test_passwords;
 mod users;

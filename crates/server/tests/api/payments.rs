@@ -15,6 +15,7 @@ mod micro_deposits;
 mod partners;
 mod races;
 mod reauth;
+mod secure_exchange;
 mod sessions;
 mod tokens;
 mod visa;

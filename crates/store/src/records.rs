@@ -8,6 +8,7 @@ use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
+use openiav_core::plaid::LinkStage;
 use sqlx::any::{AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
 use sqlx::error::BoxDynError;
 use sqlx::{Any, Decode, FromRow, Row, Type, ValueRef};
@@ -447,6 +448,72 @@ pub struct FundingSourceMicroDepositsRecord {
     pub processed_at: Option<Timestamp>,
 }
 
+/// A Plaid item: one end user's login at a sandbox institution, and the accounts they shared.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidItemRecord {
+    pub id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    /// Whose item it is (for Dwolla's sessions, the customer id).
+    pub client_user_id: String,
+    pub institution_id: String,
+    /// The ids of the shared accounts, as a JSON list.
+    pub accounts: String,
+    /// When the item started needing the end user to log in again (`ITEM_LOGIN_REQUIRED`).
+    #[sqlx(try_from = "NullableMillis")]
+    pub login_required_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+}
+
+/// A Plaid link token (only its hash) and the Link session opening it started.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidLinkTokenRecord {
+    /// The `link_session_id` Link's callbacks carry.
+    pub id: String,
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub client_user_id: String,
+    /// The item an update-mode token logs back into.
+    pub item_id: Option<String>,
+    pub session_token_hash: Option<String>,
+    #[sqlx(try_from = "Parsed<LinkStage>")]
+    pub stage: LinkStage,
+    pub institution_id: Option<String>,
+    /// The pending challenge, as JSON the Link crate owns.
+    pub mfa: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub opened_at: Option<Timestamp>,
+    #[sqlx(try_from = "NullableMillis")]
+    pub session_expires_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
+/// A Plaid public token (only its hash): the item and account a finished Link session chose.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidPublicTokenRecord {
+    pub id: String,
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub link_token_id: String,
+    pub client_user_id: String,
+    pub item_id: String,
+    pub account_id: String,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub used_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
 /// Maps a row to a record through its derived [`FromRow`], naming the row in a decode error:
 /// a stored word outside a vocabulary, a malformed id or a column of the wrong type is an error
 /// naming the column and the row, never a default. Every repository reads records through this.
@@ -525,6 +592,7 @@ parsed!(
     FundingSourceMicroDepositStatus,
     FundingSourceStatus,
     BankAccountType,
+    LinkStage,
 );
 
 /// A boolean column: PostgreSQL hands the Any driver a BOOLEAN, SQLite an INTEGER 0/1 (the Any

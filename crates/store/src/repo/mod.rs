@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod members;
 pub mod micro_deposits;
 pub mod payment_tokens;
+pub mod plaid;
 pub mod tenants;
 pub mod users;
 pub mod webhooks;

@@ -55,11 +55,14 @@ pub enum DwollaCode {
     ServerError,
     /// 503: the store is unavailable or the request ran past its deadline.
     ServiceUnavailable,
+    /// 400: the partner's login behind a token or an exchange needs the end user again
+    /// (re-authentication through a new exchange session).
+    UpdateCredentials,
 }
 
 impl DwollaCode {
     /// Every code, in declaration order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::BadRequest,
         Self::ValidationError,
         Self::DuplicateResource,
@@ -78,6 +81,7 @@ impl DwollaCode {
         Self::InvalidVersion,
         Self::ServerError,
         Self::ServiceUnavailable,
+        Self::UpdateCredentials,
     ];
 
     /// The HTTP status Dwolla answers this code with.
@@ -88,7 +92,8 @@ impl DwollaCode {
             | Self::DuplicateResource
             | Self::MaxNumberOfResources
             | Self::InactiveExchange
-            | Self::UnsupportedOperation => StatusCode::BAD_REQUEST,
+            | Self::UnsupportedOperation
+            | Self::UpdateCredentials => StatusCode::BAD_REQUEST,
             Self::InvalidCredentials
             | Self::InvalidAccessToken
             | Self::ExpiredAccessToken
@@ -124,6 +129,7 @@ impl DwollaCode {
             Self::InvalidVersion => "InvalidVersion",
             Self::ServerError => "ServerError",
             Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::UpdateCredentials => "UpdateCredentials",
         }
     }
 }
@@ -229,15 +235,35 @@ pub struct Parts {
     pub about: Option<Link>,
     /// Logged, never answered.
     pub detail: Option<String>,
+    /// The one answer whose status is not its code's: an expired exchange token is a 400
+    /// `InvalidExchangeToken` where every other is a 401 (§7.1).
+    pub expired_token: bool,
 }
 
 impl DwollaError {
     pub fn new(code: DwollaCode, message: impl Into<String>) -> Self {
-        Self(Box::new(Parts { code, message: message.into(), errors: Vec::new(), about: None, detail: None }))
+        Self(Box::new(Parts {
+            code,
+            message: message.into(),
+            errors: Vec::new(),
+            about: None,
+            detail: None,
+            expired_token: false,
+        }))
     }
 
     pub fn status(&self) -> StatusCode {
+        if self.0.expired_token {
+            return StatusCode::BAD_REQUEST;
+        }
         self.0.code.status()
+    }
+
+    /// 400 `InvalidExchangeToken` "Exchange token is expired." (§7.1).
+    pub fn expired_exchange_token() -> Self {
+        let mut e = Self::new(DwollaCode::InvalidExchangeToken, "Exchange token is expired.");
+        e.0.expired_token = true;
+        e
     }
 
     pub fn code(&self) -> DwollaCode {
@@ -402,7 +428,7 @@ mod tests {
 
     /// Each code with the status `shared/reference/dwolla-wire.md` gives it (§11 table, §7 for
     /// the exchange codes). `ServiceUnavailable` is ours: the reference has no 503 code.
-    const WIRE: [(&str, u16); 18] = [
+    const WIRE: [(&str, u16); 19] = [
         ("BadRequest", 400),
         ("ValidationError", 400),
         ("DuplicateResource", 400),
@@ -422,6 +448,8 @@ mod tests {
         ("InvalidVersion", 406),
         ("ServerError", 500),
         ("ServiceUnavailable", 503),
+        // §6.3 and §7.1.
+        ("UpdateCredentials", 400),
     ];
 
     #[test]
@@ -432,6 +460,14 @@ mod tests {
             assert_eq!(code.status().as_u16(), status, "{wire}");
             assert_eq!(DwollaError::new(code, "m").status().as_u16(), status, "{wire}");
         }
+    }
+
+    #[test]
+    fn an_expired_exchange_token_is_the_one_invalid_exchange_token_answered_400() {
+        let e = DwollaError::expired_exchange_token();
+        assert_eq!((e.code(), e.status().as_u16()), (DwollaCode::InvalidExchangeToken, 400));
+        assert!(e.body().contains("Exchange token is expired."), "{}", e.body());
+        assert_eq!(DwollaError::new(DwollaCode::InvalidExchangeToken, "m").status().as_u16(), 401);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The Dwolla-compatible payments API: OAuth application tokens, customers, exchange partners,
 //! exchange sessions, available exchange connections, exchanges, funding sources and events,
 //! in Dwolla's HAL conventions. Account verification goes through the [`port::AccountVerifier`]
-//! port; this crate never talks to the aggregation side directly.
+//! port and Plaid's Link through [`port::LinkProvider`]; this crate never talks to the
+//! aggregation or Link side directly.
 
 pub mod auth;
 pub mod body;
@@ -50,6 +51,8 @@ pub struct Payments {
     pub clock: Arc<dyn Clock>,
     pub config: PaymentsConfig,
     pub verifier: Arc<dyn port::AccountVerifier>,
+    /// Plaid's Link and its tokens.
+    pub link: Arc<dyn port::LinkProvider>,
 }
 
 impl Payments {
@@ -59,10 +62,11 @@ impl Payments {
         clock: Arc<dyn Clock>,
         config: PaymentsConfig,
         verifier: Arc<dyn port::AccountVerifier>,
+        link: Arc<dyn port::LinkProvider>,
     ) -> Arc<Self> {
         let mut config = config;
         config.public_base_url = config.public_base_url.trim_end_matches('/').to_owned();
-        Arc::new(Self { store, keyring, clock, config, verifier })
+        Arc::new(Self { store, keyring, clock, config, verifier, link })
     }
 
     /// The public base URL, without a trailing slash.

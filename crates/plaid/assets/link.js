@@ -1,4 +1,4 @@
-// The Link page inside the host's iframe: built from the DOM (never innerHTML), talking to
+// The Link page inside the host's iframe: built node by node from the DOM (no HTML strings), talking to
 // openiav's Link session API with the session's own token in a header, and to the host page's
 // Link script by postMessage (only to the window that opened it, at that window's origin).
 const API = "/link/api";

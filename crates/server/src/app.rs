@@ -17,6 +17,7 @@ use openiav_core::clock::{Clock, SystemClock};
 use openiav_core::crypto::{Keyring, MasterKey};
 use openiav_payments::webhooks::{self, DeliveryConfig};
 use openiav_payments::{Payments, PaymentsConfig};
+use openiav_plaid::{Plaid, PlaidConfig};
 use openiav_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use crate::bootstrap::{self, IssuedTenant, PresetCredentials};
 use crate::config::{base_url_for, ServeArgs};
 use crate::edge::{self, Edge, Vendor};
+use crate::link::InProcessLink;
 use crate::serve::{self, ConnectionLimits};
 use crate::verifier::InProcessVerifier;
 
@@ -34,6 +36,7 @@ pub struct App {
     payments_listener: TcpListener,
     aggregation: Arc<Aggregation>,
     payments: Arc<Payments>,
+    plaid: openiav_plaid::AppState,
     delivery: DeliveryConfig,
     store: Store,
     request_deadline: Duration,
@@ -116,6 +119,7 @@ impl App {
             .aggregation_public_url
             .clone()
             .unwrap_or_else(|| base_url_for(aggregation_listener.local_addr().expect("bound")));
+        let plaid = Plaid::new(store.clone(), clock.clone(), PlaidConfig { public_base_url: public.clone() });
         let config = AggregationConfig {
             public_base_url: public,
             sandbox_delay_ms: args.sandbox_delay_ms as i64,
@@ -131,13 +135,15 @@ impl App {
             visa_enabled: args.visa_partner,
         };
         let verifier = Arc::new(InProcessVerifier(aggregation.clone()));
-        let payments = Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier);
+        let link = Arc::new(InProcessLink(plaid.clone()));
+        let payments = Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier, link);
         let delivery = DeliveryConfig { allowlist: args.webhook_allowlist.clone() };
         Ok(Self {
             aggregation_listener,
             payments_listener,
             aggregation,
             payments,
+            plaid,
             delivery,
             store,
             request_deadline,
@@ -180,6 +186,7 @@ impl App {
         let aggregation_router = trace_layer(with_edge(
             openiav_aggregation::router(self.aggregation.clone())
                 .merge(openiav_widget::router().with_state(self.aggregation.clone()))
+                .merge(openiav_plaid::router(self.plaid.clone()))
                 .fallback(|| async { MxError::NotFound })
                 .method_not_allowed_fallback(|| async {
                     MxError::MethodNotAllowed("This method is not allowed on this path.".into())

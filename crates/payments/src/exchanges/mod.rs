@@ -1,6 +1,7 @@
 //! Exchanges: a customer's account at an open-banking partner that Dwolla may read, made from
-//! the token the partner handed out (for MX, one of the customer's available connections) and
-//! read back when a funding source needs the account's numbers.
+//! the token the partner handed out (for MX, one of the customer's available connections; for
+//! Plaid, a public token the Link provider redeems for this customer) and read back when a
+//! funding source needs the account's numbers.
 
 pub mod rules;
 pub mod view;
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::body::{valid, Lenient};
 use crate::error::{DwollaCode, FieldError};
 use crate::partners::{Kind, PartnerLinks};
-use crate::port::VerifiedAccount;
+use crate::port::{LinkProviderError, VerifiedAccount};
 use crate::{AppState, DwollaError};
 
 /// `POST /customers/{id}/exchanges`.
@@ -71,8 +72,16 @@ fn connected_account(accounts: Vec<VerifiedAccount>, token: &str) -> Option<Veri
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "partner", rename_all = "snake_case")]
 pub enum Connection {
-    Mx { member: String, account: String, name: String },
-    Plaid { public_token: String },
+    Mx {
+        member: String,
+        account: String,
+        name: String,
+    },
+    /// The Plaid item and the account of it the end user chose (never a token).
+    Plaid {
+        item: String,
+        account: String,
+    },
 }
 
 impl Connection {
@@ -91,6 +100,18 @@ impl Connection {
 
 fn invalid_token() -> DwollaError {
     DwollaError::new(DwollaCode::InvalidExchangeToken, "The exchange token is not valid to perform this operation. Either the token is expired or invalid, or the products permissions to the token are invalid or expired.")
+}
+
+/// What a refused Plaid public token answers (§7.1).
+pub fn link_refusal(e: LinkProviderError) -> DwollaError {
+    match e {
+        LinkProviderError::InvalidToken | LinkProviderError::NotFound => invalid_token(),
+        LinkProviderError::ExpiredToken => DwollaError::expired_exchange_token(),
+        LinkProviderError::LoginRequired => {
+            DwollaError::new(DwollaCode::UpdateCredentials, "The login details for this token have changed.")
+        }
+        LinkProviderError::Unavailable(why) => DwollaError::internal(format!("link provider: {why}")),
+    }
 }
 
 /// The tenant's exchange `id`.
@@ -140,10 +161,8 @@ pub async fn prepare(
             let token = valid(&request.plaid).and_then(|plaid| valid(&plaid.public_token)).ok_or_else(|| {
                 DwollaError::validation(vec![FieldError::required("/plaid/publicToken", "PublicToken required.")])
             })?;
-            if !rules::plaid_public_token_is_valid(token) {
-                return Err(invalid_token());
-            }
-            Connection::Plaid { public_token: token.clone() }
+            let linked = state.link.redeem_public_token(tenant, &customer.id, token).await.map_err(link_refusal)?;
+            Connection::Plaid { item: linked.item_id, account: linked.account_id }
         }
         // Visa creates its own exchanges; token exchanges (secure exchange) are not offered here.
         Kind::Visa | Kind::TokenOnly | Kind::Checkout => return Err(invalid_token()),
@@ -196,8 +215,8 @@ mod tests {
     fn connections_keep_their_stored_json() {
         let mx = Connection::Mx { member: "MBR-1".into(), account: "ACT-1".into(), name: "Checking".into() };
         assert_eq!(mx.encode(), r#"{"partner":"mx","member":"MBR-1","account":"ACT-1","name":"Checking"}"#);
-        let plaid = Connection::Plaid { public_token: "public-sandbox-x".into() };
-        assert_eq!(plaid.encode(), r#"{"partner":"plaid","public_token":"public-sandbox-x"}"#);
+        let plaid = Connection::Plaid { item: "item-1".into(), account: "acc-1".into() };
+        assert_eq!(plaid.encode(), r#"{"partner":"plaid","item":"item-1","account":"acc-1"}"#);
     }
 
     #[test]

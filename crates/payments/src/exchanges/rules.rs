@@ -1,15 +1,10 @@
-//! What an exchange (and an exchange session) requires of its customer and its token.
+//! What an exchange (and an exchange session) requires of its customer.
 
 use openiav_core::payments::CustomerStatus;
 
 /// Whether a customer in `status` may connect accounts: not once deactivated or suspended.
 pub fn customer_may_connect(status: CustomerStatus) -> bool {
     !matches!(status, CustomerStatus::Deactivated | CustomerStatus::Suspended)
-}
-
-/// Whether `token` looks like a public token Plaid's sandbox hands out.
-pub fn plaid_public_token_is_valid(token: &str) -> bool {
-    token.starts_with("public-sandbox-") && token.len() >= 20
 }
 
 #[cfg(test)]
@@ -22,13 +17,5 @@ mod tests {
             let refused = matches!(status, CustomerStatus::Deactivated | CustomerStatus::Suspended);
             assert_eq!(customer_may_connect(status), !refused, "{status}");
         }
-    }
-
-    #[test]
-    fn plaid_public_tokens_are_sandbox_tokens_of_some_length() {
-        assert!(plaid_public_token_is_valid("public-sandbox-12345"));
-        assert!(!plaid_public_token_is_valid("public-sandbox-1234"), "too short");
-        assert!(!plaid_public_token_is_valid("public-production-12345678"));
-        assert!(!plaid_public_token_is_valid(""));
     }
 }

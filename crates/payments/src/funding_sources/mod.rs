@@ -31,9 +31,9 @@ use self::rules::DetailChange;
 use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::events;
 use crate::exchanges::{self, Connection};
-use crate::hal::id_from_href;
+use crate::hal::{self, id_from_href};
 use crate::lookup::{customer_of, find_or_404};
-use crate::port::{VerifiedAccount, VerifiedNumbers};
+use crate::port::{LinkProviderError, VerifiedAccount, VerifiedNumbers};
 use crate::{AppState, DwollaCode, DwollaError};
 
 openiav_core::wire_enum! {
@@ -147,18 +147,24 @@ fn bank_name(state: &AppState, routing: &RoutingNumber) -> String {
     state.verifier.bank_name(routing).unwrap_or_else(|| SANDBOX_BANK_NAME.to_owned())
 }
 
-/// The sandbox Plaid bank's numbers for a Plaid exchange (Plaid's test institution).
-fn plaid_numbers(exchange_id: &str, account_type: &str) -> VerifiedNumbers {
-    let digits: String =
-        exchange_id.bytes().filter(u8::is_ascii_digit).map(char::from).chain("0000000000".chars()).take(10).collect();
-    VerifiedNumbers {
-        routing_number: RoutingNumber::parse("011401533").expect("valid routing number"),
-        account_number: AccountNumber::parse(&format!("1111{digits}")).expect("valid account number"),
-        account_type: account_type.to_owned(),
-        institution_name: "Plaid Sandbox Bank".into(),
-        available_cents: Some(10_000),
-        balance_cents: Some(11_000),
+/// The sandbox balances (cents, available and current) of a Plaid account of `subtype`, as
+/// Plaid's sandbox reports them.
+fn plaid_balances(subtype: &str) -> (i64, i64) {
+    if subtype == "savings" {
+        (20_000, 21_000)
+    } else {
+        (10_000, 11_000)
     }
+}
+
+/// What a Plaid exchange whose item needs a new login answers: re-authenticate it (§6.3).
+fn update_credentials(base: &str, exchange_id: &str) -> DwollaError {
+    DwollaError::new(
+        DwollaCode::UpdateCredentials,
+        "Re-authentication is required in order to access account data. Please initiate the exchange session flow \
+         to regain access.",
+    )
+    .with_about(hal::link(base, &format!("/exchanges/{exchange_id}/exchange-sessions"), "exchange-session"))
 }
 
 /// The numbers behind an exchange.
@@ -167,7 +173,6 @@ async fn exchange_numbers(
     customer: &CustomerRecord,
     exchange_id: &str,
     connection: &Connection,
-    account_type: &str,
 ) -> Result<VerifiedNumbers, DwollaError> {
     match connection {
         Connection::Mx { member, account, name } => {
@@ -179,7 +184,21 @@ async fn exchange_numbers(
                 .await
                 .map_err(|_| rules::inactive_exchange())
         }
-        Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
+        Connection::Plaid { item, account } => {
+            let linked = state.link.linked_account(customer.tenant_id, item, account).await.map_err(|e| match e {
+                LinkProviderError::LoginRequired => update_credentials(state.base(), exchange_id),
+                _ => rules::inactive_exchange(),
+            })?;
+            let (available, balance) = plaid_balances(&linked.subtype);
+            Ok(VerifiedNumbers {
+                routing_number: linked.routing_number,
+                account_number: linked.account_number,
+                account_type: linked.subtype,
+                institution_name: linked.institution_name,
+                available_cents: Some(available),
+                balance_cents: Some(balance),
+            })
+        }
     }
 }
 
@@ -214,7 +233,7 @@ async fn from_exchange(
         }),
     )?;
     let connection = Connection::of(&bank.exchange)?;
-    let numbers = exchange_numbers(state, customer, &bank.exchange.id, &connection, bank.kind.as_str()).await?;
+    let numbers = exchange_numbers(state, customer, &bank.exchange.id, &connection).await?;
     Ok(NewBank {
         name: bank.name,
         kind: bank.kind,
@@ -411,8 +430,7 @@ pub async fn balance(
     let exchange = exchanges::find(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
     let customer = customer_of(state, tenant, &source.customer_id, CUSTOMER_NOT_FOUND).await?;
     let connection = Connection::of(&exchange)?;
-    let numbers =
-        exchange_numbers(state, &customer, &exchange.id, &connection, source.bank_account_type.as_str()).await?;
+    let numbers = exchange_numbers(state, &customer, &exchange.id, &connection).await?;
     Ok((source, numbers))
 }
 

@@ -1,7 +1,8 @@
 //! Exchange sessions: a customer's hand-off to an open-banking partner, new or re-authenticating
 //! an exchange. An MX session carries a single-use Connect widget URL in verification mode for
-//! the customer's own aggregator user; a Plaid session carries a Link token; a Visa session
-//! only the redirect URL it returns to. The hand-off is stored encrypted.
+//! the customer's own aggregator user; a Plaid session carries a link token the Link provider
+//! issued for the customer (in update mode for the item of the exchange it re-authenticates);
+//! a Visa session only the redirect URL it returns to. The hand-off is stored encrypted.
 
 pub mod rules;
 pub mod view;
@@ -15,6 +16,7 @@ use crate::body::Lenient;
 use crate::customers::CUSTOMER_NOT_FOUND;
 use crate::error::DwollaCode;
 use crate::exchanges::rules::customer_may_connect;
+use crate::exchanges::Connection;
 use crate::partners::{self, Kind, Partner, PartnerLinks};
 use crate::port::VerifierError;
 use crate::{AppState, DwollaError};
@@ -74,7 +76,7 @@ pub async fn prepare(
     if !rules::offers_sessions(partner.kind) {
         return Err(unsupported());
     }
-    hand_over(state, customer, partner, links.redirect_url(), None).await
+    hand_over(state, customer, partner, links.redirect_url(), None, None).await
 }
 
 /// A session that re-authenticates `exchange`, of its `customer` (not yet saved).
@@ -86,7 +88,12 @@ pub async fn prepare_reauth(
 ) -> Result<ExchangeSessionRecord, DwollaError> {
     let partner = partners::of_record(&exchange.partner, "exchange", &exchange.id)?;
     let links = PartnerLinks::of(&request.links);
-    hand_over(state, customer, partner, links.redirect_url(), Some(exchange.id.clone())).await
+    // A Plaid exchange logs its item back in: Link opens in update mode for it.
+    let update_item = match Connection::of(exchange)? {
+        Connection::Plaid { item, .. } => Some(item),
+        _ => None,
+    };
+    hand_over(state, customer, partner, links.redirect_url(), Some(exchange.id.clone()), update_item).await
 }
 
 /// Checks the request against the tenant's settings and asks the partner for the hand-off.
@@ -96,6 +103,7 @@ async fn hand_over(
     partner: &'static Partner,
     redirect: Option<Lenient<&str>>,
     exchange_id: Option<String>,
+    update_item: Option<String>,
 ) -> Result<ExchangeSessionRecord, DwollaError> {
     let tenant = customer.tenant_id;
     let settings = state.store.read(|mut c| async move { tenants::payment_settings(&mut c, tenant).await }).await?;
@@ -112,7 +120,13 @@ async fn hand_over(
             let user = aggregator_user(state, customer).await?;
             Some(state.verifier.verification_widget_url(tenant, &user).await.map_err(verifier_error)?)
         }
-        Kind::Plaid => Some(format!("link-sandbox-{}", uuid::Uuid::new_v4())),
+        Kind::Plaid => Some(
+            state
+                .link
+                .create_link_token(tenant, &customer.id, update_item.as_deref())
+                .await
+                .map_err(|e| DwollaError::internal(format!("link provider: {e}")))?,
+        ),
         Kind::Visa => None,
         Kind::TokenOnly | Kind::Checkout => return Err(unsupported()),
     };

@@ -129,7 +129,7 @@ function screen(view, title, ...content) {
   pane.replaceChildren(
     el("header", {}, el("span", { className: "brand" }, "openiav Link"), close),
     el("h1", { id: "link-title" }, title),
-    ...content,
+    ...content.filter((c) => c !== null && c !== undefined && c !== false),
   );
   pane.dataset.view = view;
 }

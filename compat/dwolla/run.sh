@@ -6,7 +6,9 @@
 #   python/      PyPI dwollav2 2.3.0   (a Client subclass with a `local` environment)
 # Each suite completes the MX Connect widget as the end user in Debian's Chromium through
 # browser/complete_widget.mjs (playwright-core + @mxenabled/web-widget-sdk 0.0.15), checks seed
-# 004's error table through the SDK's own error types, and receives signed webhooks.
+# 004's error table through the SDK's own error types, and receives signed webhooks. Each also
+# runs Dwolla's Plaid flow (plaid.test.mjs, tests/test_plaid.py), completing openiav's Plaid
+# Link through compat/plaid/complete_link.mjs (whose dependencies are installed here too).
 #
 #   bash compat/dwolla/run.sh
 #
@@ -127,6 +129,10 @@ if [[ "$need_npm" == 1 ]]; then
   # playwright-core downloads no browser by itself; the variable only makes sure of it.
   (cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2)
 fi
+# The Plaid suites complete Link through compat/plaid's helper, which has its own package.json.
+# shellcheck source=../plaid/ensure_deps.sh
+source "$REPO/compat/plaid/ensure_deps.sh"
+plaid_ensure_deps "$REPO/compat/plaid"
 
 PY_DIR="$HERE/python"
 VENV="$PY_DIR/.venv"

@@ -187,6 +187,8 @@ export async function completeLink(
 
     const search = await expect(frame.locator('#link-search'), 'the institution search');
     await search.fill(searchFor);
+    // The search answers after a short pause; its results replace the full list.
+    await frame.locator('#link-institutions button.institution').nth(1).waitFor({ state: 'detached' });
     const bank = frame.locator('button.institution', { hasText: institution });
     await expect(bank, `${institution} in the search results`);
     await shot('select-institution');

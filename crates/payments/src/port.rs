@@ -130,4 +130,12 @@ pub trait LinkProvider: Send + Sync {
         item_id: &str,
         account_id: &str,
     ) -> BoxFuture<'_, Result<LinkedAccount, LinkProviderError>>;
+
+    /// Spends a processor token made for Dwolla with the provider's API (secure exchange); the
+    /// account it names.
+    fn redeem_processor_token(
+        &self,
+        tenant: TenantId,
+        processor_token: &str,
+    ) -> BoxFuture<'_, Result<LinkedAccount, LinkProviderError>>;
 }

@@ -6,14 +6,16 @@
 //!
 //! A link token opens one Link session, once (one conditional UPDATE); the page then sends the
 //! session's own token in a header on every call. Tokens are stored only as SHA-256 hashes.
-//! The payments side reaches this crate through its `LinkProvider` port, plugged in by the
-//! server; nothing here knows Dwolla.
+//! A minimal Plaid API (`platform`) serves apps that integrate Plaid themselves and hand Dwolla a
+//! processor token. The payments side reaches this crate through its `LinkProvider` port,
+//! plugged in by the server; nothing here knows Dwolla.
 
 mod api;
 pub mod error;
 pub mod institutions;
 pub mod link;
 mod page;
+mod platform;
 pub mod rules;
 mod session;
 
@@ -72,5 +74,10 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{LINK_PATH}/link.html"), get(page::page))
         .route(&format!("{LINK_PATH}/assets/{{file}}"), get(page::asset))
         .nest("/link/api", api)
+        .route("/link/token/create", post(platform::link_token_create))
+        .route("/item/public_token/exchange", post(platform::public_token_exchange))
+        .route("/processor/token/create", post(platform::processor_token_create))
+        .route("/sandbox/public_token/create", post(platform::sandbox_public_token_create))
+        .route("/sandbox/item/reset_login", post(platform::sandbox_reset_login))
         .with_state(state)
 }

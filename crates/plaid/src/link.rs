@@ -313,7 +313,7 @@ fn institution_of(session: &PlaidLinkTokenRecord) -> Result<&'static Institution
         .ok_or_else(|| PlaidError::internal(format!("link session {}: unknown institution {id}", session.id)))
 }
 
-fn issue_public_token(
+pub(crate) fn issue_public_token(
     now: Timestamp,
     session: &PlaidLinkTokenRecord,
     item_id: &str,
@@ -391,6 +391,7 @@ pub async fn select_accounts(
         accounts: serde_json::to_string(&accounts.iter().map(|a| a.id.as_str()).collect::<Vec<_>>())
             .expect("ids serialise"),
         login_required_at: None,
+        access_token_hash: None,
         created_at: now,
         updated_at: now,
     };
@@ -561,4 +562,38 @@ pub async fn needs_login(state: &AppState, tenant: TenantId, item_id: &str) -> R
         .await?
         .ok_or(LinkError::ItemNotFound)?;
     Ok(item.login_required_at.is_some())
+}
+
+/// Spends a processor token made for `processor` with the Plaid API; returns the account it
+/// names (its item must not need a new login).
+pub async fn redeem_processor_token(
+    state: &AppState,
+    tenant: TenantId,
+    processor: &str,
+    token: &str,
+) -> Result<LinkedAccount, LinkError> {
+    let (hash, processor, now) = (hash_token(token.trim()), processor.to_owned(), state.clock.now());
+    let spent = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let Some(spent) = repo::redeem_processor_token(c, tenant, &hash, &processor, now).await? else {
+                    return Ok(Err(LinkError::InvalidToken));
+                };
+                let Some(item) = repo::find_item(c, tenant, &spent.item_id).await? else {
+                    return Ok(Err(LinkError::ItemNotFound));
+                };
+                if item.login_required_at.is_some() {
+                    // Not spent: the login comes back through update mode and the token still works.
+                    return Err(StoreError::Conflict("login required".into()));
+                }
+                Ok(Ok((item, spent.account_id)))
+            })
+        })
+        .await;
+    let (item, account) = match spent {
+        Err(StoreError::Conflict(_)) => return Err(LinkError::LoginRequired),
+        other => other??,
+    };
+    linked(&item, &account)
 }

@@ -68,4 +68,15 @@ impl LinkProvider for InProcessLink {
             link::linked_account(&self.0, tenant, &item, &account_id).await.map(account).map_err(refusal)
         })
     }
+
+    fn redeem_processor_token(
+        &self,
+        tenant: TenantId,
+        processor_token: &str,
+    ) -> BoxFuture<'_, Result<LinkedAccount, LinkProviderError>> {
+        let token = processor_token.to_owned();
+        Box::pin(async move {
+            link::redeem_processor_token(&self.0, tenant, "dwolla", &token).await.map(account).map_err(refusal)
+        })
+    }
 }

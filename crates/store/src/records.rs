@@ -462,6 +462,8 @@ pub struct PlaidItemRecord {
     /// When the item started needing the end user to log in again (`ITEM_LOGIN_REQUIRED`).
     #[sqlx(try_from = "NullableMillis")]
     pub login_required_at: Option<Timestamp>,
+    /// The hash of the Plaid API access token the item's public token was exchanged for.
+    pub access_token_hash: Option<String>,
     #[sqlx(try_from = "i64")]
     pub created_at: Timestamp,
     #[sqlx(try_from = "i64")]
@@ -508,6 +510,23 @@ pub struct PlaidPublicTokenRecord {
     pub account_id: String,
     #[sqlx(try_from = "i64")]
     pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub used_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
+/// A Plaid processor token (only its hash): an item's account handed to a processor.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidProcessorTokenRecord {
+    pub id: String,
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub item_id: String,
+    pub account_id: String,
+    /// The processor it was made for (`dwolla`).
+    pub processor: String,
     #[sqlx(try_from = "NullableMillis")]
     pub used_at: Option<Timestamp>,
     #[sqlx(try_from = "i64")]

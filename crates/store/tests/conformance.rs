@@ -21,8 +21,8 @@ use openiav_store::records::{
     AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
     FundingSourceMicroDepositsRecord, FundingSourceRecord, IdempotencyRecord, JobRecord, MemberRecord,
     MemberStatusRecord, MicroDepositRecord, PaymentTokenRecord, PlaidItemRecord, PlaidLinkTokenRecord,
-    PlaidPublicTokenRecord, TenantRecord, UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord,
-    WidgetSessionRecord,
+    PlaidProcessorTokenRecord, PlaidPublicTokenRecord, TenantRecord, UserRecord, WebhookRecord, WebhookRetryRecord,
+    WebhookSubscriptionRecord, WidgetSessionRecord,
 };
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::tenants::PaymentSettings;
@@ -141,6 +141,7 @@ conformance! {
         plaid_items_round_trip_save_and_stay_in_their_tenant,
         plaid_link_tokens_open_once_before_expiry_and_sessions_advance_only_from_their_stage,
         plaid_public_tokens_redeem_once_for_their_user_before_expiry_while_the_item_is_logged_in,
+        plaid_access_tokens_find_their_item_and_processor_tokens_redeem_once,
         payment_tokens_live_until_expiry_then_deleted,
         payment_tokens_find_tells_an_expired_token_from_an_unknown_one,
         customers_round_trip_every_field_through_insert_and_save,
@@ -3332,6 +3333,7 @@ fn plaid_item(tenant: TenantId, id: &str) -> PlaidItemRecord {
         institution_id: "ins_109508".into(),
         accounts: r#"["acc-1"]"#.into(),
         login_required_at: None,
+        access_token_hash: None,
         created_at: at(0),
         updated_at: at(0),
     }
@@ -3517,4 +3519,77 @@ async fn plaid_public_tokens_redeem_once_for_their_user_before_expiry_while_the_
     let back = PlaidItemRecord { login_required_at: None, ..item };
     store.write(move |c| Box::pin(async move { plaid::save_item(c, &back).await })).await.unwrap();
     assert!(redeem(tenant, "pub-c", "customer-1", 50).await.is_some(), "once logged in again");
+}
+
+async fn plaid_access_tokens_find_their_item_and_processor_tokens_redeem_once(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let item = PlaidItemRecord { access_token_hash: Some("access-hash".into()), ..plaid_item(tenant, &unique("item")) };
+    put_plaid_item(&store, &item).await;
+    let found =
+        store.read(|mut c| async move { plaid::find_item_by_access_token(&mut c, tenant, "access-hash").await });
+    assert_eq!(found.await.unwrap(), Some(item.clone()));
+    let hidden =
+        store.read(|mut c| async move { plaid::find_item_by_access_token(&mut c, other, "access-hash").await });
+    assert_eq!(hidden.await.unwrap(), None, "another tenant's access token finds nothing");
+
+    let link = unique("link");
+    put_link_token(&store, &plaid_link_token(tenant, &link, &unique("hash"), None)).await;
+    let public = PlaidPublicTokenRecord {
+        id: unique("pub"),
+        token_hash: "pub-x".into(),
+        tenant_id: tenant,
+        link_token_id: link,
+        client_user_id: "someone".into(),
+        item_id: item.id.clone(),
+        account_id: "acc-1".into(),
+        expires_at: at(1_000),
+        used_at: None,
+        created_at: at(0),
+    };
+    store.write(move |c| Box::pin(async move { plaid::insert_public_token(c, &public).await })).await.unwrap();
+    let exchange = |tenant: TenantId, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { plaid::exchange_public_token(c, tenant, "pub-x", at(now)).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(exchange(other, 10).await.is_none(), "not another tenant's");
+    assert_eq!(exchange(tenant, 10).await.map(|t| t.used_at), Some(Some(at(10))), "whoever's user it is");
+    assert!(exchange(tenant, 20).await.is_none(), "once");
+
+    let token = PlaidProcessorTokenRecord {
+        id: unique("proc"),
+        token_hash: "proc-x".into(),
+        tenant_id: tenant,
+        item_id: item.id.clone(),
+        account_id: "acc-1".into(),
+        processor: "dwolla".into(),
+        used_at: None,
+        created_at: at(0),
+    };
+    store.write(move |c| Box::pin(async move { plaid::insert_processor_token(c, &token).await })).await.unwrap();
+    let redeem = |tenant: TenantId, processor: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(
+                        async move { plaid::redeem_processor_token(c, tenant, "proc-x", processor, at(now)).await },
+                    )
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(redeem(other, "dwolla", 10).await.is_none(), "not another tenant's");
+    assert!(redeem(tenant, "other-processor", 10).await.is_none(), "only for its processor");
+    let spent = redeem(tenant, "dwolla", 10).await.expect("redeems");
+    assert_eq!((spent.item_id.as_str(), spent.used_at), (item.id.as_str(), Some(at(10))));
+    assert!(redeem(tenant, "dwolla", 20).await.is_none(), "once");
 }

@@ -29,6 +29,9 @@ pub struct CreateExchange {
     pub mx: Option<Lenient<MxToken>>,
     #[serde(default)]
     pub plaid: Option<Lenient<PlaidToken>>,
+    /// A partner's token (secure exchange): for Plaid, a `processor-sandbox-…` token.
+    #[serde(default)]
+    pub token: Option<Lenient<String>>,
 }
 
 /// `mx` of an exchange request.
@@ -158,10 +161,19 @@ pub async fn prepare(
             Connection::Mx { member: account.member, account: account.account, name: account.name }
         }
         Kind::Plaid => {
-            let token = valid(&request.plaid).and_then(|plaid| valid(&plaid.public_token)).ok_or_else(|| {
-                DwollaError::validation(vec![FieldError::required("/plaid/publicToken", "PublicToken required.")])
-            })?;
-            let linked = state.link.redeem_public_token(tenant, &customer.id, token).await.map_err(link_refusal)?;
+            // A public token from Link, or a processor token the app made with the Plaid API.
+            let public = valid(&request.plaid).and_then(|plaid| valid(&plaid.public_token));
+            let linked = match (public, valid(&request.token)) {
+                (Some(token), _) => state.link.redeem_public_token(tenant, &customer.id, token).await,
+                (None, Some(processor)) => state.link.redeem_processor_token(tenant, processor).await,
+                (None, None) => {
+                    return Err(DwollaError::validation(vec![FieldError::required(
+                        "/plaid/publicToken",
+                        "PublicToken required.",
+                    )]))
+                }
+            }
+            .map_err(link_refusal)?;
             Connection::Plaid { item: linked.item_id, account: linked.account_id }
         }
         // Visa creates its own exchanges; token exchanges (secure exchange) are not offered here.

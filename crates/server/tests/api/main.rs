@@ -11,6 +11,7 @@ mod members;
 mod micro_deposits;
 mod oauth;
 mod payments;
+mod plaid_api;
 mod plaid_link;
 mod robustness;
 mod test_passwords;

@@ -1,6 +1,8 @@
 -- The Plaid Link stand-in: items (an end user's login at a sandbox institution and the accounts
 -- they shared), link tokens (each opens one Link session, whose own token the Link page sends),
--- and public tokens (what Link's onSuccess hands out). Only SHA-256 hashes of tokens are stored.
+-- public tokens (what Link's onSuccess hands out), and the Plaid API's access tokens (one per
+-- item) and processor tokens (an item's account handed to a processor such as Dwolla). Only
+-- SHA-256 hashes of tokens are stored.
 CREATE TABLE plaid_items (
     id                TEXT PRIMARY KEY,
     tenant_id         TEXT NOT NULL REFERENCES tenants(id),
@@ -8,6 +10,7 @@ CREATE TABLE plaid_items (
     institution_id    TEXT NOT NULL,
     accounts          TEXT NOT NULL,
     login_required_at BIGINT,
+    access_token_hash TEXT UNIQUE,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL
 );
@@ -43,3 +46,15 @@ CREATE TABLE plaid_public_tokens (
     created_at     BIGINT NOT NULL
 );
 CREATE INDEX plaid_public_tokens_by_item ON plaid_public_tokens(item_id);
+
+CREATE TABLE plaid_processor_tokens (
+    id         TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    tenant_id  TEXT NOT NULL REFERENCES tenants(id),
+    item_id    TEXT NOT NULL REFERENCES plaid_items(id),
+    account_id TEXT NOT NULL,
+    processor  TEXT NOT NULL,
+    used_at    BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX plaid_processor_tokens_by_item ON plaid_processor_tokens(item_id);

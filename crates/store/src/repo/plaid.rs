@@ -1,18 +1,21 @@
-//! The Plaid Link stand-in's rows: items, link tokens with the Link session each opens, and
-//! public tokens. Tokens are looked up by their SHA-256 hash; spending a token is one
-//! conditional UPDATE, so of racing requests exactly one wins.
+//! The Plaid Link stand-in's rows: items (with their API access token), link tokens with the
+//! Link session each opens, public tokens and processor tokens. Tokens are looked up by their
+//! SHA-256 hash; spending a token is one conditional UPDATE, so of racing requests exactly one
+//! wins.
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_core::plaid::LinkStage;
 
-use crate::records::{decode, PlaidItemRecord, PlaidLinkTokenRecord, PlaidPublicTokenRecord};
+use crate::records::{
+    decode, PlaidItemRecord, PlaidLinkTokenRecord, PlaidProcessorTokenRecord, PlaidPublicTokenRecord,
+};
 use crate::{Conn, StoreError};
 
 pub async fn insert_item(conn: &mut Conn, i: &PlaidItemRecord) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO plaid_items (id, tenant_id, client_user_id, institution_id, accounts, login_required_at, \
-           created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+           access_token_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&i.id)
     .bind(i.tenant_id.to_string())
@@ -20,6 +23,7 @@ pub async fn insert_item(conn: &mut Conn, i: &PlaidItemRecord) -> Result<(), Sto
     .bind(&i.institution_id)
     .bind(&i.accounts)
     .bind(i.login_required_at.map(|t| t.millis()))
+    .bind(&i.access_token_hash)
     .bind(i.created_at.millis())
     .bind(i.updated_at.millis())
     .execute(conn)
@@ -48,16 +52,31 @@ pub async fn find_item_for_update(
     Ok(row.as_ref().map(decode::<PlaidItemRecord>).transpose()?)
 }
 
-/// Saves an item's mutable fields: its accounts and whether it needs a new login.
+/// The tenant's item whose access token hashes to `access_token_hash`.
+pub async fn find_item_by_access_token(
+    conn: &mut Conn,
+    tenant: TenantId,
+    access_token_hash: &str,
+) -> Result<Option<PlaidItemRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM plaid_items WHERE tenant_id = $1 AND access_token_hash = $2")
+        .bind(tenant.to_string())
+        .bind(access_token_hash)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(decode::<PlaidItemRecord>).transpose()?)
+}
+
+/// Saves an item's mutable fields: its accounts, whether it needs a new login, its access token.
 pub async fn save_item(conn: &mut Conn, i: &PlaidItemRecord) -> Result<(), StoreError> {
     let done = sqlx::query(
-        "UPDATE plaid_items SET accounts = $3, login_required_at = $4, updated_at = $5 \
+        "UPDATE plaid_items SET accounts = $3, login_required_at = $4, access_token_hash = $5, updated_at = $6 \
          WHERE tenant_id = $1 AND id = $2",
     )
     .bind(i.tenant_id.to_string())
     .bind(&i.id)
     .bind(&i.accounts)
     .bind(i.login_required_at.map(|t| t.millis()))
+    .bind(&i.access_token_hash)
     .bind(i.updated_at.millis())
     .execute(conn)
     .await?;
@@ -202,6 +221,66 @@ pub async fn redeem_public_token(
     .fetch_optional(conn)
     .await?;
     Ok(row.as_ref().map(decode::<PlaidPublicTokenRecord>).transpose()?)
+}
+
+/// Spends the tenant's public token whose hash is `token_hash`, whoever's it is (the Plaid API's
+/// `/item/public_token/exchange`): only an unused, unexpired token, once.
+pub async fn exchange_public_token(
+    conn: &mut Conn,
+    tenant: TenantId,
+    token_hash: &str,
+    now: Timestamp,
+) -> Result<Option<PlaidPublicTokenRecord>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE plaid_public_tokens SET used_at = $3 \
+         WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3 RETURNING *",
+    )
+    .bind(tenant.to_string())
+    .bind(token_hash)
+    .bind(now.millis())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(decode::<PlaidPublicTokenRecord>).transpose()?)
+}
+
+pub async fn insert_processor_token(conn: &mut Conn, t: &PlaidProcessorTokenRecord) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO plaid_processor_tokens (id, token_hash, tenant_id, item_id, account_id, processor, used_at, \
+           created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&t.id)
+    .bind(&t.token_hash)
+    .bind(t.tenant_id.to_string())
+    .bind(&t.item_id)
+    .bind(&t.account_id)
+    .bind(&t.processor)
+    .bind(t.used_at.map(|t| t.millis()))
+    .bind(t.created_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Spends the tenant's processor token whose hash is `token_hash`, made for `processor`: only an
+/// unused one, once however many requests race. Returns the spent token.
+pub async fn redeem_processor_token(
+    conn: &mut Conn,
+    tenant: TenantId,
+    token_hash: &str,
+    processor: &str,
+    now: Timestamp,
+) -> Result<Option<PlaidProcessorTokenRecord>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE plaid_processor_tokens SET used_at = $4 \
+         WHERE tenant_id = $1 AND token_hash = $2 AND processor = $3 AND used_at IS NULL RETURNING *",
+    )
+    .bind(tenant.to_string())
+    .bind(token_hash)
+    .bind(processor)
+    .bind(now.millis())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(decode::<PlaidProcessorTokenRecord>).transpose()?)
 }
 
 /// The tenant's public token whose hash is `token_hash`, spent or not.

@@ -229,6 +229,49 @@ export async function completeLink(
   }
 }
 
+/**
+ * Opens Link for `linkToken`, logs in at First Platypus Bank with a wrong password, checks that
+ * Link shows the error, then closes Link with its exit button. Returns {error, metadata,
+ * events} of onExit and the onEvent calls.
+ */
+export async function exitLinkAfterWrongPassword(linkToken, { mxBase = process.env.MX_BASE_URL, host: hostPage = 'react', screenshotDir = null } = {}) {
+  const linkScript = await (await fetch(`${mxBase}/link/v2/stable/link-initialize.js`)).text();
+  const host = await startHostServer();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1000, height: 720 } })).newPage();
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    await page.route(/^https:\/\/([a-z0-9-]+\.)*plaid\.com\//, (route) => route.abort());
+    await page.route(CDN_SCRIPT, (route) => route.fulfill({ status: 200, contentType: 'text/javascript', body: linkScript }));
+    await page.goto(`${host.url}/${hostPage}.html?token=${encodeURIComponent(linkToken)}`);
+    await page.locator('#connect:not([disabled])').click();
+    const frame = page.frameLocator('iframe[title="Plaid Link"]');
+    await frame.locator('#link-consent-continue').click();
+    await frame.locator('button.institution', { hasText: 'First Platypus Bank' }).click();
+    await frame.locator('#link-username').fill('user_good');
+    await frame.locator('#link-password').fill('not-the-password');
+    await frame.locator('#link-submit-credentials').click();
+    const shown = await frame.locator('#link-error').innerText();
+    if (screenshotDir) {
+      await fs.mkdir(screenshotDir, { recursive: true });
+      await page.screenshot({ path: path.join(screenshotDir, '01-invalid-credentials.png') });
+    }
+    await frame.locator('#link-exit').click();
+    await page.waitForFunction(() => window.__exit, null, { timeout: STEP_TIMEOUT_MS });
+    const outcome = await page.evaluate(() => ({ exit: window.__exit, events: window.__events }));
+    return {
+      shown,
+      error: outcome.exit.error,
+      metadata: outcome.exit.metadata,
+      events: outcome.events.filter((e) => e.callback === 'onEvent').map((e) => ({ eventName: e.eventName, metadata: e.metadata })),
+      overlayHidden: !(await page.locator('iframe[title="Plaid Link"]').isVisible()),
+    };
+  } finally {
+    await browser.close().catch(() => {});
+    await host.close();
+  }
+}
+
 async function main(argv) {
   const args = { host: 'react', subtype: 'checking', screenshotDir: null, mxBase: process.env.MX_BASE_URL };
   let token = null;

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 
-import { completeLink } from '../complete_link.mjs';
+import { completeLink, exitLinkAfterWrongPassword } from '../complete_link.mjs';
 import { dwolla } from './dwolla.mjs';
 
 const SHOTS = process.env.PLAID_SCREENSHOT_DIR || null;
@@ -50,4 +50,25 @@ test('a plain Plaid.create page completes Link and calls onSuccess', async () =>
   const result = await completeLink(token, { host: 'plain', screenshotDir: SHOTS && path.join(SHOTS, 'plain') });
   assert.equal(result.callbacks[0], 'onLoad');
   assertSuccessShape(result, result.events);
+});
+
+test('a wrong password shows INVALID_CREDENTIALS, reports it in ERROR, and Exit calls onExit with it', async () => {
+  const d = await dwolla();
+  const token = await d.linkToken();
+  const r = await exitLinkAfterWrongPassword(token, { host: 'react', screenshotDir: SHOTS && path.join(SHOTS, 'exit') });
+  assert.match(r.shown, /credentials were not correct/);
+  const error = r.events.find((e) => e.eventName === 'ERROR');
+  assert.ok(error, `ERROR in ${r.events.map((e) => e.eventName)}`);
+  assert.deepEqual(
+    { code: error.metadata.error_code, type: error.metadata.error_type, message: error.metadata.error_message, view: error.metadata.view_name },
+    { code: 'INVALID_CREDENTIALS', type: 'ITEM_ERROR', message: 'the provided credentials were not correct', view: 'CREDENTIAL' },
+  );
+  const exit = r.events.find((e) => e.eventName === 'EXIT');
+  assert.equal(exit.metadata.exit_status, 'requires_credentials');
+  assert.equal(r.error.error_code, 'INVALID_CREDENTIALS');
+  assert.equal(r.error.error_type, 'ITEM_ERROR');
+  assert.deepEqual(r.metadata.institution, { name: 'First Platypus Bank', institution_id: 'ins_109508' });
+  assert.equal(r.metadata.status, 'requires_credentials');
+  assert.ok(r.metadata.link_session_id && r.metadata.request_id);
+  assert.ok(r.overlayHidden, 'Exit closes the overlay');
 });

@@ -9,7 +9,7 @@ use openiav_core::crypto::hash_token;
 use openiav_store::repo::plaid;
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{captured_logs, TestApp};
 use crate::payments::support::{Dwolla, PLAID};
 
 /// A Link page's session, as the page holds it.
@@ -389,7 +389,7 @@ async fn steps_out_of_order_or_naming_strangers_are_refused_in_plaids_envelope()
 }
 
 #[tokio::test]
-async fn link_and_public_tokens_are_stored_only_as_hashes() {
+async fn link_and_public_tokens_are_stored_only_as_hashes_and_never_logged() {
     let app = TestApp::spawn().await;
     let link = sandbox_link_token(&app).await;
     let done = LinkPage::complete(&app.base, &link, "checking").await;
@@ -398,6 +398,9 @@ async fn link_and_public_tokens_are_stored_only_as_hashes() {
     let stored = app.store.read(|mut c| async move { plaid::find_link_token(&mut c, &hash).await }).await.unwrap();
     let stored = stored.expect("the link token is found by its hash");
     assert_eq!(stored.id, done["metadata"]["link_session_id"].as_str().unwrap());
+    let logs = captured_logs();
+    assert!(logs.contains("/link/api/"), "Link requests are logged");
+    assert!(!logs.contains(&link) && !logs.contains(&public), "a token reached the logs");
     if app.database_url.starts_with("sqlite:") {
         let mut bytes = Vec::new();
         for entry in std::fs::read_dir(app.dir.path()).unwrap() {

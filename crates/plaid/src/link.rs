@@ -565,7 +565,8 @@ pub async fn needs_login(state: &AppState, tenant: TenantId, item_id: &str) -> R
 }
 
 /// Spends a processor token made for `processor` with the Plaid API; returns the account it
-/// names (its item must not need a new login).
+/// names. Unknown, spent or made for another processor → invalid; its item needs a new login →
+/// login required (the token stays unspent, and works once the item is logged in again).
 pub async fn redeem_processor_token(
     state: &AppState,
     tenant: TenantId,
@@ -573,27 +574,23 @@ pub async fn redeem_processor_token(
     token: &str,
 ) -> Result<LinkedAccount, LinkError> {
     let (hash, processor, now) = (hash_token(token.trim()), processor.to_owned(), state.clock.now());
-    let spent = state
+    let outcome = state
         .store
         .write(move |c| {
             Box::pin(async move {
-                let Some(spent) = repo::redeem_processor_token(c, tenant, &hash, &processor, now).await? else {
-                    return Ok(Err(LinkError::InvalidToken));
-                };
-                let Some(item) = repo::find_item(c, tenant, &spent.item_id).await? else {
-                    return Ok(Err(LinkError::ItemNotFound));
-                };
-                if item.login_required_at.is_some() {
-                    // Not spent: the login comes back through update mode and the token still works.
-                    return Err(StoreError::Conflict("login required".into()));
+                if let Some(spent) = repo::redeem_processor_token(c, tenant, &hash, &processor, now).await? {
+                    let item = repo::find_item(c, tenant, &spent.item_id).await?.ok_or(StoreError::NotFound)?;
+                    return Ok(Ok((item, spent.account_id)));
                 }
-                Ok(Ok((item, spent.account_id)))
+                match repo::find_processor_token(c, tenant, &hash).await? {
+                    Some(found) if found.used_at.is_none() && found.processor == processor => {
+                        Ok(Err(LinkError::LoginRequired))
+                    }
+                    _ => Ok(Err(LinkError::InvalidToken)),
+                }
             })
         })
-        .await;
-    let (item, account) = match spent {
-        Err(StoreError::Conflict(_)) => return Err(LinkError::LoginRequired),
-        other => other??,
-    };
+        .await?;
+    let (item, account) = outcome?;
     linked(&item, &account)
 }

@@ -3592,4 +3592,29 @@ async fn plaid_access_tokens_find_their_item_and_processor_tokens_redeem_once(db
     let spent = redeem(tenant, "dwolla", 10).await.expect("redeems");
     assert_eq!((spent.item_id.as_str(), spent.used_at), (item.id.as_str(), Some(at(10))));
     assert!(redeem(tenant, "dwolla", 20).await.is_none(), "once");
+    let found = store.read(|mut c| async move { plaid::find_processor_token(&mut c, tenant, "proc-x").await });
+    assert_eq!(found.await.unwrap().and_then(|t| t.used_at), Some(at(10)));
+    let hidden = store.read(|mut c| async move { plaid::find_processor_token(&mut c, other, "proc-x").await });
+    assert_eq!(hidden.await.unwrap(), None);
+
+    let second = PlaidProcessorTokenRecord {
+        id: unique("proc"),
+        token_hash: "proc-y".into(),
+        tenant_id: tenant,
+        item_id: item.id.clone(),
+        account_id: "acc-1".into(),
+        processor: "dwolla".into(),
+        used_at: None,
+        created_at: at(0),
+    };
+    store.write(move |c| Box::pin(async move { plaid::insert_processor_token(c, &second).await })).await.unwrap();
+    let locked = PlaidItemRecord { login_required_at: Some(at(30)), ..item };
+    store.write(move |c| Box::pin(async move { plaid::save_item(c, &locked).await })).await.unwrap();
+    let spent = store
+        .write(move |c| {
+            Box::pin(async move { plaid::redeem_processor_token(c, tenant, "proc-y", "dwolla", at(40)).await })
+        })
+        .await
+        .unwrap();
+    assert!(spent.is_none(), "not while the item needs a login");
 }

@@ -262,7 +262,8 @@ pub async fn insert_processor_token(conn: &mut Conn, t: &PlaidProcessorTokenReco
 }
 
 /// Spends the tenant's processor token whose hash is `token_hash`, made for `processor`: only an
-/// unused one, once however many requests race. Returns the spent token.
+/// unused one of an item that does not need a new login, once however many requests race.
+/// Returns the spent token.
 pub async fn redeem_processor_token(
     conn: &mut Conn,
     tenant: TenantId,
@@ -272,7 +273,9 @@ pub async fn redeem_processor_token(
 ) -> Result<Option<PlaidProcessorTokenRecord>, StoreError> {
     let row = sqlx::query(
         "UPDATE plaid_processor_tokens SET used_at = $4 \
-         WHERE tenant_id = $1 AND token_hash = $2 AND processor = $3 AND used_at IS NULL RETURNING *",
+         WHERE tenant_id = $1 AND token_hash = $2 AND processor = $3 AND used_at IS NULL \
+           AND item_id IN (SELECT id FROM plaid_items WHERE tenant_id = $1 AND login_required_at IS NULL) \
+         RETURNING *",
     )
     .bind(tenant.to_string())
     .bind(token_hash)
@@ -280,6 +283,20 @@ pub async fn redeem_processor_token(
     .bind(now.millis())
     .fetch_optional(conn)
     .await?;
+    Ok(row.as_ref().map(decode::<PlaidProcessorTokenRecord>).transpose()?)
+}
+
+/// The tenant's processor token whose hash is `token_hash`, spent or not.
+pub async fn find_processor_token(
+    conn: &mut Conn,
+    tenant: TenantId,
+    token_hash: &str,
+) -> Result<Option<PlaidProcessorTokenRecord>, StoreError> {
+    let row = sqlx::query("SELECT * FROM plaid_processor_tokens WHERE tenant_id = $1 AND token_hash = $2")
+        .bind(tenant.to_string())
+        .bind(token_hash)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.as_ref().map(decode::<PlaidProcessorTokenRecord>).transpose()?)
 }
 

@@ -199,6 +199,8 @@ fi
 log "server is healthy (pid $SERVER_PID)"
 
 export DWOLLA_BASE_URL="$DWOLLA_BASE" MX_BASE_URL="$MX_BASE" DWOLLA_KEY DWOLLA_SECRET CHROMIUM_PATH
+# The Plaid API (secure exchange with a processor token) takes the MX client_id and api_key.
+export MX_CLIENT_ID MX_API_KEY
 export DWOLLA_SCREENSHOT_DIR="$SHOTS"
 
 # --- suites --------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // except for its URLs: customer → partner "Plaid" by case-insensitive name → exchange session →
 // externalProviderSessionToken (a link token) → Link completed as the end user from a
 // react-plaid-link page (compat/plaid/complete_link.mjs) → exchange with plaid.publicToken →
-// verified funding source → its two events. The spent public token is refused afterwards.
+// verified funding source → its two events. The spent public token is refused afterwards. Then
+// Dwolla's secure exchange with a processor token made through openiav's minimal Plaid API.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,5 +73,40 @@ describe('dwolla-v2 3.4.2: Plaid open-banking flow', { timeout: 180000 }, () => 
     assert.ok(err, 'a spent public token is refused');
     assert.equal(err.status, 401);
     assert.equal(err.body.code, 'InvalidExchangeToken');
+  });
+
+  it('secure exchange: a processor token from the Plaid API → exchange {token} → verified funding source', async () => {
+    const [customerId, plaid] = state.need('customerId', 'plaid');
+    const keys = { client_id: process.env.MX_CLIENT_ID, secret: process.env.MX_API_KEY };
+    const plaidApi = async (p, body) => {
+      const r = await fetch(`${c.MX_BASE}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...keys, ...body }) });
+      const json = await r.json();
+      assert.equal(r.status, 200, `${p}: ${JSON.stringify(json)}`);
+      return json;
+    };
+    const { public_token } = await plaidApi('/sandbox/public_token/create', { institution_id: 'ins_109510', initial_products: ['auth'] });
+    const { access_token } = await plaidApi('/item/public_token/exchange', { public_token });
+    // The item's accounts, as an app reads them: a link token in update mode shows them after login.
+    const { link_token } = await plaidApi('/link/token/create', { user: { client_user_id: 'sandbox' }, access_token });
+    const opened = await (await fetch(`${c.MX_BASE}/link/api/open`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ link_token }) })).json();
+    const login = await (await fetch(`${c.MX_BASE}/link/api/credentials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-link-session': opened.session_token },
+      body: JSON.stringify({ username: 'user_good', password: 'pass_good' }),
+    })).json();
+    const account = login.metadata.accounts.find((a) => a.subtype === 'savings') || login.metadata.accounts[0];
+    const { processor_token } = await plaidApi('/processor/token/create', { access_token, account_id: account.id, processor: 'dwolla' });
+    assert.match(processor_token, /^processor-sandbox-/);
+    const partner = { 'exchange-partner': { href: `${c.DWOLLA_SANDBOX}/exchange-partners/${plaid.id}` } };
+    const ex = await dwolla.post(`customers/${customerId}/exchanges`, { _links: partner, token: processor_token });
+    const exchangeId = c.assertLocation(ex.headers.get('location'), 'exchanges');
+    const fs = await dwolla.post(`customers/${customerId}/funding-sources`, {
+      _links: { exchange: { href: `${c.DWOLLA_SANDBOX}/exchanges/${exchangeId}` } },
+      bankAccountType: 'checking',
+      name: 'Pat Plaid via processor token',
+    });
+    const source = await dwolla.get(fs.headers.get('location'));
+    assert.equal(source.body.status, 'verified');
+    assert.equal(source.body.bankName, 'Tattersall Federal Credit Union');
   });
 });

@@ -102,6 +102,11 @@ async fn a_processor_token_for_dwolla_makes_a_verified_funding_source() {
     let f = d.get(&r.location()).await;
     assert_eq!((f.body["status"].as_str(), f.body["bankName"].as_str()), (Some("verified"), Some(FIRST_PLATYPUS_NAME)));
     assert_error(&exchange(&d, &customer, &processor).await, 401, "InvalidExchangeToken", None);
+    let reauth = d.post(&format!("/exchanges/{exchange_id}/exchange-sessions"), json!({})).await;
+    let session = d.get(&reauth.location()).await;
+    let token = session.body["externalProviderSessionToken"].as_str().unwrap();
+    let page = LinkPage::open(&app.base, token).await;
+    assert_eq!(page.opened["update"]["institution_id"], FIRST_PLATYPUS, "update mode for the processor token's item");
     assert_error(
         &exchange(&d, &customer, "processor-sandbox-00000000-0000-4000-8000-000000000000").await,
         401,

@@ -9,8 +9,10 @@
 # a partner list that holds Visa); screenshots in artifacts/screenshots/visa-<suite>/.
 # Each suite completes the MX Connect widget as the end user in Debian's Chromium through
 # browser/complete_widget.mjs (playwright-core + @mxenabled/web-widget-sdk 0.0.15), checks seed
-# 004's error table through the SDK's own error types, and receives signed webhooks. Each suite's
-# reauth file (node-v2/reauth.test.mjs, typescript/reauth.test.mjs, python/tests/test_reauth.py)
+# 004's error table through the SDK's own error types, and receives signed webhooks. Each also
+# runs Dwolla's Plaid flow (plaid.test.mjs, tests/test_plaid.py), completing openiav's Plaid
+# Link through compat/plaid/complete_link.mjs (whose dependencies are installed here too). Each
+# suite's reauth file (node-v2/reauth.test.mjs, typescript/reauth.test.mjs, python/tests/test_reauth.py)
 # then re-authenticates an MX exchange: the sandbox simulation, UpdateCredentials on the balance,
 # the customer_exchange_reauth_required webhook, and the re-auth session's widget completed in
 # update-credentials mode.
@@ -137,6 +139,10 @@ if [[ "$need_npm" == 1 ]]; then
   # playwright-core downloads no browser by itself; the variable only makes sure of it.
   (cd "$HERE" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2)
 fi
+# The Plaid suites complete Link through compat/plaid's helper, which has its own package.json.
+# shellcheck source=../plaid/ensure_deps.sh
+source "$REPO/compat/plaid/ensure_deps.sh"
+plaid_ensure_deps "$REPO/compat/plaid"
 
 PY_DIR="$HERE/python"
 VENV="$PY_DIR/.venv"
@@ -203,7 +209,8 @@ fi
 log "server is healthy (pid $SERVER_PID)"
 
 export DWOLLA_BASE_URL="$DWOLLA_BASE" MX_BASE_URL="$MX_BASE" DWOLLA_KEY DWOLLA_SECRET CHROMIUM_PATH
-# The secure-exchange suites request MX authorization codes as the tenant's aggregation client.
+# The secure-exchange suites request MX authorization codes as the tenant's aggregation client,
+# and the Plaid API (secure exchange with a processor token) takes the same client_id and api_key.
 export MX_CLIENT_ID MX_API_KEY
 export DWOLLA_SCREENSHOT_DIR="$SHOTS"
 

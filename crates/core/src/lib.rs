@@ -1,5 +1,5 @@
 //! Pure building blocks shared by every openiav crate: typed ids, time, crypto, bank numbers,
-//! and the vendors' closed vocabularies (statuses, kinds, topics) as enums.
+//! and the vendors' closed vocabularies (statuses, kinds, topics, Link stages) as enums.
 
 pub mod aggregation;
 pub mod bank;
@@ -7,6 +7,7 @@ pub mod clock;
 pub mod crypto;
 pub mod ids;
 pub mod payments;
+pub mod plaid;
 pub mod visa;
 pub mod vocab;
 

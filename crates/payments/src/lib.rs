@@ -1,8 +1,8 @@
 //! The Dwolla-compatible payments API: OAuth application tokens, customers, exchange partners,
 //! exchange sessions, available exchange connections, exchanges, funding sources and events,
 //! in Dwolla's HAL conventions. Account verification goes through the [`port::AccountVerifier`]
-//! port, and the Visa partner's bank page through [`port::VisaProvider`]; this crate never talks
-//! to the aggregation side directly.
+//! port, the Visa partner's bank page through [`port::VisaProvider`] and Plaid's Link through
+//! [`port::LinkProvider`]; this crate never talks to the aggregation, Visa or Link side directly.
 
 pub mod auth;
 pub mod body;
@@ -55,6 +55,8 @@ pub struct Payments {
     pub verifier: Arc<dyn port::AccountVerifier>,
     /// The Visa partner's bank page.
     pub visa: Arc<dyn port::VisaProvider>,
+    /// Plaid's Link and its tokens.
+    pub link: Arc<dyn port::LinkProvider>,
 }
 
 impl Payments {
@@ -65,10 +67,11 @@ impl Payments {
         config: PaymentsConfig,
         verifier: Arc<dyn port::AccountVerifier>,
         visa: Arc<dyn port::VisaProvider>,
+        link: Arc<dyn port::LinkProvider>,
     ) -> Arc<Self> {
         let mut config = config;
         config.public_base_url = config.public_base_url.trim_end_matches('/').to_owned();
-        Arc::new(Self { store, keyring, clock, config, verifier, visa })
+        Arc::new(Self { store, keyring, clock, config, verifier, visa, link })
     }
 
     /// The public base URL, without a trailing slash.

@@ -175,3 +175,78 @@ pub trait VisaProvider: Send + Sync {
         code: &str,
     ) -> BoxFuture<'_, Result<Option<VisaAccount>, VerifierError>>;
 }
+
+/// Why the link provider (Plaid-shaped) refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkProviderError {
+    /// The token is unknown, spent, or not one of this customer's sessions'.
+    #[error("the token is not valid")]
+    InvalidToken,
+    /// The token was issued to this customer but its lifetime is over.
+    #[error("the token has expired")]
+    ExpiredToken,
+    /// The item behind the token or exchange needs the end user to log in again.
+    #[error("the login behind the token needs the end user again")]
+    LoginRequired,
+    /// No such item or account.
+    #[error("not found at the link provider")]
+    NotFound,
+    /// The provider is unavailable or failed.
+    #[error("the link provider failed: {0}")]
+    Unavailable(String),
+}
+
+/// An account the end user linked through the provider's Link, with its numbers.
+#[derive(Clone, Debug)]
+pub struct LinkedAccount {
+    pub item_id: String,
+    pub account_id: String,
+    pub name: String,
+    pub mask: String,
+    /// `checking` or `savings`.
+    pub subtype: String,
+    pub institution_name: String,
+    pub routing_number: RoutingNumber,
+    pub account_number: AccountNumber,
+}
+
+/// What payments asks of a Link provider (Plaid's Link and its tokens).
+pub trait LinkProvider: Send + Sync {
+    /// A link token for one of `customer_id`'s exchange sessions; with `update_item`, in update
+    /// mode for that item (re-authentication of an exchange).
+    fn create_link_token(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+        update_item: Option<&str>,
+    ) -> BoxFuture<'_, Result<String, LinkProviderError>>;
+
+    /// Spends a public token that a link token of `customer_id` ended with; the account it names.
+    fn redeem_public_token(
+        &self,
+        tenant: TenantId,
+        customer_id: &str,
+        public_token: &str,
+    ) -> BoxFuture<'_, Result<LinkedAccount, LinkProviderError>>;
+
+    /// One linked account of an item, with its numbers (`LoginRequired` when the item needs
+    /// the end user to log in again).
+    fn linked_account(
+        &self,
+        tenant: TenantId,
+        item_id: &str,
+        account_id: &str,
+    ) -> BoxFuture<'_, Result<LinkedAccount, LinkProviderError>>;
+
+    /// Makes an item need the end user to log in again, as a changed bank password would
+    /// (the sandbox's way to cause a re-authentication).
+    fn require_login(&self, tenant: TenantId, item_id: &str) -> BoxFuture<'_, Result<(), LinkProviderError>>;
+
+    /// Spends a processor token made for Dwolla with the provider's API (secure exchange); the
+    /// account it names.
+    fn redeem_processor_token(
+        &self,
+        tenant: TenantId,
+        processor_token: &str,
+    ) -> BoxFuture<'_, Result<LinkedAccount, LinkProviderError>>;
+}

@@ -17,6 +17,7 @@ use openiav_core::clock::{Clock, SystemClock};
 use openiav_core::crypto::{Keyring, MasterKey};
 use openiav_payments::webhooks::{self, DeliveryConfig};
 use openiav_payments::{Payments, PaymentsConfig};
+use openiav_plaid::{Plaid, PlaidConfig};
 use openiav_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use crate::bootstrap::{self, IssuedTenant, PresetCredentials};
 use crate::config::{base_url_for, ServeArgs};
 use crate::edge::{self, Edge, Vendor};
+use crate::link::InProcessLink;
 use crate::serve::{self, ConnectionLimits};
 use crate::verifier::InProcessVerifier;
 use crate::visa::InProcessVisa;
@@ -36,6 +38,7 @@ pub struct App {
     aggregation: Arc<Aggregation>,
     payments: Arc<Payments>,
     visa: openiav_visa::AppState,
+    plaid: openiav_plaid::AppState,
     delivery: DeliveryConfig,
     store: Store,
     request_deadline: Duration,
@@ -124,6 +127,7 @@ impl App {
             clock.clone(),
             openiav_visa::VisaConfig { public_base_url: public.clone(), ..openiav_visa::VisaConfig::default() },
         );
+        let plaid = Plaid::new(store.clone(), clock.clone(), PlaidConfig { public_base_url: public.clone() });
         let config = AggregationConfig {
             public_base_url: public,
             sandbox_delay_ms: args.sandbox_delay_ms as i64,
@@ -140,8 +144,16 @@ impl App {
         };
         let verifier = Arc::new(InProcessVerifier(aggregation.clone()));
         let visa_provider = Arc::new(InProcessVisa(visa.clone()));
-        let payments =
-            Payments::new(store.clone(), Keyring::new(master_key), clock, payments_config, verifier, visa_provider);
+        let link = Arc::new(InProcessLink(plaid.clone()));
+        let payments = Payments::new(
+            store.clone(),
+            Keyring::new(master_key),
+            clock,
+            payments_config,
+            verifier,
+            visa_provider,
+            link,
+        );
         let delivery = DeliveryConfig { allowlist: args.webhook_allowlist.clone() };
         Ok(Self {
             aggregation_listener,
@@ -149,6 +161,7 @@ impl App {
             aggregation,
             payments,
             visa,
+            plaid,
             delivery,
             store,
             request_deadline,
@@ -189,7 +202,8 @@ impl App {
 
         let deadline = self.request_deadline;
         let mut aggregation_routes = openiav_aggregation::router(self.aggregation.clone())
-            .merge(openiav_widget::router().with_state(self.aggregation.clone()));
+            .merge(openiav_widget::router().with_state(self.aggregation.clone()))
+            .merge(openiav_plaid::router(self.plaid.clone()));
         // The Visa partner's bank page is there only when Visa is offered.
         if self.payments.config.visa_enabled {
             aggregation_routes = aggregation_routes.merge(openiav_visa::router(self.visa.clone()));

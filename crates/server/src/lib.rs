@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod edge;
 pub mod keys;
+pub mod link;
 pub mod serve;
 pub mod telemetry;
 pub mod verifier;

@@ -8,6 +8,7 @@ use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
+use openiav_core::plaid::LinkStage;
 use openiav_core::visa::VisaStage;
 use sqlx::any::{AnyRow, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
 use sqlx::error::BoxDynError;
@@ -494,6 +495,91 @@ pub struct FundingSourceMicroDepositsRecord {
     pub processed_at: Option<Timestamp>,
 }
 
+/// A Plaid item: one end user's login at a sandbox institution, and the accounts they shared.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidItemRecord {
+    pub id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    /// Whose item it is (for Dwolla's sessions, the customer id).
+    pub client_user_id: String,
+    pub institution_id: String,
+    /// The ids of the shared accounts, as a JSON list.
+    pub accounts: String,
+    /// When the item started needing the end user to log in again (`ITEM_LOGIN_REQUIRED`).
+    #[sqlx(try_from = "NullableMillis")]
+    pub login_required_at: Option<Timestamp>,
+    /// The hash of the Plaid API access token the item's public token was exchanged for.
+    pub access_token_hash: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+}
+
+/// A Plaid link token (only its hash) and the Link session opening it started.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidLinkTokenRecord {
+    /// The `link_session_id` Link's callbacks carry.
+    pub id: String,
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub client_user_id: String,
+    /// The item an update-mode token logs back into.
+    pub item_id: Option<String>,
+    pub session_token_hash: Option<String>,
+    #[sqlx(try_from = "Parsed<LinkStage>")]
+    pub stage: LinkStage,
+    pub institution_id: Option<String>,
+    /// The pending challenge, as JSON the Link crate owns.
+    pub mfa: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub opened_at: Option<Timestamp>,
+    #[sqlx(try_from = "NullableMillis")]
+    pub session_expires_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
+/// A Plaid public token (only its hash): the item and account a finished Link session chose.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidPublicTokenRecord {
+    pub id: String,
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub link_token_id: String,
+    pub client_user_id: String,
+    pub item_id: String,
+    pub account_id: String,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+    #[sqlx(try_from = "NullableMillis")]
+    pub used_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
+/// A Plaid processor token (only its hash): an item's account handed to a processor.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PlaidProcessorTokenRecord {
+    pub id: String,
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub item_id: String,
+    pub account_id: String,
+    /// The processor it was made for (`dwolla`).
+    pub processor: String,
+    #[sqlx(try_from = "NullableMillis")]
+    pub used_at: Option<Timestamp>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+}
+
 /// A Visa bank page's link: opened once by its authorization code, then the page it opened.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct VisaLinkRecord {
@@ -637,6 +723,7 @@ parsed!(
     FundingSourceStatus,
     BankAccountType,
     VisaStage,
+    LinkStage,
 );
 
 /// A boolean column: PostgreSQL hands the Any driver a BOOLEAN, SQLite an INTEGER 0/1 (the Any

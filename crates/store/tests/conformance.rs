@@ -15,13 +15,15 @@ use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
+use openiav_core::plaid::LinkStage;
 use openiav_core::visa::VisaStage;
 use openiav_store::postgres::PgDatabase;
 use openiav_store::records::{
     AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
     FundingSourceMicroDepositsRecord, FundingSourceRecord, IdempotencyRecord, JobRecord, MemberRecord,
-    MemberStatusRecord, MicroDepositRecord, PaymentTokenRecord, ProcessorCodeRecord, ProcessorTokenRecord,
-    TenantRecord, UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
+    MemberStatusRecord, MicroDepositRecord, PaymentTokenRecord, PlaidItemRecord, PlaidLinkTokenRecord,
+    PlaidProcessorTokenRecord, PlaidPublicTokenRecord, ProcessorCodeRecord, ProcessorTokenRecord, TenantRecord,
+    UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
 use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
 use openiav_store::repo::customers::CustomerFilter;
@@ -30,7 +32,7 @@ use openiav_store::repo::users::UserFilter;
 use openiav_store::repo::webhooks::WebhookFilter;
 use openiav_store::repo::{
     accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
-    micro_deposits, payment_tokens, processor_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
+    micro_deposits, payment_tokens, plaid, processor_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
 use openiav_store::repo::{exchange_session_states, visa};
 use openiav_store::sqlite::SqliteDatabase;
@@ -141,6 +143,10 @@ conformance! {
         widget_sessions_open_once_before_expiry_and_then_find_live,
         processor_codes_redeem_once_before_expiry_within_their_tenant,
         processor_tokens_live_until_expiry_and_list_by_user_member_and_account,
+        plaid_items_round_trip_save_and_stay_in_their_tenant,
+        plaid_link_tokens_open_once_before_expiry_and_sessions_advance_only_from_their_stage,
+        plaid_public_tokens_redeem_once_for_their_user_before_expiry_while_the_item_is_logged_in,
+        plaid_access_tokens_find_their_item_and_processor_tokens_redeem_once,
         payment_tokens_live_until_expiry_then_deleted,
         payment_tokens_find_tells_an_expired_token_from_an_unknown_one,
         customers_round_trip_every_field_through_insert_and_save,
@@ -3626,4 +3632,302 @@ async fn sqlite_and_postgres_schemas_define_the_same_tables_and_columns() {
         only_sqlite.is_empty() && only_postgres.is_empty(),
         "only in SQLite: {only_sqlite:?}; only in PostgreSQL: {only_postgres:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plaid Link
+// ---------------------------------------------------------------------------------------------
+
+fn plaid_item(tenant: TenantId, id: &str) -> PlaidItemRecord {
+    PlaidItemRecord {
+        id: id.to_owned(),
+        tenant_id: tenant,
+        client_user_id: "customer-1".into(),
+        institution_id: "ins_109508".into(),
+        accounts: r#"["acc-1"]"#.into(),
+        login_required_at: None,
+        access_token_hash: None,
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+fn plaid_link_token(tenant: TenantId, id: &str, hash: &str, item: Option<&str>) -> PlaidLinkTokenRecord {
+    PlaidLinkTokenRecord {
+        id: id.to_owned(),
+        token_hash: hash.to_owned(),
+        tenant_id: tenant,
+        client_user_id: "customer-1".into(),
+        item_id: item.map(str::to_owned),
+        session_token_hash: None,
+        stage: LinkStage::SelectInstitution,
+        institution_id: None,
+        mfa: None,
+        expires_at: at(1_000),
+        opened_at: None,
+        session_expires_at: None,
+        created_at: at(0),
+    }
+}
+
+async fn put_plaid_item(store: &Store, item: &PlaidItemRecord) {
+    let item = item.clone();
+    store.write(move |c| Box::pin(async move { plaid::insert_item(c, &item).await })).await.expect("insert item");
+}
+
+async fn put_link_token(store: &Store, token: &PlaidLinkTokenRecord) {
+    let token = token.clone();
+    store
+        .write(move |c| Box::pin(async move { plaid::insert_link_token(c, &token).await }))
+        .await
+        .expect("insert link token");
+}
+
+async fn plaid_items_round_trip_save_and_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let item = plaid_item(tenant, &unique("item"));
+    put_plaid_item(&store, &item).await;
+    let id = item.id.clone();
+    let found = store.read(|mut c| async move { plaid::find_item(&mut c, tenant, &id).await }).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&item));
+    let id = item.id.clone();
+    let stranger = store.read(|mut c| async move { plaid::find_item(&mut c, other, &id).await }).await.unwrap();
+    assert_eq!(stranger, None, "another tenant's item is invisible");
+
+    let changed = PlaidItemRecord {
+        accounts: r#"["acc-1","acc-2"]"#.into(),
+        login_required_at: Some(at(50)),
+        updated_at: at(50),
+        ..item.clone()
+    };
+    let saved = changed.clone();
+    let held = store
+        .write(move |c| {
+            Box::pin(async move {
+                let held = plaid::find_item_for_update(c, tenant, &saved.id).await?;
+                plaid::save_item(c, &saved).await?;
+                Ok(held)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(held, Some(item.clone()));
+    let id = item.id.clone();
+    let found = store.read(|mut c| async move { plaid::find_item(&mut c, tenant, &id).await }).await.unwrap();
+    assert_eq!(found, Some(changed));
+    let missing = PlaidItemRecord { id: "no-such-item".into(), ..item };
+    let e = store.write(move |c| Box::pin(async move { plaid::save_item(c, &missing).await })).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound), "{e:?}");
+}
+
+async fn plaid_link_tokens_open_once_before_expiry_and_sessions_advance_only_from_their_stage(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let item = plaid_item(tenant, &unique("item"));
+    put_plaid_item(&store, &item).await;
+    let (a, b) = (unique("link-a"), unique("link-b"));
+    put_link_token(&store, &plaid_link_token(tenant, &a, "hash-a", None)).await;
+    put_link_token(&store, &plaid_link_token(tenant, &b, "hash-b", Some(&item.id))).await;
+    let open = |hash: &'static str, session: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { plaid::open_link_token(c, hash, session, at(now), at(now + 500)).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let opened = open("hash-a", "ses-a", 10).await.expect("an unopened token opens");
+    assert_eq!((opened.id.as_str(), opened.tenant_id), (a.as_str(), tenant));
+    assert_eq!((opened.opened_at, opened.session_expires_at), (Some(at(10)), Some(at(510))));
+    assert!(open("hash-a", "ses-a2", 20).await.is_none(), "a link token opens only once");
+    assert!(open("hash-b", "ses-b", 1_000).await.is_none(), "an expired link token does not open");
+    assert!(open("hash-z", "ses-z", 10).await.is_none());
+    let unopened = store.read(|mut c| async move { plaid::find_link_token(&mut c, "hash-b").await }).await.unwrap();
+    assert_eq!(unopened.map(|t| (t.opened_at, t.item_id)), Some((None, Some(item.id.clone()))));
+
+    let find = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store.read(move |mut c| async move { plaid::find_link_session(&mut c, hash, at(now)).await }).await.unwrap()
+        }
+    };
+    let session = find("ses-a", 100).await.expect("a live session");
+    assert_eq!(session.stage, LinkStage::SelectInstitution);
+    assert!(find("ses-a", 510).await.is_none(), "an expired session is gone");
+    assert!(find("hash-a", 100).await.is_none(), "the link token is not a session token");
+
+    let moved = PlaidLinkTokenRecord {
+        stage: LinkStage::Mfa,
+        institution_id: Some("ins_109508".into()),
+        mfa: Some(r#"{"kind":"device"}"#.into()),
+        ..session.clone()
+    };
+    let advance = |next: PlaidLinkTokenRecord, from: LinkStage| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { plaid::advance_link_session(c, &next, from).await }))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(advance(moved.clone(), LinkStage::SelectInstitution).await);
+    assert!(!advance(moved.clone(), LinkStage::SelectInstitution).await, "only from the stage it stands at");
+    assert_eq!(find("ses-a", 100).await, Some(moved));
+}
+
+async fn plaid_public_tokens_redeem_once_for_their_user_before_expiry_while_the_item_is_logged_in(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let item = plaid_item(tenant, &unique("item"));
+    put_plaid_item(&store, &item).await;
+    let link = unique("link");
+    put_link_token(&store, &plaid_link_token(tenant, &link, &unique("hash"), None)).await;
+    let token = |hash: &str| PlaidPublicTokenRecord {
+        id: unique("pub"),
+        token_hash: hash.to_owned(),
+        tenant_id: tenant,
+        link_token_id: link.clone(),
+        client_user_id: "customer-1".into(),
+        item_id: item.id.clone(),
+        account_id: "acc-1".into(),
+        expires_at: at(1_000),
+        used_at: None,
+        created_at: at(0),
+    };
+    for t in [token("pub-a"), token("pub-b"), token("pub-c")] {
+        store.write(move |c| Box::pin(async move { plaid::insert_public_token(c, &t).await })).await.unwrap();
+    }
+    let redeem = |tenant: TenantId, hash: &'static str, user: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { plaid::redeem_public_token(c, tenant, hash, user, at(now)).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(redeem(other, "pub-a", "customer-1", 10).await.is_none(), "not another tenant's");
+    assert!(redeem(tenant, "pub-a", "customer-2", 10).await.is_none(), "not another user's");
+    let spent = redeem(tenant, "pub-a", "customer-1", 10).await.expect("redeems");
+    assert_eq!((spent.used_at, spent.account_id.as_str()), (Some(at(10)), "acc-1"));
+    assert!(redeem(tenant, "pub-a", "customer-1", 20).await.is_none(), "only once");
+    assert!(redeem(tenant, "pub-b", "customer-1", 1_000).await.is_none(), "not once expired");
+    let found =
+        store.read(|mut c| async move { plaid::find_public_token(&mut c, tenant, "pub-a").await }).await.unwrap();
+    assert_eq!(found.and_then(|t| t.used_at), Some(at(10)));
+    let hidden =
+        store.read(|mut c| async move { plaid::find_public_token(&mut c, other, "pub-a").await }).await.unwrap();
+    assert_eq!(hidden, None);
+
+    let locked = PlaidItemRecord { login_required_at: Some(at(30)), ..item.clone() };
+    store.write(move |c| Box::pin(async move { plaid::save_item(c, &locked).await })).await.unwrap();
+    assert!(redeem(tenant, "pub-c", "customer-1", 40).await.is_none(), "not while the item needs a login");
+    let back = PlaidItemRecord { login_required_at: None, ..item };
+    store.write(move |c| Box::pin(async move { plaid::save_item(c, &back).await })).await.unwrap();
+    assert!(redeem(tenant, "pub-c", "customer-1", 50).await.is_some(), "once logged in again");
+}
+
+async fn plaid_access_tokens_find_their_item_and_processor_tokens_redeem_once(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let item = PlaidItemRecord { access_token_hash: Some("access-hash".into()), ..plaid_item(tenant, &unique("item")) };
+    put_plaid_item(&store, &item).await;
+    let found =
+        store.read(|mut c| async move { plaid::find_item_by_access_token(&mut c, tenant, "access-hash").await });
+    assert_eq!(found.await.unwrap(), Some(item.clone()));
+    let hidden =
+        store.read(|mut c| async move { plaid::find_item_by_access_token(&mut c, other, "access-hash").await });
+    assert_eq!(hidden.await.unwrap(), None, "another tenant's access token finds nothing");
+
+    let link = unique("link");
+    put_link_token(&store, &plaid_link_token(tenant, &link, &unique("hash"), None)).await;
+    let public = PlaidPublicTokenRecord {
+        id: unique("pub"),
+        token_hash: "pub-x".into(),
+        tenant_id: tenant,
+        link_token_id: link,
+        client_user_id: "someone".into(),
+        item_id: item.id.clone(),
+        account_id: "acc-1".into(),
+        expires_at: at(1_000),
+        used_at: None,
+        created_at: at(0),
+    };
+    store.write(move |c| Box::pin(async move { plaid::insert_public_token(c, &public).await })).await.unwrap();
+    let exchange = |tenant: TenantId, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { plaid::exchange_public_token(c, tenant, "pub-x", at(now)).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(exchange(other, 10).await.is_none(), "not another tenant's");
+    assert_eq!(exchange(tenant, 10).await.map(|t| t.used_at), Some(Some(at(10))), "whoever's user it is");
+    assert!(exchange(tenant, 20).await.is_none(), "once");
+
+    let token = PlaidProcessorTokenRecord {
+        id: unique("proc"),
+        token_hash: "proc-x".into(),
+        tenant_id: tenant,
+        item_id: item.id.clone(),
+        account_id: "acc-1".into(),
+        processor: "dwolla".into(),
+        used_at: None,
+        created_at: at(0),
+    };
+    store.write(move |c| Box::pin(async move { plaid::insert_processor_token(c, &token).await })).await.unwrap();
+    let redeem = |tenant: TenantId, processor: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(
+                        async move { plaid::redeem_processor_token(c, tenant, "proc-x", processor, at(now)).await },
+                    )
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(redeem(other, "dwolla", 10).await.is_none(), "not another tenant's");
+    assert!(redeem(tenant, "other-processor", 10).await.is_none(), "only for its processor");
+    let spent = redeem(tenant, "dwolla", 10).await.expect("redeems");
+    assert_eq!((spent.item_id.as_str(), spent.used_at), (item.id.as_str(), Some(at(10))));
+    assert!(redeem(tenant, "dwolla", 20).await.is_none(), "once");
+    let found = store.read(|mut c| async move { plaid::find_processor_token(&mut c, tenant, "proc-x").await });
+    assert_eq!(found.await.unwrap().and_then(|t| t.used_at), Some(at(10)));
+    let hidden = store.read(|mut c| async move { plaid::find_processor_token(&mut c, other, "proc-x").await });
+    assert_eq!(hidden.await.unwrap(), None);
+
+    let second = PlaidProcessorTokenRecord {
+        id: unique("proc"),
+        token_hash: "proc-y".into(),
+        tenant_id: tenant,
+        item_id: item.id.clone(),
+        account_id: "acc-1".into(),
+        processor: "dwolla".into(),
+        used_at: None,
+        created_at: at(0),
+    };
+    store.write(move |c| Box::pin(async move { plaid::insert_processor_token(c, &second).await })).await.unwrap();
+    let locked = PlaidItemRecord { login_required_at: Some(at(30)), ..item };
+    store.write(move |c| Box::pin(async move { plaid::save_item(c, &locked).await })).await.unwrap();
+    let spent = store
+        .write(move |c| {
+            Box::pin(async move { plaid::redeem_processor_token(c, tenant, "proc-y", "dwolla", at(40)).await })
+        })
+        .await
+        .unwrap();
+    assert!(spent.is_none(), "not while the item needs a login");
 }

@@ -1,11 +1,12 @@
 //! Exchanges: a customer's account at an open-banking partner that Dwolla may read, made from
 //! the token the partner handed out (for MX, one of the customer's available connections, or
 //! in a secure exchange an authorization code redeemed as the tenant's processor, whose access
-//! token is kept encrypted) and read back when a funding source needs the account's numbers;
-//! and its re-authentication mark (`reauth_required_at`), set with a
-//! `customer_exchange_reauth_required` event when a read finds the connection lost and cleared
-//! when a read finds it working again. A Visa exchange is made by Dwolla's redirect endpoint
-//! itself ([`crate::visa`]) and holds the chosen account's numbers.
+//! token is kept encrypted; for Plaid, a public or processor token the Link provider redeems for
+//! this customer) and read back when a funding source needs the account's numbers; and its
+//! re-authentication mark (`reauth_required_at`), set with a `customer_exchange_reauth_required`
+//! event when a read finds the connection lost and cleared when a read finds it working again. A
+//! Visa exchange is made by Dwolla's redirect endpoint itself ([`crate::visa`]) and holds the
+//! chosen account's numbers.
 
 pub mod rules;
 pub mod view;
@@ -25,7 +26,7 @@ use self::rules::ReauthChange;
 use crate::body::{valid, Lenient};
 use crate::error::{DwollaCode, FieldError};
 use crate::partners::{Kind, PartnerLinks};
-use crate::port::{VerifiedAccount, VerifiedNumbers, VerifierError, VisaAccount};
+use crate::port::{LinkProviderError, VerifiedAccount, VerifiedNumbers, VerifierError, VisaAccount};
 use crate::{events, AppState, DwollaError};
 
 /// `POST /customers/{id}/exchanges`.
@@ -38,7 +39,7 @@ pub struct CreateExchange {
     #[serde(default)]
     pub plaid: Option<Lenient<PlaidToken>>,
     /// A secure-exchange token: for MX, an authorization code the client requested for a
-    /// processor (`/authorization_code`).
+    /// processor (`/authorization_code`); for Plaid, a `processor-sandbox-…` token.
     #[serde(default)]
     pub token: Option<Lenient<String>>,
 }
@@ -89,8 +90,10 @@ pub enum Connection {
         account: String,
         name: String,
     },
+    /// The Plaid item and the account of it the end user chose (never a token).
     Plaid {
-        public_token: String,
+        item: String,
+        account: String,
     },
     /// A secure exchange: an MX authorization code redeemed as the tenant's processor. The
     /// access token is kept encrypted under the exchange (standard base64 of the AEAD blob).
@@ -231,6 +234,18 @@ fn invalid_token() -> DwollaError {
     DwollaError::new(DwollaCode::InvalidExchangeToken, "The exchange token is not valid to perform this operation. Either the token is expired or invalid, or the products permissions to the token are invalid or expired.")
 }
 
+/// What a refused Plaid public token answers (§7.1).
+pub fn link_refusal(e: LinkProviderError) -> DwollaError {
+    match e {
+        LinkProviderError::InvalidToken | LinkProviderError::NotFound => invalid_token(),
+        LinkProviderError::ExpiredToken => expired_token(),
+        LinkProviderError::LoginRequired => {
+            DwollaError::new(DwollaCode::UpdateCredentials, "The login details for this token have changed.")
+        }
+        LinkProviderError::Unavailable(why) => DwollaError::internal(format!("link provider: {why}")),
+    }
+}
+
 /// The tenant's exchange `id`.
 pub async fn find(state: &AppState, tenant: TenantId, id: &str) -> Result<Option<ExchangeRecord>, DwollaError> {
     let id = id.to_ascii_lowercase();
@@ -290,13 +305,20 @@ pub async fn prepare(
             Connection::Mx { member: account.member, account: account.account, name: account.name }
         }
         Kind::Plaid => {
-            let token = valid(&request.plaid).and_then(|plaid| valid(&plaid.public_token)).ok_or_else(|| {
-                DwollaError::validation(vec![FieldError::required("/plaid/publicToken", "PublicToken required.")])
-            })?;
-            if !rules::plaid_public_token_is_valid(token) {
-                return Err(invalid_token());
+            // A public token from Link, or a processor token the app made with the Plaid API.
+            let public = valid(&request.plaid).and_then(|plaid| valid(&plaid.public_token));
+            let linked = match (public, secure_token) {
+                (Some(token), _) => state.link.redeem_public_token(tenant, &customer.id, token).await,
+                (None, Some(processor)) => state.link.redeem_processor_token(tenant, processor).await,
+                (None, None) => {
+                    return Err(DwollaError::validation(vec![FieldError::required(
+                        "/plaid/publicToken",
+                        "PublicToken required.",
+                    )]))
+                }
             }
-            Connection::Plaid { public_token: token.clone() }
+            .map_err(link_refusal)?;
+            Connection::Plaid { item: linked.item_id, account: linked.account_id }
         }
         // Visa creates its own exchanges.
         Kind::Visa => return Err(invalid_token()),
@@ -379,8 +401,8 @@ mod tests {
     fn connections_keep_their_stored_json() {
         let mx = Connection::Mx { member: "MBR-1".into(), account: "ACT-1".into(), name: "Checking".into() };
         assert_eq!(mx.encode(), r#"{"partner":"mx","member":"MBR-1","account":"ACT-1","name":"Checking"}"#);
-        let plaid = Connection::Plaid { public_token: "public-sandbox-x".into() };
-        assert_eq!(plaid.encode(), r#"{"partner":"plaid","public_token":"public-sandbox-x"}"#);
+        let plaid = Connection::Plaid { item: "item-1".into(), account: "acc-1".into() };
+        assert_eq!(plaid.encode(), r#"{"partner":"plaid","item":"item-1","account":"acc-1"}"#);
     }
 
     #[test]

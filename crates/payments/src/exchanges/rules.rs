@@ -13,11 +13,6 @@ pub fn customer_may_connect(status: CustomerStatus) -> bool {
     !matches!(status, CustomerStatus::Deactivated | CustomerStatus::Suspended)
 }
 
-/// Whether `token` looks like a public token Plaid's sandbox hands out.
-pub fn plaid_public_token_is_valid(token: &str) -> bool {
-    token.starts_with("public-sandbox-") && token.len() >= 20
-}
-
 /// What reading an exchange's partner connection changes about its re-authentication mark.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReauthChange {
@@ -96,14 +91,6 @@ mod tests {
             let refused = matches!(status, CustomerStatus::Deactivated | CustomerStatus::Suspended);
             assert_eq!(customer_may_connect(status), !refused, "{status}");
         }
-    }
-
-    #[test]
-    fn plaid_public_tokens_are_sandbox_tokens_of_some_length() {
-        assert!(plaid_public_token_is_valid("public-sandbox-12345"));
-        assert!(!plaid_public_token_is_valid("public-sandbox-1234"), "too short");
-        assert!(!plaid_public_token_is_valid("public-production-12345678"));
-        assert!(!plaid_public_token_is_valid(""));
     }
 
     #[test]

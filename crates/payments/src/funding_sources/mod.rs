@@ -36,7 +36,7 @@ use crate::exchanges::rules::ReauthChange;
 use crate::exchanges::{self, Connection};
 use crate::hal::id_from_href;
 use crate::lookup::{customer_of, find_or_404};
-use crate::port::{VerifiedAccount, VerifiedNumbers, VerifierError};
+use crate::port::{LinkProviderError, VerifiedAccount, VerifiedNumbers, VerifierError};
 use crate::{AppState, DwollaCode, DwollaError};
 
 openiav_core::wire_enum! {
@@ -150,17 +150,13 @@ fn bank_name(state: &AppState, routing: &RoutingNumber) -> String {
     state.verifier.bank_name(routing).unwrap_or_else(|| SANDBOX_BANK_NAME.to_owned())
 }
 
-/// The sandbox Plaid bank's numbers for a Plaid exchange (Plaid's test institution).
-fn plaid_numbers(exchange_id: &str, account_type: &str) -> VerifiedNumbers {
-    let digits: String =
-        exchange_id.bytes().filter(u8::is_ascii_digit).map(char::from).chain("0000000000".chars()).take(10).collect();
-    VerifiedNumbers {
-        routing_number: RoutingNumber::parse("011401533").expect("valid routing number"),
-        account_number: AccountNumber::parse(&format!("1111{digits}")).expect("valid account number"),
-        account_type: account_type.to_owned(),
-        institution_name: "Plaid Sandbox Bank".into(),
-        available_cents: Some(10_000),
-        balance_cents: Some(11_000),
+/// The sandbox balances (cents, available and current) of a Plaid account of `subtype`, as
+/// Plaid's sandbox reports them.
+fn plaid_balances(subtype: &str) -> (i64, i64) {
+    if subtype == "savings" {
+        (20_000, 21_000)
+    } else {
+        (10_000, 11_000)
     }
 }
 
@@ -172,7 +168,6 @@ async fn exchange_numbers(
     customer: &CustomerRecord,
     exchange_id: &str,
     connection: &Connection,
-    account_type: &str,
 ) -> Result<VerifiedNumbers, DwollaError> {
     let read_failure = |e: VerifierError| match e {
         VerifierError::ReauthRequired => exchanges::rules::update_credentials(state.base(), exchange_id),
@@ -184,7 +179,21 @@ async fn exchange_numbers(
             let account = VerifiedAccount { member: member.clone(), account: account.clone(), name: name.clone() };
             state.verifier.account_numbers(customer.tenant_id, user, &account).await.map_err(read_failure)
         }
-        Connection::Plaid { .. } => Ok(plaid_numbers(exchange_id, account_type)),
+        Connection::Plaid { item, account } => {
+            let linked = state.link.linked_account(customer.tenant_id, item, account).await.map_err(|e| match e {
+                LinkProviderError::LoginRequired => exchanges::rules::update_credentials(state.base(), exchange_id),
+                _ => rules::inactive_exchange(),
+            })?;
+            let (available, balance) = plaid_balances(&linked.subtype);
+            Ok(VerifiedNumbers {
+                routing_number: linked.routing_number,
+                account_number: linked.account_number,
+                account_type: linked.subtype,
+                institution_name: linked.institution_name,
+                available_cents: Some(available),
+                balance_cents: Some(balance),
+            })
+        }
         Connection::Visa(visa) => visa.numbers(&state.keyring, customer.tenant_id, exchange_id),
         // A secure exchange reads the account as the processor its token was issued to.
         Connection::MxProcessor { sealed_token, .. } => {
@@ -224,7 +233,7 @@ async fn from_exchange(
             (e, status)
         }),
     )?;
-    let numbers = read_exchange(state, customer, &bank.exchange, bank.kind.as_str()).await?;
+    let numbers = read_exchange(state, customer, &bank.exchange).await?;
     Ok(NewBank {
         name: bank.name,
         kind: bank.kind,
@@ -420,7 +429,7 @@ pub async fn balance(
     let exchange_id = source.exchange_id.as_deref().filter(|_| !source.removed).ok_or_else(unsupported)?;
     let exchange = exchanges::find(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
     let customer = customer_of(state, tenant, &source.customer_id, CUSTOMER_NOT_FOUND).await?;
-    let numbers = read_exchange(state, &customer, &exchange, source.bank_account_type.as_str()).await?;
+    let numbers = read_exchange(state, &customer, &exchange).await?;
     Ok((source, numbers))
 }
 
@@ -439,10 +448,9 @@ pub async fn probe_exchange(
     state: &AppState,
     customer: &CustomerRecord,
     exchange: &ExchangeRecord,
-    account_type: &str,
 ) -> Result<ExchangeRead, DwollaError> {
     let connection = Connection::of(exchange)?;
-    let numbers = exchange_numbers(state, customer, &exchange.id, &connection, account_type).await;
+    let numbers = exchange_numbers(state, customer, &exchange.id, &connection).await;
     let usable = match &numbers {
         Ok(_) => Some(true),
         Err(e) if e.code() == DwollaCode::UpdateCredentials => Some(false),
@@ -459,9 +467,8 @@ pub async fn read_exchange(
     state: &AppState,
     customer: &CustomerRecord,
     exchange: &ExchangeRecord,
-    account_type: &str,
 ) -> Result<VerifiedNumbers, DwollaError> {
-    let read = probe_exchange(state, customer, exchange, account_type).await?;
+    let read = probe_exchange(state, customer, exchange).await?;
     let now = state.clock.now();
     // The mark as read here only spares a write when nothing can change; the write decides
     // again on the row it locks.

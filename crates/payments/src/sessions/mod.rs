@@ -1,9 +1,10 @@
 //! Exchange sessions: a customer's hand-off to an open-banking partner, new or re-authenticating
 //! an exchange. An MX session carries a single-use Connect widget URL in verification mode for
 //! the customer's own aggregator user (re-authenticating an exchange: opened straight at its
-//! member's credentials, in update-credentials mode); a Plaid session carries a Link token; a
-//! Visa session the URL of the partner's bank page (which returns through [`crate::visa`]) and
-//! the redirect URL it lands on. The hand-off is stored encrypted.
+//! member's credentials, in update-credentials mode); a Plaid session carries a link token the
+//! Link provider issued for the customer (in update mode for the item of the exchange it
+//! re-authenticates); a Visa session the URL of the partner's bank page (which returns through
+//! [`crate::visa`]) and the redirect URL it lands on. The hand-off is stored encrypted.
 
 pub mod rules;
 pub mod view;
@@ -111,17 +112,25 @@ async fn hand_over(
         return Err(inactive());
     }
     let id = uuid::Uuid::new_v4().to_string();
+    let connection = reauthenticates.map(Connection::of).transpose()?;
     let hand_off = match partner.kind {
         Kind::Mx => {
             let user = aggregator_user(state, customer).await?;
-            let connection = reauthenticates.map(Connection::of).transpose()?;
             let url = match &connection {
                 Some(Connection::Mx { member, .. }) => state.verifier.reauth_widget_url(tenant, &user, member).await,
                 _ => state.verifier.verification_widget_url(tenant, &user).await,
             };
             Some(url.map_err(verifier_error)?)
         }
-        Kind::Plaid => Some(format!("link-sandbox-{}", uuid::Uuid::new_v4())),
+        Kind::Plaid => {
+            // A Plaid exchange logs its item back in: Link opens in update mode for it.
+            let update_item = match &connection {
+                Some(Connection::Plaid { item, .. }) => Some(item.as_str()),
+                _ => None,
+            };
+            let token = state.link.create_link_token(tenant, &customer.id, update_item).await;
+            Some(token.map_err(|e| DwollaError::internal(format!("link provider: {e}")))?)
+        }
         // A re-authentication names its partner by the exchange, which may predate the switch.
         Kind::Visa if !state.config.visa_enabled => return Err(unsupported()),
         Kind::Visa => Some(crate::visa::bank_page(state, tenant, &id).await?),

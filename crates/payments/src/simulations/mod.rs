@@ -1,7 +1,7 @@
 //! `POST /sandbox-simulations`: the sandbox's bank processing (pending micro-deposits, as the
 //! empty call always has) and the exchange simulations a body asks for ([`rules`]): an MX
-//! exchange whose member loses its connection at the aggregator, found lost by reading it as
-//! the balance does, so `customer_exchange_reauth_required` is recorded by the same call.
+//! exchange whose member loses its connection at the aggregator (or a Plaid exchange whose item
+//! needs a new login), found lost by reading it as the balance does, so `customer_exchange_reauth_required` is recorded by the same call.
 
 pub mod rules;
 
@@ -12,7 +12,7 @@ use crate::exchanges::{self, Connection};
 use crate::funding_sources;
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::lookup::customer_of;
-use crate::port::VerifierError;
+use crate::port::{LinkProviderError, VerifierError};
 use crate::{AppState, DwollaCode, DwollaError};
 
 const EXCHANGE_MISSING: &str = "The requested resource was not found. Check Exchange ID.";
@@ -38,6 +38,12 @@ pub async fn reauth_required(
                 other => DwollaError::internal(format!("account verifier: {other}")),
             })?;
         }
+        Connection::Plaid { item, .. } => {
+            state.link.require_login(tenant, &item).await.map_err(|e| match e {
+                LinkProviderError::NotFound => DwollaError::not_found(EXCHANGE_MISSING),
+                other => DwollaError::internal(format!("link provider: {other}")),
+            })?;
+        }
         // Partners whose connections openiav cannot take away answer that they do not offer it.
         _ => {
             return Err(DwollaError::new(
@@ -46,8 +52,7 @@ pub async fn reauth_required(
             ))
         }
     }
-    // The account type matters only to partners that make numbers up; MX reads its own.
-    let read = funding_sources::probe_exchange(state, &customer, &exchange, "checking").await?;
+    let read = funding_sources::probe_exchange(state, &customer, &exchange).await?;
     if read.usable != Some(false) {
         return Err(DwollaError::internal(format!(
             "exchange {}: still readable after losing its connection",

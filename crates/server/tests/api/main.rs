@@ -11,6 +11,8 @@ mod members;
 mod micro_deposits;
 mod oauth;
 mod payments;
+mod plaid_api;
+mod plaid_link;
 mod processor_tokens;
 mod robustness;
 mod test_passwords;

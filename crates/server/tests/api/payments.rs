@@ -13,6 +13,7 @@ mod idempotency;
 mod isolation_and_secrets;
 mod micro_deposits;
 mod partners;
+mod plaid_exchange;
 mod races;
 mod reauth;
 mod secure_exchange;

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod members;
 pub mod micro_deposits;
 pub mod payment_tokens;
+pub mod plaid;
 pub mod processor_tokens;
 pub mod tenants;
 pub mod users;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::support::{
     account_number_of, assert_error, assert_field_error, assert_link, assert_timestamp, connection_token,
-    exchange_funding_source_body, mx_exchange_body, mx_flow, Dwolla, IavFlow, Widget, DWOLLA_SANDBOX, MX, PLAID,
+    exchange_funding_source_body, mx_exchange_body, mx_flow, Dwolla, IavFlow, Widget, DWOLLA_SANDBOX, MX,
 };
 use crate::helpers::TestApp;
 
@@ -226,38 +226,6 @@ async fn exchanges_need_a_valid_available_connection_token() {
     assert_error(&r, 401, "InvalidExchangeToken", None);
     assert_eq!(d.get(&format!("/customers/{other}/exchanges")).await.body["total"], 0);
     assert_eq!(d.get(&path).await.body["total"], 1, "only the flow's exchange");
-}
-
-#[tokio::test]
-async fn a_plaid_exchange_takes_a_public_token() {
-    let app = TestApp::spawn().await;
-    let d = Dwolla::sandbox(&app).await;
-    let customer = d.customer("Pat", "pat@example.com").await;
-    let path = format!("/customers/{customer}/exchanges");
-    let plaid = json!({ "exchange-partner": { "href": format!("{DWOLLA_SANDBOX}/exchange-partners/{PLAID}") } });
-
-    let r = d.post(&path, json!({ "_links": plaid })).await;
-    assert_field_error(&r, "/plaid/publicToken", "Required");
-    let r = d.post(&path, json!({ "_links": plaid, "plaid": { "publicToken": "garbage" } })).await;
-    assert_error(&r, 401, "InvalidExchangeToken", None);
-    let r = d
-        .post(&path, json!({ "_links": plaid, "plaid": { "publicToken": "public-sandbox-d5456acb-0000-4000-8000-000000000000" } }))
-        .await;
-    let exchange = r.created_id();
-    let e = d.get(&format!("/exchanges/{exchange}")).await;
-    assert_eq!(
-        e.body["_links"]["exchange-partner"]["href"],
-        format!("{}/exchange-partners/{PLAID}", app.payments_base)
-    );
-    let r = d
-        .post(
-            &format!("/customers/{customer}/funding-sources"),
-            exchange_funding_source_body(&exchange, "Plaid Savings"),
-        )
-        .await;
-    let f = d.get(&r.location()).await;
-    assert_eq!(f.body["status"], "verified", "{}", f.text);
-    assert_eq!(d.get(&format!("/funding-sources/{}/balance", f.body["id"].as_str().unwrap())).await.status, 200);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::receiver::{subscribe, Receiver};
 use super::support::{
-    assert_error, assert_field_error, assert_link, mx_flow, Dwolla, HalResp, IavFlow, Widget, DWOLLA_SANDBOX, PLAID,
+    assert_error, assert_field_error, assert_link, mx_flow, Dwolla, HalResp, IavFlow, Widget, DWOLLA_SANDBOX,
 };
 use crate::helpers::{Client, TestApp};
 
@@ -250,26 +250,6 @@ async fn simulation_bodies_are_checked_field_by_field() {
     // Nothing was simulated by any of these.
     assert!(d.topics_about(&flow.exchange).await.is_empty());
     assert_eq!(balance(&d, &flow).await.status, 200);
-}
-
-#[tokio::test]
-async fn a_plaid_exchange_cannot_be_made_to_lose_its_connection() {
-    let app = TestApp::spawn().await;
-    let d = Dwolla::sandbox(&app).await;
-    let customer = d.customer("Pat", "plaid@example.com").await;
-    let body = json!({
-        "_links": { "exchange-partner": { "href": format!("{DWOLLA_SANDBOX}/exchange-partners/{PLAID}") } },
-        "plaid": { "publicToken": "public-sandbox-0123456789" },
-    });
-    let exchange = d.post(&format!("/customers/{customer}/exchanges"), body).await.created_id();
-    let r = d.post("/sandbox-simulations", simulation(&exchange)).await;
-    assert_error(
-        &r,
-        400,
-        "UnsupportedOperation",
-        Some("Simulating re-authentication is not supported for this exchange partner."),
-    );
-    assert!(d.topics_about(&exchange).await.is_empty());
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! `AccountVerifier` port.
 
 use openiav_aggregation::processor::{self, Refusal};
-use openiav_aggregation::{verification, AppState as Aggregation, MxError};
+use openiav_aggregation::verification::{self, ReleasedAccount};
+use openiav_aggregation::{AppState as Aggregation, MxError};
 use openiav_core::bank::RoutingNumber;
 use openiav_core::ids::{TenantId, UserGuid};
 use openiav_payments::port::{
@@ -17,6 +18,22 @@ fn unavailable(e: MxError) -> VerifierError {
         MxError::NotFound => VerifierError::NotFound,
         other => VerifierError::Unavailable(other.to_string()),
     }
+}
+
+/// What payments reads of an account whose numbers were released: its numbers, unless its
+/// member needs the end user to sign in again.
+fn numbers_of(released: ReleasedAccount) -> Result<VerifiedNumbers, VerifierError> {
+    if released.needs_reauthentication() {
+        return Err(VerifierError::ReauthRequired);
+    }
+    Ok(VerifiedNumbers {
+        routing_number: released.routing_number,
+        account_number: released.account_number,
+        account_type: released.kind.as_str().to_owned(),
+        institution_name: released.institution_name,
+        available_cents: released.available_balance_cents,
+        balance_cents: Some(released.balance_cents),
+    })
 }
 
 fn user_guid(user: &str) -> Result<UserGuid, VerifierError> {
@@ -100,17 +117,7 @@ impl AccountVerifier for InProcessVerifier {
                     .await
                     .map_err(unavailable)?
                     .ok_or(VerifierError::NotFound)?;
-            if released.needs_reauthentication() {
-                return Err(VerifierError::ReauthRequired);
-            }
-            Ok(VerifiedNumbers {
-                routing_number: released.routing_number,
-                account_number: released.account_number,
-                account_type: released.kind.as_str().to_owned(),
-                institution_name: released.institution_name,
-                available_cents: released.available_balance_cents,
-                balance_cents: Some(released.balance_cents),
-            })
+            numbers_of(released)
         })
     }
 
@@ -161,17 +168,7 @@ impl AccountVerifier for InProcessVerifier {
             .await
             .map_err(unavailable)?
             .ok_or(VerifierError::NotFound)?;
-            if released.needs_reauthentication() {
-                return Err(VerifierError::ReauthRequired);
-            }
-            Ok(VerifiedNumbers {
-                routing_number: released.routing_number,
-                account_number: released.account_number,
-                account_type: released.kind.as_str().to_owned(),
-                institution_name: released.institution_name,
-                available_cents: released.available_balance_cents,
-                balance_cents: Some(released.balance_cents),
-            })
+            numbers_of(released)
         })
     }
 }

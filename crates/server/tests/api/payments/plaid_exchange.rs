@@ -38,6 +38,19 @@ async fn exchange(d: &Dwolla, customer: &str, public_token: &str) -> HalResp {
     d.post(&format!("/customers/{customer}/exchanges"), plaid_exchange(public_token)).await
 }
 
+/// A customer with a verified funding source from a Plaid exchange of the checking account:
+/// (customer, exchange, funding source).
+async fn checking_source(app: &TestApp, d: &Dwolla) -> (String, String, String) {
+    let customer = d.customer("Pat", "pat@example.com").await;
+    let token = public_token(app, d, &customer, "checking").await;
+    let exchange_id = exchange(d, &customer, &token).await.created_id();
+    let r = d
+        .post(&format!("/customers/{customer}/funding-sources"), exchange_funding_source_body(&exchange_id, "Checking"))
+        .await;
+    let source = r.created_id();
+    (customer, exchange_id, source)
+}
+
 /// The item a Plaid exchange reads (from its stored connection).
 async fn item_of(app: &TestApp, exchange_id: &str) -> String {
     let (tenant, id) = (sandbox_tenant(app), exchange_id.to_owned());
@@ -193,13 +206,7 @@ async fn a_public_token_whose_item_needs_a_new_login_asks_for_updated_credential
 async fn reauthentication_opens_link_in_update_mode_and_logs_the_item_back_in() {
     let app = TestApp::spawn().await;
     let d = Dwolla::sandbox(&app).await;
-    let customer = d.customer("Pat", "pat@example.com").await;
-    let token = public_token(&app, &d, &customer, "checking").await;
-    let exchange_id = exchange(&d, &customer, &token).await.created_id();
-    let r = d
-        .post(&format!("/customers/{customer}/funding-sources"), exchange_funding_source_body(&exchange_id, "Checking"))
-        .await;
-    let source = r.created_id();
+    let (customer, exchange_id, source) = checking_source(&app, &d).await;
     let item = item_of(&app, &exchange_id).await;
 
     require_login(&app, &item).await;
@@ -241,13 +248,7 @@ async fn reauthentication_opens_link_in_update_mode_and_logs_the_item_back_in() 
 async fn the_sandbox_simulation_makes_a_plaid_exchange_need_reauthentication_told_once() {
     let app = TestApp::spawn().await;
     let d = Dwolla::sandbox(&app).await;
-    let customer = d.customer("Pat", "pat@example.com").await;
-    let token = public_token(&app, &d, &customer, "checking").await;
-    let exchange_id = exchange(&d, &customer, &token).await.created_id();
-    let r = d
-        .post(&format!("/customers/{customer}/funding-sources"), exchange_funding_source_body(&exchange_id, "Checking"))
-        .await;
-    let source = r.created_id();
+    let (_, exchange_id, source) = checking_source(&app, &d).await;
 
     let simulation = json!({
         "_links": { "exchange": { "href": format!("{DWOLLA_SANDBOX}/exchanges/{exchange_id}") } },

@@ -153,6 +153,31 @@ export async function waitForDeliveries(receiver, resourceId, topics = FUNDING_S
 }
 
 /**
+ * A webhook receiver subscribed through `client` (a dwolla-v2 Client) for one test file.
+ * `close()` deletes the subscription and stops the receiver.
+ */
+export async function subscribedReceiver(client) {
+  const receiver = await startWebhookReceiver();
+  const secret = randomSecret();
+  const sub = await client.post('webhook-subscriptions', { url: receiver.url, secret });
+  const location = sub.headers.get('location');
+  return {
+    receiver,
+    secret,
+    close: async () => {
+      await client.delete(location).catch(() => {});
+      await receiver.close();
+    },
+  };
+}
+
+/** Waits for both funding-source webhooks about `fundingSourceId` and checks each is signed. */
+export async function assertFundingSourceWebhooks(hooks, fundingSourceId) {
+  const deliveries = await waitForDeliveries(hooks.receiver, fundingSourceId);
+  for (const d of deliveries) assertSignedDelivery(d, hooks.secret);
+}
+
+/**
  * Checks one delivery: POST to /hook; X-Request-Signature-SHA-256 = lower-case hex
  * HMAC-SHA256(secret, raw body); X-Dwolla-Topic = body.topic; compact JSON with id, resourceId,
  * topic, created (RFC 3339) and _links.resource.href.

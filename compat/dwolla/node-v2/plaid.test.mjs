@@ -2,10 +2,10 @@
 // except for its URLs: customer → partner "Plaid" by case-insensitive name → exchange session →
 // externalProviderSessionToken (a link token) → Link completed as the end user from a
 // react-plaid-link page (compat/plaid/complete_link.mjs) → exchange with plaid.publicToken →
-// verified funding source → its two events. The spent public token is refused afterwards. Then
+// verified funding source → its two events and their signed webhooks. The spent public token is refused afterwards. Then
 // Dwolla's secure exchange with a processor token made through openiav's minimal Plaid API.
 
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import dwollaV2 from 'dwolla-v2';
@@ -19,6 +19,14 @@ dwolla.tokenUrl = `${c.BASE}/token`;
 const state = c.flowState();
 
 describe('dwolla-v2 3.4.2: Plaid open-banking flow', { timeout: 180000 }, () => {
+  let hooks = null;
+  before(async () => {
+    hooks = await c.subscribedReceiver(dwolla);
+  });
+  after(async () => {
+    if (hooks) await hooks.close();
+  });
+
   it('customer, Plaid partner, exchange session → a link token', async () => {
     const customer = await dwolla.post('customers', { firstName: 'Pat', lastName: 'Plaid', email: c.uniqueEmail(`${SUITE}-plaid`) });
     const customerId = c.assertLocation(customer.headers.get('location'), 'customers');
@@ -64,6 +72,7 @@ describe('dwolla-v2 3.4.2: Plaid open-banking flow', { timeout: 180000 }, () => 
     for (const topic of c.FUNDING_SOURCE_TOPICS) {
       assert.ok(events.some((e) => e.topic === topic && e.resourceId === fsId), `${topic} for ${fsId}`);
     }
+    await c.assertFundingSourceWebhooks(hooks, fsId);
     let err = null;
     try {
       await dwolla.post(`customers/${customerId}/exchanges`, { _links: partner, plaid: { publicToken } });

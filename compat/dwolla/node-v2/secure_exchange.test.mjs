@@ -4,7 +4,7 @@
 // the exchange, with customer_funding_source_added and _verified. A used code is an
 // InvalidExchangeToken; a Finicity token exchange is refused as unsupported.
 
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import dwollaV2 from 'dwolla-v2';
 import * as c from '../lib/common.mjs';
@@ -39,6 +39,14 @@ async function partnerHref(name) {
 }
 
 describe('dwolla-v2 3.4.2: secure exchange with an MX authorization code', { timeout: 120000 }, () => {
+  let hooks = null;
+  before(async () => {
+    hooks = await c.subscribedReceiver(dwolla);
+  });
+  after(async () => {
+    if (hooks) await hooks.close();
+  });
+
   it('the MX client verifies an account and requests an authorization code (mx-platform-node)', async () => {
     const mx = await verifiedAccountCode(SUITE);
     assert.equal(typeof mx.code, 'string');
@@ -91,6 +99,7 @@ describe('dwolla-v2 3.4.2: secure exchange with an MX authorization code', { tim
     for (const topic of c.FUNDING_SOURCE_TOPICS) {
       assert.ok(events.find((e) => e.topic === topic && e.resourceId === fsId), `${topic} for ${fsId}`);
     }
+    await c.assertFundingSourceWebhooks(hooks, fsId);
   });
 
   it('a Finicity token exchange is refused: 403 Forbidden, not supported here', async () => {

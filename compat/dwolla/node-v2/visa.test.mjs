@@ -10,7 +10,7 @@
 //
 // Then the authentication-error user (?error=AUTHENTICATION_ERROR) and Cancel (?error=USER_CANCELLED).
 
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import dwollaV2 from 'dwolla-v2';
@@ -58,6 +58,14 @@ async function visaSession(customerUrl) {
 }
 
 describe('Visa open banking with dwolla-v2 (redirect flow)', { concurrency: false }, () => {
+  let hooks = null;
+  before(async () => {
+    hooks = await c.subscribedReceiver(dwolla);
+  });
+  after(async () => {
+    if (hooks) await hooks.close();
+  });
+
   it('(a) exchange partners: GET /exchange-partners lists Visa (case-insensitive name)', async () => {
     const res = await api.get('/exchange-partners');
     const partners = res.body._embedded['exchange-partners'];
@@ -116,6 +124,7 @@ describe('Visa open banking with dwolla-v2 (redirect flow)', { concurrency: fals
     const events = await api.get('events', { limit: 200 });
     const topics = events.body._embedded.events.filter((e) => e.resourceId === id).map((e) => e.topic).reverse();
     assert.deepEqual(topics, c.FUNDING_SOURCE_TOPICS);
+    await c.assertFundingSourceWebhooks(hooks, id);
   });
 
   it('(g) the authentication-error user u92721594 lands with ?error=AUTHENTICATION_ERROR', { timeout: BROWSER_TIMEOUT_MS }, async () => {

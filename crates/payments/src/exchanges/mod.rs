@@ -136,15 +136,14 @@ impl Connection {
     /// The connection of the exchange `exchange_id` over the Visa account `chosen`, its account
     /// number sealed under the exchange.
     pub fn visa(keyring: &Keyring, tenant: TenantId, exchange_id: &str, chosen: &VisaAccount) -> Self {
-        let sealed =
-            keyring.encrypt(&visa_number_context(tenant, exchange_id), chosen.account_number.expose().as_bytes());
+        let sealed = seal(keyring, tenant, exchange_id, VISA_ACCOUNT_NUMBER, chosen.account_number.expose());
         Connection::Visa(VisaConnection {
             account: chosen.id.clone(),
             name: chosen.name.clone(),
             account_type: chosen.account_type,
             institution_name: chosen.institution_name.clone(),
             routing_number: chosen.routing_number.as_str().to_owned(),
-            account_number: base64::engine::general_purpose::STANDARD.encode(sealed),
+            account_number: sealed,
             available_cents: chosen.available_cents,
             balance_cents: chosen.balance_cents,
         })
@@ -163,16 +162,8 @@ impl VisaConnection {
         let broken = |why: &str| {
             DwollaError::internal(format!("exchange {exchange_id}: column connection: the Visa account's {why}"))
         };
-        let sealed = base64::engine::general_purpose::STANDARD
-            .decode(&self.account_number)
-            .map_err(|_| broken("account number is not base64"))?;
-        let plain = keyring
-            .decrypt(&visa_number_context(tenant, exchange_id), &sealed)
-            .map_err(|e| broken(&format!("account number does not decrypt: {e}")))?;
-        let account = std::str::from_utf8(&plain)
-            .ok()
-            .and_then(AccountNumber::parse)
-            .ok_or_else(|| broken("account number is not an account number"))?;
+        let plain = unseal(keyring, tenant, exchange_id, VISA_ACCOUNT_NUMBER, &self.account_number)?;
+        let account = AccountNumber::parse(&plain).ok_or_else(|| broken("account number is not an account number"))?;
         let routing = RoutingNumber::parse(&self.routing_number)
             .ok_or_else(|| broken("routing number is not a routing number"))?;
         Ok(VerifiedNumbers {
@@ -186,39 +177,44 @@ impl VisaConnection {
     }
 }
 
-/// The AEAD context of a Visa exchange's account number.
-fn visa_number_context(tenant: TenantId, exchange_id: &str) -> String {
-    format!("{tenant}/{exchange_id}/visa_account_number")
-}
+/// The field of a Visa connection whose value is sealed: the account number.
+const VISA_ACCOUNT_NUMBER: &str = "visa_account_number";
+/// The field of a secure exchange's connection whose value is sealed: the processor token.
+const PROCESSOR_TOKEN: &str = "processor_token";
 
-/// The AEAD context of a secure exchange's processor access token.
-fn processor_token_context(tenant: TenantId, exchange_id: &str) -> String {
-    format!("{tenant}/{exchange_id}/processor_token")
-}
-
-/// Encrypts a processor access token under the exchange it belongs to.
-fn seal_processor_token(state: &AppState, tenant: TenantId, exchange_id: &str, token: &str) -> String {
-    let blob = state.keyring.encrypt(&processor_token_context(tenant, exchange_id), token.as_bytes());
+/// A secret a connection keeps: AEAD-sealed under `<tenant>/<exchange>/<field>`, so it opens
+/// only for its own exchange, as standard base64.
+fn seal(keyring: &Keyring, tenant: TenantId, exchange_id: &str, field: &str, secret: &str) -> String {
+    let blob = keyring.encrypt(&format!("{tenant}/{exchange_id}/{field}"), secret.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(blob)
 }
 
-/// The processor access token a secure exchange keeps; one that does not decrypt is an error
-/// naming the exchange.
+/// A secret [`seal`] sealed; one that does not open is an error naming the exchange and field.
+fn unseal(
+    keyring: &Keyring,
+    tenant: TenantId,
+    exchange_id: &str,
+    field: &str,
+    sealed: &str,
+) -> Result<String, DwollaError> {
+    let broken =
+        |why: String| DwollaError::internal(format!("exchange {exchange_id}: column connection: {field} {why}"));
+    let blob =
+        base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|e| broken(format!("is not base64: {e}")))?;
+    let plain = keyring
+        .decrypt(&format!("{tenant}/{exchange_id}/{field}"), &blob)
+        .map_err(|e| broken(format!("does not decrypt: {e}")))?;
+    String::from_utf8(plain).map_err(|e| broken(format!("is not text: {e}")))
+}
+
+/// The processor access token a secure exchange keeps.
 pub fn processor_token(
     state: &AppState,
     tenant: TenantId,
     exchange_id: &str,
     sealed: &str,
 ) -> Result<String, DwollaError> {
-    let undecodable = |why: String| {
-        DwollaError::internal(format!("exchange {exchange_id}: column connection holds a token that {why}"))
-    };
-    let blob = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|e| undecodable(e.to_string()))?;
-    let plain = state
-        .keyring
-        .decrypt(&processor_token_context(tenant, exchange_id), &blob)
-        .map_err(|e| undecodable(e.to_string()))?;
-    String::from_utf8(plain).map_err(|e| undecodable(e.to_string()))
+    unseal(&state.keyring, tenant, exchange_id, PROCESSOR_TOKEN, sealed)
 }
 
 fn expired_token() -> DwollaError {
@@ -279,21 +275,20 @@ pub async fn prepare(
     let partner = PartnerLinks::of(&request.links).partner(state.config.visa_enabled)?;
     let id = uuid::Uuid::new_v4().to_string();
     let secure_token = rules::secure_token(valid(&request.token).map(String::as_str));
-    let connection = match partner.kind {
+    let connection = match (partner.kind, secure_token) {
         // A secure-exchange token wins over an available-connection token.
-        Kind::Mx if secure_token.is_some() => {
+        (Kind::Mx, Some(code)) => {
             // The aggregator consumes the code in its own write, before this exchange's write:
             // a port call cannot run inside a payments transaction (one SQLite writer).
-            let code = secure_token.unwrap_or_default();
             let grant = state.verifier.redeem_authorization_code(tenant, code).await.map_err(|e| match e {
                 VerifierError::Expired => expired_token(),
                 VerifierError::NotFound => invalid_token(),
                 other => DwollaError::internal(format!("account verifier: {other}")),
             })?;
-            let sealed_token = seal_processor_token(state, tenant, &id, &grant.access_token);
+            let sealed_token = seal(&state.keyring, tenant, &id, PROCESSOR_TOKEN, &grant.access_token);
             Connection::MxProcessor { member: grant.member, account: grant.account, sealed_token }
         }
-        Kind::Mx => {
+        (Kind::Mx, None) => {
             let token = valid(&request.mx).and_then(|mx| valid(&mx.available_connection_token)).ok_or_else(|| {
                 DwollaError::validation(vec![FieldError::required(
                     "/mx/availableConnectionToken",
@@ -304,7 +299,7 @@ pub async fn prepare(
             let account = connected_account(accounts, token).ok_or_else(invalid_token)?;
             Connection::Mx { member: account.member, account: account.account, name: account.name }
         }
-        Kind::Plaid => {
+        (Kind::Plaid, _) => {
             // A public token from Link, or a processor token the app made with the Plaid API.
             let public = valid(&request.plaid).and_then(|plaid| valid(&plaid.public_token));
             let linked = match (public, secure_token) {
@@ -321,9 +316,9 @@ pub async fn prepare(
             Connection::Plaid { item: linked.item_id, account: linked.account_id }
         }
         // Visa creates its own exchanges.
-        Kind::Visa => return Err(invalid_token()),
+        (Kind::Visa, _) => return Err(invalid_token()),
         // Finicity receipts, Flinks and Checkout.com tokens need the partner's own service.
-        Kind::TokenOnly | Kind::Checkout => return Err(unsupported_token_exchange(partner.name)),
+        (Kind::TokenOnly | Kind::Checkout, _) => return Err(unsupported_token_exchange(partner.name)),
     };
     Ok(ExchangeRecord {
         id,

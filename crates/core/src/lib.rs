@@ -3,6 +3,7 @@
 
 pub mod aggregation;
 pub mod bank;
+pub mod browser;
 pub mod clock;
 pub mod crypto;
 pub mod ids;

@@ -4,6 +4,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use openiav_core::browser::is_cross_site;
 use openiav_core::crypto::hash_token;
 use openiav_store::records::PlaidLinkTokenRecord;
 use openiav_store::repo::plaid as repo;
@@ -32,11 +33,9 @@ impl FromRequestParts<AppState> for LinkSession {
 
 /// Browsers label every request with where it came from; only Link's own page may call.
 pub fn refuse_cross_site(parts: &Parts) -> Result<(), PlaidError> {
-    match parts.headers.get("sec-fetch-site") {
-        Some(site) if site != "same-origin" && site != "none" => {
-            Err(PlaidError::invalid_request("INVALID_ORIGIN", "the Link session API only answers Link's own page")
-                .with_status(axum::http::StatusCode::FORBIDDEN))
-        }
-        _ => Ok(()),
+    if is_cross_site(parts.headers.get("sec-fetch-site").map(|v| v.as_bytes())) {
+        return Err(PlaidError::invalid_request("INVALID_ORIGIN", "the Link session API only answers Link's own page")
+            .with_status(axum::http::StatusCode::FORBIDDEN));
     }
+    Ok(())
 }

@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use openiav_aggregation::widget_url::WidgetConfig;
 use openiav_aggregation::{AppState, MxError};
+use openiav_core::browser::is_cross_site;
 use openiav_core::crypto::{hash_token, random_url_token};
 use openiav_core::ids::{TenantId, UserGuid};
 use openiav_store::records::WidgetSessionRecord;
@@ -52,10 +53,8 @@ impl FromRequestParts<AppState> for WidgetSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         // Browsers label every request with where it came from; only the widget's own page may call.
-        if let Some(site) = parts.headers.get("sec-fetch-site") {
-            if site != "same-origin" && site != "none" {
-                return Err(MxError::Forbidden("The widget API only answers the widget's own page.".into()));
-            }
+        if is_cross_site(parts.headers.get("sec-fetch-site").map(|v| v.as_bytes())) {
+            return Err(MxError::Forbidden("The widget API only answers the widget's own page.".into()));
         }
         let token = parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(session_expired)?;
         let hash = hash_token(token);

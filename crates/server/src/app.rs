@@ -222,8 +222,14 @@ impl App {
         ));
 
         let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
-        let deliveries =
-            tokio::spawn(webhooks::run(self.payments.clone(), self.delivery.clone(), stopped(stop_rx.clone())));
+        // One delivery worker, one queue: Dwolla's and MX's webhooks share it.
+        let kinds = vec![webhooks::delivery_kind(self.payments.clone(), self.delivery.clone())];
+        let deliveries = tokio::spawn(openiav_outbound::worker::run(
+            self.store.clone(),
+            self.payments.clock.clone(),
+            kinds,
+            stopped(stop_rx.clone()),
+        ));
         let pruner =
             tokio::spawn(openiav_payments::idempotency::prune_expired(self.payments.clone(), stopped(stop_rx.clone())));
         let aggregation =

@@ -1,4 +1,4 @@
-//! A minimal HTTP/1.1 client for webhook delivery: one POST over a fresh connection (TLS for
+//! A minimal HTTP/1.1 client for outbound delivery: one POST over a fresh connection (TLS for
 //! https) to an address chosen by the caller, with header names sent exactly as spelled.
 
 use std::fmt;

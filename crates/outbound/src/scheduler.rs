@@ -1,5 +1,5 @@
 //! The delivery worker's running deliveries, each its own task, within three bounds: in all, per
-//! tenant, and per subscription (a job's subject), so that hung endpoints hold up only their own.
+//! tenant, and per subject (a subscription or endpoint), so that hung endpoints hold up only their own.
 
 use std::collections::HashMap;
 use std::future::Future;

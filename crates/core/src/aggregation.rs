@@ -45,6 +45,21 @@ impl ConnectionStatus {
 }
 
 wire_enum! {
+    /// The `type` of an MX Platform webhook, as the client dashboard configures URLs per type.
+    pub enum MxWebhookType {
+        ConnectionStatus = "CONNECTION_STATUS",
+        Member = "MEMBER",
+        Verification = "VERIFICATION",
+        Aggregation = "AGGREGATION",
+        History = "HISTORY",
+        Balance = "BALANCE",
+        Statement = "STATEMENT",
+        MicroDeposit = "MICRODEPOSIT",
+        User = "USER",
+    }
+}
+
+wire_enum! {
     /// An MX micro-deposit verification's `status`.
     pub enum MicroDepositStatus {
         Initiated = "INITIATED",

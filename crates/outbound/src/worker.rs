@@ -26,12 +26,7 @@ pub trait Kind: Send + Sync + 'static {
 }
 
 /// Runs the delivery worker for `kinds` until `shutdown` resolves.
-pub async fn run(
-    store: Store,
-    clock: Arc<dyn Clock>,
-    kinds: Vec<Arc<dyn Kind>>,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn run(store: Store, clock: Arc<dyn Clock>, kinds: Vec<Arc<dyn Kind>>, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     let wake = store.jobs_ready();
     let mut pool = Pool::default();

@@ -127,8 +127,9 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
         ("X-Request-Signature-SHA-256", signature(&secret, webhook.body.as_bytes())),
     ];
     let now = state.clock.now();
-    let outcome = openiav_outbound::send(&subscription.url, sandbox, config, &headers, |_, v| v.to_owned(), &webhook.body, now)
-        .await;
+    let outcome =
+        openiav_outbound::send(&subscription.url, sandbox, config, &headers, |_, v| v.to_owned(), &webhook.body, now)
+            .await;
     // The attempt is recorded on the rows as they stand now: other deliveries of the same
     // subscription (or a manual retry of the same webhook) may have finished meanwhile.
     let (webhook_id, subscription_id) = (webhook.id.clone(), subscription.id.clone());

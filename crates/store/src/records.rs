@@ -783,3 +783,34 @@ impl From<NullableMillis> for Option<Timestamp> {
         ms.0.map(Timestamp::from_millis)
     }
 }
+
+/// Where a tenant's MX webhooks of one type (or, with no type, of every type without a URL
+/// of its own) are sent, with optional HTTP Basic credentials (the password encrypted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxWebhookEndpointRecord {
+    pub tenant_id: TenantId,
+    /// `None`: the all-types endpoint.
+    pub webhook_type: Option<openiav_core::aggregation::MxWebhookType>,
+    pub url: String,
+    pub basic_username: Option<String>,
+    /// Ciphertext of the Basic password.
+    pub basic_password: Option<Vec<u8>>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One MX webhook written for a tenant: its payload as sent and every delivery attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MxWebhookRecord {
+    pub guid: String,
+    pub tenant_id: TenantId,
+    pub webhook_type: openiav_core::aggregation::MxWebhookType,
+    /// Which endpoint it goes to (`None`: the all-types one), for its credentials.
+    pub endpoint: Option<openiav_core::aggregation::MxWebhookType>,
+    pub url: String,
+    /// The exact body every attempt sends (compact JSON).
+    pub body: String,
+    /// JSON list of attempts (request, with `Authorization` redacted, and response).
+    pub attempts: String,
+    pub created_at: Timestamp,
+}

@@ -8,6 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use futures::FutureExt;
+use openiav_core::aggregation::MxWebhookType;
 use openiav_core::aggregation::{AccountType, ConnectionStatus, MicroDepositStatus};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
@@ -26,6 +27,7 @@ use openiav_store::records::{
     UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
 use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
+use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::tenants::PaymentSettings;
 use openiav_store::repo::users::UserFilter;
@@ -34,7 +36,7 @@ use openiav_store::repo::{
     accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
     micro_deposits, payment_tokens, plaid, processor_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
-use openiav_store::repo::{exchange_session_states, visa};
+use openiav_store::repo::{exchange_session_states, mx_webhooks, visa};
 use openiav_store::sqlite::SqliteDatabase;
 use openiav_store::{testing, Database, Dialect, Store, StoreError, StoreOptions};
 
@@ -120,6 +122,8 @@ macro_rules! conformance {
 
 conformance! {
     both: [
+        mx_webhook_endpoints_set_replace_list_delete_and_clear_per_tenant,
+        mx_webhooks_insert_find_save_and_list_newest_first_by_type_per_tenant,
         tenants_insert_find_get_sandbox_and_count,
         tenants_duplicate_client_id_or_dwolla_key_conflicts,
         tenants_find_by_dwolla_key_and_keep_payment_settings_per_tenant,
@@ -3930,4 +3934,147 @@ async fn plaid_access_tokens_find_their_item_and_processor_tokens_redeem_once(db
         .await
         .unwrap();
     assert!(spent.is_none(), "not while the item needs a login");
+}
+
+// ---------------------------------------------------------------------------------------------
+// MX webhooks
+// ---------------------------------------------------------------------------------------------
+
+fn mx_endpoint(tenant: TenantId, webhook_type: Option<MxWebhookType>, url: &str) -> MxWebhookEndpointRecord {
+    MxWebhookEndpointRecord {
+        tenant_id: tenant,
+        webhook_type,
+        url: url.to_owned(),
+        basic_username: None,
+        basic_password: None,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+async fn mx_endpoints(store: &Store, tenant: TenantId) -> Vec<MxWebhookEndpointRecord> {
+    store.read(|mut c| async move { mx_webhooks::list_endpoints(&mut c, tenant).await }).await.expect("list endpoints")
+}
+
+async fn mx_webhook_endpoints_set_replace_list_delete_and_clear_per_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let all = mx_endpoint(tenant, None, "https://example.com/all");
+    let member = MxWebhookEndpointRecord {
+        basic_username: Some("hooks".into()),
+        basic_password: Some(vec![9, 8, 7]),
+        ..mx_endpoint(tenant, Some(MxWebhookType::Member), "https://example.com/member")
+    };
+    let theirs = mx_endpoint(other, None, "https://example.org/all");
+    for e in [&member, &all, &theirs] {
+        let e = e.clone();
+        store.write(move |c| Box::pin(async move { mx_webhooks::set_endpoint(c, &e).await })).await.unwrap();
+    }
+    assert_eq!(mx_endpoints(&store, tenant).await, vec![all.clone(), member.clone()], "all-types first");
+    assert_eq!(mx_endpoints(&store, other).await, vec![theirs.clone()]);
+
+    // Setting again replaces url and credentials and keeps the creation time.
+    let replaced = MxWebhookEndpointRecord {
+        url: "https://example.com/members".into(),
+        basic_username: None,
+        basic_password: None,
+        created_at: at(500),
+        updated_at: at(1_000),
+        ..member.clone()
+    };
+    let r = replaced.clone();
+    store.write(move |c| Box::pin(async move { mx_webhooks::set_endpoint(c, &r).await })).await.unwrap();
+    let expected = MxWebhookEndpointRecord { created_at: T0, ..replaced };
+    assert_eq!(mx_endpoints(&store, tenant).await, vec![all.clone(), expected.clone()]);
+
+    let delete = |tenant: TenantId, t: Option<MxWebhookType>| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { mx_webhooks::delete_endpoint(c, tenant, t).await }))
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!delete(other, Some(MxWebhookType::Member)).await, "another tenant's endpoint is not there");
+    assert!(!delete(tenant, Some(MxWebhookType::User)).await);
+    assert!(delete(tenant, None).await);
+    assert_eq!(mx_endpoints(&store, tenant).await, vec![expected]);
+    assert!(!delete(tenant, None).await);
+    let n = store.write(move |c| Box::pin(async move { mx_webhooks::clear_endpoints(c, tenant).await })).await.unwrap();
+    assert_eq!(n, 1);
+    assert!(mx_endpoints(&store, tenant).await.is_empty());
+    assert_eq!(mx_endpoints(&store, other).await, vec![theirs]);
+}
+
+fn mx_webhook(tenant: TenantId, t: MxWebhookType, created: Timestamp) -> MxWebhookRecord {
+    MxWebhookRecord {
+        guid: format!("WHK-{}", uuid::Uuid::new_v4()),
+        tenant_id: tenant,
+        webhook_type: t,
+        endpoint: None,
+        url: "https://example.com/all".into(),
+        body: format!("{{\"type\":\"{t}\"}}"),
+        attempts: "[]".into(),
+        created_at: created,
+    }
+}
+
+async fn mx_webhooks_insert_find_save_and_list_newest_first_by_type_per_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let a = mx_webhook(tenant, MxWebhookType::Member, at(0));
+    let b = MxWebhookRecord { endpoint: Some(MxWebhookType::User), ..mx_webhook(tenant, MxWebhookType::User, at(1)) };
+    let c3 = mx_webhook(tenant, MxWebhookType::Member, at(2));
+    let o = mx_webhook(other, MxWebhookType::Member, at(3));
+    for w in [&a, &b, &c3, &o] {
+        let w = w.clone();
+        store.write(move |c| Box::pin(async move { mx_webhooks::insert_webhook(c, &w).await })).await.unwrap();
+    }
+    let find = |tenant: TenantId, guid: String| {
+        let store = store.clone();
+        async move {
+            store.read(|mut c| async move { mx_webhooks::find_webhook(&mut c, tenant, &guid).await }).await.unwrap()
+        }
+    };
+    assert_eq!(find(tenant, b.guid.clone()).await, Some(b.clone()));
+    assert_eq!(find(other, b.guid.clone()).await, None, "seen from another tenant");
+    assert_eq!(find(tenant, "WHK-none".into()).await, None);
+
+    let list = |t: Option<MxWebhookType>, limit: i64, offset: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { mx_webhooks::list_webhooks(&mut c, tenant, t, limit, offset).await })
+                .await
+                .unwrap()
+        }
+    };
+    let page = list(None, 10, 0).await;
+    assert_eq!(page.total, 3);
+    assert_eq!(page.items, vec![c3.clone(), b.clone(), a.clone()], "newest first");
+    let page = list(Some(MxWebhookType::Member), 1, 1).await;
+    assert_eq!((page.total, page.items), (2, vec![a.clone()]));
+    assert_eq!(list(Some(MxWebhookType::Balance), 10, 0).await.total, 0);
+
+    // Save writes back only the attempts, under a lock, within the tenant.
+    let saved = MxWebhookRecord { attempts: "[{\"id\":\"x\"}]".into(), ..a.clone() };
+    let attempt = MxWebhookRecord { url: "https://attacker.example/".into(), body: "{}".into(), ..saved.clone() };
+    let (guid, expected) = (a.guid.clone(), saved.clone());
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                mx_webhooks::save_webhook(c, &attempt).await?;
+                assert_eq!(mx_webhooks::find_webhook_for_update(c, tenant, &guid).await?, Some(expected));
+                assert_eq!(mx_webhooks::find_webhook_for_update(c, other, &guid).await?, None);
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(find(tenant, a.guid.clone()).await, Some(saved.clone()));
+    let stolen = MxWebhookRecord { tenant_id: other, ..saved };
+    assert_not_found(store.write(move |c| Box::pin(async move { mx_webhooks::save_webhook(c, &stolen).await })).await);
 }

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod members;
 pub mod micro_deposits;
+pub mod mx_webhooks;
 pub mod payment_tokens;
 pub mod plaid;
 pub mod processor_tokens;

@@ -14,6 +14,7 @@ pub mod sandbox;
 pub mod status;
 pub mod verification;
 pub mod version;
+pub mod webhooks;
 pub mod widget_url;
 pub mod wire;
 pub mod worker;

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use crate::catalog::Institution;
 use crate::engine::{self, CredentialValue, JobKind, JobRequest, OauthState, ResumeError, StartError};
 use crate::status::ConnectionStatus;
+use crate::webhooks::{self, Action};
 use crate::{AppState, MxError};
+use openiav_core::aggregation::MxWebhookType;
 
 /// One credential (or challenge) answer as a client sends it.
 #[derive(Deserialize)]
@@ -115,6 +117,8 @@ pub struct NewMember<'a> {
     /// JSON list of use cases.
     pub use_cases: Option<String>,
     pub background_aggregation_is_disabled: bool,
+    /// The `X-CALLBACK-PAYLOAD` of the request, echoed in the MEMBER webhook.
+    pub callback_payload: Option<String>,
     /// The job to start right away (none for OAuth members, which wait for consent).
     pub job: Option<JobRequest>,
 }
@@ -144,6 +148,7 @@ pub async fn create(
     member.metadata = new.metadata;
     member.use_cases = new.use_cases;
     member.background_aggregation_is_disabled = new.background_aggregation_is_disabled;
+    let callback = new.callback_payload;
     let mut window = None;
     let job = match new.oauth {
         Some(oauth) => {
@@ -179,9 +184,12 @@ pub async fn create(
                         StartError::OtherJobRunning => StoreError::Corrupt("a new member already runs a job".into()),
                     })?;
                     if started {
-                        repo::save(c, &member).await?;
+                        webhooks::save_member(c, &agg, &member).await?;
                     }
                 }
+                let user_id = webhooks::user_id_of(c, &member).await?;
+                let body = webhooks::payload::member(Action::Created, &member, user_id.as_deref(), callback.as_deref());
+                webhooks::emit(c, &agg, tenant, MxWebhookType::Member, &body, agg.clock.now()).await?;
                 Ok(Creation::Created { member, started, oauth_window_uri: window })
             })
         })
@@ -211,7 +219,7 @@ pub async fn start_job(
                 };
                 match engine::start_job(c, &agg, &mut member, request).await {
                     Ok(true) => {
-                        repo::save(c, &member).await?;
+                        webhooks::save_member(c, &agg, &member).await?;
                         Ok(Ok((member, true)))
                     }
                     Ok(false) => Ok(Ok((member, false))),
@@ -231,6 +239,8 @@ pub struct MemberChanges {
     /// JSON list of use cases.
     pub use_cases: Option<String>,
     pub background_aggregation_is_disabled: Option<bool>,
+    /// The `X-CALLBACK-PAYLOAD` of the request, echoed in the MEMBER webhook.
+    pub callback_payload: Option<String>,
 }
 
 /// Applies `changes` to the member `read` names, as it stands inside the write that saves
@@ -269,6 +279,7 @@ pub async fn save_changes(
                 if changes.use_cases.is_some() {
                     member.use_cases = changes.use_cases;
                 }
+                let callback = changes.callback_payload;
                 if let Some(disabled) = changes.background_aggregation_is_disabled {
                     member.background_aggregation_is_disabled = disabled;
                 }
@@ -283,7 +294,10 @@ pub async fn save_changes(
                     // Another kind of job still running means nothing new starts, as on MX.
                     let _ = engine::start_job(c, &agg, &mut member, request).await;
                 }
-                repo::save(c, &member).await?;
+                webhooks::save_member(c, &agg, &member).await?;
+                let user_id = webhooks::user_id_of(c, &member).await?;
+                let body = webhooks::payload::member(Action::Updated, &member, user_id.as_deref(), callback.as_deref());
+                webhooks::emit(c, &agg, tenant, MxWebhookType::Member, &body, now).await?;
                 Ok(Ok(member))
             })
         })
@@ -310,7 +324,7 @@ pub async fn lose_connection(
                     return Ok(Err(MxError::NotFound));
                 };
                 engine::lose_connection(c, &agg, &mut member).await?;
-                repo::save(c, &member).await?;
+                webhooks::save_member(c, &agg, &member).await?;
                 Ok(Ok(member))
             })
         })
@@ -337,7 +351,7 @@ pub async fn resume(
                 };
                 match engine::resume(c, &agg, &mut member, &answers).await {
                     Ok(()) => {
-                        repo::save(c, &member).await?;
+                        webhooks::save_member(c, &agg, &member).await?;
                         Ok(Ok(member))
                     }
                     Err(ResumeError::NotChallenged) => Ok(Err(MxError::MethodNotAllowed(
@@ -381,7 +395,7 @@ pub async fn reopen_oauth(
                 }
                 let uri = mint_oauth_window(&agg, &mut member);
                 member.updated_at = agg.clock.now();
-                repo::save(c, &member).await?;
+                webhooks::save_member(c, &agg, &member).await?;
                 Ok(Ok((member, uri)))
             })
         })

@@ -115,7 +115,7 @@ async fn decide(State(state): State<AppState>, Path(token): Path<String>, Form(f
                 // The token is single use: whoever consumes it first wins.
                 let Some(mut m) = members::find_by_oauth_token_for_update(c, &hash).await? else { return Ok(None) };
                 engine::oauth_decision(c, &agg, &mut m, decision).await?;
-                members::save(c, &m).await?;
+                crate::webhooks::save_member(c, &agg, &m).await?;
                 let oauth = engine::oauth_state(&m)?;
                 Ok(Some((m, oauth)))
             })

@@ -69,6 +69,7 @@ pub async fn user_for_customer(state: &AppState, tenant: TenantId, customer_id: 
         updated_at: now,
     };
     let lookup = partner_id.clone();
+    let agg = state.clone();
     let created = state
         .store
         .write(move |c| {
@@ -77,6 +78,9 @@ pub async fn user_for_customer(state: &AppState, tenant: TenantId, customer_id: 
                     return Ok(existing.guid);
                 }
                 users::insert(c, &user).await?;
+                let body = crate::webhooks::payload::user(crate::webhooks::Action::Created, &user);
+                let kind = openiav_core::aggregation::MxWebhookType::User;
+                crate::webhooks::emit(c, &agg, tenant, kind, &body, agg.clock.now()).await?;
                 Ok(user.guid)
             })
         })

@@ -7,7 +7,7 @@ use openiav_store::repo::{jobs, members};
 use openiav_store::{execute_raw as exec, Conn, StoreError};
 
 use crate::engine::{self, JobPayload};
-use crate::AppState;
+use crate::{webhooks, AppState};
 
 /// How long a claimed job is leased to its worker.
 const LEASE_MS: i64 = 30_000;
@@ -87,6 +87,7 @@ async fn run_job(c: &mut Conn, agg: &AppState, job: &openiav_store::records::Job
     let Some(mut member) = members::find_in_tenant_for_update(c, job.tenant_id, &payload.member).await? else {
         return Ok(());
     };
+    let before = webhooks::Before::take(c, &member).await?;
     engine::run_step(c, agg, &mut member, &payload).await?;
-    members::save(c, &member).await
+    webhooks::save_after_step(c, agg, before, &member).await
 }

@@ -111,6 +111,11 @@ impl App {
                 .await
                 .context("setting the sandbox tenant's redirect URLs")?;
         }
+        if let Some(url) = &args.sandbox_mx_webhook_url {
+            bootstrap::set_sandbox_mx_webhook_url(&store, &Keyring::new(master_key), clock.as_ref(), url)
+                .await
+                .context("setting the sandbox tenant's MX webhook URL")?;
+        }
         let aggregation_listener = TcpListener::bind(args.aggregation_listen)
             .await
             .with_context(|| format!("binding the aggregation listener on {}", args.aggregation_listen))?;
@@ -223,7 +228,10 @@ impl App {
 
         let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
         // One delivery worker, one queue: Dwolla's and MX's webhooks share it.
-        let kinds = vec![webhooks::delivery_kind(self.payments.clone(), self.delivery.clone())];
+        let kinds = vec![
+            webhooks::delivery_kind(self.payments.clone(), self.delivery.clone()),
+            openiav_aggregation::webhooks::delivery_kind(self.aggregation.clone(), self.delivery.clone()),
+        ];
         let deliveries = tokio::spawn(openiav_outbound::worker::run(
             self.store.clone(),
             self.payments.clock.clone(),

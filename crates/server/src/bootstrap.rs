@@ -88,6 +88,20 @@ pub async fn ensure_sandbox_tenant(
     create_tenant(store, clock, "Sandbox", true, preset).await.map(Some)
 }
 
+/// Sets the sandbox tenant's all-types MX webhook URL (no Basic credentials).
+pub async fn set_sandbox_mx_webhook_url(
+    store: &Store,
+    keyring: &openiav_core::crypto::Keyring,
+    clock: &dyn Clock,
+    url: &str,
+) -> anyhow::Result<()> {
+    let Some(tenant) = store.read(|mut c| async move { tenants::find_sandbox(&mut c).await }).await? else {
+        return Ok(());
+    };
+    openiav_aggregation::webhooks::settings::configure(store, keyring, clock.now(), tenant.id, None, url, None).await?;
+    Ok(())
+}
+
 /// Replaces the sandbox tenant's redirect URLs (keeping its other payments settings).
 pub async fn set_sandbox_redirect_urls(store: &Store, urls: Vec<String>) -> Result<(), StoreError> {
     store

@@ -89,6 +89,21 @@ pub enum TenantCommand {
         /// Whether open banking (exchange sessions and exchanges) is enabled.
         #[arg(long)]
         open_banking: Option<bool>,
+        /// Where MX webhooks go (of `--mx-webhook-type`, else of every type without a URL of
+        /// its own); `''` removes that URL.
+        #[arg(long)]
+        mx_webhook_url: Option<String>,
+        /// The MX webhook type the URL is for (CONNECTION_STATUS, MEMBER, VERIFICATION,
+        /// AGGREGATION, HISTORY, BALANCE, STATEMENT, MICRODEPOSIT, USER); all types if left out.
+        #[arg(long, requires = "mx_webhook_url")]
+        mx_webhook_type: Option<String>,
+        /// HTTP Basic credentials sent with those webhooks, as USER:PASS (the password is
+        /// stored encrypted and never shown).
+        #[arg(long, requires = "mx_webhook_url", hide_env_values = true)]
+        mx_webhook_basic_auth: Option<String>,
+        /// Remove every MX webhook URL of the tenant (before applying `--mx-webhook-url`).
+        #[arg(long)]
+        clear_mx_webhooks: bool,
     },
 }
 
@@ -134,6 +149,11 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_SANDBOX_REDIRECT_URLS", value_delimiter = ',')]
     pub sandbox_redirect_urls: Vec<String>,
 
+    /// The sandbox tenant's MX webhook URL for all types (applied at every start when given),
+    /// e.g. `http://127.0.0.1:9999/mx`.
+    #[arg(long, env = "OPENIAV_SANDBOX_MX_WEBHOOK_URL")]
+    pub sandbox_mx_webhook_url: Option<String>,
+
     /// Longest a request may run, in milliseconds, before it is answered 503; on PostgreSQL it is
     /// also each connection's `statement_timeout` and the bound on one write transaction.
     #[arg(long, env = "OPENIAV_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
@@ -172,6 +192,7 @@ impl ServeArgs {
             visa_partner: false,
             webhook_allowlist: Vec::new(),
             sandbox_redirect_urls: Vec::new(),
+            sandbox_mx_webhook_url: None,
             request_timeout_ms: 30_000,
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,

@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use openiav_core::clock::SystemClock;
-use openiav_core::crypto::MasterKey;
+use openiav_core::aggregation::MxWebhookType;
+use openiav_core::clock::{Clock, SystemClock};
+use openiav_core::crypto::{Keyring, MasterKey};
 use openiav_core::ids::TenantId;
 use openiav_server::app::App;
 use openiav_server::bootstrap::{self, PresetCredentials};
@@ -48,9 +49,36 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Tenant(TenantCommand::Settings { id, redirect_urls, open_banking }) => {
+        Command::Tenant(TenantCommand::Settings {
+            id,
+            redirect_urls,
+            open_banking,
+            mx_webhook_url,
+            mx_webhook_type,
+            mx_webhook_basic_auth,
+            clear_mx_webhooks,
+        }) => {
             let tenant = TenantId::parse(&id).context("--id is not a tenant id")?;
             let store = Store::open(&cli.database).await.context("opening the database")?;
+            if clear_mx_webhooks || mx_webhook_url.is_some() {
+                let key = keys::load_or_create(cli.encryption_key.as_deref(), cli.key_file.as_deref(), &cli.database)?;
+                let webhooks = mx_webhook_settings(
+                    &store,
+                    &Keyring::new(&key),
+                    tenant,
+                    MxWebhookChange {
+                        url: mx_webhook_url,
+                        kind: mx_webhook_type,
+                        basic_auth: mx_webhook_basic_auth,
+                        clear: clear_mx_webhooks,
+                    },
+                )
+                .await;
+                if let Err(e) = webhooks {
+                    store.close().await;
+                    return Err(e);
+                }
+            }
             let settings = store
                 .write(move |c| {
                     Box::pin(async move {
@@ -80,6 +108,46 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A change of a tenant's MX webhook URLs asked for on the command line.
+struct MxWebhookChange {
+    url: Option<String>,
+    kind: Option<String>,
+    basic_auth: Option<String>,
+    clear: bool,
+}
+
+/// Applies `change` to the tenant's MX webhook URLs and prints them (never a password).
+async fn mx_webhook_settings(
+    store: &Store,
+    keyring: &Keyring,
+    tenant: TenantId,
+    change: MxWebhookChange,
+) -> anyhow::Result<()> {
+    use openiav_aggregation::webhooks::settings;
+    store.read(|mut c| async move { tenants::get(&mut c, tenant).await }).await.context("finding the tenant")?;
+    let kind = match change.kind.as_deref() {
+        None | Some("") | Some("ALL") => None,
+        Some(k) => Some(k.to_ascii_uppercase().parse::<MxWebhookType>().map_err(|_| {
+            let names: Vec<&str> = MxWebhookType::ALL.iter().map(|t| t.as_str()).collect();
+            anyhow::anyhow!("--mx-webhook-type {k:?} is not one of {}", names.join(", "))
+        })?),
+    };
+    let basic = change.basic_auth.as_deref().map(settings::parse_basic_auth).transpose()?;
+    if change.clear {
+        settings::clear(store, tenant).await?;
+    }
+    if let Some(url) = change.url {
+        settings::configure(store, keyring, SystemClock.now(), tenant, kind, &url, basic).await?;
+    }
+    let described = settings::describe(store, tenant).await?;
+    if described.is_empty() {
+        println!("MX webhooks: none");
+    } else {
+        println!("MX webhooks: {}", described.join("; "));
+    }
+    Ok(())
 }
 
 /// Runs the demo against the given server, or against an embedded one on a throwaway database.

@@ -120,6 +120,7 @@ pub async fn connect(
         use_cases: config.use_cases.as_ref().map(|u| serde_json::to_string(u).expect("strings serialise")),
         background_aggregation_is_disabled: config.verification,
         job: Some(job),
+        callback_payload: None,
     };
     match members::create(&state, session.tenant, &session.user, new).await? {
         Creation::Created { member, oauth_window_uri, .. } => member_json(&member, oauth_window_uri),

@@ -2,10 +2,10 @@
 //! OAuth windows.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
-use openiav_core::aggregation::ReferralSource;
+use openiav_core::aggregation::{MxWebhookType, ReferralSource};
 use openiav_store::repo::members as repo;
 use serde::Deserialize;
 use serde_json::json;
@@ -18,8 +18,14 @@ use crate::members::{self, Creation, CredentialInput, MemberChanges, NewMember};
 use crate::params::{paginate, MxJson, Pagination, QueryParams};
 use crate::status::ConnectionStatus;
 use crate::version::ApiVersion;
+use crate::webhooks;
 use crate::wire::{Credential, Member, MemberStatus};
 use crate::{AppState, MxError};
+
+/// The request's `X-CALLBACK-PAYLOAD`, which MX echoes in the member's MEMBER webhook.
+fn callback_payload(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-callback-payload").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
 
 #[derive(Deserialize)]
 pub struct CreateBody {
@@ -57,6 +63,7 @@ pub async fn create(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
     v: ApiVersion,
+    headers: HeaderMap,
     Path(user_ident): Path<String>,
     MxJson(body): MxJson<CreateBody>,
 ) -> Result<Response, MxError> {
@@ -96,6 +103,7 @@ pub async fn create(
         use_cases,
         background_aggregation_is_disabled: fields.background_aggregation_is_disabled.unwrap_or(false),
         job: (!skip).then_some(JobKind::Aggregate.into()),
+        callback_payload: callback_payload(&headers),
     };
     match members::create(&state, tenant, &user.guid, new).await? {
         Creation::Created { member, started, oauth_window_uri } => {
@@ -150,6 +158,7 @@ pub async fn update(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
     v: ApiVersion,
+    headers: HeaderMap,
     Path((u, m)): Path<(String, String)>,
     MxJson(body): MxJson<UpdateBody>,
 ) -> Result<Response, MxError> {
@@ -181,6 +190,7 @@ pub async fn update(
         metadata: fields.metadata,
         use_cases,
         background_aggregation_is_disabled: fields.background_aggregation_is_disabled,
+        callback_payload: callback_payload(&headers),
     };
     let reaggregate = new_credentials.is_some() && !fields.skip_aggregation.unwrap_or(false);
     let credentials = new_credentials.map(|values| (inst, values));
@@ -196,7 +206,18 @@ pub async fn delete(
     Path((u, m)): Path<(String, String)>,
 ) -> Result<StatusCode, MxError> {
     let member = load_member(&state, tenant, v, &u, &m).await?;
-    state.store.write(move |c| Box::pin(async move { repo::delete(c, tenant, &member.guid).await })).await?;
+    let agg = state.clone();
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let user_id = webhooks::user_id_of(c, &member).await?;
+                repo::delete(c, tenant, &member.guid).await?;
+                let body = webhooks::payload::member(webhooks::Action::Deleted, &member, user_id.as_deref(), None);
+                webhooks::emit(c, &agg, tenant, MxWebhookType::Member, &body, agg.clock.now()).await
+            })
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -9,11 +9,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use openiav_core::aggregation::{AccountType, MicroDepositStatus};
+use openiav_core::aggregation::{AccountType, MicroDepositStatus, MxWebhookType};
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::ids::{derived_guid, TenantId, UserGuid};
 use openiav_store::records::MicroDepositRecord;
 use openiav_store::repo::micro_deposits as repo;
+use openiav_store::repo::users;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -23,6 +24,7 @@ use crate::catalog::Catalog;
 use crate::params::{MxJson, Pagination, QueryParams};
 use crate::sandbox::data::routing_number_for;
 use crate::version::PlainJsonVersion;
+use crate::webhooks::{self, payload, Action};
 use crate::{AppState, MxError};
 
 /// Each of the two sandbox deposits, in cents.
@@ -175,7 +177,28 @@ pub async fn initiate(
     };
     record.account_number = state.keyring.encrypt(&account_number_context(&record), number.expose().as_bytes());
     let stored = record.clone();
-    state.store.write(move |c| Box::pin(async move { repo::insert(c, &stored).await })).await?;
+    let agg = state.clone();
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                repo::insert(c, &stored).await?;
+                // Created now; DEPOSITED when the deposits land, which this same write decides.
+                let user_id = users::find(c, tenant, stored.user_guid.as_str(), false).await?.and_then(|u| u.id);
+                let created = payload::micro_deposit(Action::Created, &stored, stored.status, user_id.as_deref(), now);
+                webhooks::emit(c, &agg, tenant, MxWebhookType::MicroDeposit, &created, now).await?;
+                let landed = stored.deposited_at;
+                let deposited = payload::micro_deposit(
+                    Action::Updated,
+                    &stored,
+                    MicroDepositStatus::Deposited,
+                    user_id.as_deref(),
+                    landed,
+                );
+                webhooks::emit(c, &agg, tenant, MxWebhookType::MicroDeposit, &deposited, landed).await
+            })
+        })
+        .await?;
     Ok(record)
 }
 
@@ -252,6 +275,7 @@ pub async fn verify(
     };
     let answer = (cents(f.deposit_amount_1, "deposit_amount_1")?, cents(f.deposit_amount_2, "deposit_amount_2")?);
     let now = state.clock.now();
+    let agg = state.clone();
     let result = state
         .store
         .write(move |c| {
@@ -287,6 +311,11 @@ pub async fn verify(
                 }
                 d.updated_at = now;
                 repo::save(c, &d).await?;
+                if d.status != MicroDepositStatus::Deposited {
+                    let user_id = users::find(c, tenant, d.user_guid.as_str(), false).await?.and_then(|u| u.id);
+                    let body = payload::micro_deposit(Action::Updated, &d, d.status, user_id.as_deref(), now);
+                    webhooks::emit(c, &agg, tenant, MxWebhookType::MicroDeposit, &body, now).await?;
+                }
                 Ok(Ok(d))
             })
         })

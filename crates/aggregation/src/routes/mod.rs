@@ -62,6 +62,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/check_balance", post(processor::check_balance))
         .route("/payment_account", get(processor::payment_account))
         .route("/account/transactions", get(processor::account_owners))
+        .route("/_openiav/mx/webhooks", get(crate::webhooks::view::list))
+        .route("/_openiav/mx/webhooks/{guid}", get(crate::webhooks::view::read))
         // Set before the CORS layer so that preflight requests reach it on every route.
         .method_not_allowed_fallback(|| async {
             MxError::MethodNotAllowed("This method is not allowed on this path.".into())

@@ -13,8 +13,10 @@ use super::load_user;
 use crate::auth::Tenant;
 use crate::params::{MxJson, Pagination, QueryParams};
 use crate::version::ApiVersion;
+use crate::webhooks::{self, Action};
 use crate::wire::User;
 use crate::{AppState, MxError};
+use openiav_core::aggregation::MxWebhookType;
 
 #[derive(Deserialize)]
 pub struct UserBody {
@@ -55,6 +57,26 @@ fn duplicate_id(e: openiav_store::StoreError) -> MxError {
     }
 }
 
+/// Inserts, updates or deletes the user with its USER webhook, in one transaction.
+async fn write_user(state: &AppState, user: UserRecord, action: Action) -> Result<(), MxError> {
+    let agg = state.clone();
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                match action {
+                    Action::Created => repo::insert(c, &user).await?,
+                    Action::Updated => repo::update(c, &user).await?,
+                    Action::Deleted => repo::delete(c, user.tenant_id, &user.guid).await?,
+                }
+                let body = webhooks::payload::user(action, &user);
+                webhooks::emit(c, &agg, user.tenant_id, MxWebhookType::User, &body, agg.clock.now()).await
+            })
+        })
+        .await
+        .map_err(duplicate_id)
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
@@ -74,8 +96,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let stored = user.clone();
-    state.store.write(move |c| Box::pin(async move { repo::insert(c, &stored).await })).await.map_err(duplicate_id)?;
+    write_user(&state, user.clone(), Action::Created).await?;
     Ok(v.wrapped(StatusCode::OK, "user", &User::from(&user)))
 }
 
@@ -129,8 +150,7 @@ pub async fn update(
         user.metadata = fields.metadata;
     }
     user.updated_at = state.clock.now();
-    let stored = user.clone();
-    state.store.write(move |c| Box::pin(async move { repo::update(c, &stored).await })).await.map_err(duplicate_id)?;
+    write_user(&state, user.clone(), Action::Updated).await?;
     Ok(v.wrapped(StatusCode::OK, "user", &User::from(&user)))
 }
 
@@ -141,6 +161,6 @@ pub async fn delete(
     Path(ident): Path<String>,
 ) -> Result<StatusCode, MxError> {
     let user = load_user(&state, tenant, v, &ident).await?;
-    state.store.write(move |c| Box::pin(async move { repo::delete(c, tenant, &user.guid).await })).await?;
+    write_user(&state, user, Action::Deleted).await?;
     Ok(StatusCode::NO_CONTENT)
 }

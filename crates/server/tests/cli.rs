@@ -154,6 +154,58 @@ fn tenant_settings_change_redirect_urls_and_open_banking() {
     assert!(!openiav().args(unknown).output().unwrap().status.success(), "an unknown tenant is refused");
 }
 
+#[test]
+fn tenant_settings_configure_mx_webhooks_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/t.db", dir.path().display());
+    let out = openiav().args(["--database", &db, "tenant", "create", "--name", "Acme", "--json"]).output().unwrap();
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_owned();
+    let settings = |extra: &[&str]| {
+        openiav().args(["--database", &db, "tenant", "settings", "--id", &id]).args(extra).output().unwrap()
+    };
+    let password = "cli-pw-0b7e4d2a-secret";
+    let out = settings(&["--mx-webhook-url", "https://hooks.example/all"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let basic = format!("hooks:{password}");
+    let out = settings(&[
+        "--mx-webhook-url",
+        "https://hooks.example/members",
+        "--mx-webhook-type",
+        "MEMBER",
+        "--mx-webhook-basic-auth",
+        &basic,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        printed.contains("MX webhooks: ALL -> https://hooks.example/all; MEMBER -> https://hooks.example/members (basic auth user hooks)"),
+        "{printed}"
+    );
+    assert!(!printed.contains(password), "the password is never printed");
+    let bytes = std::fs::read(dir.path().join("t.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains(password), "the password is stored encrypted");
+
+    // An empty URL removes one; --clear-mx-webhooks removes them all.
+    let out = settings(&["--mx-webhook-url", "", "--mx-webhook-type", "MEMBER"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MX webhooks: ALL -> https://hooks.example/all\n"));
+    let out = settings(&["--clear-mx-webhooks"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("MX webhooks: none"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Refused: an unknown type, a URL that is not http(s), credentials without a colon.
+    for bad in [
+        &["--mx-webhook-url", "https://hooks.example/x", "--mx-webhook-type", "NOPE"][..],
+        &["--mx-webhook-url", "ftp://hooks.example/x"],
+        &["--mx-webhook-url", "https://hooks.example/x", "--mx-webhook-basic-auth", "nocolon"],
+    ] {
+        let out = settings(bad);
+        assert!(!out.status.success(), "{bad:?} should be refused");
+    }
+}
+
 /// Starts `serve` with `extra` arguments and its stdout on a pipe, collects stdout until the
 /// server logs that it is serving, then stops it with SIGTERM.
 fn serve_output(extra: &[&str]) -> Vec<String> {

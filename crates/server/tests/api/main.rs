@@ -9,6 +9,7 @@ mod isolation_and_secrets;
 mod lifecycle;
 mod members;
 mod micro_deposits;
+mod mx_webhooks;
 mod oauth;
 mod payments;
 mod plaid_api;

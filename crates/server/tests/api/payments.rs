@@ -2,8 +2,8 @@
 //! types, customers, exchange partners, exchange sessions, the MX open-banking flow to a
 //! verified funding source, funding sources from numbers, events, tenant isolation and secrets.
 
-mod raw_receiver;
-mod receiver;
+pub mod raw_receiver;
+pub mod receiver;
 pub mod support;
 
 mod customers;

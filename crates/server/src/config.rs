@@ -99,7 +99,7 @@ pub enum TenantCommand {
         mx_webhook_type: Option<String>,
         /// HTTP Basic credentials sent with those webhooks, as USER:PASS (the password is
         /// stored encrypted and never shown).
-        #[arg(long, requires = "mx_webhook_url", hide_env_values = true)]
+        #[arg(long, requires = "mx_webhook_url")]
         mx_webhook_basic_auth: Option<String>,
         /// Remove every MX webhook URL of the tenant (before applying `--mx-webhook-url`).
         #[arg(long)]

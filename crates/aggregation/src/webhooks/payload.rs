@@ -144,6 +144,8 @@ pub struct JobData {
     pub transactions_updated: usize,
     /// Accounts whose numbers the job verified.
     pub verified_accounts: Vec<String>,
+    /// Statements a statement fetch created (set where `JobKind::FetchStatements` lands).
+    pub statements_created: usize,
 }
 
 fn member_data_updated(
@@ -196,7 +198,9 @@ pub fn job_finished(
             body["accounts"] = json!(data.verified_accounts);
             Some((MxWebhookType::Verification, body))
         }
-        // STATEMENT: FetchStatements => Some((MxWebhookType::Statement, statement(m, user_id, count, now)))
+        // STATEMENT: FetchStatements => Some((MxWebhookType::Statement,
+        //     statement(m, user_id, job_guid, data.statements_created, now))),
+        // (and FetchRewards => None: MX has no rewards webhook)
         JobKind::Identify => None,
     }
 }
@@ -272,8 +276,12 @@ mod tests {
     #[test]
     fn job_webhooks_map_one_kind_each_with_counts() {
         let m = member_record();
-        let data =
-            JobData { transactions_created: 5, transactions_updated: 2, verified_accounts: vec!["ACT-1".into()] };
+        let data = JobData {
+            transactions_created: 5,
+            transactions_updated: 2,
+            verified_accounts: vec!["ACT-1".into()],
+            ..JobData::default()
+        };
         let (t, b) = job_finished(JobKind::Aggregate, &m, Some("u"), "JOB-1", &data, NOW).unwrap();
         assert_eq!(t, MxWebhookType::Aggregation);
         assert_eq!(b["action"], "member_data_updated");

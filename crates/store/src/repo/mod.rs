@@ -15,6 +15,7 @@ pub mod micro_deposits;
 pub mod payment_tokens;
 pub mod plaid;
 pub mod processor_tokens;
+pub mod statements;
 pub mod tenants;
 pub mod users;
 pub mod visa;

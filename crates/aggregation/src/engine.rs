@@ -28,6 +28,7 @@ pub enum JobKind {
     Identify,
     CheckBalance,
     ExtendHistory,
+    FetchStatements,
 }
 
 impl JobKind {
@@ -39,6 +40,7 @@ impl JobKind {
             Self::Identify => "identify",
             Self::CheckBalance => "check_balance",
             Self::ExtendHistory => "extend_history",
+            Self::FetchStatements => "fetch_statements",
         }
     }
 
@@ -567,6 +569,12 @@ async fn after_login(
             finish_connected(agg, m, job);
             Ok(())
         }
+        JobKind::FetchStatements => {
+            m.has_processed_accounts = true;
+            crate::statements::fetch(conn, agg, m).await?;
+            finish_connected(agg, m, job);
+            Ok(())
+        }
     }
 }
 
@@ -819,15 +827,28 @@ mod tests {
 
     #[test]
     fn job_names_match_the_wire_and_take_the_right_article() {
-        let all =
-            [JobKind::Aggregate, JobKind::Verify, JobKind::Identify, JobKind::CheckBalance, JobKind::ExtendHistory];
+        let all = [
+            JobKind::Aggregate,
+            JobKind::Verify,
+            JobKind::Identify,
+            JobKind::CheckBalance,
+            JobKind::ExtendHistory,
+            JobKind::FetchStatements,
+        ];
         for kind in all {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
         let phrases: Vec<String> = all.iter().map(|k| k.with_article()).collect();
         assert_eq!(
             phrases,
-            ["an aggregate job", "a verify job", "an identify job", "a check_balance job", "an extend_history job"]
+            [
+                "an aggregate job",
+                "a verify job",
+                "an identify job",
+                "a check_balance job",
+                "an extend_history job",
+                "a fetch_statements job"
+            ]
         );
     }
 

@@ -11,6 +11,7 @@ pub mod params;
 pub mod processor;
 pub mod routes;
 pub mod sandbox;
+pub mod statements;
 pub mod status;
 pub mod verification;
 pub mod version;

@@ -644,6 +644,32 @@ pub struct ExchangeSessionStateRecord {
     pub created_at: Timestamp,
 }
 
+/// One monthly statement of a deposit account, as the last fetch_statements job wrote it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct StatementRecord {
+    /// `STA-…`, derived from the account and the period so a refetch keeps it.
+    pub guid: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    #[sqlx(try_from = "Parsed<UserGuid>")]
+    pub user_guid: UserGuid,
+    #[sqlx(try_from = "Parsed<MemberGuid>")]
+    pub member_guid: MemberGuid,
+    #[sqlx(try_from = "Parsed<AccountGuid>")]
+    pub account_guid: AccountGuid,
+    /// First and last day of the calendar month it covers (unix days, inclusive).
+    pub period_start_day: i64,
+    pub period_end_day: i64,
+    pub opening_balance_cents: i64,
+    pub closing_balance_cents: i64,
+    /// Hex SHA-256 of the statement's PDF bytes.
+    pub content_hash: String,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+}
+
 /// Maps a row to a record through its derived [`FromRow`], naming the row in a decode error:
 /// a stored word outside a vocabulary, a malformed id or a column of the wrong type is an error
 /// naming the column and the row, never a default. Every repository reads records through this.

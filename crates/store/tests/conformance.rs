@@ -19,6 +19,7 @@ use openiav_core::payments::{
 use openiav_core::plaid::LinkStage;
 use openiav_core::visa::VisaStage;
 use openiav_store::postgres::PgDatabase;
+use openiav_store::records::StatementRecord;
 use openiav_store::records::{
     AccountRecord, CustomerRecord, EventRecord, ExchangeRecord, ExchangeSessionRecord,
     FundingSourceMicroDepositsRecord, FundingSourceRecord, IdempotencyRecord, JobRecord, MemberRecord,
@@ -36,7 +37,7 @@ use openiav_store::repo::{
     accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
     micro_deposits, payment_tokens, plaid, processor_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
-use openiav_store::repo::{exchange_session_states, mx_webhooks, visa};
+use openiav_store::repo::{exchange_session_states, mx_webhooks, statements, visa};
 use openiav_store::sqlite::SqliteDatabase;
 use openiav_store::{testing, Database, Dialect, Store, StoreError, StoreOptions};
 
@@ -186,6 +187,7 @@ conformance! {
         backends_open_directly_on_an_existing_database,
         visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_once,
         exchange_session_states_are_found_while_live_and_spent_once,
+        statements_insert_save_list_find_per_member_and_go_with_their_member,
     ],
     sqlite_only: [
         sqlite_read_connection_refuses_writes,
@@ -4077,4 +4079,130 @@ async fn mx_webhooks_insert_find_save_and_list_newest_first_by_type_per_tenant(d
     assert_eq!(find(tenant, a.guid.clone()).await, Some(saved.clone()));
     let stolen = MxWebhookRecord { tenant_id: other, ..saved };
     assert_not_found(store.write(move |c| Box::pin(async move { mx_webhooks::save_webhook(c, &stolen).await })).await);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+// ---------------------------------------------------------------------------------------------
+
+fn statement_record(account: &AccountRecord, period_start_day: i64, created_at: Timestamp) -> StatementRecord {
+    StatementRecord {
+        guid: format!("STA-{}-{period_start_day}", account.guid),
+        tenant_id: account.tenant_id,
+        user_guid: account.user_guid.clone(),
+        member_guid: account.member_guid.clone(),
+        account_guid: account.guid.clone(),
+        period_start_day,
+        period_end_day: period_start_day + 29,
+        opening_balance_cents: -12_345,
+        closing_balance_cents: 987_654_321,
+        content_hash: format!("{:064x}", period_start_day),
+        created_at,
+        updated_at: created_at.plus_millis(1),
+    }
+}
+
+async fn put_statement(store: &Store, s: &StatementRecord) -> Result<(), StoreError> {
+    let s = s.clone();
+    store.write(move |c| Box::pin(async move { statements::insert(c, &s).await })).await
+}
+
+async fn statement_page(store: &Store, of: &StatementRecord, req: PageRequest) -> (i64, Vec<String>) {
+    let (t, u, m) = (of.tenant_id, of.user_guid.clone(), of.member_guid.clone());
+    let found = store.read(|mut c| async move { statements::list(&mut c, t, &u, &m, req).await }).await.unwrap();
+    (found.total, found.items.into_iter().map(|s| s.guid).collect())
+}
+
+async fn all_statements(store: &Store, tenant: TenantId, user: &UserGuid, member: &MemberGuid) -> Vec<StatementRecord> {
+    let (u, m) = (user.clone(), member.clone());
+    store.read(|mut c| async move { statements::all(&mut c, tenant, &u, &m).await }).await.unwrap()
+}
+
+async fn find_statement(
+    store: &Store,
+    tenant: TenantId,
+    user: &UserGuid,
+    member: &MemberGuid,
+    guid: &str,
+) -> Option<StatementRecord> {
+    let (u, m, g) = (user.clone(), member.clone(), guid.to_owned());
+    store.read(|mut c| async move { statements::find(&mut c, tenant, &u, &m, &g).await }).await.unwrap()
+}
+
+async fn statements_insert_save_list_find_per_member_and_go_with_their_member(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+    let checking = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "checking", T0)).await;
+    let savings = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "savings", T0)).await;
+
+    // Two months of two accounts, written oldest first.
+    let (march, april) = (20_513, 20_544);
+    let made = [
+        statement_record(&checking, march, at(1)),
+        statement_record(&savings, march, at(2)),
+        statement_record(&checking, april, at(3)),
+        statement_record(&savings, april, at(4)),
+    ];
+    for s in &made {
+        put_statement(&store, s).await.expect("insert statement");
+    }
+    // One statement per account and period.
+    let twin = StatementRecord { guid: "STA-twin".into(), ..made[0].clone() };
+    assert!(matches!(put_statement(&store, &twin).await, Err(StoreError::Conflict(_))));
+
+    // Newest period first, then in the order they were made; every field round-trips.
+    let all = all_statements(&store, tenant, &user.guid, &member.guid).await;
+    let expected = [&made[2], &made[3], &made[0], &made[1]];
+    assert_eq!(all.len(), 4);
+    for (got, want) in all.iter().zip(expected) {
+        assert_same(got, want);
+    }
+    let order: Vec<String> = expected.iter().map(|s| s.guid.clone()).collect();
+    assert_eq!(statement_page(&store, &made[0], page(1, 3)).await, (4, order[..3].to_vec()));
+    assert_eq!(statement_page(&store, &made[0], page(2, 3)).await, (4, order[3..].to_vec()));
+    assert_eq!(statement_page(&store, &made[0], page(3, 3)).await, (4, vec![]));
+
+    // A refetch rewrites balances, hash and update time only.
+    let refreshed = StatementRecord {
+        opening_balance_cents: 1,
+        closing_balance_cents: 2,
+        content_hash: "f".repeat(64),
+        period_end_day: 0,
+        created_at: at(99),
+        updated_at: at(100),
+        ..made[0].clone()
+    };
+    let r = refreshed.clone();
+    store.write(move |c| Box::pin(async move { statements::save(c, &r).await })).await.expect("save statement");
+    let found = find_statement(&store, tenant, &user.guid, &member.guid, &made[0].guid).await.expect("found");
+    assert_same(
+        &found,
+        &StatementRecord { period_end_day: made[0].period_end_day, created_at: made[0].created_at, ..refreshed },
+    );
+    let ghost = StatementRecord { guid: "STA-ghost".into(), ..made[0].clone() };
+    assert_not_found(store.write(move |c| Box::pin(async move { statements::save(c, &ghost).await })).await);
+
+    // Only the member's own user, in its own tenant, sees them.
+    let other_tenant = new_tenant(&store).await;
+    let other_user = new_user(&store, tenant).await;
+    let other_member = new_member(&store, tenant, &user.guid).await;
+    assert!(find_statement(&store, other_tenant, &user.guid, &member.guid, &made[0].guid).await.is_none());
+    assert!(find_statement(&store, tenant, &other_user.guid, &member.guid, &made[0].guid).await.is_none());
+    assert!(find_statement(&store, tenant, &user.guid, &other_member.guid, &made[0].guid).await.is_none());
+    assert!(find_statement(&store, tenant, &user.guid, &member.guid, "STA-nope").await.is_none());
+    assert!(all_statements(&store, other_tenant, &user.guid, &member.guid).await.is_empty());
+    let foreign = StatementRecord { tenant_id: other_tenant, ..refreshed_copy(&made[1]) };
+    assert_not_found(store.write(move |c| Box::pin(async move { statements::save(c, &foreign).await })).await);
+
+    // They go with their member.
+    let (t, g) = (tenant, member.guid.clone());
+    store.write(move |c| Box::pin(async move { members::delete(c, t, &g).await })).await.expect("delete member");
+    assert!(all_statements(&store, tenant, &user.guid, &member.guid).await.is_empty());
+    assert_eq!(statement_page(&store, &made[0], page(1, 25)).await, (0, vec![]));
+}
+
+fn refreshed_copy(s: &StatementRecord) -> StatementRecord {
+    StatementRecord { content_hash: "0".repeat(64), updated_at: s.updated_at.plus_millis(1), ..s.clone() }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{load_member, load_member_status, load_user};
 use crate::auth::Tenant;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Product};
 use crate::engine::{self, JobKind, OauthState};
 use crate::members::{self, Creation, CredentialInput, MemberChanges, NewMember};
 use crate::params::{paginate, MxJson, Pagination, QueryParams};
@@ -238,6 +238,7 @@ async fn run_job(
         JobKind::Verify => !inst.supports_account_verification,
         JobKind::Identify => !inst.supports_account_identification,
         JobKind::ExtendHistory => !inst.supports_transaction_history,
+        JobKind::FetchStatements => !inst.supports(Product::Statements),
         JobKind::Aggregate | JobKind::CheckBalance => false,
     };
     if unsupported {

@@ -5,6 +5,7 @@ mod institutions;
 mod members;
 pub mod micro_deposits;
 mod processor;
+mod statements;
 mod users;
 mod widget_urls;
 
@@ -33,6 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/users/{user}/members/{member}/identify", members::job_route(JobKind::Identify))
         .route("/users/{user}/members/{member}/check_balance", members::job_route(JobKind::CheckBalance))
         .route("/users/{user}/members/{member}/extend_history", members::job_route(JobKind::ExtendHistory))
+        .route("/users/{user}/members/{member}/fetch_statements", members::job_route(JobKind::FetchStatements))
+        .route("/users/{user}/members/{member}/statements", get(statements::list))
+        .route("/users/{user}/members/{member}/statements/{file}", get(statements::read_or_download))
         .route("/users/{user}/members/{member}/status", get(members::status))
         .route("/users/{user}/members/{member}/challenges", get(members::challenges))
         .route("/users/{user}/members/{member}/resume", put(members::resume))

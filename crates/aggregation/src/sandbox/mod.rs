@@ -2,6 +2,7 @@
 //! login and an MFA answer, exactly as MX's test-credential table describes.
 
 pub mod data;
+pub mod statement_pdf;
 
 use crate::status::ConnectionStatus;
 

@@ -16,6 +16,7 @@ mod plaid_api;
 mod plaid_link;
 mod processor_tokens;
 mod robustness;
+mod statements;
 mod test_passwords;
 mod users;
 mod verification;

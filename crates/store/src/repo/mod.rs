@@ -16,6 +16,7 @@ pub mod mx_webhooks;
 pub mod payment_tokens;
 pub mod plaid;
 pub mod processor_tokens;
+pub mod statements;
 pub mod tenants;
 pub mod users;
 pub mod visa;

@@ -88,7 +88,7 @@ async fn holdings_paginate_and_unknown_or_foreign_ones_are_404() {
 
     let guid = all[0]["guid"].as_str().unwrap();
     assert_eq!(c.get(&format!("/users/{user}/investment_holdings/HOL-nope")).await.status, 404);
-    assert_eq!(c.get(&format!("/users/USR-nope/investment_holdings")).await.status, 404);
+    assert_eq!(c.get("/users/USR-nope/investment_holdings").await.status, 404);
     assert_eq!(c.get(&format!("/users/{user}/accounts/ACT-nope/investment_holdings")).await.status, 404);
     assert_eq!(c.get(&format!("/users/{user}/members/MBR-nope/investment_holdings")).await.status, 404);
 

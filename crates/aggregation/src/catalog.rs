@@ -38,6 +38,12 @@ pub struct Institution {
     pub supports_account_verification: bool,
     pub supports_transaction_history: bool,
     pub supports_tax_document: bool,
+    /// Investment accounts with holdings (v20250224 product `investments`).
+    #[serde(default)]
+    pub supports_investments: bool,
+    /// Rewards programs (v20250224 product `rewards`).
+    #[serde(default)]
+    pub supports_rewards: bool,
     pub supports_oauth: bool,
     pub popular: bool,
     pub credentials: Vec<CredentialField>,
@@ -83,16 +89,16 @@ impl Product {
 }
 
 impl Institution {
-    /// MX Bank and MX Bank (OAuth) support every product; others what their flags say.
+    /// What the institution's flags say (MX Bank and MX Bank (OAuth) have every flag set).
     pub fn supports(&self, p: Product) -> bool {
-        let test_bank = self.code == "mxbank" || self.code == "mx_bank_oauth";
         match p {
             Product::AccountVerification => self.supports_account_verification,
             Product::IdentityVerification => self.supports_account_identification,
             Product::Transactions => true,
             Product::TransactionHistory => self.supports_transaction_history,
             Product::Statements => self.supports_account_statement,
-            Product::Investments | Product::Rewards => test_bank,
+            Product::Investments => self.supports_investments,
+            Product::Rewards => self.supports_rewards,
         }
     }
 
@@ -208,5 +214,22 @@ mod tests {
         let verif = c.search(&InstitutionFilter { supports_account_verification: Some(true), ..Default::default() });
         assert!(verif.iter().all(|i| i.supports_account_verification));
         assert!(verif.len() < c.len());
+    }
+
+    #[test]
+    fn investments_and_rewards_come_from_the_catalog_flags() {
+        let c = Catalog::get();
+        for code in ["mxbank", "mx_bank_oauth"] {
+            let i = c.find(code).unwrap();
+            assert!(i.supports(Product::Investments) && i.supports(Product::Rewards), "{code}");
+            assert!(i.supported_products().contains(&"investments") && i.supported_products().contains(&"rewards"));
+        }
+        let chase = c.find("chase").unwrap();
+        assert!(!chase.supports(Product::Investments) && chase.supports(Product::Rewards));
+        for p in [Product::Investments, Product::Rewards] {
+            let hits = c.search(&InstitutionFilter { products: vec![p], ..Default::default() });
+            assert!(hits.len() > 2 && hits.len() < c.len() / 2, "{p:?}: {}", hits.len());
+            assert!(hits.iter().all(|i| i.supports(p)));
+        }
     }
 }

@@ -20,15 +20,17 @@ use crate::Aggregation;
 pub const QUEUE: &str = "aggregation";
 
 /// The jobs MX runs on a member.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobKind {
+    #[default]
     Aggregate,
     Verify,
     Identify,
     CheckBalance,
     ExtendHistory,
     FetchStatements,
+    FetchRewards,
 }
 
 impl JobKind {
@@ -41,6 +43,7 @@ impl JobKind {
             Self::CheckBalance => "check_balance",
             Self::ExtendHistory => "extend_history",
             Self::FetchStatements => "fetch_statements",
+            Self::FetchRewards => "fetch_rewards",
         }
     }
 
@@ -54,25 +57,34 @@ impl JobKind {
     /// The status MX answers a job request with (the Python SDK maps models by exact status).
     pub fn success_status(self) -> axum::http::StatusCode {
         match self {
-            Self::Verify => axum::http::StatusCode::OK,
+            // The specs (and so the Python SDK) answer these with 200 only.
+            Self::Verify | Self::FetchRewards => axum::http::StatusCode::OK,
             _ => axum::http::StatusCode::ACCEPTED,
         }
     }
 }
 
 /// A job to start and what it gathers besides its own data: MX applies the Connect widget's
-/// `include_transactions` and `include_identity` in verification mode as in aggregation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `include_transactions` and `include_identity` in verification mode as in aggregation, and
+/// the requested products (`investments`, `rewards`) to any job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "StoredJobRequest")]
 pub struct JobRequest {
     pub kind: JobKind,
     pub with_transactions: bool,
     pub with_identity: bool,
+    #[serde(default)]
+    pub with_investments: bool,
+    #[serde(default)]
+    pub with_rewards: bool,
+    /// An aggregation asked not to gather holdings (`include_holdings=false`).
+    #[serde(default)]
+    pub skip_holdings: bool,
 }
 
 impl From<JobKind> for JobRequest {
     fn from(kind: JobKind) -> Self {
-        Self { kind, with_transactions: false, with_identity: false }
+        Self { kind, ..Self::default() }
     }
 }
 
@@ -87,6 +99,12 @@ enum StoredJobRequest {
         with_transactions: bool,
         #[serde(default)]
         with_identity: bool,
+        #[serde(default)]
+        with_investments: bool,
+        #[serde(default)]
+        with_rewards: bool,
+        #[serde(default)]
+        skip_holdings: bool,
     },
 }
 
@@ -94,9 +112,14 @@ impl From<StoredJobRequest> for JobRequest {
     fn from(s: StoredJobRequest) -> Self {
         match s {
             StoredJobRequest::Kind(kind) => kind.into(),
-            StoredJobRequest::Full { kind, with_transactions, with_identity } => {
-                Self { kind, with_transactions, with_identity }
-            }
+            StoredJobRequest::Full {
+                kind,
+                with_transactions,
+                with_identity,
+                with_investments,
+                with_rewards,
+                skip_holdings,
+            } => Self { kind, with_transactions, with_identity, with_investments, with_rewards, skip_holdings },
         }
     }
 }
@@ -129,6 +152,12 @@ pub struct RunningJob {
     pub with_transactions: bool,
     #[serde(default)]
     pub with_identity: bool,
+    #[serde(default)]
+    pub with_investments: bool,
+    #[serde(default)]
+    pub with_rewards: bool,
+    #[serde(default)]
+    pub skip_holdings: bool,
 }
 
 /// One challenge as the API shows it. Holds no answers.
@@ -304,6 +333,9 @@ pub async fn start_job(
         challenge_seq: 0,
         with_transactions: request.with_transactions,
         with_identity: request.with_identity,
+        with_investments: request.with_investments,
+        with_rewards: request.with_rewards,
+        skip_holdings: request.skip_holdings,
     };
     set_job(m, Some(&job));
     m.is_being_aggregated = true;
@@ -512,7 +544,18 @@ async fn after_login(
     m.is_authenticated = true;
     let owner = data_owner(agg, m)?;
     let with_card = job.kind != JobKind::Verify;
-    let stored = store_accounts(conn, agg, m, &owner, with_card).await?;
+    let mut templates = data::accounts_for(&m.institution_code, &owner, with_card);
+    let investing = crate::investments::gathers(conn, m, job).await?;
+    if investing {
+        templates.push(crate::investments::account_for(&m.institution_code, &owner));
+    }
+    let stored = store_accounts(conn, agg, m, templates).await?;
+    if investing {
+        crate::investments::store_holdings(conn, agg, &stored, &m.institution_code, &owner).await?;
+    }
+    if crate::rewards::gathers(m, job) {
+        crate::rewards::fetch(conn, agg, m, &stored, &owner).await?;
+    }
     match job.kind {
         JobKind::Verify => {
             let deposit: Vec<&AccountRecord> = stored.iter().filter(|a| a.account_number.is_some()).collect();
@@ -558,6 +601,13 @@ async fn after_login(
             finish_connected(agg, m, job);
             Ok(())
         }
+        JobKind::FetchRewards => {
+            // An aggregation-type event: accounts and transactions come along with the rewards.
+            m.has_processed_accounts = true;
+            m.has_processed_transactions = true;
+            finish_connected(agg, m, job);
+            Ok(())
+        }
         JobKind::ExtendHistory => {
             for mut acct in stored {
                 acct.history_days = 730;
@@ -578,18 +628,17 @@ async fn after_login(
     }
 }
 
-/// Writes the bank's accounts for this member (refreshing ones already known).
+/// Writes the bank's accounts (`templates`) for this member (refreshing ones already known).
 async fn store_accounts(
     conn: &mut Conn,
     agg: &Aggregation,
     m: &MemberRecord,
-    owner: &str,
-    with_card: bool,
+    templates: Vec<data::SandboxAccount>,
 ) -> Result<Vec<AccountRecord>, StoreError> {
     let now = agg.clock.now();
     let known = accounts::all(conn, m.tenant_id, &m.user_guid, Some(&m.guid)).await?;
     let mut out = Vec::new();
-    for tpl in data::accounts_for(&m.institution_code, owner, with_card) {
+    for tpl in templates {
         // A refreshed account keeps its guid, so its numbers are encrypted for that guid.
         let guid = known.iter().find(|a| a.kind == tpl.kind).map_or_else(AccountGuid::generate, |a| a.guid.clone());
         let mut rec = AccountRecord {
@@ -834,6 +883,7 @@ mod tests {
             JobKind::CheckBalance,
             JobKind::ExtendHistory,
             JobKind::FetchStatements,
+            JobKind::FetchRewards,
         ];
         for kind in all {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
@@ -847,7 +897,8 @@ mod tests {
                 "an identify job",
                 "a check_balance job",
                 "an extend_history job",
-                "a fetch_statements job"
+                "a fetch_statements job",
+                "a fetch_rewards job",
             ]
         );
     }
@@ -856,7 +907,14 @@ mod tests {
     fn job_requests_read_back_from_old_and_new_records() {
         let old: JobRequest = serde_json::from_str("\"verify\"").unwrap();
         assert_eq!(old, JobKind::Verify.into());
-        let new = JobRequest { kind: JobKind::Verify, with_transactions: true, with_identity: true };
+        let new = JobRequest {
+            kind: JobKind::Verify,
+            with_transactions: true,
+            with_identity: true,
+            with_investments: true,
+            with_rewards: true,
+            skip_holdings: true,
+        };
         let back: JobRequest = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
         assert_eq!(back, new);
         let state: OauthState = serde_json::from_str(
@@ -869,6 +927,9 @@ mod tests {
         let job: RunningJob =
             serde_json::from_str(r#"{"kind":"verify","guid":"JOB-1","stage":{"stage":"login"},"challenge_seq":0}"#)
                 .unwrap();
-        assert!(!job.with_transactions && !job.with_identity);
+        assert!(!job.with_transactions && !job.with_identity && !job.with_investments && !job.with_rewards);
+        let older: JobRequest =
+            serde_json::from_str(r#"{"kind":"aggregate","with_transactions":false,"with_identity":true}"#).unwrap();
+        assert_eq!(older, JobRequest { kind: JobKind::Aggregate, with_identity: true, ..JobRequest::default() });
     }
 }

@@ -72,6 +72,9 @@ impl WidgetConfig {
             kind: self.job_kind(),
             with_transactions: self.include_transactions,
             with_identity: self.include_identity,
+            with_investments: self.required_products().contains(&Product::Investments),
+            with_rewards: self.required_products().contains(&Product::Rewards),
+            skip_holdings: false,
         }
     }
 }
@@ -386,7 +389,10 @@ mod tests {
             "include_transactions": true, "include_identity": true
         }))
         .unwrap();
-        assert_eq!(c.job_request(), JobRequest { kind: JobKind::Verify, with_transactions: true, with_identity: true });
+        assert_eq!(
+            c.job_request(),
+            JobRequest { kind: JobKind::Verify, with_transactions: true, with_identity: true, ..JobRequest::default() }
+        );
     }
 
     #[test]

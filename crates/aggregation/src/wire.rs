@@ -553,3 +553,148 @@ impl Transaction {
         }
     }
 }
+
+/// `part` as a percentage of `whole`, to two decimals.
+fn percent(part: i64, whole: i64) -> Option<f64> {
+    (whole != 0).then(|| ((part as f64 / whole as f64) * 10_000.0).round() / 100.0)
+}
+
+/// An investment holding (`InvestmentHoldingResponse`, plus the older `HoldingResponse` names
+/// `member_guid`, `shares`, `holding_type_id`, `cusip`, `id`, `metadata`, `updated_at`).
+#[derive(Serialize)]
+pub struct Holding<'a> {
+    pub account_guid: &'a str,
+    pub cost_basis: f64,
+    pub coupon_yield: Option<&'a str>,
+    pub created_at: String,
+    pub currency_code: &'static str,
+    pub current_price: f64,
+    pub current_price_as_of: String,
+    pub cusip: &'a str,
+    pub daily_change: f64,
+    pub description: &'a str,
+    pub expiration: Option<&'a str>,
+    pub face_value: Option<f64>,
+    pub frequency: Option<&'a str>,
+    pub guid: &'a str,
+    pub holding_type: &'static str,
+    pub holding_type_id: i64,
+    pub id: Option<&'a str>,
+    pub issue_date: Option<&'a str>,
+    pub market_value: f64,
+    pub maturity_date: Option<&'a str>,
+    pub member_guid: &'a str,
+    pub metadata: Option<&'a str>,
+    pub percentage_change: Option<f64>,
+    pub purchase_price: f64,
+    pub put_or_call: Option<&'a str>,
+    /// The spec types `quantity` as a string ("5000.0").
+    pub quantity: String,
+    pub rate: Option<f64>,
+    pub shares: f64,
+    pub strike_price: Option<f64>,
+    pub symbol: &'a str,
+    pub term: Option<&'a str>,
+    pub term_unit: Option<&'a str>,
+    pub today_ugl_amount: f64,
+    pub today_ugl_percentage: Option<f64>,
+    pub total_ugl_amount: f64,
+    pub total_ugl_percentage: Option<f64>,
+    pub unvested_quantity: Option<f64>,
+    pub unvested_value: Option<f64>,
+    pub updated_at: String,
+    pub user_guid: &'a str,
+    pub vested_quantity: Option<f64>,
+    pub vested_value: Option<f64>,
+    pub vesting_end_date: Option<&'a str>,
+    pub vesting_start_date: Option<&'a str>,
+}
+
+impl<'a> Holding<'a> {
+    pub fn new(h: &'a openiav_store::records::HoldingRecord) -> Self {
+        let market = h.shares * h.price_cents;
+        let cost = h.shares * h.purchase_price_cents;
+        let previous = h.price_cents - h.daily_change_cents;
+        Self {
+            account_guid: h.account_guid.as_str(),
+            cost_basis: cents_to_number(cost),
+            coupon_yield: None,
+            created_at: h.created_at.to_rfc3339_seconds(),
+            currency_code: "USD",
+            current_price: cents_to_number(h.price_cents),
+            current_price_as_of: h.updated_at.to_rfc3339_seconds(),
+            cusip: &h.cusip,
+            daily_change: cents_to_number(h.daily_change_cents),
+            description: &h.description,
+            expiration: None,
+            face_value: None,
+            frequency: None,
+            guid: &h.guid,
+            holding_type: h.holding_type.as_str(),
+            holding_type_id: h.holding_type.id(),
+            id: None,
+            issue_date: None,
+            market_value: cents_to_number(market),
+            maturity_date: None,
+            member_guid: h.member_guid.as_str(),
+            metadata: None,
+            percentage_change: percent(h.daily_change_cents, previous),
+            purchase_price: cents_to_number(h.purchase_price_cents),
+            put_or_call: None,
+            quantity: format!("{}.0", h.shares),
+            rate: None,
+            shares: h.shares as f64,
+            strike_price: None,
+            symbol: &h.symbol,
+            term: None,
+            term_unit: None,
+            today_ugl_amount: cents_to_number(h.shares * h.daily_change_cents),
+            today_ugl_percentage: percent(h.daily_change_cents, previous),
+            total_ugl_amount: cents_to_number(market - cost),
+            total_ugl_percentage: percent(market - cost, cost),
+            unvested_quantity: None,
+            unvested_value: None,
+            updated_at: h.updated_at.to_rfc3339_seconds(),
+            user_guid: h.user_guid.as_str(),
+            vested_quantity: None,
+            vested_value: None,
+            vesting_end_date: None,
+            vesting_start_date: None,
+        }
+    }
+}
+
+/// A reward balance (`RewardElements` with the SDKs' `account_guid`, `member_guid`, `user_guid`).
+#[derive(Serialize)]
+pub struct Reward<'a> {
+    pub account_guid: Option<&'a str>,
+    /// An integer: the Python SDK types it so.
+    pub balance: i64,
+    pub balance_type: &'static str,
+    pub created_at: String,
+    pub description: &'a str,
+    pub expires_on: Option<&'a str>,
+    pub guid: &'a str,
+    pub member_guid: &'a str,
+    pub unit_type: &'static str,
+    pub updated_at: String,
+    pub user_guid: &'a str,
+}
+
+impl<'a> Reward<'a> {
+    pub fn new(r: &'a openiav_store::records::RewardRecord) -> Self {
+        Self {
+            account_guid: r.account_guid.as_deref(),
+            balance: r.balance,
+            balance_type: r.balance_type.as_str(),
+            created_at: r.created_at.to_rfc3339_seconds(),
+            description: &r.description,
+            expires_on: r.expires_on.as_deref(),
+            guid: &r.guid,
+            member_guid: r.member_guid.as_str(),
+            unit_type: r.unit_type.as_str(),
+            updated_at: r.updated_at.to_rfc3339_seconds(),
+            user_guid: r.user_guid.as_str(),
+        }
+    }
+}

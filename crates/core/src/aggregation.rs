@@ -76,6 +76,7 @@ wire_enum! {
         Checking = "CHECKING",
         Savings = "SAVINGS",
         CreditCard = "CREDIT_CARD",
+        Investment = "INVESTMENT",
     }
 }
 
@@ -85,13 +86,14 @@ wire_enum! {
         Checking = "checking",
         Savings = "savings",
         CreditCard = "credit_card",
+        Investment = "investment",
     }
 }
 
 impl AccountKind {
-    /// Deposit accounts carry account and routing numbers; cards do not.
+    /// Deposit accounts carry account and routing numbers; cards and brokerage accounts do not.
     pub fn is_deposit(self) -> bool {
-        self != Self::CreditCard
+        matches!(self, Self::Checking | Self::Savings)
     }
 
     /// The MX account type of the template.
@@ -100,7 +102,50 @@ impl AccountKind {
             Self::Checking => AccountType::Checking,
             Self::Savings => AccountType::Savings,
             Self::CreditCard => AccountType::CreditCard,
+            Self::Investment => AccountType::Investment,
         }
+    }
+}
+
+wire_enum! {
+    /// A holding's MX `holding_type`.
+    pub enum HoldingType {
+        Equity = "EQUITY",
+        ExchangeTradedFund = "EXCHANGE_TRADED_FUND",
+        MoneyMarket = "MONEY_MARKET",
+        MutualFund = "MUTUAL_FUND",
+        Bond = "BOND",
+    }
+}
+
+impl HoldingType {
+    /// MX's legacy numeric `holding_type_id`.
+    pub fn id(self) -> i64 {
+        match self {
+            Self::Equity => 1,
+            Self::ExchangeTradedFund => 2,
+            Self::MoneyMarket => 3,
+            Self::MutualFund => 4,
+            Self::Bond => 6,
+        }
+    }
+}
+
+wire_enum! {
+    /// What a reward balance counts (`unit_type`).
+    pub enum RewardUnit {
+        Points = "POINTS",
+        Miles = "MILES",
+        Cash = "CASH",
+    }
+}
+
+wire_enum! {
+    /// Which balance of a rewards program a reward is (`balance_type`).
+    pub enum RewardBalanceType {
+        Available = "AVAILABLE_BALANCE",
+        Expiring = "EXPIRING_BALANCE",
+        Pending = "PENDING_BALANCE",
     }
 }
 

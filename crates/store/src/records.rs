@@ -1,7 +1,9 @@
 //! Rows as the store holds them. Secret fields are ciphertext here; only callers holding the
 //! keyring turn them back into plaintext.
 
-use openiav_core::aggregation::{AccountKind, AccountType, ConnectionStatus, MicroDepositStatus};
+use openiav_core::aggregation::{
+    AccountKind, AccountType, ConnectionStatus, HoldingType, MicroDepositStatus, RewardBalanceType, RewardUnit,
+};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
@@ -670,6 +672,67 @@ pub struct StatementRecord {
     pub updated_at: Timestamp,
 }
 
+/// One holding of an investment account, as the last job that gathered holdings wrote it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct HoldingRecord {
+    /// `HOL-…`, derived from the account and the security so a refresh keeps it.
+    pub guid: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    #[sqlx(try_from = "Parsed<UserGuid>")]
+    pub user_guid: UserGuid,
+    #[sqlx(try_from = "Parsed<MemberGuid>")]
+    pub member_guid: MemberGuid,
+    #[sqlx(try_from = "Parsed<AccountGuid>")]
+    pub account_guid: AccountGuid,
+    /// Order within the account.
+    pub position: i64,
+    pub symbol: String,
+    pub description: String,
+    pub cusip: String,
+    #[sqlx(try_from = "Parsed<HoldingType>")]
+    pub holding_type: HoldingType,
+    /// Whole shares.
+    pub shares: i64,
+    pub price_cents: i64,
+    pub purchase_price_cents: i64,
+    /// Change of one share's price today.
+    pub daily_change_cents: i64,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+}
+
+/// One balance of a member's rewards program, as the last job that gathered rewards wrote it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct RewardRecord {
+    /// `RWD-…`, derived from the member, program and balance so a refetch keeps it.
+    pub guid: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    #[sqlx(try_from = "Parsed<UserGuid>")]
+    pub user_guid: UserGuid,
+    #[sqlx(try_from = "Parsed<MemberGuid>")]
+    pub member_guid: MemberGuid,
+    /// The card the program belongs to; none for a program of the member as a whole.
+    pub account_guid: Option<String>,
+    /// Order within the member.
+    pub position: i64,
+    #[sqlx(try_from = "Parsed<RewardUnit>")]
+    pub unit_type: RewardUnit,
+    #[sqlx(try_from = "Parsed<RewardBalanceType>")]
+    pub balance_type: RewardBalanceType,
+    pub balance: i64,
+    pub description: String,
+    /// `YYYY-MM-DD`, for expiring balances.
+    pub expires_on: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+}
+
 /// Maps a row to a record through its derived [`FromRow`], naming the row in a decode error:
 /// a stored word outside a vocabulary, a malformed id or a column of the wrong type is an error
 /// naming the column and the row, never a default. Every repository reads records through this.
@@ -733,6 +796,9 @@ macro_rules! parsed {
 
 parsed!(
     AccountKind,
+    HoldingType,
+    RewardUnit,
+    RewardBalanceType,
     AccountType,
     TenantId,
     UserGuid,

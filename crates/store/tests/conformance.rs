@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use openiav_core::aggregation::MxWebhookType;
-use openiav_core::aggregation::{AccountType, ConnectionStatus, MicroDepositStatus};
+use openiav_core::aggregation::{
+    AccountType, ConnectionStatus, HoldingType, MicroDepositStatus, RewardBalanceType, RewardUnit,
+};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
@@ -28,6 +30,7 @@ use openiav_store::records::{
     UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
 use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
+use openiav_store::records::{HoldingRecord, RewardRecord};
 use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::tenants::PaymentSettings;
@@ -38,6 +41,7 @@ use openiav_store::repo::{
     micro_deposits, payment_tokens, plaid, processor_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
 use openiav_store::repo::{exchange_session_states, mx_webhooks, statements, visa};
+use openiav_store::repo::{holdings, rewards};
 use openiav_store::sqlite::SqliteDatabase;
 use openiav_store::{testing, Database, Dialect, Store, StoreError, StoreOptions};
 
@@ -144,6 +148,8 @@ conformance! {
         accounts_upsert_inserts_then_refreshes_keeping_identity,
         accounts_save_updates_mutable_fields_only,
         accounts_list_all_and_find_filter_by_member_user_and_tenant,
+        holdings_upsert_prune_list_find_and_deactivation_stay_in_their_tenant,
+        rewards_upsert_prune_list_and_find_per_member_and_tenant,
         micro_deposits_round_trip_list_save_delete_and_stay_in_their_tenant,
         widget_sessions_open_once_before_expiry_and_then_find_live,
         processor_codes_redeem_once_before_expiry_within_their_tenant,
@@ -1126,6 +1132,217 @@ async fn accounts_upsert_inserts_then_refreshes_keeping_identity(db: TestDb) {
     let savings = account_record(tenant, &user.guid, &member.guid, "savings", T0);
     assert_same(&upsert_account(&store, &savings).await, &savings);
     assert_eq!(all_accounts(&store, tenant, &user.guid, Some(&member.guid)).await.len(), 2);
+}
+
+fn holding_record(a: &AccountRecord, symbol: &str, position: i64, at: Timestamp) -> HoldingRecord {
+    HoldingRecord {
+        guid: format!("HOL-{}-{symbol}", a.guid),
+        tenant_id: a.tenant_id,
+        user_guid: a.user_guid.clone(),
+        member_guid: a.member_guid.clone(),
+        account_guid: a.guid.clone(),
+        position,
+        symbol: symbol.to_owned(),
+        description: format!("{symbol} Inc."),
+        cusip: "037833100".into(),
+        holding_type: HoldingType::Equity,
+        shares: 12,
+        price_cents: 18_999,
+        purchase_price_cents: 15_000,
+        daily_change_cents: -125,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn holdings_upsert_prune_list_find_and_deactivation_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+    let brokerage = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "investment", T0)).await;
+    let checking = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "checking", T0)).await;
+    let other_member = new_member(&store, tenant, &user.guid).await;
+    let other_acct =
+        upsert_account(&store, &account_record(tenant, &user.guid, &other_member.guid, "investment", T0)).await;
+    let first: Vec<HoldingRecord> = ["AAPL", "VTI", "BND"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| holding_record(&brokerage, s, i as i64, T0))
+        .chain([holding_record(&other_acct, "MSFT", 0, T0)])
+        .collect();
+    for h in &first {
+        let h2 = h.clone();
+        let stored = store.write(move |c| Box::pin(async move { holdings::upsert(c, &h2).await })).await.unwrap();
+        assert_same(&stored, h);
+    }
+    // A refresh a minute later keeps AAPL's creation time, changes its price and drops BND.
+    let later = at(60_000);
+    let mut aapl = holding_record(&brokerage, "AAPL", 0, later);
+    aapl.price_cents = 20_000;
+    aapl.holding_type = HoldingType::ExchangeTradedFund;
+    let vti = holding_record(&brokerage, "VTI", 1, later);
+    let (acct, a2, v2) = (brokerage.guid.clone(), aapl.clone(), vti.clone());
+    let (refreshed, pruned) = store
+        .write(move |c| {
+            Box::pin(async move {
+                let r = holdings::upsert(c, &a2).await?;
+                holdings::upsert(c, &v2).await?;
+                let n = holdings::prune_stale(c, tenant, &acct, later).await?;
+                Ok((r, n))
+            })
+        })
+        .await
+        .unwrap();
+    assert_same(&refreshed, &HoldingRecord { created_at: T0, ..aapl.clone() });
+    assert_eq!(pruned, 1);
+
+    let (u, m, a) = (user.guid.clone(), member.guid.clone(), brokerage.guid.clone());
+    let (all, by_member, by_account, by_checking, paged, found, missing) = store
+        .read(|mut c| async move {
+            let all = holdings::list(&mut c, tenant, &u, None, None, page(1, 25)).await?;
+            let by_member = holdings::list(&mut c, tenant, &u, Some(&m), None, page(1, 25)).await?;
+            let by_account = holdings::list(&mut c, tenant, &u, None, Some(&a), page(1, 25)).await?;
+            let checking = holdings::list(&mut c, tenant, &u, Some(&m), Some(&checking.guid), page(1, 25)).await?;
+            let paged = holdings::list(&mut c, tenant, &u, None, None, page(2, 2)).await?;
+            let found = holdings::find(&mut c, tenant, &u, &format!("HOL-{a}-VTI")).await?;
+            let missing = holdings::find(&mut c, tenant, &u, &format!("HOL-{a}-BND")).await?;
+            Ok::<_, StoreError>((all, by_member, by_account, checking, paged, found, missing))
+        })
+        .await
+        .unwrap();
+    let symbols =
+        |p: &openiav_store::repo::Page<HoldingRecord>| p.items.iter().map(|h| h.symbol.clone()).collect::<Vec<_>>();
+    assert_eq!((all.total, symbols(&all)), (3, vec!["AAPL".into(), "VTI".into(), "MSFT".into()]));
+    assert_eq!(symbols(&by_member), vec!["AAPL".to_owned(), "VTI".into()]);
+    assert_eq!(symbols(&by_account), symbols(&by_member));
+    assert_eq!((by_checking.total, by_checking.items.len()), (0, 0));
+    assert_eq!((paged.total, symbols(&paged)), (3, vec!["MSFT".to_owned()]));
+    assert_same(&found, &Some(HoldingRecord { created_at: T0, ..vti }));
+    assert!(missing.is_none());
+
+    // Deactivation: idempotent, per user, undone by reactivate.
+    let u = user.guid.clone();
+    let (before, after, again, back, after_back) = store
+        .write(move |c| {
+            Box::pin(async move {
+                let before = holdings::is_deactivated(c, tenant, &u).await?;
+                holdings::deactivate(c, tenant, &u, T0).await?;
+                holdings::deactivate(c, tenant, &u, later).await?;
+                let after = holdings::is_deactivated(c, tenant, &u).await?;
+                let again = holdings::reactivate(c, tenant, &u).await?;
+                let back = holdings::reactivate(c, tenant, &u).await?;
+                let after_back = holdings::is_deactivated(c, tenant, &u).await?;
+                holdings::deactivate(c, tenant, &u, later).await?;
+                Ok((before, after, again, back, after_back))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!((before, after, again, back, after_back), (false, true, true, false, false));
+
+    // Another tenant sees none of it.
+    let other = new_tenant(&store).await;
+    let u = user.guid.clone();
+    let (list, find, deactivated, reactivated) = store
+        .write(move |c| {
+            Box::pin(async move {
+                let list = holdings::list(c, other, &u, None, None, page(1, 25)).await?;
+                let find = holdings::find(c, other, &u, &format!("HOL-{}-VTI", brokerage.guid)).await?;
+                let deactivated = holdings::is_deactivated(c, other, &u).await?;
+                let reactivated = holdings::reactivate(c, other, &u).await?;
+                Ok((list, find, deactivated, reactivated))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!((list.total, find.is_none(), deactivated, reactivated), (0, true, false, false));
+    let u = user.guid.clone();
+    assert!(store.read(|mut c| async move { holdings::is_deactivated(&mut c, tenant, &u).await }).await.unwrap());
+}
+
+fn reward_record(m: &MemberRecord, key: &str, position: i64, at: Timestamp) -> RewardRecord {
+    RewardRecord {
+        guid: format!("RWD-{}-{key}", m.guid),
+        tenant_id: m.tenant_id,
+        user_guid: m.user_guid.clone(),
+        member_guid: m.guid.clone(),
+        account_guid: None,
+        position,
+        unit_type: RewardUnit::Miles,
+        balance_type: RewardBalanceType::Available,
+        balance: 12_345,
+        description: format!("{key} program"),
+        expires_on: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn rewards_upsert_prune_list_and_find_per_member_and_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let user = new_user(&store, tenant).await;
+    let member = new_member(&store, tenant, &user.guid).await;
+    let card = upsert_account(&store, &account_record(tenant, &user.guid, &member.guid, "credit_card", T0)).await;
+    let other_member = new_member(&store, tenant, &user.guid).await;
+    let mut points = reward_record(&member, "points", 0, T0);
+    points.account_guid = Some(card.guid.to_string());
+    points.unit_type = RewardUnit::Points;
+    points.balance_type = RewardBalanceType::Expiring;
+    points.expires_on = Some("2024-01-31".into());
+    let miles = reward_record(&member, "miles", 1, T0);
+    let cash = reward_record(&member, "cash", 2, T0);
+    let elsewhere = reward_record(&other_member, "miles", 0, T0);
+    for r in [&points, &miles, &cash, &elsewhere] {
+        let r2 = r.clone();
+        let stored = store.write(move |c| Box::pin(async move { rewards::upsert(c, &r2).await })).await.unwrap();
+        assert_same(&stored, r);
+    }
+    let later = at(60_000);
+    let refreshed_points = RewardRecord { balance: 99, updated_at: later, created_at: later, ..points.clone() };
+    let refreshed_miles = RewardRecord { updated_at: later, created_at: later, ..miles.clone() };
+    let (p2, m2, mg) = (refreshed_points.clone(), refreshed_miles.clone(), member.guid.clone());
+    let (stored, pruned) = store
+        .write(move |c| {
+            Box::pin(async move {
+                let s = rewards::upsert(c, &p2).await?;
+                rewards::upsert(c, &m2).await?;
+                Ok((s, rewards::prune_stale(c, tenant, &mg, later).await?))
+            })
+        })
+        .await
+        .unwrap();
+    assert_same(&stored, &RewardRecord { created_at: T0, ..refreshed_points.clone() });
+    assert_eq!(pruned, 1, "cash is no longer reported");
+
+    let (u, m, om) = (user.guid.clone(), member.guid.clone(), other_member.guid.clone());
+    let miles_guid = miles.guid.clone();
+    let (list, paged, of_other, found, wrong_member, other_tenant) = store
+        .read(|mut c| async move {
+            let list = rewards::list(&mut c, tenant, &u, &m, page(1, 25)).await?;
+            let paged = rewards::list(&mut c, tenant, &u, &m, page(2, 1)).await?;
+            let of_other = rewards::list(&mut c, tenant, &u, &om, page(1, 25)).await?;
+            let found = rewards::find(&mut c, tenant, &u, &m, &miles_guid).await?;
+            let wrong_member = rewards::find(&mut c, tenant, &u, &om, &miles_guid).await?;
+            let other_tenant = rewards::list(&mut c, TenantId::generate(), &u, &m, page(1, 25)).await?;
+            Ok::<_, StoreError>((list, paged, of_other, found, wrong_member, other_tenant))
+        })
+        .await
+        .unwrap();
+    assert_eq!(list.total, 2);
+    assert_same(
+        &list.items,
+        &vec![
+            RewardRecord { created_at: T0, ..refreshed_points },
+            RewardRecord { created_at: T0, ..refreshed_miles.clone() },
+        ],
+    );
+    assert_eq!((paged.total, paged.items.len(), paged.items[0].guid.clone()), (2, 1, miles.guid.clone()));
+    assert_same(&of_other.items, &vec![elsewhere]);
+    assert_same(&found, &Some(RewardRecord { created_at: T0, ..refreshed_miles }));
+    assert!(wrong_member.is_none());
+    assert_eq!((other_tenant.total, other_tenant.items.len()), (0, 0));
 }
 
 async fn accounts_save_updates_mutable_fields_only(db: TestDb) {

@@ -33,6 +33,29 @@ pub struct CreateBody {
     client_redirect_url: Option<String>,
     referral_source: Option<ReferralSource>,
     ui_message_webview_url_scheme: Option<String>,
+    /// v20250224: the products the member's first job gathers.
+    data_request: Option<DataRequest>,
+}
+
+#[derive(Deserialize)]
+pub struct DataRequest {
+    products: Option<Vec<String>>,
+}
+
+/// The first job of a new member, gathering the products `data_request` names.
+fn first_job(data_request: Option<DataRequest>) -> Result<engine::JobRequest, MxError> {
+    let mut request = engine::JobRequest::from(JobKind::Aggregate);
+    for name in data_request.and_then(|d| d.products).unwrap_or_default() {
+        match Product::parse(&name) {
+            Some(Product::Investments) => request.with_investments = true,
+            Some(Product::Rewards) => request.with_rewards = true,
+            Some(_) => {}
+            None => {
+                return Err(MxError::bad_request(format!("`{name}` is not a valid product in data_request.products.")))
+            }
+        }
+    }
+    Ok(request)
 }
 
 #[derive(Deserialize, Default)]
@@ -74,6 +97,7 @@ pub async fn create(
         .find(&code)
         .ok_or_else(|| MxError::bad_request(format!("`{code}` is not a valid institution_code.")))?;
     let use_cases = check_use_cases(&fields.use_cases)?;
+    let job = first_job(body.data_request)?;
     let is_oauth = inst.supports_oauth && (inst.credentials.is_empty() || fields.is_oauth.unwrap_or(false));
     let values = if is_oauth {
         Vec::new()
@@ -92,6 +116,7 @@ pub async fn create(
         client_redirect_url: body.client_redirect_url,
         referral_source: body.referral_source,
         ui_message_webview_url_scheme: body.ui_message_webview_url_scheme,
+        after_consent: Some(job),
         ..OauthState::default()
     });
     let new = NewMember {
@@ -102,7 +127,7 @@ pub async fn create(
         metadata: fields.metadata,
         use_cases,
         background_aggregation_is_disabled: fields.background_aggregation_is_disabled.unwrap_or(false),
-        job: (!skip).then_some(JobKind::Aggregate.into()),
+        job: (!skip).then_some(job),
         callback_payload: callback_payload(&headers),
     };
     match members::create(&state, tenant, &user.guid, new).await? {
@@ -229,7 +254,11 @@ async fn run_job(
     u: String,
     m: String,
     kind: JobKind,
+    q: QueryParams,
 ) -> Result<Response, MxError> {
+    // `include_holdings=false` keeps an aggregation from gathering holdings (default true).
+    let skip_holdings = kind == JobKind::Aggregate && q.get_bool("include_holdings")? == Some(false);
+    let request = engine::JobRequest { kind, skip_holdings, ..engine::JobRequest::default() };
     let user = load_user(&state, tenant, v, &u).await?;
     members::refuse_disabled(&user)?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
@@ -239,20 +268,25 @@ async fn run_job(
         JobKind::Identify => !inst.supports_account_identification,
         JobKind::ExtendHistory => !inst.supports_transaction_history,
         JobKind::FetchStatements => !inst.supports(Product::Statements),
+        JobKind::FetchRewards => !inst.supports(Product::Rewards),
         JobKind::Aggregate | JobKind::CheckBalance => false,
     };
     if unsupported {
         return Err(MxError::bad_request(format!("{} does not support this premium feature.", inst.name)));
     }
-    let (member, _) = members::start_job(&state, tenant, &user.guid, &member.guid, kind).await?;
+    let (member, _) = members::start_job(&state, tenant, &user.guid, &member.guid, request).await?;
     Ok(v.wrapped(kind.success_status(), "member", &Member::new(&member, user.id.as_deref(), None, v)?))
 }
 
 /// The route of one job endpoint (`aggregate`, `verify`, …).
 pub fn job_route(kind: JobKind) -> MethodRouter<AppState> {
-    post(move |State(s): State<AppState>, Tenant(t): Tenant, v: ApiVersion, Path((u, m)): Path<(String, String)>| {
-        run_job(s, t, v, u, m, kind)
-    })
+    post(
+        move |State(s): State<AppState>,
+              Tenant(t): Tenant,
+              v: ApiVersion,
+              Path((u, m)): Path<(String, String)>,
+              q: QueryParams| { run_job(s, t, v, u, m, kind, q) },
+    )
 }
 
 pub async fn status(

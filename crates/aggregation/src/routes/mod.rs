@@ -2,9 +2,11 @@
 
 mod accounts;
 mod institutions;
+mod investments;
 mod members;
 pub mod micro_deposits;
 mod processor;
+mod rewards;
 mod statements;
 mod users;
 mod widget_urls;
@@ -53,6 +55,14 @@ pub fn router() -> Router<AppState> {
         .route("/users/{user}/accounts/{account}/transactions", get(accounts::transactions_by_account))
         .route("/users/{user}/transactions", get(accounts::transactions_by_user))
         .route("/users/{user}/transactions/{transaction}", get(accounts::read_transaction))
+        .route("/users/{user}/investment_holdings", get(investments::list_by_user))
+        .route("/users/{user}/investment_holdings/{holding}", get(investments::read))
+        .route("/users/{user}/investment_holdings_deactivate", get(investments::deactivate))
+        .route("/users/{user}/members/{member}/investment_holdings", get(investments::list_by_member))
+        .route("/users/{user}/accounts/{account}/investment_holdings", get(investments::list_by_account))
+        .route("/users/{user}/members/{member}/fetch_rewards", members::job_route(JobKind::FetchRewards))
+        .route("/users/{user}/members/{member}/rewards", get(rewards::list))
+        .route("/users/{user}/members/{member}/rewards/{reward}", get(rewards::read))
         .route("/users/{user}/micro_deposits", post(micro_deposits::create).get(micro_deposits::list))
         .route("/users/{user}/micro_deposits/{micro_deposit}", get(micro_deposits::read).delete(micro_deposits::delete))
         .route("/micro_deposits/{micro_deposit}/verify", put(micro_deposits::verify))

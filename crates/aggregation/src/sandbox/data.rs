@@ -101,6 +101,8 @@ fn account(institution_code: &str, username: &str, kind: AccountKind) -> Sandbox
     let mut rng = Rng::new(seed);
     let number = format!("{}{:09}", rng.range(1, 9), rng.range(0, 999_999_999));
     match kind {
+        // Its balance follows from its holdings.
+        AccountKind::Investment => crate::investments::account_for(institution_code, username),
         AccountKind::Checking => {
             let balance = rng.range(150_000, 950_000);
             SandboxAccount {
@@ -276,6 +278,12 @@ pub fn transactions_for(
                     push(("Payment - Thank You", "Credit Card Payment", "Transfer", 0, true, 50_000));
                 }
             }
+            AccountKind::Investment => {
+                if day % 30 == 15 {
+                    let dividend = rng.range(500, 9_000);
+                    push(("Dividend Received", "Dividend & Cap Gains", "Investments", 0, true, dividend));
+                }
+            }
         }
     }
     out
@@ -325,6 +333,13 @@ mod tests {
         for code in ["chase", "wells_fargo", "navy_fcu", "x", "y"] {
             assert!(RoutingNumber::parse(routing_number_for(code).as_str()).is_some(), "{code}");
         }
+    }
+
+    #[test]
+    fn brokerage_accounts_see_only_monthly_dividends() {
+        let t = transactions_for("ACT-2", 7, AccountKind::Investment, 20_000, 90);
+        assert_eq!(t.len(), 3);
+        assert!(t.iter().all(|x| x.is_credit && x.day % 30 == 15 && x.top_level_category == "Investments"));
     }
 
     #[test]

@@ -3,13 +3,13 @@
 //! webhook), stored with its payload and delivered by the shared durable worker
 //! (`openiav_outbound`) to the tenant's endpoint for its type, else its all-types endpoint.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use openiav_core::aggregation::MxWebhookType;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_store::records::{AccountRecord, MemberRecord, MxWebhookRecord};
-use openiav_store::repo::{accounts, members, mx_webhooks, users};
+use openiav_store::repo::{accounts, members, mx_webhooks, statements, users};
 use openiav_store::{Conn, StoreError};
 use serde_json::Value;
 
@@ -63,13 +63,22 @@ pub async fn user_id_of(conn: &mut Conn, m: &MemberRecord) -> Result<Option<Stri
 pub struct Before {
     member: MemberRecord,
     transactions: HashMap<String, bool>,
+    /// Statements the member had, taken only while a statement fetch runs.
+    statements: HashSet<String>,
 }
 
 impl Before {
     pub async fn take(conn: &mut Conn, m: &MemberRecord) -> Result<Self, StoreError> {
         let transactions = visible_transactions(conn, m).await?;
-        Ok(Self { member: m.clone(), transactions })
+        let fetching_statements = engine::running_job(m)?.is_some_and(|j| j.kind == JobKind::FetchStatements);
+        let statements = if fetching_statements { statement_guids(conn, m).await? } else { HashSet::new() };
+        Ok(Self { member: m.clone(), transactions, statements })
     }
+}
+
+async fn statement_guids(conn: &mut Conn, m: &MemberRecord) -> Result<HashSet<String>, StoreError> {
+    let all = statements::all(conn, m.tenant_id, &m.user_guid, &m.guid).await?;
+    Ok(all.into_iter().map(|s| s.guid).collect())
 }
 
 /// The member's transactions as the API shows them (guid → pending).
@@ -152,6 +161,9 @@ async fn job_data(
 ) -> Result<payload::JobData, StoreError> {
     let accts = accounts::all(conn, m.tenant_id, &m.user_guid, Some(&m.guid)).await?;
     let mut out = payload::JobData::default();
+    if kind == JobKind::FetchStatements {
+        out.statements_created = statement_guids(conn, m).await?.difference(&before.statements).count();
+    }
     if kind == JobKind::Verify {
         out.verified_accounts = accts.iter().filter(|a| a.numbers_verified).map(|a| a.guid.to_string()).collect();
     }

@@ -144,7 +144,7 @@ pub struct JobData {
     pub transactions_updated: usize,
     /// Accounts whose numbers the job verified.
     pub verified_accounts: Vec<String>,
-    /// Statements a statement fetch created (set where `JobKind::FetchStatements` lands).
+    /// Statements a statement fetch created.
     pub statements_created: usize,
 }
 
@@ -198,10 +198,11 @@ pub fn job_finished(
             body["accounts"] = json!(data.verified_accounts);
             Some((MxWebhookType::Verification, body))
         }
-        // STATEMENT: FetchStatements => Some((MxWebhookType::Statement,
-        //     statement(m, user_id, job_guid, data.statements_created, now))),
-        // (and FetchRewards => None: MX has no rewards webhook)
-        JobKind::Identify => None,
+        JobKind::FetchStatements => {
+            Some((MxWebhookType::Statement, statement(m, user_id, job_guid, data.statements_created, now)))
+        }
+        // MX sends no webhook for identification or rewards.
+        JobKind::Identify | JobKind::FetchRewards => None,
     }
 }
 

@@ -121,11 +121,12 @@ async fn aggregation_yields_accounts_transactions_and_identity() {
     let r = c.get(&format!("/users/{user}/accounts")).await;
     let accounts = r.body["accounts"].as_array().unwrap();
     let types: Vec<&str> = accounts.iter().map(|a| a["type"].as_str().unwrap()).collect();
-    assert_eq!(types, vec!["CHECKING", "SAVINGS", "CREDIT_CARD"]);
+    // MX Bank offers investments, which an aggregation gathers by default.
+    assert_eq!(types, vec!["CHECKING", "SAVINGS", "CREDIT_CARD", "INVESTMENT"]);
     assert!(accounts.iter().all(|a| a["balance"].is_number() && a["member_guid"] == guid.as_str()));
     assert!(accounts[2]["credit_limit"].as_f64().unwrap() > 0.0);
     let checking = accounts[0]["guid"].as_str().unwrap().to_owned();
-    assert_eq!(c.get(&format!("/users/{user}/members/{guid}/accounts")).await.body["pagination"]["total_entries"], 3);
+    assert_eq!(c.get(&format!("/users/{user}/members/{guid}/accounts")).await.body["pagination"]["total_entries"], 4);
     assert_eq!(c.get(&format!("/users/{user}/accounts/{checking}")).await.body["account"]["name"], "Checking");
     assert_eq!(c.get(&format!("/users/{user}/members/{guid}/accounts/{checking}")).await.status, 200);
     assert_eq!(c.get(&format!("/users/{user}/accounts?is_manual=true")).await.body["accounts"], json!([]));
@@ -177,7 +178,7 @@ async fn aggregation_yields_accounts_transactions_and_identity() {
     c.settle(&user, &guid).await;
     let owners = c.get(&format!("/users/{user}/members/{guid}/account_owners")).await;
     let owners = owners.body["account_owners"].as_array().unwrap();
-    assert_eq!(owners.len(), 3);
+    assert_eq!(owners.len(), 4);
     assert!(owners.iter().all(|o| o["guid"].as_str().unwrap().starts_with("ACO-") && o["owner_name"].is_string()));
 
     assert_eq!(c.post_empty(&format!("/users/{user}/members/{guid}/extend_history")).await.status, 202);
@@ -203,7 +204,7 @@ async fn every_aggregated_account_carries_a_masked_number_including_the_card() {
     for path in [format!("/users/{user}/accounts"), format!("/users/{user}/members/{guid}/accounts")] {
         let r = c.get(&path).await;
         let accounts = r.body["accounts"].as_array().unwrap();
-        assert_eq!(accounts.len(), 3, "{path}");
+        assert_eq!(accounts.len(), 4, "{path}");
         for a in accounts {
             let masked = a["account_number"].as_str().unwrap_or_else(|| panic!("{path}: {a}"));
             assert_eq!(masked.len(), 4, "{path}: {a}");

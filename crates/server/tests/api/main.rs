@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth_and_versions;
 mod institutions;
+mod investments;
 mod isolation_and_secrets;
 mod lifecycle;
 mod members;
@@ -15,6 +16,7 @@ mod payments;
 mod plaid_api;
 mod plaid_link;
 mod processor_tokens;
+mod rewards;
 mod robustness;
 mod statements;
 mod test_passwords;

@@ -52,7 +52,8 @@ async fn authorizing_at_the_test_bank_connects_the_member() {
     let s = c.settle(&user, guid).await;
     assert_eq!(s["connection_status"], "CONNECTED");
     assert_eq!(s["has_processed_accounts"], true);
-    assert_eq!(c.get(&format!("/users/{user}/accounts")).await.body["pagination"]["total_entries"], 3);
+    // Checking, savings, card and (MX Bank offers investments) a brokerage account.
+    assert_eq!(c.get(&format!("/users/{user}/accounts")).await.body["pagination"]["total_entries"], 4);
 
     assert_eq!(reqwest::get(uri).await.unwrap().status(), 410, "window URIs are single use");
     assert_eq!(decide(uri, "authorize").await.status(), 410);

@@ -1109,3 +1109,27 @@ async fn widget_tokens_and_passwords_stay_out_of_the_logs() {
         assert!(!logs.contains(secret), "the {what} reached the logs");
     }
 }
+
+#[tokio::test]
+async fn widgets_requesting_investments_and_rewards_offer_only_supporting_banks_and_gather_them() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let user = c.create_user().await;
+    // Chase has a rewards program but no investments in the catalog.
+    let s = Session::start(&app, &c, &user, json!({ "data_request": { "products": ["investments"] } })).await;
+    assert!(codes(&s.get("/institutions?search=mx%20bank").await).contains(&"mxbank".to_owned()));
+    assert!(!codes(&s.get("/institutions?search=chase").await).contains(&"chase".to_owned()));
+    assert_eq!(s.get("/institutions/chase").await.status, 404);
+    let rewards_only = Session::start(&app, &c, &user, json!({ "data_request": { "products": ["rewards"] } })).await;
+    assert!(codes(&rewards_only.get("/institutions?search=chase").await).contains(&"chase".to_owned()));
+
+    let both = json!({ "data_request": { "products": ["investments", "rewards"] } });
+    let s = Session::start(&app, &c, &user, both).await;
+    let guid = s.member_guid("mxbank", "mxuser", "password").await;
+    assert_eq!(s.settle(&guid).await["outcome"], "connected");
+    let holdings = c.get(&format!("/users/{user}/members/{guid}/investment_holdings")).await;
+    assert!(!holdings.body["investment_holdings"].as_array().unwrap().is_empty(), "{}", holdings.text);
+    // Rewards come with the widget's job, without a fetch_rewards.
+    let rewards = c.get(&format!("/users/{user}/members/{guid}/rewards")).await;
+    assert_eq!(rewards.body["rewards"].as_array().unwrap().len(), 3, "{}", rewards.text);
+}

@@ -198,6 +198,26 @@ async fn every_type_arrives_with_mx_fields() {
     assert!(hist["transactions_created_count"].as_i64().unwrap() > 0, "{hist}");
     assert!(total_after > total, "extend_history brings in older transactions: {hist}");
 
+    // STATEMENT when a statement fetch finishes: MX Bank's two deposit accounts get 12 each,
+    // and a second fetch in the same month creates none.
+    c.post_empty(&format!("/users/{user}/members/{member}/fetch_statements")).await;
+    c.settle(&user, &member).await;
+    let st = webhook_where(&receiver, "STATEMENT", of_type("STATEMENT")).await.json();
+    assert_eq!(
+        (st["action"].as_str(), st["member_guid"].as_str(), st["statements_created_count"].as_i64()),
+        (Some("member_data_updated"), Some(member.as_str()), Some(24)),
+        "{st}"
+    );
+    let listed = c.get(&format!("/users/{user}/members/{member}/statements")).await;
+    assert_eq!(listed.body["pagination"]["total_entries"], 24, "{}", listed.text);
+    c.post_empty(&format!("/users/{user}/members/{member}/fetch_statements")).await;
+    c.settle(&user, &member).await;
+    let again =
+        webhook_where(&receiver, "second STATEMENT", |b| b["type"] == "STATEMENT" && b["job_guid"] != st["job_guid"])
+            .await
+            .json();
+    assert_eq!(again["statements_created_count"], 0, "{again}");
+
     // VERIFICATION once the chosen account's numbers are available; every status on the way
     // (CHALLENGED, RESUMED, CONNECTED) sends CONNECTION_STATUS.
     c.post_empty(&format!("/users/{user}/members/{member}/verify")).await;

@@ -104,7 +104,7 @@ async fn a_fetch_makes_twelve_monthly_statements_per_deposit_account() {
         .map(|a| a["guid"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(deposit.len(), 2, "{accounts}");
-    assert_eq!(accounts.as_array().unwrap().len(), 3, "the credit card has no statements");
+    assert_eq!(accounts.as_array().unwrap().len(), 4, "the credit card and the brokerage account have none");
 
     let r = c.get(&format!("/users/{user}/members/{member}/statements")).await;
     assert_eq!(r.status, 200, "{}", r.text);

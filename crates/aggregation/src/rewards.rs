@@ -84,17 +84,6 @@ pub fn gathers(m: &MemberRecord, job: &RunningJob) -> bool {
     supported && job_gathers_rewards(job.kind, job.with_rewards)
 }
 
-/// What gathering a member's rewards came to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RewardsFetched {
-    /// Rewards the member has now.
-    pub rewards: usize,
-    /// Of those, ones it did not have before.
-    pub created: usize,
-    /// Rewards the bank no longer reports, removed.
-    pub removed: u64,
-}
-
 /// Gathers the member's rewards into the store (refreshing known ones, dropping ones the bank no
 /// longer reports).
 pub async fn fetch(
@@ -103,11 +92,10 @@ pub async fn fetch(
     m: &MemberRecord,
     accounts: &[AccountRecord],
     owner: &str,
-) -> Result<RewardsFetched, StoreError> {
+) -> Result<(), StoreError> {
     let now = agg.clock.now();
     let name = Catalog::get().find(&m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
     let found = rewards_for(name, &m.institution_code, owner, accounts, now.unix_day());
-    let mut outcome = RewardsFetched { rewards: found.len(), ..Default::default() };
     for (position, r) in found.into_iter().enumerate() {
         let rec = RewardRecord {
             guid: derived_guid("RWD", &[m.guid.as_str(), r.key]),
@@ -124,13 +112,10 @@ pub async fn fetch(
             created_at: now,
             updated_at: now,
         };
-        let saved = rewards::upsert(conn, &rec).await?;
-        if saved.created_at == now {
-            outcome.created += 1;
-        }
+        rewards::upsert(conn, &rec).await?;
     }
-    outcome.removed = rewards::prune_stale(conn, m.tenant_id, &m.guid, now).await?;
-    Ok(outcome)
+    rewards::prune_stale(conn, m.tenant_id, &m.guid, now).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -181,25 +181,16 @@ pub fn content_hash(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What a fetch did (MX's STATEMENT webhook reports these).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FetchCounts {
-    /// Statements of periods the member had none for yet.
-    pub created: u32,
-    /// Statements already there, refreshed.
-    pub updated: u32,
-}
-
 /// Writes the member's statements: one per deposit account for each of the
 /// [`MONTHS_PER_FETCH`] months before today, creating those that are new and refreshing
 /// (balances, content hash, `updated_at`) those already there. Runs inside the job's write,
-/// after the job refreshed the member's accounts.
-pub async fn fetch(conn: &mut Conn, agg: &Aggregation, m: &MemberRecord) -> Result<FetchCounts, StoreError> {
+/// after the job refreshed the member's accounts. (The STATEMENT webhook counts what is new by
+/// comparing the member's statements before and after the job's step.)
+pub async fn fetch(conn: &mut Conn, agg: &Aggregation, m: &MemberRecord) -> Result<(), StoreError> {
     let now = agg.clock.now();
     let institution = Catalog::get().find(&m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
     let known = repo::all(conn, m.tenant_id, &m.user_guid, &m.guid).await?;
     let periods = periods_before(now.unix_day());
-    let mut counts = FetchCounts::default();
     // Oldest first, so a fresh fetch stores statements in the order they happened.
     let oldest_first: Vec<Period> = periods.iter().rev().copied().collect();
     for account in accounts::all(conn, m.tenant_id, &m.user_guid, Some(&m.guid)).await? {
@@ -226,14 +217,12 @@ pub async fn fetch(conn: &mut Conn, agg: &Aggregation, m: &MemberRecord) -> Resu
             s.content_hash = content_hash(&pdf(&s, &account, institution)?);
             if existing.is_some() {
                 repo::save(conn, &s).await?;
-                counts.updated += 1;
             } else {
                 repo::insert(conn, &s).await?;
-                counts.created += 1;
             }
         }
     }
-    Ok(counts)
+    Ok(())
 }
 
 #[cfg(test)]

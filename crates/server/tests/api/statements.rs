@@ -466,3 +466,23 @@ fn next_day(date: &str) -> String {
     let d = time::Date::parse(date, &fmt).unwrap();
     d.next_day().unwrap().format(&fmt).unwrap()
 }
+
+/// Eight fetches at once (the member is read and changed inside one write, locked on
+/// PostgreSQL) all answer 202 and write each month once: no duplicate, no conflict as an error.
+#[tokio::test]
+async fn concurrent_fetches_all_answer_202_and_write_each_statement_once() {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_millis(1_773_576_000_000)));
+    let app = TestApp::spawn_with_clock(clock).await;
+    let c = app.client();
+    let user = c.create_user().await;
+    let member = connected_member(&c, &user).await;
+    let path = format!("/users/{user}/members/{member}/fetch_statements");
+    let answers = futures::future::join_all((0..8).map(|_| c.post_empty(&path))).await;
+    for r in &answers {
+        assert_eq!(r.status, 202, "{}", r.text);
+    }
+    assert_eq!(c.settle(&user, &member).await["connection_status"], "CONNECTED");
+    let statements = all_statements(&c, &user, &member).await;
+    let guids: HashSet<&str> = statements.iter().map(|s| s["guid"].as_str().unwrap()).collect();
+    assert_eq!((statements.len(), guids.len()), (24, 24), "each month of each deposit account once");
+}

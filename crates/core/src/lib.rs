@@ -7,6 +7,7 @@ pub mod browser;
 pub mod clock;
 pub mod crypto;
 pub mod ids;
+pub mod money;
 pub mod payments;
 pub mod plaid;
 pub mod visa;

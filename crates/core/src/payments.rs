@@ -111,5 +111,54 @@ wire_enum! {
         CustomerMicrodepositsMaxattempts = "customer_microdeposits_maxattempts",
         /// An exchange's partner connection needs the end user to sign in again.
         CustomerExchangeReauthRequired = "customer_exchange_reauth_required",
+        /// A customer's balance went below zero (a late return took back settled money).
+        CustomerFundingSourceNegative = "customer_funding_source_negative",
+        CustomerTransferCreated = "customer_transfer_created",
+        CustomerTransferCancelled = "customer_transfer_cancelled",
+        CustomerTransferFailed = "customer_transfer_failed",
+        CustomerTransferCompleted = "customer_transfer_completed",
+        CustomerBankTransferCreated = "customer_bank_transfer_created",
+        CustomerBankTransferCreationFailed = "customer_bank_transfer_creation_failed",
+        CustomerBankTransferCancelled = "customer_bank_transfer_cancelled",
+        CustomerBankTransferFailed = "customer_bank_transfer_failed",
+        CustomerBankTransferCompleted = "customer_bank_transfer_completed",
+        /// The account's own funding sources and transfers.
+        FundingSourceRemoved = "funding_source_removed",
+        FundingSourceNegative = "funding_source_negative",
+        TransferCreated = "transfer_created",
+        TransferCancelled = "transfer_cancelled",
+        TransferFailed = "transfer_failed",
+        TransferCompleted = "transfer_completed",
+        BankTransferCreated = "bank_transfer_created",
+        BankTransferCreationFailed = "bank_transfer_creation_failed",
+        BankTransferCancelled = "bank_transfer_cancelled",
+        BankTransferFailed = "bank_transfer_failed",
+        BankTransferCompleted = "bank_transfer_completed",
+    }
+}
+
+wire_enum! {
+    /// What a funding source is: a bank account, or a Dwolla balance holding money.
+    pub enum FundingSourceKind {
+        Bank = "bank",
+        Balance = "balance",
+    }
+}
+
+wire_enum! {
+    /// A transfer's `status` (and a bank transfer's).
+    pub enum TransferStatus {
+        Pending = "pending",
+        Processed = "processed",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+}
+
+wire_enum! {
+    /// Which way an ACH leg moves money: out of a bank, or into one.
+    pub enum BankTransferDirection {
+        Debit = "debit",
+        Credit = "credit",
     }
 }

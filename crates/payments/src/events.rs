@@ -32,8 +32,14 @@ pub async fn record(
         resource_type,
         resource_id: resource_id.to_owned(),
         customer_id: customer_id.map(str::to_owned),
+        correlation_id: None,
         created_at: now,
     };
+    write(conn, base, event).await
+}
+
+/// Stores `event` with a webhook for each of the tenant's subscriptions.
+pub async fn write(conn: &mut Conn, base: &str, event: EventRecord) -> Result<EventRecord, StoreError> {
     events::insert(conn, &event).await?;
     webhooks::fan_out(conn, &event, &view::body(base, &event)).await?;
     Ok(event)

@@ -53,6 +53,15 @@ impl Links {
         }
     }
 
+    /// Adds the owner of a funding source or transfer: `customer`, or `account` when the
+    /// tenant's account owns it itself.
+    pub fn with_owner(self, base: &str, tenant: openiav_core::ids::TenantId, customer: Option<&str>) -> Self {
+        match customer {
+            Some(id) => self.with("customer", base, &format!("/customers/{id}"), "customer"),
+            None => self.with("account", base, &format!("/accounts/{tenant}"), "account"),
+        }
+    }
+
     pub fn get(&self, rel: &str) -> Option<&Link> {
         self.0.get(rel)
     }

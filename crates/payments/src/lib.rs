@@ -19,6 +19,7 @@ pub mod port;
 pub mod routes;
 pub mod sessions;
 pub mod simulations;
+pub mod transfers;
 pub mod visa;
 pub mod webhooks;
 

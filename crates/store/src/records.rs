@@ -6,9 +6,10 @@ use openiav_core::aggregation::{
 };
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
+use openiav_core::money::Cents;
 use openiav_core::payments::{
-    BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
-    FundingSourceMicroDepositStatus, FundingSourceStatus,
+    BankAccountType, BankTransferDirection, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
+    FundingSourceKind, FundingSourceMicroDepositStatus, FundingSourceStatus, TransferStatus,
 };
 use openiav_core::plaid::LinkStage;
 use openiav_core::visa::VisaStage;
@@ -372,13 +373,17 @@ pub struct ExchangeRecord {
     pub reauth_required_at: Option<Timestamp>,
 }
 
-/// A customer's bank funding source.
+/// A funding source: a customer's bank or balance, or the account's own (no customer). A
+/// balance has no bank details (empty columns) and holds `balance`.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct FundingSourceRecord {
     pub id: String,
     #[sqlx(try_from = "Parsed<TenantId>")]
     pub tenant_id: TenantId,
-    pub customer_id: String,
+    /// The owner; `None` for the account's own bank and balance.
+    pub customer_id: Option<String>,
+    #[sqlx(try_from = "Parsed<FundingSourceKind>")]
+    pub kind: FundingSourceKind,
     pub exchange_id: Option<String>,
     #[sqlx(try_from = "Parsed<FundingSourceStatus>")]
     pub status: FundingSourceStatus,
@@ -396,10 +401,77 @@ pub struct FundingSourceRecord {
     pub channels: String,
     #[sqlx(try_from = "Flag")]
     pub removed: bool,
+    /// What a balance holds (zero for a bank).
+    #[sqlx(rename = "balance_cents", try_from = "i64")]
+    pub balance: Cents,
+    /// The on-demand authorization the end user gave for this bank, if any.
+    pub on_demand_authorization_id: Option<String>,
     #[sqlx(try_from = "i64")]
     pub created_at: Timestamp,
     #[sqlx(try_from = "i64")]
     pub updated_at: Timestamp,
+}
+
+/// A transfer between two funding sources, or a facilitator fee charged on one (`fee_of`).
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct TransferRecord {
+    pub id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub fee_of: Option<String>,
+    pub source_id: String,
+    pub destination_id: String,
+    /// The owners; `None` for the account itself.
+    pub source_customer_id: Option<String>,
+    pub destination_customer_id: Option<String>,
+    #[sqlx(rename = "amount_cents", try_from = "i64")]
+    pub amount: Cents,
+    #[sqlx(try_from = "Parsed<TransferStatus>")]
+    pub status: TransferStatus,
+    /// JSON of the request's options (clearing, achDetails, processingChannel, metadata).
+    pub options: String,
+    pub correlation_id: Option<String>,
+    pub individual_ach_id: Option<String>,
+    /// The ACH return code of a failed transfer.
+    pub failure_code: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+}
+
+/// One ACH leg of a transfer through a bank, as the sandbox processes it.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct BankTransferRecord {
+    pub id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub transfer_id: String,
+    #[sqlx(try_from = "Parsed<BankTransferDirection>")]
+    pub direction: BankTransferDirection,
+    /// The bank debited or credited.
+    pub funding_source_id: String,
+    /// The bank's owner; `None` for the account's bank.
+    pub customer_id: Option<String>,
+    #[sqlx(try_from = "Parsed<TransferStatus>")]
+    pub status: TransferStatus,
+    /// The return code a later processing applies to this settled leg (`R01-late` banks).
+    pub late_return: Option<String>,
+    pub failure_code: Option<String>,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub updated_at: Timestamp,
+}
+
+/// An on-demand authorization the account showed an end user.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct OnDemandAuthorizationRecord {
+    pub id: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
 }
 
 /// An application event, written in the transaction of the change it reports.
@@ -415,6 +487,8 @@ pub struct EventRecord {
     pub resource_type: EventResource,
     pub resource_id: String,
     pub customer_id: Option<String>,
+    /// The transfer's `correlationId`, carried by transfer events.
+    pub correlation_id: Option<String>,
     #[sqlx(try_from = "i64")]
     pub created_at: Timestamp,
 }
@@ -813,6 +887,9 @@ parsed!(
     ExchangeStatus,
     FundingSourceMicroDepositStatus,
     FundingSourceStatus,
+    FundingSourceKind,
+    TransferStatus,
+    BankTransferDirection,
     BankAccountType,
     VisaStage,
     LinkStage,

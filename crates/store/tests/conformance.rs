@@ -2236,7 +2236,10 @@ fn funding_source_record(
     FundingSourceRecord {
         id: unique("fs"),
         tenant_id: tenant,
-        customer_id: customer.to_owned(),
+        customer_id: Some(customer.to_owned()),
+        kind: openiav_core::payments::FundingSourceKind::Bank,
+        balance: openiav_core::money::Cents::ZERO,
+        on_demand_authorization_id: None,
         exchange_id: None,
         status: FundingSourceStatus::Unverified,
         bank_account_type: BankAccountType::Checking,
@@ -2821,6 +2824,7 @@ async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestD
         resource_type: EventResource::Customers,
         resource_id: format!("cus-{i}"),
         customer_id: (i % 2 == 0).then(|| format!("cus-{i}")),
+        correlation_id: (i % 3 == 0).then(|| format!("corr-{i}")),
         // Order is insertion order, even when timestamps tie or run backwards.
         created_at: at(100 - i.min(3)),
     };
@@ -3049,6 +3053,7 @@ async fn put_event(store: &Store, tenant: TenantId, resource_id: &str, created_a
         resource_type: EventResource::Customers,
         resource_id: resource_id.to_owned(),
         customer_id: Some(resource_id.to_owned()),
+        correlation_id: None,
         created_at,
     };
     let w = e.clone();

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::body::{Lenient, Named};
 use crate::error::{FieldCode, FieldError};
+use crate::funding_sources::owned;
 use crate::hal::link;
 use crate::{events, DwollaError};
 
@@ -215,6 +216,7 @@ pub async fn create(conn: &mut Conn, base: &str, new: Customer) -> Result<Result
     }
     let record = new.to_record();
     repo::insert(conn, &record).await?;
+    owned::open_customer_balance(conn, &record, record.created_at).await?;
     announce(conn, base, &record, &rules::creation_topics(&new)).await?;
     Ok(Ok(new))
 }
@@ -245,6 +247,7 @@ pub async fn update(
     }
     let record = customer.to_record();
     repo::save(conn, &record).await?;
+    owned::open_customer_balance(conn, &record, now).await?;
     announce(conn, base, &record, &topics).await?;
     Ok(Ok(customer))
 }

@@ -14,6 +14,8 @@ use crate::hal::{Collection, Links, Paging};
 pub struct EventView {
     #[serde(rename = "_links")]
     links: Links,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<String>,
     created: String,
     id: String,
     resource_id: String,
@@ -32,6 +34,7 @@ pub fn of(base: &str, e: &EventRecord) -> EventView {
     };
     EventView {
         links,
+        correlation_id: e.correlation_id.clone(),
         created: e.created_at.to_rfc3339_millis(),
         id: e.id.clone(),
         resource_id: e.resource_id.clone(),
@@ -68,6 +71,7 @@ mod tests {
             resource_type: EventResource::Customers,
             resource_id: "c1".into(),
             customer_id: Some("c1".into()),
+            correlation_id: None,
             created_at: Timestamp::from_millis(0),
         };
         let link = |path: &str, rt: &str| serde_json::json!({ "href": format!("http://h{path}"), "type": crate::hal::HAL, "resource-type": rt });

@@ -17,13 +17,15 @@ macro_rules! decided {
 }
 
 pub mod micro_deposits;
+pub mod owned;
 pub mod rules;
 pub mod view;
 
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
-use openiav_core::payments::{BankAccountType, EventResource, EventTopic, FundingSourceStatus};
+use openiav_core::money::Cents;
+use openiav_core::payments::{BankAccountType, EventResource, EventTopic, FundingSourceKind, FundingSourceStatus};
 use openiav_store::records::{CustomerRecord, ExchangeRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use openiav_store::repo::{customers, funding_sources as repo};
 use openiav_store::{Conn, StoreError};
@@ -276,7 +278,8 @@ pub async fn prepare(
     let mut record = FundingSourceRecord {
         id: uuid::Uuid::new_v4().to_string(),
         tenant_id: customer.tenant_id,
-        customer_id: customer.id.clone(),
+        customer_id: Some(customer.id.clone()),
+        kind: FundingSourceKind::Bank,
         exchange_id: bank.exchange_id,
         status: bank.status,
         bank_account_type: bank.kind,
@@ -288,6 +291,8 @@ pub async fn prepare(
         fingerprint: String::new(),
         channels: serde_json::to_string(&channels).expect("channels serialise"),
         removed: false,
+        balance: Cents::ZERO,
+        on_demand_authorization_id: None,
         created_at: now,
         updated_at: now,
     };
@@ -304,7 +309,10 @@ pub async fn create(
     new: FundingSourceRecord,
     now: Timestamp,
 ) -> Result<Result<FundingSourceRecord, DwollaError>, StoreError> {
-    let (tenant, customer) = (new.tenant_id, new.customer_id.as_str());
+    let tenant = new.tenant_id;
+    let Some(customer) = new.customer_id.as_deref() else {
+        return Ok(Err(DwollaError::not_found(CUSTOMER_MISSING)));
+    };
     let Some(owner) = customers::find_for_update(c, tenant, customer).await? else {
         return Ok(Err(DwollaError::not_found(CUSTOMER_MISSING)));
     };
@@ -331,7 +339,10 @@ pub async fn duplicate_of(state: &AppState, new: &FundingSourceRecord) -> Dwolla
     let (tenant, customer, fingerprint) = (new.tenant_id, new.customer_id.clone(), new.fingerprint.clone());
     let twin = state
         .store
-        .read(|mut c| async move { repo::find_by_fingerprint(&mut c, tenant, &customer, &fingerprint).await })
+        .read(|mut c| async move {
+            let customer = customer.as_deref().unwrap_or_default();
+            repo::find_by_fingerprint(&mut c, tenant, customer, &fingerprint).await
+        })
         .await;
     match twin {
         Ok(Some(twin)) => rules::duplicate(state.base(), &twin.id),
@@ -428,7 +439,8 @@ pub async fn balance(
     let source = find(state, tenant, id).await?;
     let exchange_id = source.exchange_id.as_deref().filter(|_| !source.removed).ok_or_else(unsupported)?;
     let exchange = exchanges::find(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
-    let customer = customer_of(state, tenant, &source.customer_id, CUSTOMER_NOT_FOUND).await?;
+    let owner = source.customer_id.as_deref().ok_or_else(unsupported)?;
+    let customer = customer_of(state, tenant, owner, CUSTOMER_NOT_FOUND).await?;
     let numbers = read_exchange(state, &customer, &exchange).await?;
     Ok((source, numbers))
 }
@@ -495,7 +507,7 @@ async fn record_event(
     topic: EventTopic,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let (tenant, customer) = (source.tenant_id, Some(source.customer_id.as_str()));
+    let (tenant, customer) = (source.tenant_id, source.customer_id.as_deref());
     events::record(c, base, tenant, topic, EventResource::FundingSources, &source.id, customer, now).await?;
     Ok(())
 }
@@ -514,7 +526,10 @@ pub(crate) mod testing {
         FundingSourceRecord {
             id: "fs".into(),
             tenant_id: TenantId::generate(),
-            customer_id: "c".into(),
+            customer_id: Some("c".into()),
+            kind: FundingSourceKind::Bank,
+            balance: Cents::ZERO,
+            on_demand_authorization_id: None,
             exchange_id: None,
             status: FundingSourceStatus::Unverified,
             bank_account_type: BankAccountType::Checking,

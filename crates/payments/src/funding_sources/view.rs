@@ -55,7 +55,7 @@ impl<'a> FundingSource<'a> {
         let shown = rules::links_shown(source, deposits);
         let mut links = Links::new()
             .with("self", base, &path, "funding-source")
-            .with("customer", base, &format!("/customers/{}", source.customer_id), "customer")
+            .with_owner(base, source.tenant_id, source.customer_id.as_deref())
             .with_if(shown.remove, "remove", base, &path, "funding-source");
         if let Some(rel) = shown.micro_deposits {
             links = links.with(rel, base, &micro_deposits_path(&source.id), "micro-deposits");

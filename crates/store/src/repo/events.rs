@@ -9,8 +9,8 @@ use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, e: &EventRecord) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO events (id, tenant_id, topic, resource_type, resource_id, customer_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, tenant_id, topic, resource_type, resource_id, customer_id, correlation_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&e.id)
     .bind(e.tenant_id.to_string())
@@ -18,6 +18,7 @@ pub async fn insert(conn: &mut Conn, e: &EventRecord) -> Result<(), StoreError> 
     .bind(e.resource_type.as_str())
     .bind(&e.resource_id)
     .bind(&e.customer_id)
+    .bind(&e.correlation_id)
     .bind(e.created_at.millis())
     .execute(conn)
     .await?;

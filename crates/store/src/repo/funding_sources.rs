@@ -1,4 +1,4 @@
-//! Customers' bank funding sources; removing one only marks it removed.
+//! Funding sources: customers' banks and balances and the account's own; removing one only marks it removed.
 
 use openiav_core::ids::TenantId;
 
@@ -6,31 +6,40 @@ use crate::records::{decode, FundingSourceMicroDepositsRecord, FundingSourceReco
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreError> {
-    sqlx::query(
+    insert_with(conn, f, "").await.map(drop)
+}
+
+/// Inserts `f` with `on_conflict` appended; how many rows went in.
+async fn insert_with(conn: &mut Conn, f: &FundingSourceRecord, on_conflict: &str) -> Result<u64, StoreError> {
+    let sql = format!(
         "INSERT INTO funding_sources (id, tenant_id, customer_id, exchange_id, status, bank_account_type, name, \
            bank_name, routing_number, account_number, account_number_last4, fingerprint, channels, removed, \
-           created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(&f.id)
-    .bind(f.tenant_id.to_string())
-    .bind(&f.customer_id)
-    .bind(&f.exchange_id)
-    .bind(f.status.as_str())
-    .bind(f.bank_account_type.as_str())
-    .bind(&f.name)
-    .bind(&f.bank_name)
-    .bind(&f.routing_number)
-    .bind(&f.account_number)
-    .bind(&f.account_number_last4)
-    .bind(&f.fingerprint)
-    .bind(&f.channels)
-    .bind(f.removed)
-    .bind(f.created_at.millis())
-    .bind(f.updated_at.millis())
-    .execute(conn)
-    .await?;
-    Ok(())
+           created_at, updated_at, kind, balance_cents, on_demand_authorization_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19){on_conflict}"
+    );
+    let done = sqlx::query(&sql)
+        .bind(&f.id)
+        .bind(f.tenant_id.to_string())
+        .bind(&f.customer_id)
+        .bind(&f.exchange_id)
+        .bind(f.status.as_str())
+        .bind(f.bank_account_type.as_str())
+        .bind(&f.name)
+        .bind(&f.bank_name)
+        .bind(&f.routing_number)
+        .bind(&f.account_number)
+        .bind(&f.account_number_last4)
+        .bind(&f.fingerprint)
+        .bind(&f.channels)
+        .bind(f.removed)
+        .bind(f.created_at.millis())
+        .bind(f.updated_at.millis())
+        .bind(f.kind.as_str())
+        .bind(f.balance.0)
+        .bind(&f.on_demand_authorization_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Writes the mutable state back: status, name, bank details, removal and exchange.
@@ -38,7 +47,7 @@ pub async fn save(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreE
     let done = sqlx::query(
         "UPDATE funding_sources SET status = $3, name = $4, bank_account_type = $5, removed = $6, updated_at = $7, \
            exchange_id = $8, bank_name = $9, routing_number = $10, account_number = $11, account_number_last4 = $12, \
-           fingerprint = $13 WHERE tenant_id = $1 AND id = $2",
+           fingerprint = $13, balance_cents = $14 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(f.tenant_id.to_string())
     .bind(&f.id)
@@ -53,6 +62,7 @@ pub async fn save(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreE
     .bind(&f.account_number)
     .bind(&f.account_number_last4)
     .bind(&f.fingerprint)
+    .bind(f.balance.0)
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -231,4 +241,44 @@ pub async fn pending_micro_deposits(
     .fetch_all(conn)
     .await?;
     Ok(rows.iter().map(decode::<FundingSourceMicroDepositsRecord>).collect::<Result<_, _>>()?)
+}
+
+/// Inserts `f` unless a funding source it would duplicate exists (a customer's one balance,
+/// the account's one bank and one balance); whether it was inserted.
+pub async fn insert_if_absent(conn: &mut Conn, f: &FundingSourceRecord) -> Result<bool, StoreError> {
+    Ok(insert_with(conn, f, " ON CONFLICT DO NOTHING").await? == 1)
+}
+
+/// The account's own funding sources (no customer) in creation order.
+pub async fn list_for_account(
+    conn: &mut Conn,
+    tenant: TenantId,
+    removed: Option<bool>,
+) -> Result<Vec<FundingSourceRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM funding_sources WHERE tenant_id = $1 AND customer_id IS NULL AND ($2 IS NULL OR removed = $2) \
+         ORDER BY seq",
+    )
+    .bind(tenant.to_string())
+    .bind(removed)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(decode::<FundingSourceRecord>).collect::<Result<_, _>>()?)
+}
+
+/// The balance of the customer `customer_id` (`None` for the account's), if it has one.
+pub async fn find_balance(
+    conn: &mut Conn,
+    tenant: TenantId,
+    customer_id: Option<&str>,
+) -> Result<Option<FundingSourceRecord>, StoreError> {
+    let row = sqlx::query(
+        "SELECT * FROM funding_sources WHERE tenant_id = $1 AND kind = 'balance' \
+         AND (customer_id = $2 OR ($2 IS NULL AND customer_id IS NULL))",
+    )
+    .bind(tenant.to_string())
+    .bind(customer_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(decode::<FundingSourceRecord>).transpose()?)
 }

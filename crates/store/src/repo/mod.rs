@@ -20,6 +20,7 @@ pub mod processor_tokens;
 pub mod rewards;
 pub mod statements;
 pub mod tenants;
+pub mod transfers;
 pub mod users;
 pub mod visa;
 pub mod webhooks;

@@ -1,0 +1,1 @@
+//! Which events each moment of a transfer raises, for whom, with its correlationId.

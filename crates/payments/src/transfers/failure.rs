@@ -1,0 +1,1 @@
+//! ACH return codes: the failure record of a failed transfer (code, description, explanation).

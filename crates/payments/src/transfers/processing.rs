@@ -1,0 +1,1 @@
+//! The sandbox processing of pending bank transfers, as `POST /sandbox-simulations` runs it.

@@ -1,0 +1,1 @@
+//! The transfer wire bodies: a transfer, a list, its fees and its failure.

@@ -4565,6 +4565,10 @@ async fn bank_transfers_round_trip_lock_per_transfer_and_the_newest_legs_are_pro
         .await
         .expect("legs of t2 elsewhere");
     assert!(none.is_empty());
+    let id = t2.id.clone();
+    let read =
+        store.read(|mut c| async move { transfers::legs_of(&mut c, tenant, &id).await }).await.expect("read legs");
+    assert_same(&read, &legs);
 
     // The newest legs still pending or owing a late return, as their transfers, newest first,
     // each transfer once; settled and failed legs are not processed again.

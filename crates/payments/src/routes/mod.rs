@@ -10,6 +10,7 @@ mod root;
 mod sessions;
 mod simulations;
 mod subscriptions;
+mod transfer_failures;
 mod visa;
 
 use axum::extract::Request;
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/funding-sources/{id}/balance", get(funding_sources::balance))
         .route("/funding-sources/{id}/micro-deposits", post(micro_deposits::post).get(micro_deposits::details))
         .route("/sandbox-simulations", post(simulations::simulate))
+        .route("/transfers/{id}/failure", get(transfer_failures::retrieve))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::retrieve))
         .route("/webhook-subscriptions", post(subscriptions::create).get(subscriptions::list))

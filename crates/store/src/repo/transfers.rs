@@ -195,6 +195,20 @@ pub async fn bank_transfers_of(
     Ok(rows.iter().map(decode::<BankTransferRecord>).collect::<Result<_, _>>()?)
 }
 
+/// The legs of the transfer `transfer_id`, oldest first, without locking them (for reads).
+pub async fn legs_of(
+    conn: &mut Conn,
+    tenant: TenantId,
+    transfer_id: &str,
+) -> Result<Vec<BankTransferRecord>, StoreError> {
+    let rows = sqlx::query("SELECT * FROM bank_transfers WHERE tenant_id = $1 AND transfer_id = $2 ORDER BY seq")
+        .bind(tenant.to_string())
+        .bind(transfer_id)
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.iter().map(decode::<BankTransferRecord>).collect::<Result<_, _>>()?)
+}
+
 /// The leg `id`, if it belongs to the tenant.
 pub async fn find_bank_transfer(
     conn: &mut Conn,

@@ -19,6 +19,7 @@ mod reauth;
 mod secure_exchange;
 mod sessions;
 mod tokens;
+mod transfers;
 mod visa;
 mod webhook_delivery;
 mod webhook_fairness;

@@ -150,11 +150,28 @@ pub enum FieldCode {
     InvalidFormat,
     /// Another resource already has this value.
     Duplicate,
+    /// A party of the request may not take part (suspended, deactivated, limited).
+    Restricted,
+    /// The request is well formed but not allowed in this combination or state.
+    NotAllowed,
+    /// The source balance does not hold the amount.
+    InsufficientFunds,
+    /// The receiver needs a funding source first.
+    RequiresFundingSource,
 }
 
 impl FieldCode {
     /// Every code, in declaration order.
-    pub const ALL: [Self; 4] = [Self::Required, Self::Invalid, Self::InvalidFormat, Self::Duplicate];
+    pub const ALL: [Self; 8] = [
+        Self::Required,
+        Self::Invalid,
+        Self::InvalidFormat,
+        Self::Duplicate,
+        Self::Restricted,
+        Self::NotAllowed,
+        Self::InsufficientFunds,
+        Self::RequiresFundingSource,
+    ];
 
     /// The wire value of the field error's `code`.
     pub fn as_str(self) -> &'static str {
@@ -163,6 +180,10 @@ impl FieldCode {
             Self::Invalid => "Invalid",
             Self::InvalidFormat => "InvalidFormat",
             Self::Duplicate => "Duplicate",
+            Self::Restricted => "Restricted",
+            Self::NotAllowed => "NotAllowed",
+            Self::InsufficientFunds => "InsufficientFunds",
+            Self::RequiresFundingSource => "RequiresFundingSource",
         }
     }
 }

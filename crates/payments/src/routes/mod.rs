@@ -11,6 +11,7 @@ mod sessions;
 mod simulations;
 mod subscriptions;
 mod transfer_failures;
+mod transfers;
 mod visa;
 
 use axum::extract::Request;
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route("/funding-sources/{id}", get(funding_sources::retrieve).post(funding_sources::update))
         .route("/funding-sources/{id}/balance", get(funding_sources::balance))
         .route("/funding-sources/{id}/micro-deposits", post(micro_deposits::post).get(micro_deposits::details))
+        .route("/transfers", post(transfers::create))
+        .route("/transfers/{id}", get(transfers::retrieve).post(transfers::update))
+        .route("/transfers/{id}/fees", get(transfers::fees))
+        .route("/customers/{id}/transfers", get(transfers::customer_list))
+        .route("/accounts/{id}/transfers", get(transfers::account_list))
         .route("/sandbox-simulations", post(simulations::simulate))
         .route("/transfers/{id}/failure", get(transfer_failures::retrieve))
         .route("/events", get(events::list))

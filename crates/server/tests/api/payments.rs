@@ -21,6 +21,7 @@ mod secure_exchange;
 mod sessions;
 mod tokens;
 pub mod transfer_processing;
+mod transfers;
 mod visa;
 mod webhook_delivery;
 mod webhook_fairness;

@@ -100,6 +100,10 @@ pub struct TransferFilter {
     pub correlation_id: Option<String>,
     /// Fees charged on transfers are listed with them, or not.
     pub include_fees: bool,
+    /// Only transfers the account itself sends or receives (with `customer_id` unset).
+    pub account_party: bool,
+    /// Text a party's first or last name, e-mail, business name or id contains (any case).
+    pub search: Option<String>,
 }
 
 /// A page of the transfers `filter` keeps, newest first, with the number of all of them.
@@ -111,12 +115,20 @@ pub async fn list(
     offset: i64,
 ) -> Result<Page<TransferRecord>, StoreError> {
     let statuses = (!filter.statuses.is_empty()).then(|| filter.statuses.join(","));
-    let wheres = "tenant_id = $1 \
-         AND ($2 IS NULL OR source_customer_id = $2 OR destination_customer_id = $2) \
-         AND ($3 IS NULL OR amount_cents >= $3) AND ($4 IS NULL OR amount_cents <= $4) \
-         AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
-         AND ($7 IS NULL OR ',' || $7 || ',' LIKE '%,' || status || ',%') \
-         AND ($8 IS NULL OR correlation_id = $8) AND ($9 OR fee_of IS NULL)";
+    let pattern = filter.search.as_deref().map(like_pattern);
+    let wheres = "t.tenant_id = $1 \
+         AND ($2 IS NULL OR t.source_customer_id = $2 OR t.destination_customer_id = $2) \
+         AND ($3 IS NULL OR t.amount_cents >= $3) AND ($4 IS NULL OR t.amount_cents <= $4) \
+         AND ($5 IS NULL OR t.created_at >= $5) AND ($6 IS NULL OR t.created_at < $6) \
+         AND ($7 IS NULL OR ',' || $7 || ',' LIKE '%,' || t.status || ',%') \
+         AND ($8 IS NULL OR t.correlation_id = $8) AND ($9 OR t.fee_of IS NULL) \
+         AND (NOT $10 OR t.source_customer_id IS NULL OR t.destination_customer_id IS NULL) \
+         AND ($11 IS NULL OR LOWER(t.source_customer_id) LIKE $11 ESCAPE '\\' \
+           OR LOWER(t.destination_customer_id) LIKE $11 ESCAPE '\\' \
+           OR EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = t.tenant_id \
+             AND (c.id = t.source_customer_id OR c.id = t.destination_customer_id) \
+             AND (LOWER(c.first_name) LIKE $11 ESCAPE '\\' OR LOWER(c.last_name) LIKE $11 ESCAPE '\\' \
+               OR LOWER(c.email) LIKE $11 ESCAPE '\\' OR LOWER(c.business_name) LIKE $11 ESCAPE '\\')))";
     macro_rules! bound {
         ($query:expr) => {
             $query
@@ -129,14 +141,45 @@ pub async fn list(
                 .bind(&statuses)
                 .bind(&filter.correlation_id)
                 .bind(filter.include_fees)
+                .bind(filter.account_party)
+                .bind(&pattern)
         };
     }
-    let count = format!("SELECT COUNT(*) AS n FROM transfers WHERE {wheres}");
+    let count = format!("SELECT COUNT(*) AS n FROM transfers t WHERE {wheres}");
     let total: i64 = bound!(sqlx::query(&count)).fetch_one(&mut *conn).await?.try_get("n")?;
-    let page = format!("SELECT * FROM transfers WHERE {wheres} ORDER BY seq DESC LIMIT $10 OFFSET $11");
+    let page = format!("SELECT t.* FROM transfers t WHERE {wheres} ORDER BY t.seq DESC LIMIT $12 OFFSET $13");
     let rows = bound!(sqlx::query(&page)).bind(limit).bind(offset).fetch_all(conn).await?;
     let items = rows.iter().map(decode::<TransferRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
+}
+
+/// What the customer `customer_id` sent (transfers it is the source of, fees aside) created at
+/// or after `since` (milliseconds) and not failed or cancelled: what a weekly limit counts.
+pub async fn sent_since(conn: &mut Conn, tenant: TenantId, customer_id: &str, since: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS n FROM transfers WHERE tenant_id = $1 AND source_customer_id = $2 \
+         AND fee_of IS NULL AND created_at >= $3 AND status IN ('pending', 'processed')",
+    )
+    .bind(tenant.to_string())
+    .bind(customer_id)
+    .bind(since)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// A `LIKE` pattern (escape character `\`) matching `search`, lower-cased, anywhere in a value.
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for ch in search.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
 }
 
 pub async fn insert_bank_transfer(conn: &mut Conn, b: &BankTransferRecord) -> Result<(), StoreError> {

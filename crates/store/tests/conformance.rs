@@ -171,6 +171,8 @@ conformance! {
         exchange_sessions_round_trip_and_stay_in_their_tenant,
         exchanges_round_trip_save_list_and_find_active_by_connection,
         funding_sources_round_trip_removed_filter_and_fingerprint_lookup,
+        account_and_balance_funding_sources_open_once_list_and_stay_in_their_tenant,
+        on_demand_authorizations_insert_and_find_within_their_tenant,
         funding_source_micro_deposits_find_save_per_customer_and_pending_in_creation_order,
         bank_transfers_round_trip_lock_per_transfer_and_the_newest_legs_are_processed_first,
         events_list_newest_first_with_paging_and_stay_in_their_tenant,
@@ -2815,6 +2817,153 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     stolen.removed = true;
     assert_not_found(store.write(move |c| Box::pin(async move { funding_sources::save(c, &stolen).await })).await);
     assert_eq!(find(tenant, fs_n.id.clone()).await, Some(fs_n));
+}
+
+/// A balance owned by `customer` (`None`: the account).
+fn balance_record(tenant: TenantId, customer: Option<&str>, created_at: Timestamp) -> FundingSourceRecord {
+    FundingSourceRecord {
+        customer_id: customer.map(str::to_owned),
+        kind: openiav_core::payments::FundingSourceKind::Balance,
+        name: "Balance".to_owned(),
+        fingerprint: String::new(),
+        channels: "[]".to_owned(),
+        status: FundingSourceStatus::Verified,
+        ..funding_source_record(tenant, "unused", "", false, created_at)
+    }
+}
+
+async fn account_and_balance_funding_sources_open_once_list_and_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let plain = new_customer(&store, tenant).await;
+    let if_absent = |f: FundingSourceRecord| {
+        let store = store.clone();
+        async move {
+            store.write(move |c| Box::pin(async move { funding_sources::insert_if_absent(c, &f).await })).await.unwrap()
+        }
+    };
+
+    // One balance per customer, one bank and one balance per account: a second is not inserted.
+    let customer_balance = balance_record(tenant, Some(&customer.id), at(10));
+    assert!(if_absent(customer_balance.clone()).await);
+    assert!(!if_absent(balance_record(tenant, Some(&customer.id), at(11))).await);
+    let account_bank = FundingSourceRecord {
+        customer_id: None,
+        status: FundingSourceStatus::Verified,
+        ..funding_source_record(tenant, "unused", "fp-account", false, at(20))
+    };
+    let account_balance = balance_record(tenant, None, at(30));
+    assert!(if_absent(account_bank.clone()).await);
+    assert!(if_absent(account_balance.clone()).await);
+    assert!(!if_absent(FundingSourceRecord { id: unique("fs"), ..account_bank.clone() }).await);
+    assert!(!if_absent(balance_record(tenant, None, at(31))).await);
+    // The same id again is absent-or-not too, never an error.
+    assert!(!if_absent(account_balance.clone()).await);
+    // Another tenant's account opens its own.
+    let other_balance = balance_record(other, None, at(40));
+    assert!(if_absent(other_balance.clone()).await);
+    // A customer's bank next to the account's does not count as the account's.
+    let customer_bank = funding_source_record(tenant, &customer.id, "fp-c", false, at(50));
+    assert!(if_absent(customer_bank.clone()).await);
+
+    let list = |tenant: TenantId, removed: Option<bool>| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { funding_sources::list_for_account(&mut c, tenant, removed).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(list(tenant, None).await, [account_bank.clone(), account_balance.clone()]);
+    assert_eq!(list(tenant, Some(false)).await, [account_bank.clone(), account_balance.clone()]);
+    assert!(list(tenant, Some(true)).await.is_empty());
+    assert_eq!(list(other, None).await, std::slice::from_ref(&other_balance));
+    let mut removed_bank = account_bank.clone();
+    removed_bank.removed = true;
+    let w = removed_bank.clone();
+    store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
+    assert_eq!(list(tenant, Some(true)).await, [removed_bank.clone()]);
+    assert_eq!(list(tenant, Some(false)).await, std::slice::from_ref(&account_balance));
+    // A removed bank still holds the account's place.
+    assert!(!if_absent(FundingSourceRecord { id: unique("fs"), ..account_bank.clone() }).await);
+
+    let find_balance = |tenant: TenantId, customer: Option<String>| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move {
+                    funding_sources::find_balance(&mut c, tenant, customer.as_deref()).await
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(customer_balance.clone()));
+    assert_eq!(find_balance(tenant, None).await, Some(account_balance.clone()));
+    assert_eq!(find_balance(tenant, Some(plain.id.clone())).await, None);
+    assert_eq!(find_balance(other, Some(customer.id.clone())).await, None);
+    assert_eq!(find_balance(other, None).await, Some(other_balance));
+
+    // Save writes the balance and the on-demand authorization back.
+    let authorization = openiav_store::records::OnDemandAuthorizationRecord {
+        id: unique("oda"),
+        tenant_id: tenant,
+        created_at: at(98),
+    };
+    let w = authorization.clone();
+    store
+        .write(move |c| {
+            Box::pin(async move { openiav_store::repo::transfers::insert_on_demand_authorization(c, &w).await })
+        })
+        .await
+        .unwrap();
+    let mut funded = customer_balance.clone();
+    funded.balance = openiav_core::money::Cents(-1_250);
+    funded.on_demand_authorization_id = Some(authorization.id);
+    funded.updated_at = at(99);
+    let w = funded.clone();
+    store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
+    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(funded));
+}
+
+async fn on_demand_authorizations_insert_and_find_within_their_tenant(db: TestDb) {
+    use openiav_store::records::OnDemandAuthorizationRecord;
+    use openiav_store::repo::transfers;
+
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let mine = OnDemandAuthorizationRecord { id: unique("oda"), tenant_id: tenant, created_at: at(5) };
+    let theirs = OnDemandAuthorizationRecord { id: unique("oda"), tenant_id: other, created_at: at(6) };
+    for a in [&mine, &theirs] {
+        let a = a.clone();
+        store
+            .write(move |c| Box::pin(async move { transfers::insert_on_demand_authorization(c, &a).await }))
+            .await
+            .unwrap();
+    }
+    let find = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { transfers::find_on_demand_authorization(&mut c, tenant, &id).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find(tenant, mine.id.clone()).await, Some(mine.clone()));
+    assert_eq!(find(other, theirs.id.clone()).await, Some(theirs.clone()));
+    assert_eq!(find(other, mine.id.clone()).await, None, "another tenant's authorization");
+    assert_eq!(find(tenant, theirs.id.clone()).await, None);
+    assert_eq!(find(tenant, "missing".to_owned()).await, None);
+
+    let dup = mine;
+    let r =
+        store.write(move |c| Box::pin(async move { transfers::insert_on_demand_authorization(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate authorization id: {r:?}");
 }
 
 async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestDb) {

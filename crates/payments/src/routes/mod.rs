@@ -1,10 +1,12 @@
 //! The payments routes, one module per resource, and the lookups and query parsing they share.
 
+mod accounts;
 mod customers;
 mod events;
 mod exchanges;
 mod funding_sources;
 mod micro_deposits;
+mod on_demand_authorizations;
 mod partners;
 mod root;
 mod sessions;
@@ -27,6 +29,9 @@ use crate::{auth, AppState, DwollaError};
 pub fn router() -> Router<AppState> {
     let api = Router::new()
         .route("/", get(root::root))
+        .route("/accounts/{id}", get(accounts::retrieve))
+        .route("/accounts/{id}/funding-sources", get(accounts::funding_sources))
+        .route("/on-demand-authorizations", post(on_demand_authorizations::create))
         .route("/customers", post(customers::create).get(customers::list))
         .route("/customers/{id}", get(customers::retrieve).post(customers::update))
         .route("/exchange-partners", get(partners::list))
@@ -86,6 +91,15 @@ async fn require_hal_accept(req: Request, next: Next) -> Response {
 /// The decoded `name=value` pairs of a query string, in order.
 pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+/// The `removed` filter of a funding-source list: only removed sources, or only live ones.
+pub(crate) fn removed_filter(query: Option<&str>) -> Result<Option<bool>, DwollaError> {
+    query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "removed")
+        .map(|(_, v)| v.parse::<bool>().map_err(|_| DwollaError::invalid("/removed", "Removed must be true or false.")))
+        .transpose()
 }
 
 /// `limit` (default `default`, at most `max`) and `offset` from a query.

@@ -6,6 +6,7 @@ pub mod raw_receiver;
 pub mod receiver;
 pub mod support;
 
+mod accounts;
 mod customers;
 mod funding_sources;
 mod iav_flow;

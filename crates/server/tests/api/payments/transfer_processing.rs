@@ -499,3 +499,138 @@ async fn webhooks_carry_the_correlation_id_of_the_transfer() {
     }
     assert!(received.iter().any(|w| w.json()["resourceId"] == t.as_str()));
 }
+
+// ---- the account as a party, fees, and legs left behind by a failure ---------------------
+
+/// The account's funding source of `kind` (`bank` or `balance`).
+async fn account_source(d: &Dwolla, tenant: &str, kind: &str) -> String {
+    let r = d.get(&format!("/accounts/{tenant}/funding-sources")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = r.body["_embedded"]["funding-sources"].as_array().unwrap().clone();
+    let found = list.iter().find(|f| f["type"] == kind).unwrap_or_else(|| panic!("no {kind}: {}", r.text));
+    found["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_customer_paying_the_account_is_announced_to_both_and_credits_the_account_balance() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let tenant = app.sandbox.id.clone();
+    let customer = verified_customer(&d, "Jane").await;
+    let bank = verified_bank(&d, &customer, "123456789", "Checking").await;
+    let account_balance = account_source(&d, &tenant, "balance").await;
+    let t = transfer(&d, &bank, &account_balance, "12.34").await;
+
+    assert_eq!(simulate(&d).await, 1);
+    assert_eq!(transfer_status(&d, &t).await, "processed");
+    assert_eq!(balance(&d, &account_balance).await, "12.34");
+    let events = all_events(&d).await;
+    assert_eq!(
+        topics(&events, &t),
+        ["customer_transfer_created", "transfer_created", "customer_transfer_completed", "transfer_completed"]
+    );
+    let completed: Vec<&Value> =
+        events.iter().filter(|e| e["resourceId"] == t.as_str() && e["topic"] == "transfer_completed").collect();
+    assert!(completed[0]["_links"].get("customer").is_none(), "{}", completed[0]);
+}
+
+#[tokio::test]
+async fn the_account_bank_paying_a_customer_raises_the_account_topics_and_its_r03_removal() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let tenant = app.sandbox.id.clone();
+    let account_bank = account_source(&d, &tenant, "bank").await;
+    let r = d.post(&format!("/funding-sources/{account_bank}"), json!({ "name": "R03" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let customer = verified_customer(&d, "Jane").await;
+    let wallet = balance_of(&d, &customer).await;
+    let t = transfer(&d, &account_bank, &wallet, "5.00").await;
+
+    assert_eq!(simulate(&d).await, 1);
+    assert_eq!(transfer_status(&d, &t).await, "failed");
+    assert_eq!(balance(&d, &wallet).await, "0.00");
+    let events = all_events(&d).await;
+    let debit = legs(&d, &t).await;
+    assert_eq!(topics(&events, &debit[0]), ["bank_transfer_created", "bank_transfer_failed"]);
+    assert_eq!(
+        topics(&events, &t),
+        ["transfer_created", "customer_transfer_created", "transfer_failed", "customer_transfer_failed"]
+    );
+    assert_eq!(topics(&events, &account_bank).last().map(String::as_str), Some("funding_source_removed"));
+    let f = failure(&d, &t).await;
+    assert_eq!(f.body["code"], "R03", "{}", f.text);
+    assert_link(&f.body["_links"]["account"], &format!("{}/accounts/{tenant}", app.payments_base), "account");
+}
+
+fn with_fee(mut body: Value, d: &Dwolla, charge_to: &str, amount: &str) -> Value {
+    body["fees"] = json!([{
+        "_links": { "charge-to": { "href": d.url(&format!("/customers/{charge_to}")) } },
+        "amount": { "value": amount, "currency": "USD" },
+    }]);
+    body
+}
+
+async fn fee_statuses(d: &Dwolla, t: &str) -> Vec<String> {
+    let r = d.get(&format!("/transfers/{t}/fees")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["transactions"].as_array().unwrap().iter().map(|f| f["status"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_fee_is_collected_when_its_transfer_completes_and_cancelled_when_it_fails() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let tenant = app.sandbox.id.clone();
+    let payer = verified_customer(&d, "Jane").await;
+    let good = verified_bank(&d, &payer, "123456789", "Checking").await;
+    let bad = verified_bank(&d, &payer, "223456789", "R01").await;
+    let payee = verified_customer(&d, "Rob").await;
+    let wallet = balance_of(&d, &payee).await;
+    let account_balance = account_source(&d, &tenant, "balance").await;
+
+    let r = d.post("/transfers", with_fee(transfer_body(&d, &good, &wallet, "10.00"), &d, &payee, "1.00")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let paid = r.created_id();
+    let r = d.post("/transfers", with_fee(transfer_body(&d, &bad, &wallet, "10.00"), &d, &payee, "1.00")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let refused = r.created_id();
+    assert_eq!(fee_statuses(&d, &paid).await, ["pending"]);
+
+    assert_eq!(simulate(&d).await, 2);
+    assert_eq!(transfer_status(&d, &paid).await, "processed");
+    assert_eq!(transfer_status(&d, &refused).await, "failed");
+    assert_eq!(fee_statuses(&d, &paid).await, ["processed"]);
+    assert_eq!(fee_statuses(&d, &refused).await, ["cancelled"]);
+    assert_eq!(balance(&d, &wallet).await, "9.00", "the receiver pays its fee out of what it received");
+    assert_eq!(balance(&d, &account_balance).await, "1.00");
+}
+
+#[tokio::test]
+async fn a_late_returned_debit_of_a_bank_to_bank_transfer_cancels_its_pending_credit() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let payer = verified_customer(&d, "Jane").await;
+    let from = verified_bank(&d, &payer, "123456789", "R01-late").await;
+    let payee = d.customer("Rob", "rob@example.com").await;
+    let to = d.bank_from_numbers(&payee, "987654321", "Savings").await;
+    let t = transfer(&d, &from, &to, "8.00").await;
+
+    assert_eq!(simulate(&d).await, 1, "the debit settles");
+    assert_eq!(transfer_status(&d, &t).await, "pending");
+    let events = all_events(&d).await;
+    let created = resources_of(&events, "customer_bank_transfer_created");
+    assert_eq!(created.len(), 2, "debit and credit");
+
+    assert_eq!(simulate(&d).await, 1, "the late return; the credit is not sent");
+    assert_eq!(transfer_status(&d, &t).await, "failed");
+    let credit = d.get(&format!("/transfers/{}", created[1])).await;
+    assert_eq!(credit.body["status"], "cancelled", "{}", credit.text);
+    let events = all_events(&d).await;
+    assert_eq!(
+        topics(&events, &created[0]),
+        ["customer_bank_transfer_created", "customer_bank_transfer_completed", "customer_bank_transfer_failed"]
+    );
+    assert_eq!(topics(&events, &created[1]), ["customer_bank_transfer_created", "customer_bank_transfer_cancelled"]);
+    assert_eq!(failure(&d, &t).await.body["code"], "R01");
+    assert_eq!(simulate(&d).await, 0);
+}

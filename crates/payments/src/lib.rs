@@ -4,6 +4,7 @@
 //! port, the Visa partner's bank page through [`port::VisaProvider`] and Plaid's Link through
 //! [`port::LinkProvider`]; this crate never talks to the aggregation, Visa or Link side directly.
 
+pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod customers;
@@ -14,6 +15,7 @@ pub mod funding_sources;
 pub mod hal;
 pub mod idempotency;
 pub mod lookup;
+pub mod on_demand_authorizations;
 pub mod partners;
 pub mod port;
 pub mod routes;

@@ -18,6 +18,7 @@ use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
+use openiav_core::payments::{BankTransferDirection, TransferStatus};
 use openiav_core::plaid::LinkStage;
 use openiav_core::visa::VisaStage;
 use openiav_store::postgres::PgDatabase;
@@ -29,11 +30,13 @@ use openiav_store::records::{
     PlaidProcessorTokenRecord, PlaidPublicTokenRecord, ProcessorCodeRecord, ProcessorTokenRecord, TenantRecord,
     UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
+use openiav_store::records::{BankTransferRecord, TransferRecord};
 use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
 use openiav_store::records::{HoldingRecord, RewardRecord};
 use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::tenants::PaymentSettings;
+use openiav_store::repo::transfers;
 use openiav_store::repo::users::UserFilter;
 use openiav_store::repo::webhooks::WebhookFilter;
 use openiav_store::repo::{
@@ -168,10 +171,13 @@ conformance! {
         exchange_sessions_round_trip_and_stay_in_their_tenant,
         exchanges_round_trip_save_list_and_find_active_by_connection,
         funding_sources_round_trip_removed_filter_and_fingerprint_lookup,
+        account_and_balance_funding_sources_open_once_list_and_stay_in_their_tenant,
+        on_demand_authorizations_insert_and_find_within_their_tenant,
         funding_source_micro_deposits_find_save_per_customer_and_pending_in_creation_order,
         transfers_round_trip_save_lock_fees_and_stay_in_their_tenant,
         transfers_list_filters_searches_and_pages_newest_first,
         transfers_sent_since_counts_live_sends_and_legs_of_reads_oldest_first,
+        bank_transfers_round_trip_lock_per_transfer_and_the_newest_legs_are_processed_first,
         events_list_newest_first_with_paging_and_stay_in_their_tenant,
         webhook_subscriptions_round_trip_list_save_delete_and_stay_in_their_tenant,
         webhooks_list_newest_first_filter_page_and_save_only_attempts,
@@ -2816,6 +2822,153 @@ async fn funding_sources_round_trip_removed_filter_and_fingerprint_lookup(db: Te
     assert_eq!(find(tenant, fs_n.id.clone()).await, Some(fs_n));
 }
 
+/// A balance owned by `customer` (`None`: the account).
+fn balance_record(tenant: TenantId, customer: Option<&str>, created_at: Timestamp) -> FundingSourceRecord {
+    FundingSourceRecord {
+        customer_id: customer.map(str::to_owned),
+        kind: openiav_core::payments::FundingSourceKind::Balance,
+        name: "Balance".to_owned(),
+        fingerprint: String::new(),
+        channels: "[]".to_owned(),
+        status: FundingSourceStatus::Verified,
+        ..funding_source_record(tenant, "unused", "", false, created_at)
+    }
+}
+
+async fn account_and_balance_funding_sources_open_once_list_and_stay_in_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let plain = new_customer(&store, tenant).await;
+    let if_absent = |f: FundingSourceRecord| {
+        let store = store.clone();
+        async move {
+            store.write(move |c| Box::pin(async move { funding_sources::insert_if_absent(c, &f).await })).await.unwrap()
+        }
+    };
+
+    // One balance per customer, one bank and one balance per account: a second is not inserted.
+    let customer_balance = balance_record(tenant, Some(&customer.id), at(10));
+    assert!(if_absent(customer_balance.clone()).await);
+    assert!(!if_absent(balance_record(tenant, Some(&customer.id), at(11))).await);
+    let account_bank = FundingSourceRecord {
+        customer_id: None,
+        status: FundingSourceStatus::Verified,
+        ..funding_source_record(tenant, "unused", "fp-account", false, at(20))
+    };
+    let account_balance = balance_record(tenant, None, at(30));
+    assert!(if_absent(account_bank.clone()).await);
+    assert!(if_absent(account_balance.clone()).await);
+    assert!(!if_absent(FundingSourceRecord { id: unique("fs"), ..account_bank.clone() }).await);
+    assert!(!if_absent(balance_record(tenant, None, at(31))).await);
+    // The same id again is absent-or-not too, never an error.
+    assert!(!if_absent(account_balance.clone()).await);
+    // Another tenant's account opens its own.
+    let other_balance = balance_record(other, None, at(40));
+    assert!(if_absent(other_balance.clone()).await);
+    // A customer's bank next to the account's does not count as the account's.
+    let customer_bank = funding_source_record(tenant, &customer.id, "fp-c", false, at(50));
+    assert!(if_absent(customer_bank.clone()).await);
+
+    let list = |tenant: TenantId, removed: Option<bool>| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { funding_sources::list_for_account(&mut c, tenant, removed).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(list(tenant, None).await, [account_bank.clone(), account_balance.clone()]);
+    assert_eq!(list(tenant, Some(false)).await, [account_bank.clone(), account_balance.clone()]);
+    assert!(list(tenant, Some(true)).await.is_empty());
+    assert_eq!(list(other, None).await, std::slice::from_ref(&other_balance));
+    let mut removed_bank = account_bank.clone();
+    removed_bank.removed = true;
+    let w = removed_bank.clone();
+    store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
+    assert_eq!(list(tenant, Some(true)).await, [removed_bank.clone()]);
+    assert_eq!(list(tenant, Some(false)).await, std::slice::from_ref(&account_balance));
+    // A removed bank still holds the account's place.
+    assert!(!if_absent(FundingSourceRecord { id: unique("fs"), ..account_bank.clone() }).await);
+
+    let find_balance = |tenant: TenantId, customer: Option<String>| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move {
+                    funding_sources::find_balance(&mut c, tenant, customer.as_deref()).await
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(customer_balance.clone()));
+    assert_eq!(find_balance(tenant, None).await, Some(account_balance.clone()));
+    assert_eq!(find_balance(tenant, Some(plain.id.clone())).await, None);
+    assert_eq!(find_balance(other, Some(customer.id.clone())).await, None);
+    assert_eq!(find_balance(other, None).await, Some(other_balance));
+
+    // Save writes the balance and the on-demand authorization back.
+    let authorization = openiav_store::records::OnDemandAuthorizationRecord {
+        id: unique("oda"),
+        tenant_id: tenant,
+        created_at: at(98),
+    };
+    let w = authorization.clone();
+    store
+        .write(move |c| {
+            Box::pin(async move { openiav_store::repo::transfers::insert_on_demand_authorization(c, &w).await })
+        })
+        .await
+        .unwrap();
+    let mut funded = customer_balance.clone();
+    funded.balance = openiav_core::money::Cents(-1_250);
+    funded.on_demand_authorization_id = Some(authorization.id);
+    funded.updated_at = at(99);
+    let w = funded.clone();
+    store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
+    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(funded));
+}
+
+async fn on_demand_authorizations_insert_and_find_within_their_tenant(db: TestDb) {
+    use openiav_store::records::OnDemandAuthorizationRecord;
+    use openiav_store::repo::transfers;
+
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let mine = OnDemandAuthorizationRecord { id: unique("oda"), tenant_id: tenant, created_at: at(5) };
+    let theirs = OnDemandAuthorizationRecord { id: unique("oda"), tenant_id: other, created_at: at(6) };
+    for a in [&mine, &theirs] {
+        let a = a.clone();
+        store
+            .write(move |c| Box::pin(async move { transfers::insert_on_demand_authorization(c, &a).await }))
+            .await
+            .unwrap();
+    }
+    let find = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { transfers::find_on_demand_authorization(&mut c, tenant, &id).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find(tenant, mine.id.clone()).await, Some(mine.clone()));
+    assert_eq!(find(other, theirs.id.clone()).await, Some(theirs.clone()));
+    assert_eq!(find(other, mine.id.clone()).await, None, "another tenant's authorization");
+    assert_eq!(find(tenant, theirs.id.clone()).await, None);
+    assert_eq!(find(tenant, "missing".to_owned()).await, None);
+
+    let dup = mine;
+    let r =
+        store.write(move |c| Box::pin(async move { transfers::insert_on_demand_authorization(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate authorization id: {r:?}");
+}
+
 async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestDb) {
     let store = db.store;
     let tenant = new_tenant(&store).await;
@@ -4430,6 +4583,183 @@ async fn statements_insert_save_list_find_per_member_and_go_with_their_member(db
 
 fn refreshed_copy(s: &StatementRecord) -> StatementRecord {
     StatementRecord { content_hash: "0".repeat(64), updated_at: s.updated_at.plus_millis(1), ..s.clone() }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bank transfers (the ACH legs the sandbox processes)
+// ---------------------------------------------------------------------------------------------
+
+/// A pending transfer between two funding sources of `customer`, for the legs to hang on.
+fn leg_parent(tenant: TenantId, customer: &str, source: &str, destination: &str, at: Timestamp) -> TransferRecord {
+    TransferRecord {
+        id: unique("tr"),
+        tenant_id: tenant,
+        fee_of: None,
+        source_id: source.to_owned(),
+        destination_id: destination.to_owned(),
+        source_customer_id: Some(customer.to_owned()),
+        destination_customer_id: None,
+        amount: openiav_core::money::Cents(1_00),
+        status: TransferStatus::Pending,
+        options: "{}".to_owned(),
+        correlation_id: None,
+        individual_ach_id: None,
+        failure_code: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn leg_record(
+    t: &TransferRecord,
+    direction: BankTransferDirection,
+    bank: &str,
+    status: TransferStatus,
+    at: Timestamp,
+) -> BankTransferRecord {
+    BankTransferRecord {
+        id: unique("bt"),
+        tenant_id: t.tenant_id,
+        transfer_id: t.id.clone(),
+        direction,
+        funding_source_id: bank.to_owned(),
+        customer_id: t.source_customer_id.clone(),
+        status,
+        late_return: None,
+        failure_code: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn put_leg_parent(store: &Store, t: &TransferRecord) {
+    let t = t.clone();
+    store.write(move |c| Box::pin(async move { transfers::insert(c, &t).await })).await.expect("insert transfer");
+}
+
+async fn put_leg(store: &Store, b: &BankTransferRecord) {
+    let b = b.clone();
+    store
+        .write(move |c| Box::pin(async move { transfers::insert_bank_transfer(c, &b).await }))
+        .await
+        .expect("insert leg");
+}
+
+async fn find_leg(store: &Store, tenant: TenantId, id: &str) -> Option<BankTransferRecord> {
+    let id = id.to_owned();
+    store.read(|mut c| async move { transfers::find_bank_transfer(&mut c, tenant, &id).await }).await.expect("find leg")
+}
+
+async fn to_process(store: &Store, tenant: TenantId, limit: i64) -> Vec<String> {
+    store
+        .read(|mut c| async move { transfers::transfers_to_process(&mut c, tenant, limit).await })
+        .await
+        .expect("transfers to process")
+}
+
+async fn bank_transfers_round_trip_lock_per_transfer_and_the_newest_legs_are_processed_first(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let customer = new_customer(&store, tenant).await;
+    let stranger = new_customer(&store, other).await;
+    let bank = funding_source_record(tenant, &customer.id, "fp-leg-a", false, T0);
+    let bank2 = funding_source_record(tenant, &customer.id, "fp-leg-b", false, T0);
+    let far_bank = funding_source_record(other, &stranger.id, "fp-leg-c", false, T0);
+    for f in [&bank, &bank2, &far_bank] {
+        put_funding_source(&store, f).await;
+    }
+    let t1 = leg_parent(tenant, &customer.id, &bank.id, &bank2.id, at(0));
+    let t2 = leg_parent(tenant, &customer.id, &bank.id, &bank2.id, at(1));
+    let t3 = leg_parent(tenant, &customer.id, &bank.id, &bank2.id, at(2));
+    let far = leg_parent(other, &stranger.id, &far_bank.id, &far_bank.id, at(3));
+    for t in [&t1, &t2, &t3, &far] {
+        put_leg_parent(&store, t).await;
+    }
+    use BankTransferDirection::{Credit, Debit};
+    let l1 = leg_record(&t1, Debit, &bank.id, TransferStatus::Pending, at(10));
+    let l2 = leg_record(&t2, Debit, &bank.id, TransferStatus::Processed, at(11));
+    let l3 = BankTransferRecord {
+        late_return: Some("R03".into()),
+        ..leg_record(&t2, Credit, &bank2.id, TransferStatus::Processed, at(12))
+    };
+    let l4 = BankTransferRecord {
+        failure_code: Some("R01".into()),
+        ..leg_record(&t3, Debit, &bank.id, TransferStatus::Failed, at(13))
+    };
+    let lo = leg_record(&far, Debit, &far_bank.id, TransferStatus::Pending, at(14));
+    for l in [&l1, &l2, &l3, &l4, &lo] {
+        put_leg(&store, l).await;
+    }
+
+    // Every field round-trips; another tenant's ids are not found.
+    for l in [&l1, &l2, &l3, &l4] {
+        assert_same(&find_leg(&store, tenant, &l.id).await.expect("leg found"), l);
+    }
+    assert_same(&find_leg(&store, other, &lo.id).await.expect("far leg found"), &lo);
+    assert!(find_leg(&store, other, &l1.id).await.is_none());
+    assert!(find_leg(&store, tenant, &lo.id).await.is_none());
+    assert!(find_leg(&store, tenant, "bt-nope").await.is_none());
+    let dup = l1.clone();
+    let twice = store.write(move |c| Box::pin(async move { transfers::insert_bank_transfer(c, &dup).await })).await;
+    assert!(twice.is_err(), "a leg id is inserted once");
+
+    // A transfer's legs, oldest first, read (and on PostgreSQL locked) inside a write.
+    let id = t2.id.clone();
+    let legs = store
+        .write(move |c| Box::pin(async move { transfers::bank_transfers_of(c, tenant, &id).await }))
+        .await
+        .expect("legs of t2");
+    assert_same(&legs, &vec![l2.clone(), l3.clone()]);
+    let id = t2.id.clone();
+    let none = store
+        .write(move |c| Box::pin(async move { transfers::bank_transfers_of(c, other, &id).await }))
+        .await
+        .expect("legs of t2 elsewhere");
+    assert!(none.is_empty());
+    let id = t2.id.clone();
+    let read =
+        store.read(|mut c| async move { transfers::legs_of(&mut c, tenant, &id).await }).await.expect("read legs");
+    assert_same(&read, &legs);
+
+    // The newest legs still pending or owing a late return, as their transfers, newest first,
+    // each transfer once; settled and failed legs are not processed again.
+    assert_eq!(to_process(&store, tenant, 500).await, vec![t2.id.clone(), t1.id.clone()]);
+    assert_eq!(to_process(&store, tenant, 1).await, vec![t2.id.clone()]);
+    assert_eq!(to_process(&store, other, 500).await, vec![far.id.clone()]);
+
+    // Saving writes status, late return, failure and time, and nothing else.
+    let settled = BankTransferRecord {
+        status: TransferStatus::Failed,
+        late_return: None,
+        failure_code: Some("R03".into()),
+        updated_at: at(20),
+        direction: Debit,
+        funding_source_id: bank.id.clone(),
+        created_at: at(99),
+        ..l3.clone()
+    };
+    let s = settled.clone();
+    store.write(move |c| Box::pin(async move { transfers::save_bank_transfer(c, &s).await })).await.expect("save leg");
+    let expected = BankTransferRecord {
+        status: TransferStatus::Failed,
+        late_return: None,
+        failure_code: Some("R03".into()),
+        updated_at: at(20),
+        ..l3.clone()
+    };
+    assert_same(&find_leg(&store, tenant, &l3.id).await.expect("saved leg"), &expected);
+    assert_eq!(to_process(&store, tenant, 500).await, vec![t1.id.clone()]);
+    let p = BankTransferRecord { status: TransferStatus::Processed, updated_at: at(21), ..l1.clone() };
+    store.write(move |c| Box::pin(async move { transfers::save_bank_transfer(c, &p).await })).await.expect("save l1");
+    assert!(to_process(&store, tenant, 500).await.is_empty());
+    assert_eq!(to_process(&store, other, 500).await, vec![far.id.clone()]);
+
+    // Another tenant cannot save a leg that is not its own.
+    let stolen = BankTransferRecord { tenant_id: other, ..l1.clone() };
+    assert_not_found(
+        store.write(move |c| Box::pin(async move { transfers::save_bank_transfer(c, &stolen).await })).await,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

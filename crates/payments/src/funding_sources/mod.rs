@@ -38,6 +38,7 @@ use crate::exchanges::rules::ReauthChange;
 use crate::exchanges::{self, Connection};
 use crate::hal::id_from_href;
 use crate::lookup::{customer_of, find_or_404};
+use crate::on_demand_authorizations;
 use crate::port::{LinkProviderError, VerifiedAccount, VerifiedNumbers, VerifierError};
 use crate::{AppState, DwollaCode, DwollaError};
 
@@ -68,6 +69,8 @@ pub struct CreateFundingSource {
 #[derive(Default, Deserialize)]
 pub struct CreateLinks {
     pub exchange: Option<Href>,
+    #[serde(rename = "on-demand-authorization")]
+    pub on_demand_authorization: Option<Href>,
 }
 
 /// A link a request body names.
@@ -80,6 +83,13 @@ impl CreateFundingSource {
     /// `_links.exchange.href`, when the bank comes from an exchange.
     pub fn exchange_href(&self) -> Option<&str> {
         self.links.as_ref()?.exchange.as_ref()?.href.as_deref()
+    }
+
+    /// `_links.on-demand-authorization.href`, when the customer agreed to on-demand debits
+    /// (an empty or missing href is one no authorization has).
+    pub fn on_demand_authorization_href(&self) -> Option<&str> {
+        let link = self.links.as_ref()?.on_demand_authorization.as_ref()?;
+        Some(link.href.as_deref().unwrap_or_default())
     }
 }
 
@@ -301,15 +311,20 @@ pub async fn prepare(
 }
 
 /// Adds the prepared bank `new`, inside the write: its customer must still be allowed to add
-/// banks, the same account must not already be theirs, and an unverified bank they removed
-/// lately comes back under its own id. Returns the bank as saved.
+/// banks, the on-demand authorization `authorization` names (an href) must be the tenant's,
+/// the same account must not already be theirs, and an unverified bank they removed lately
+/// comes back under its own id. Returns the bank as saved.
 pub async fn create(
     c: &mut Conn,
     base: &str,
-    new: FundingSourceRecord,
+    mut new: FundingSourceRecord,
+    authorization: Option<&str>,
     now: Timestamp,
 ) -> Result<Result<FundingSourceRecord, DwollaError>, StoreError> {
     let tenant = new.tenant_id;
+    if let Some(href) = authorization {
+        new.on_demand_authorization_id = Some(decided!(on_demand_authorizations::resolve(c, tenant, href).await?));
+    }
     let Some(customer) = new.customer_id.as_deref() else {
         return Ok(Err(DwollaError::not_found(CUSTOMER_MISSING)));
     };
@@ -423,13 +438,17 @@ pub async fn list(
         .await?)
 }
 
-/// The bank `id` and its numbers as its exchange reads them now (with the balance); only a
-/// live bank added from an exchange has one.
-pub async fn balance(
-    state: &AppState,
-    tenant: TenantId,
-    id: &str,
-) -> Result<(FundingSourceRecord, VerifiedNumbers), DwollaError> {
+/// What `GET /funding-sources/{id}/balance` reads.
+pub enum SourceBalance {
+    /// A balance: what it holds.
+    Held(FundingSourceRecord),
+    /// A bank and its numbers as its exchange reads them now.
+    Bank(FundingSourceRecord, VerifiedNumbers),
+}
+
+/// The balance of the funding source `id`: a balance's own, or a bank's as its exchange
+/// reads it now (only a live bank added from an exchange has one).
+pub async fn balance(state: &AppState, tenant: TenantId, id: &str) -> Result<SourceBalance, DwollaError> {
     let unsupported = || {
         DwollaError::new(
             DwollaCode::UnsupportedOperation,
@@ -437,12 +456,15 @@ pub async fn balance(
         )
     };
     let source = find(state, tenant, id).await?;
+    if source.kind == FundingSourceKind::Balance {
+        return Ok(SourceBalance::Held(source));
+    }
     let exchange_id = source.exchange_id.as_deref().filter(|_| !source.removed).ok_or_else(unsupported)?;
     let exchange = exchanges::find(state, tenant, exchange_id).await?.ok_or_else(unsupported)?;
     let owner = source.customer_id.as_deref().ok_or_else(unsupported)?;
     let customer = customer_of(state, tenant, owner, CUSTOMER_NOT_FOUND).await?;
     let numbers = read_exchange(state, &customer, &exchange).await?;
-    Ok((source, numbers))
+    Ok(SourceBalance::Bank(source, numbers))
 }
 
 /// What reading an exchange's partner found.

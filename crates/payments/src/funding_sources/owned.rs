@@ -71,14 +71,18 @@ pub async fn account_sources(
     now: Timestamp,
 ) -> Result<Vec<FundingSourceRecord>, StoreError> {
     let existing = repo::list_for_account(conn, tenant, None).await?;
-    if existing.iter().any(|f| f.kind == FundingSourceKind::Bank)
-        && existing.iter().any(|f| f.kind == FundingSourceKind::Balance)
-    {
+    if account_is_open(&existing) {
         return Ok(existing);
     }
     repo::insert_if_absent(conn, &account_bank(state, tenant, now)).await?;
     repo::insert_if_absent(conn, &balance(tenant, None, now)).await?;
     repo::list_for_account(conn, tenant, None).await
+}
+
+/// Whether the account's sources `existing` (removed ones included) hold its bank and balance.
+pub fn account_is_open(existing: &[FundingSourceRecord]) -> bool {
+    existing.iter().any(|f| f.kind == FundingSourceKind::Bank)
+        && existing.iter().any(|f| f.kind == FundingSourceKind::Balance)
 }
 
 /// The account's verified sandbox bank: a fresh account number at the sandbox routing number.

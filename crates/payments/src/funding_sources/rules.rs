@@ -5,7 +5,8 @@
 use openiav_core::bank::{AccountNumber, RoutingNumber};
 use openiav_core::clock::Timestamp;
 use openiav_core::payments::{
-    BankAccountType, CustomerStatus, EventTopic, ExchangeStatus, FundingSourceMicroDepositStatus, FundingSourceStatus,
+    BankAccountType, CustomerStatus, EventTopic, ExchangeStatus, FundingSourceKind, FundingSourceMicroDepositStatus,
+    FundingSourceStatus,
 };
 use openiav_store::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord};
 
@@ -18,6 +19,9 @@ pub const REACTIVATE_WITHIN_MS: i64 = 48 * 3_600_000;
 
 /// The longest bank name, in characters.
 const NAME_MAX_CHARS: usize = 50;
+
+/// Dwolla's refusal to rename or remove a balance.
+pub const ONLY_BANKS_UPDATE: &str = "Only funding sources of type='bank' can be updated.";
 
 const ANY_ACCOUNT_TYPE: &str = "BankAccountType must be checking, savings, general-ledger or loan.";
 
@@ -175,10 +179,13 @@ pub fn reactivate(
     if !unverified || now.millis() - removed.created_at.millis() >= REACTIVATE_WITHIN_MS {
         return None;
     }
+    let on_demand_authorization_id =
+        new.on_demand_authorization_id.clone().or(removed.on_demand_authorization_id.clone());
     Some(FundingSourceRecord {
         removed: false,
         name: new.name.clone(),
         bank_account_type: new.bank_account_type,
+        on_demand_authorization_id,
         updated_at: now,
         ..removed
     })
@@ -206,13 +213,22 @@ pub struct Update {
 /// bank takes none; the name must be 1–50 characters; only an unverified bank changes its
 /// details.
 pub fn decide_update(source: &FundingSourceRecord, request: &UpdateFundingSource) -> Result<Update, DwollaError> {
+    if source.kind == FundingSourceKind::Balance {
+        return Err(DwollaError::new(DwollaCode::ValidationError, ONLY_BANKS_UPDATE));
+    }
     if source.removed {
         return Err(DwollaError::invalid_resource_state("A removed bank cannot be updated."));
     }
+    // The account's own bank has no `funding_source_updated` topic to raise.
+    let account_owned = source.customer_id.is_none();
     let mut update = Update::default();
     if request.removed == Some(true) {
         update.remove = true;
-        update.topic = Some(EventTopic::CustomerFundingSourceRemoved);
+        update.topic = Some(if account_owned {
+            EventTopic::FundingSourceRemoved
+        } else {
+            EventTopic::CustomerFundingSourceRemoved
+        });
     }
     if let Some(name) = &request.name {
         match name.trim() {
@@ -235,7 +251,7 @@ pub fn decide_update(source: &FundingSourceRecord, request: &UpdateFundingSource
         update.details =
             Some(DetailChange { kind: kind.flatten(), routing: routing.flatten(), account: account.flatten() });
     }
-    if update.rename.is_some() || update.details.is_some() {
+    if (update.rename.is_some() || update.details.is_some()) && !account_owned {
         update.topic = update.topic.or(Some(EventTopic::CustomerFundingSourceUpdated));
     }
     Ok(update)

@@ -4,7 +4,10 @@
 //! stored idempotent answers stay byte-identical to fresh ones.
 
 use openiav_core::clock::Timestamp;
-use openiav_core::payments::{BankAccountType, FundingSourceMicroDepositStatus, FundingSourceStatus};
+use openiav_core::ids::TenantId;
+use openiav_core::payments::{
+    BankAccountType, FundingSourceKind, FundingSourceMicroDepositStatus, FundingSourceStatus,
+};
 use openiav_store::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use serde::Serialize;
 
@@ -24,39 +27,65 @@ pub fn micro_deposits_path(id: &str) -> String {
     format!("/funding-sources/{id}/micro-deposits")
 }
 
-/// A bank funding source (`GET /funding-sources/{id}`, and the answer to an update).
+/// A funding source (`GET /funding-sources/{id}`, and the answer to an update): a bank with
+/// its bank fields, or a balance without them.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FundingSource<'a> {
     #[serde(rename = "_links")]
     pub links: Links,
-    pub bank_account_type: BankAccountType,
-    pub bank_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_account_type: Option<BankAccountType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bank_name: Option<&'a str>,
     pub channels: Vec<Channel>,
     pub created: String,
-    pub fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<&'a str>,
     pub id: &'a str,
     pub name: &'a str,
     pub removed: bool,
     pub status: FundingSourceStatus,
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: FundingSourceKind,
 }
 
 impl<'a> FundingSource<'a> {
     /// `source` as Dwolla renders it; `deposits` (the micro-deposits sent to it, if any) pick
-    /// its verification link.
+    /// a bank's verification link. Its owner is `customer`, or `account` for the account's own.
     pub fn of(
         base: &str,
         source: &'a FundingSourceRecord,
         deposits: Option<&FundingSourceMicroDepositsRecord>,
     ) -> Result<Self, DwollaError> {
         let path = path(&source.id);
+        let links = Links::new().with("self", base, &path, "funding-source").with_owner(
+            base,
+            source.tenant_id,
+            source.customer_id.as_deref(),
+        );
+        if source.kind == FundingSourceKind::Balance {
+            return Ok(Self {
+                links: links.with("with-available-balance", base, &path, "funding-source").with(
+                    "balance",
+                    base,
+                    &format!("{path}/balance"),
+                    "balance",
+                ),
+                bank_account_type: None,
+                bank_name: None,
+                channels: Vec::new(),
+                created: source.created_at.to_rfc3339_millis(),
+                fingerprint: None,
+                id: &source.id,
+                name: &source.name,
+                removed: source.removed,
+                status: source.status,
+                kind: FundingSourceKind::Balance,
+            });
+        }
         let shown = rules::links_shown(source, deposits);
-        let mut links = Links::new()
-            .with("self", base, &path, "funding-source")
-            .with_owner(base, source.tenant_id, source.customer_id.as_deref())
-            .with_if(shown.remove, "remove", base, &path, "funding-source");
+        let mut links = links.with_if(shown.remove, "remove", base, &path, "funding-source");
         if let Some(rel) = shown.micro_deposits {
             links = links.with(rel, base, &micro_deposits_path(&source.id), "micro-deposits");
         }
@@ -70,16 +99,16 @@ impl<'a> FundingSource<'a> {
         }
         Ok(Self {
             links,
-            bank_account_type: source.bank_account_type,
-            bank_name: &source.bank_name,
+            bank_account_type: Some(source.bank_account_type),
+            bank_name: Some(&source.bank_name),
             channels: channels_of(source)?,
             created: source.created_at.to_rfc3339_millis(),
-            fingerprint: &source.fingerprint,
+            fingerprint: Some(&source.fingerprint),
             id: &source.id,
             name: &source.name,
             removed: source.removed,
             status: source.status,
-            kind: "bank",
+            kind: FundingSourceKind::Bank,
         })
     }
 }
@@ -116,6 +145,14 @@ impl<'a> FundingSourceList<'a> {
         let links = Links::new()
             .with("self", base, &format!("{customer}/funding-sources"), "funding-source")
             .with("customer", base, &customer, "customer");
+        Ok(Self { total: funding_sources.len(), embedded: EmbeddedFundingSources { funding_sources }, links })
+    }
+
+    /// `GET /accounts/{id}/funding-sources`: the account's own `sources`.
+    pub fn of_account(base: &str, tenant: TenantId, sources: &'a [FundingSourceRecord]) -> Result<Self, DwollaError> {
+        let funding_sources =
+            sources.iter().map(|f| FundingSource::of(base, f, None)).collect::<Result<Vec<_>, _>>()?;
+        let links = Links::new().with("self", base, &format!("/accounts/{tenant}/funding-sources"), "funding-source");
         Ok(Self { total: funding_sources.len(), embedded: EmbeddedFundingSources { funding_sources }, links })
     }
 }
@@ -204,6 +241,35 @@ pub struct Balance {
     pub available: Money,
     pub closing: Money,
     pub last_updated: String,
+}
+
+/// `GET /funding-sources/{id}/balance` of a balance: what it holds (`balance`, available, and
+/// `total`, the same without labels) and when that last changed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DwollaBalance {
+    #[serde(rename = "_links")]
+    pub links: Links,
+    pub balance: Money,
+    pub total: Money,
+    pub last_updated: String,
+}
+
+impl DwollaBalance {
+    pub fn of(base: &str, source: &FundingSourceRecord) -> Self {
+        let path = path(&source.id);
+        Self {
+            links: Links::new().with("self", base, &format!("{path}/balance"), "balance").with(
+                "funding-source",
+                base,
+                &path,
+                "funding-source",
+            ),
+            balance: Money::usd(source.balance.0),
+            total: Money::usd(source.balance.0),
+            last_updated: source.updated_at.to_rfc3339_millis(),
+        }
+    }
 }
 
 /// An amount of US dollars, as a decimal string.

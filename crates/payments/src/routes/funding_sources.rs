@@ -9,8 +9,8 @@ use openiav_store::StoreError;
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::customers::CUSTOMER_NOT_FOUND;
-use crate::funding_sources::view::{self, Balance, FundingSource, FundingSourceList};
-use crate::funding_sources::{self, CreateFundingSource, UpdateFundingSource};
+use crate::funding_sources::view::{self, Balance, DwollaBalance, FundingSource, FundingSourceList};
+use crate::funding_sources::{self, CreateFundingSource, SourceBalance, UpdateFundingSource};
 use crate::hal;
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::lookup::customer_of;
@@ -26,10 +26,11 @@ pub async fn create(
     let customer = customer_of(&state, tenant, &customer_id, funding_sources::CUSTOMER_MISSING).await?;
     let new = funding_sources::prepare(&state, &customer, &request).await?;
     let twin = new.clone();
+    let authorization = request.on_demand_authorization_href().map(str::to_owned);
     let (base, now) = (state.base().to_owned(), state.clock.now());
     let written = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
-            let created = funding_sources::create(c, &base, new, now).await?;
+            let created = funding_sources::create(c, &base, new, authorization.as_deref(), now).await?;
             Ok(created.map(|f| Answer::created(&base, &view::path(&f.id))))
         })
     })
@@ -59,10 +60,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Response, DwollaError> {
     let customer = customer_of(&state, tenant, &customer_id, CUSTOMER_NOT_FOUND).await?;
-    let removed = url::form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "removed")
-        .map(|(_, v)| v.parse::<bool>().map_err(|_| DwollaError::invalid("/removed", "Removed must be true or false.")))
-        .transpose()?;
+    let removed = super::removed_filter(query.as_deref())?;
     let (sources, deposits) = funding_sources::list(&state, &customer, removed).await?;
     Ok(hal::ok(&FundingSourceList::of(state.base(), &customer.id, &sources, &deposits)?))
 }
@@ -94,6 +92,10 @@ pub async fn balance(
     AppToken(tenant): AppToken,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let (source, numbers) = funding_sources::balance(&state, tenant, &id).await?;
-    Ok(hal::ok(&Balance::of(state.base(), &source, &numbers, state.clock.now())))
+    Ok(match funding_sources::balance(&state, tenant, &id).await? {
+        SourceBalance::Held(source) => hal::ok(&DwollaBalance::of(state.base(), &source)),
+        SourceBalance::Bank(source, numbers) => {
+            hal::ok(&Balance::of(state.base(), &source, &numbers, state.clock.now()))
+        }
+    })
 }

@@ -1,15 +1,18 @@
 //! The payments routes, one module per resource, and the lookups and query parsing they share.
 
+mod accounts;
 mod customers;
 mod events;
 mod exchanges;
 mod funding_sources;
 mod micro_deposits;
+mod on_demand_authorizations;
 mod partners;
 mod root;
 mod sessions;
 mod simulations;
 mod subscriptions;
+mod transfer_failures;
 mod transfers;
 mod visa;
 
@@ -26,6 +29,9 @@ use crate::{auth, AppState, DwollaError};
 pub fn router() -> Router<AppState> {
     let api = Router::new()
         .route("/", get(root::root))
+        .route("/accounts/{id}", get(accounts::retrieve))
+        .route("/accounts/{id}/funding-sources", get(accounts::funding_sources))
+        .route("/on-demand-authorizations", post(on_demand_authorizations::create))
         .route("/customers", post(customers::create).get(customers::list))
         .route("/customers/{id}", get(customers::retrieve).post(customers::update))
         .route("/exchange-partners", get(partners::list))
@@ -46,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/customers/{id}/transfers", get(transfers::customer_list))
         .route("/accounts/{id}/transfers", get(transfers::account_list))
         .route("/sandbox-simulations", post(simulations::simulate))
+        .route("/transfers/{id}/failure", get(transfer_failures::retrieve))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::retrieve))
         .route("/webhook-subscriptions", post(subscriptions::create).get(subscriptions::list))
@@ -84,6 +91,15 @@ async fn require_hal_accept(req: Request, next: Next) -> Response {
 /// The decoded `name=value` pairs of a query string, in order.
 pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+/// The `removed` filter of a funding-source list: only removed sources, or only live ones.
+pub(crate) fn removed_filter(query: Option<&str>) -> Result<Option<bool>, DwollaError> {
+    query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "removed")
+        .map(|(_, v)| v.parse::<bool>().map_err(|_| DwollaError::invalid("/removed", "Removed must be true or false.")))
+        .transpose()
 }
 
 /// `limit` (default `default`, at most `max`) and `offset` from a query.

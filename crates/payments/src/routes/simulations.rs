@@ -1,5 +1,6 @@
 //! `POST /sandbox-simulations`: parses the body ([`crate::simulations::rules`]), runs the bank
-//! processing or the exchange simulation it asks for, and renders the simulation's view.
+//! processing (pending bank transfers and micro-deposits, in one write) or the exchange
+//! simulation it asks for, and renders the simulation's view.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +12,7 @@ use crate::funding_sources::view::Simulation;
 use crate::idempotency::{self, Answer, Idempotency};
 use crate::simulations::rules::{self, SimulationRequest};
 use crate::simulations::{self, rules::Simulation as Simulated};
+use crate::transfers::processing;
 use crate::{AppState, DwollaError};
 
 pub async fn simulate(
@@ -24,7 +26,9 @@ pub async fn simulate(
         Simulated::BankProcessing => {
             let answer = idempotency::write(&state, idempotency, move |c| {
                 Box::pin(async move {
-                    let processed = micro_deposits::simulate(c, &base, tenant, now).await?;
+                    let legs = processing::process(c, &base, tenant, now).await?;
+                    let deposits = micro_deposits::simulate(c, &base, tenant, now).await?;
+                    let processed = legs + deposits;
                     Ok(Ok(Answer::ok(&Simulation::of(&base, processed))))
                 })
             })

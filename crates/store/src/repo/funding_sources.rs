@@ -42,12 +42,13 @@ async fn insert_with(conn: &mut Conn, f: &FundingSourceRecord, on_conflict: &str
     Ok(done.rows_affected())
 }
 
-/// Writes the mutable state back: status, name, bank details, removal and exchange.
+/// Writes the mutable state back: status, name, bank details, removal, exchange, balance and
+/// on-demand authorization.
 pub async fn save(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE funding_sources SET status = $3, name = $4, bank_account_type = $5, removed = $6, updated_at = $7, \
            exchange_id = $8, bank_name = $9, routing_number = $10, account_number = $11, account_number_last4 = $12, \
-           fingerprint = $13, balance_cents = $14 WHERE tenant_id = $1 AND id = $2",
+           fingerprint = $13, balance_cents = $14, on_demand_authorization_id = $15 WHERE tenant_id = $1 AND id = $2",
     )
     .bind(f.tenant_id.to_string())
     .bind(&f.id)
@@ -63,6 +64,7 @@ pub async fn save(conn: &mut Conn, f: &FundingSourceRecord) -> Result<(), StoreE
     .bind(&f.account_number_last4)
     .bind(&f.fingerprint)
     .bind(f.balance.0)
+    .bind(&f.on_demand_authorization_id)
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {

@@ -4,7 +4,7 @@
 //! simulates running out of attempts; three wrong answers end it.
 
 use openiav_core::clock::Timestamp;
-use openiav_core::payments::{EventTopic, FundingSourceMicroDepositStatus, FundingSourceStatus};
+use openiav_core::payments::{EventTopic, FundingSourceKind, FundingSourceMicroDepositStatus, FundingSourceStatus};
 use openiav_store::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord};
 
 use super::{Amount, AmountValue, MicroDepositsRequest};
@@ -14,8 +14,13 @@ use crate::DwollaError;
 /// Wrong answers allowed.
 pub const MAX_ATTEMPTS: i64 = 3;
 
-/// Only a live unverified bank takes micro-deposits.
+/// Only a live unverified bank takes micro-deposits (a balance never does).
 pub fn accepts_micro_deposits(source: &FundingSourceRecord) -> Result<(), DwollaError> {
+    if source.kind == FundingSourceKind::Balance {
+        return Err(DwollaError::invalid_resource_state(
+            "Micro-deposits are not supported for this type of funding source.",
+        ));
+    }
     if source.removed {
         return Err(DwollaError::invalid_resource_state("A removed bank cannot be verified."));
     }

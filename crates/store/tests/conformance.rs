@@ -2929,7 +2929,21 @@ async fn account_and_balance_funding_sources_open_once_list_and_stay_in_their_te
     funded.updated_at = at(99);
     let w = funded.clone();
     store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
-    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(funded));
+    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(funded.clone()));
+    let bound_to = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move {
+                    funding_sources::list_by_on_demand_authorization(&mut c, tenant, &id).await
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(bound_to(tenant, funded.on_demand_authorization_id.clone().unwrap()).await, [funded.clone()]);
+    assert!(bound_to(other, funded.on_demand_authorization_id.clone().unwrap()).await.is_empty());
+    assert!(bound_to(tenant, "missing".to_owned()).await.is_empty());
 }
 
 async fn on_demand_authorizations_insert_and_find_within_their_tenant(db: TestDb) {
@@ -2962,6 +2976,20 @@ async fn on_demand_authorizations_insert_and_find_within_their_tenant(db: TestDb
     assert_eq!(find(other, mine.id.clone()).await, None, "another tenant's authorization");
     assert_eq!(find(tenant, theirs.id.clone()).await, None);
     assert_eq!(find(tenant, "missing".to_owned()).await, None);
+    let lock = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { transfers::find_on_demand_authorization_for_update(c, tenant, &id).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(lock(tenant, mine.id.clone()).await, Some(mine.clone()));
+    assert_eq!(lock(other, mine.id.clone()).await, None, "another tenant's authorization");
+    assert_eq!(lock(other, theirs.id.clone()).await, Some(theirs.clone()));
 
     let dup = mine;
     let r =

@@ -39,6 +39,12 @@ impl Target {
         Self { auth: Some(auth), ..Self::anonymous(addr, MX_ACCEPT) }
     }
 
+    /// A server at `addr` spoken to with a bearer `token` (the payments API), accepting `accept`.
+    pub fn bearer(addr: SocketAddr, token: &str, accept: &'static str) -> anyhow::Result<Self> {
+        let auth = HeaderValue::from_str(&format!("Bearer {token}")).context("an access token that is no header")?;
+        Ok(Self { auth: Some(auth), ..Self::anonymous(addr, accept) })
+    }
+
     /// A server at `addr` spoken to without default credentials, accepting `accept`.
     pub fn anonymous(addr: SocketAddr, accept: &'static str) -> Self {
         Self {

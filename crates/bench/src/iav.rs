@@ -58,11 +58,7 @@ pub async fn plan(
     flow: FlowPlan,
 ) -> anyhow::Result<IavPlan> {
     let partner_href = format!("{}/exchange-partners/{MX_PARTNER_ID}", payments.base_url());
-    let token_form = Bytes::from(format!(
-        "client_id={}&client_secret={}&grant_type=client_credentials",
-        form_encode(dwolla_key),
-        form_encode(dwolla_secret)
-    ));
+    let token_form = token_form(dwolla_key, dwolla_secret);
     let plan = IavPlan { payments, widget, token_form, partner_href, flow };
     let mut conn = Conn::new(plan.payments.clone());
     let as_error = |f: Failure| anyhow::anyhow!("{}: {}", f.kind, f.detail);
@@ -71,6 +67,15 @@ pub async fn plan(
     let partner = get(&mut conn, &bearer, "GET /exchange-partners/{mx}", &path).await.map_err(as_error)?;
     anyhow::ensure!(partner["name"] == "MX", "exchange partner {MX_PARTNER_ID} is not MX: {partner}");
     Ok(plan)
+}
+
+/// The client-credentials token request of `key` and `secret`.
+pub fn token_form(key: &str, secret: &str) -> Bytes {
+    Bytes::from(format!(
+        "client_id={}&client_secret={}&grant_type=client_credentials",
+        form_encode(key),
+        form_encode(secret)
+    ))
 }
 
 /// `application/x-www-form-urlencoded` for one value.

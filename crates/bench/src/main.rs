@@ -8,6 +8,7 @@ mod flow;
 mod iav;
 mod load;
 mod openiav;
+mod transfers;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,11 @@ enum Scenario {
     /// Complete seed 000 flows: payments API, Connect widget through its own endpoints, verified
     /// funding source (no baseline).
     Iav,
+    /// `POST /transfers`, $1.00 from a verified bank to the account's balance (no baseline).
+    Transfers,
+    /// One `POST /sandbox-simulations` processing 500 pending bank transfers, timed once per
+    /// round (no baseline; the rate is bank transfers processed per second).
+    Simulation,
 }
 
 impl Scenario {
@@ -50,6 +56,8 @@ impl Scenario {
             Scenario::Users => "POST /users",
             Scenario::Flows => "IAV flow (seed 001)",
             Scenario::Iav => "IAV flow (seed 000: payments API + widget)",
+            Scenario::Transfers => "POST /transfers (bank → account balance)",
+            Scenario::Simulation => "POST /sandbox-simulations, 500 pending bank transfers (bank transfers/s)",
         }
     }
     fn name(self) -> &'static str {
@@ -58,6 +66,8 @@ impl Scenario {
             Scenario::Users => "users",
             Scenario::Flows => "flows",
             Scenario::Iav => "iav",
+            Scenario::Transfers => "transfers",
+            Scenario::Simulation => "simulation",
         }
     }
 
@@ -114,6 +124,21 @@ struct Figures {
 }
 
 impl Figures {
+    /// One timed simulation: bank transfers processed per second, its latency as p50 and p99.
+    fn of_simulation(s: &transfers::Simulated) -> Self {
+        let secs = s.elapsed.as_secs_f64();
+        let ms = secs * 1000.0;
+        Self {
+            throughput: s.processed as f64 / secs,
+            p50_ms: Some(ms),
+            p99_ms: Some(ms),
+            errors: 0,
+            connects: 1,
+            requests_per_op: 1.0,
+            ok: 1,
+        }
+    }
+
     fn of(o: &Outcome) -> Self {
         Self {
             throughput: o.throughput(),
@@ -150,11 +175,17 @@ struct ScenarioResult {
     baseline: Option<Series>,
 }
 
+/// What openiav is measured on: an operation repeated under load, or one timed simulation.
+enum Work {
+    Load(Arc<Op>),
+    Simulation(Arc<transfers::TransferPlan>),
+}
+
 /// One scenario, ready to run: openiav's operation on its target, and the baseline's if any.
 struct Planned {
     scenario: Scenario,
     target: Target,
-    openiav: Arc<Op>,
+    openiav: Work,
     baseline: Option<Arc<Op>>,
 }
 
@@ -350,7 +381,29 @@ async fn measure(
 
     let user_body = Bytes::from_static(br#"{"user":{}}"#);
     let mut ops: Vec<Planned> = Vec::new();
+    let mut transfer_plan: Option<Arc<transfers::TransferPlan>> = None;
     for &scenario in scenarios {
+        if matches!(scenario, Scenario::Transfers | Scenario::Simulation) {
+            let plan = match &transfer_plan {
+                Some(p) => p.clone(),
+                None => {
+                    let form = iav::token_form(DWOLLA_KEY, DWOLLA_SECRET);
+                    let p = transfers::plan(server.payments, form).await.context("setting up a verified bank")?;
+                    transfer_plan.insert(Arc::new(p)).clone()
+                }
+            };
+            let work = match scenario {
+                Scenario::Transfers => Work::Load(Arc::new(Op::Request {
+                    label: "POST /transfers",
+                    method: Method::POST,
+                    path: "/transfers".into(),
+                    body: Some(plan.body.clone()),
+                })),
+                _ => Work::Simulation(plan.clone()),
+            };
+            ops.push(Planned { scenario, target: plan.target.clone(), openiav: work, baseline: None });
+            continue;
+        }
         // Seed 000 runs on the payments listener (its widget connection is the plan's business).
         let target = if scenario == Scenario::Iav { payments_target.clone() } else { openiav_target.clone() };
         let (openiav_op, baseline_op) = match scenario {
@@ -383,6 +436,7 @@ async fn measure(
                 }),
             ),
             Scenario::Flows => (Op::Flow(plan.clone()), None),
+            Scenario::Transfers | Scenario::Simulation => unreachable!("planned above"),
             Scenario::Iav => {
                 let widget_target = Target::anonymous(server.addr, iav::WIDGET_ACCEPT);
                 let iav_plan =
@@ -392,7 +446,8 @@ async fn measure(
                 (Op::Iav(Box::new(iav_plan)), None)
             }
         };
-        ops.push(Planned { scenario, target, openiav: Arc::new(openiav_op), baseline: baseline_op.map(Arc::new) });
+        let openiav = Work::Load(Arc::new(openiav_op));
+        ops.push(Planned { scenario, target, openiav, baseline: baseline_op.map(Arc::new) });
     }
     drop(setup);
 
@@ -410,7 +465,26 @@ async fn measure(
             let order = if round % 2 == 0 { [Side::Baseline, Side::Openiav] } else { [Side::Openiav, Side::Baseline] };
             for side in order {
                 let (target, op, series) = match side {
-                    Side::Openiav => (&planned.target, &planned.openiav, &mut result.openiav),
+                    Side::Openiav => match &planned.openiav {
+                        Work::Load(op) => (&planned.target, op, &mut result.openiav),
+                        Work::Simulation(plan) => {
+                            let simulated = transfers::simulate(plan, args.connections)
+                                .await
+                                .context("timing a sandbox simulation")?;
+                            let figures = Figures::of_simulation(&simulated);
+                            eprintln!(
+                                "round {}/{} simulation openiav {:>9.1}/s  {:>8} ms for {} bank transfers",
+                                round + 1,
+                                args.rounds,
+                                figures.throughput,
+                                ms(figures.p50_ms),
+                                simulated.processed
+                            );
+                            result.openiav.rounds.push(figures);
+                            tokio::time::sleep(SETTLE).await;
+                            continue;
+                        }
+                    },
                     Side::Baseline => match (&planned.baseline, result.baseline.as_mut()) {
                         (Some(op), Some(series)) => (&baseline_target, op, series),
                         _ => continue,

@@ -4,13 +4,13 @@
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
-use openiav_store::records::OnDemandAuthorizationRecord;
+use openiav_store::records::{FundingSourceRecord, OnDemandAuthorizationRecord};
 use openiav_store::repo::transfers as repo;
 use openiav_store::{Conn, StoreError};
 use serde::Serialize;
 
 use crate::hal::{id_from_href, Links};
-use crate::DwollaError;
+use crate::{DwollaCode, DwollaError};
 
 /// Where a create body names the authorization.
 pub const HREF_PATH: &str = "/_links/on-demand-authorization/href";
@@ -28,11 +28,12 @@ pub async fn create(c: &mut Conn, tenant: TenantId, now: Timestamp) -> Result<On
     Ok(authorization)
 }
 
-/// The id of the tenant's authorization `href` names, inside the write that binds it; an
-/// unknown one (another tenant's included) is Dwolla's validation error at [`HREF_PATH`].
+/// The id of the tenant's authorization `href` names, read and locked inside the write that
+/// binds it (so concurrent creates citing it take turns); an unknown one (another tenant's
+/// included) is Dwolla's validation error at [`HREF_PATH`].
 pub async fn resolve(c: &mut Conn, tenant: TenantId, href: &str) -> Result<Result<String, DwollaError>, StoreError> {
     let found = match id_from_href(href, "on-demand-authorizations") {
-        Some(id) => repo::find_on_demand_authorization(c, tenant, &id).await?,
+        Some(id) => repo::find_on_demand_authorization_for_update(c, tenant, &id).await?,
         None => None,
     };
     Ok(found.map(|a| a.id).ok_or_else(invalid))
@@ -41,6 +42,18 @@ pub async fn resolve(c: &mut Conn, tenant: TenantId, href: &str) -> Result<Resul
 /// The answer to a create naming an authorization that is not the tenant's.
 pub fn invalid() -> DwollaError {
     DwollaError::invalid(HREF_PATH, format!("{HREF_PATH} is invalid."))
+}
+
+/// An authorization binds one bank: `bound` are the funding sources it is bound to already;
+/// only `reactivating` (a removed bank coming back under its own id) may hold it again.
+pub fn unbound(bound: &[FundingSourceRecord], reactivating: Option<&str>) -> Result<(), DwollaError> {
+    if bound.iter().any(|f| Some(f.id.as_str()) != reactivating) {
+        return Err(DwollaError::new(
+            DwollaCode::ValidationError,
+            "Duplicate funding source or validation error. Authorization already associated to a funding source.",
+        ));
+    }
+    Ok(())
 }
 
 /// The answer to `POST /on-demand-authorizations` (200).
@@ -91,9 +104,21 @@ mod tests {
     }
 
     #[test]
+    fn an_authorization_binds_one_bank_unless_that_bank_comes_back() {
+        let bank = crate::funding_sources::testing::bank();
+        assert!(unbound(&[], None).is_ok());
+        assert!(unbound(&[], Some("fs")).is_ok());
+        assert!(unbound(std::slice::from_ref(&bank), Some("fs")).is_ok());
+        let e = unbound(std::slice::from_ref(&bank), None).unwrap_err();
+        assert_eq!(e.code(), DwollaCode::ValidationError);
+        assert!(e.body().contains("Authorization already associated to a funding source."), "{}", e.body());
+        assert!(unbound(&[bank], Some("other")).is_err());
+    }
+
+    #[test]
     fn an_unknown_authorization_is_a_validation_error_at_its_href() {
         let e = invalid();
-        assert_eq!(e.code(), crate::DwollaCode::ValidationError);
+        assert_eq!(e.code(), DwollaCode::ValidationError);
         assert_eq!(e.field_errors()[0].path, HREF_PATH);
     }
 }

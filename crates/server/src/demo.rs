@@ -1,7 +1,8 @@
 //! `openiav demo`: seed 000's five steps, run as the application against an embedded server (or
 //! a running one), with the Connect widget completed as the end user would, through the
-//! widget's own HTTP endpoints (MX Bank, `mxuser`). Ends with the verified funding source and
-//! the two webhooks a local receiver got, their signatures checked.
+//! widget's own HTTP endpoints (MX Bank, `mxuser`), to the verified funding source and the two
+//! webhooks a local receiver got, their signatures checked; then $1.00 from that bank to the
+//! account's balance, processed by one sandbox simulation, with the transfer's webhooks.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -236,30 +237,113 @@ pub async fn run(target: Target) -> anyhow::Result<()> {
 
     let source_id = source.rsplit('/').next().unwrap_or_default().to_owned();
     let wanted = [EventTopic::CustomerFundingSourceAdded.as_str(), EventTopic::CustomerFundingSourceVerified.as_str()];
+    let got = wait_for(
+        &received,
+        &secret,
+        "the two funding-source webhooks",
+        |event| event["resourceId"] == source_id.as_str(),
+        |got| wanted.iter().all(|w| got.iter().any(|(t, _, _)| t == w)),
+    )
+    .await?;
+    let mut got: Vec<_> = got.into_iter().filter(|(t, _, _)| wanted.contains(&t.as_str())).collect();
+    got.sort_by_key(|(t, _, _)| wanted.iter().position(|w| w == t));
+    for (topic, _, signed) in got {
+        print_webhook(&topic, signed);
+    }
+
+    transfer(&api, &source, &received, &secret).await
+}
+
+/// Step 6: $1.00 from the customer's verified bank to the account's balance, processed by one
+/// sandbox simulation, and the transfer webhooks the receiver got.
+async fn transfer(api: &Api, source: &str, received: &Received, secret: &str) -> anyhow::Result<()> {
+    let root = api.get("/").await?;
+    let account = root["_links"]["account"]["href"].as_str().ok_or_else(|| anyhow!("the root links no account"))?;
+    let sources = api.get(&format!("{account}/funding-sources")).await?;
+    let balance = sources["_embedded"]["funding-sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["type"] == "balance")
+        .and_then(|f| f["_links"]["self"]["href"].as_str())
+        .ok_or_else(|| anyhow!("the account has no balance: {sources}"))?
+        .to_owned();
+    let transfer = api
+        .create(
+            "/transfers",
+            json!({ "_links": { "source": { "href": source }, "destination": { "href": balance } },
+                    "amount": { "currency": "USD", "value": "1.00" } }),
+        )
+        .await?;
+    let transfer_id = transfer.rsplit('/').next().unwrap_or_default().to_owned();
+    let pending = api.get(&transfer).await?;
+    println!(
+        "Step 6  transfer                {transfer}  ($1.00 to the account's balance, {})",
+        pending["status"].as_str().unwrap_or_default()
+    );
+    api.send(reqwest::Method::POST, "/sandbox-simulations", Some(json!({}))).await?;
+    let done = api.get(&transfer).await?;
+    let status = done["status"].as_str().unwrap_or_default();
+    println!("Step 7  sandbox simulation      transfer {transfer_id} {status}");
+    if status != "processed" {
+        bail!("the transfer is {status}, not processed: {done}");
+    }
+
+    // The transfer's own events and its bank leg's (named by the transfer's links).
+    let mut ids = vec![transfer_id.clone()];
+    for rel in ["funding-transfer", "funded-transfer"] {
+        if let Some(href) = done["_links"][rel]["href"].as_str() {
+            ids.push(href.rsplit('/').next().unwrap_or_default().to_owned());
+        }
+    }
+    let completed = [EventTopic::CustomerTransferCompleted.as_str(), EventTopic::TransferCompleted.as_str()];
+    let got = wait_for(
+        received,
+        secret,
+        "the transfer's completed webhooks",
+        |event| event["resourceId"].as_str().is_some_and(|id| ids.iter().any(|i| i == id)),
+        |got| completed.iter().all(|c| got.iter().any(|(t, id, _)| t == c && *id == transfer_id)),
+    )
+    .await?;
+    for (topic, _, signed) in got {
+        print_webhook(&topic, signed);
+    }
+    Ok(())
+}
+
+fn print_webhook(topic: &str, signed: bool) {
+    println!("        webhook received        {topic}  (signature {})", if signed { "valid" } else { "INVALID" });
+}
+
+/// Waits (up to ten seconds) until the webhooks received about what `about` picks satisfy
+/// `enough`; returns them in arrival order as (topic, resource id, signature valid).
+async fn wait_for(
+    received: &Received,
+    secret: &str,
+    what: &str,
+    about: impl Fn(&Value) -> bool,
+    enough: impl Fn(&[(String, String, bool)]) -> bool,
+) -> anyhow::Result<Vec<(String, String, bool)>> {
     for _ in 0..200 {
-        let got: Vec<(String, bool)> = received
+        let got: Vec<(String, String, bool)> = received
             .lock()
             .expect("receiver lock")
             .iter()
             .filter_map(|(headers, body)| {
                 let event: Value = serde_json::from_slice(body).ok()?;
-                (event["resourceId"] == source_id.as_str()).then(|| {
-                    (event["topic"].as_str().unwrap_or_default().to_owned(), signed_by(&secret, headers, body))
+                about(&event).then(|| {
+                    (
+                        event["topic"].as_str().unwrap_or_default().to_owned(),
+                        event["resourceId"].as_str().unwrap_or_default().to_owned(),
+                        signed_by(secret, headers, body),
+                    )
                 })
             })
             .collect();
-        if wanted.iter().all(|w| got.iter().any(|(t, _)| t == w)) {
-            let mut got = got;
-            got.sort_by_key(|(t, _)| wanted.iter().position(|w| w == t));
-            for (topic, signed) in got {
-                println!(
-                    "        webhook received        {topic}  (signature {})",
-                    if signed { "valid" } else { "INVALID" }
-                );
-            }
-            return Ok(());
+        if enough(&got) {
+            return Ok(got);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("the two funding-source webhooks did not arrive")
+    bail!("{what} did not arrive")
 }

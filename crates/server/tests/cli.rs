@@ -105,7 +105,7 @@ fn serve_with_zero_configuration_bootstraps_prints_credentials_and_stops_on_sigt
 }
 
 #[test]
-fn demo_walks_seed_000_to_a_verified_funding_source_and_its_signed_webhooks() {
+fn demo_walks_seed_000_to_a_verified_funding_source_then_a_processed_transfer_and_their_signed_webhooks() {
     let dir = tempfile::tempdir().unwrap();
     let out = openiav().current_dir(dir.path()).arg("demo").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -120,6 +120,17 @@ fn demo_walks_seed_000_to_a_verified_funding_source_and_its_signed_webhooks() {
     for topic in ["customer_funding_source_added", "customer_funding_source_verified"] {
         assert!(stdout.contains(&format!("webhook received        {topic}  (signature valid)")), "{topic} in {stdout}");
     }
+    // Then $1.00 from that bank to the account's balance, processed by one simulation.
+    let transfer = stdout.lines().find(|l| l.starts_with("Step 6  transfer")).expect("step 6");
+    assert!(transfer.contains("/transfers/") && transfer.ends_with("to the account's balance, pending)"), "{transfer}");
+    let id = transfer.split("/transfers/").nth(1).unwrap().split_whitespace().next().unwrap();
+    let processed = stdout.lines().find(|l| l.starts_with("Step 7  sandbox simulation")).expect("step 7");
+    assert!(processed.ends_with(&format!("transfer {id} processed")), "{processed}");
+    let after: &str = stdout.split("Step 7").nth(1).unwrap();
+    for topic in ["customer_transfer_completed", "transfer_completed"] {
+        assert!(after.contains(&format!("webhook received        {topic}  (signature valid)")), "{topic} in {stdout}");
+    }
+    assert!(!stdout.contains("INVALID"), "{stdout}");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the demo leaves no files behind");
 }
 

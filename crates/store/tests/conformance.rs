@@ -174,6 +174,9 @@ conformance! {
         account_and_balance_funding_sources_open_once_list_and_stay_in_their_tenant,
         on_demand_authorizations_insert_and_find_within_their_tenant,
         funding_source_micro_deposits_find_save_per_customer_and_pending_in_creation_order,
+        transfers_round_trip_save_lock_fees_and_stay_in_their_tenant,
+        transfers_list_filters_searches_and_pages_newest_first,
+        transfers_sent_since_counts_live_sends_and_legs_of_reads_oldest_first,
         bank_transfers_round_trip_lock_per_transfer_and_the_newest_legs_are_processed_first,
         events_list_newest_first_with_paging_and_stay_in_their_tenant,
         webhook_subscriptions_round_trip_list_save_delete_and_stay_in_their_tenant,
@@ -2926,7 +2929,21 @@ async fn account_and_balance_funding_sources_open_once_list_and_stay_in_their_te
     funded.updated_at = at(99);
     let w = funded.clone();
     store.write(move |c| Box::pin(async move { funding_sources::save(c, &w).await })).await.unwrap();
-    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(funded));
+    assert_eq!(find_balance(tenant, Some(customer.id.clone())).await, Some(funded.clone()));
+    let bound_to = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move {
+                    funding_sources::list_by_on_demand_authorization(&mut c, tenant, &id).await
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(bound_to(tenant, funded.on_demand_authorization_id.clone().unwrap()).await, [funded.clone()]);
+    assert!(bound_to(other, funded.on_demand_authorization_id.clone().unwrap()).await.is_empty());
+    assert!(bound_to(tenant, "missing".to_owned()).await.is_empty());
 }
 
 async fn on_demand_authorizations_insert_and_find_within_their_tenant(db: TestDb) {
@@ -2959,6 +2976,20 @@ async fn on_demand_authorizations_insert_and_find_within_their_tenant(db: TestDb
     assert_eq!(find(other, mine.id.clone()).await, None, "another tenant's authorization");
     assert_eq!(find(tenant, theirs.id.clone()).await, None);
     assert_eq!(find(tenant, "missing".to_owned()).await, None);
+    let lock = |tenant: TenantId, id: String| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { transfers::find_on_demand_authorization_for_update(c, tenant, &id).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(lock(tenant, mine.id.clone()).await, Some(mine.clone()));
+    assert_eq!(lock(other, mine.id.clone()).await, None, "another tenant's authorization");
+    assert_eq!(lock(other, theirs.id.clone()).await, Some(theirs.clone()));
 
     let dup = mine;
     let r =
@@ -4757,4 +4788,255 @@ async fn bank_transfers_round_trip_lock_per_transfer_and_the_newest_legs_are_pro
     assert_not_found(
         store.write(move |c| Box::pin(async move { transfers::save_bank_transfer(c, &stolen).await })).await,
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transfers (creation, reading, lists)
+// ---------------------------------------------------------------------------------------------
+
+/// A bank of `customer` (`None`: the account's), stored.
+async fn xfer_source(store: &Store, tenant: TenantId, customer: Option<&str>) -> FundingSourceRecord {
+    let mut f = funding_source_record(tenant, "nobody", &unique("fp"), false, T0);
+    f.customer_id = customer.map(str::to_owned);
+    if customer.is_none() {
+        // The account holds one bank: make each of its sources distinct by kind.
+        f.kind = openiav_core::payments::FundingSourceKind::Balance;
+    }
+    put_funding_source(store, &f).await;
+    f
+}
+
+fn xfer_record(
+    tenant: TenantId,
+    source: &FundingSourceRecord,
+    destination: &FundingSourceRecord,
+    cents: i64,
+    at: Timestamp,
+) -> openiav_store::records::TransferRecord {
+    openiav_store::records::TransferRecord {
+        id: unique("tr"),
+        tenant_id: tenant,
+        fee_of: None,
+        source_id: source.id.clone(),
+        destination_id: destination.id.clone(),
+        source_customer_id: source.customer_id.clone(),
+        destination_customer_id: destination.customer_id.clone(),
+        amount: openiav_core::money::Cents(cents),
+        status: openiav_core::payments::TransferStatus::Pending,
+        options: r#"{"metadata":{"note":"é✓"}}"#.to_owned(),
+        correlation_id: None,
+        individual_ach_id: None,
+        failure_code: None,
+        created_at: at,
+        updated_at: at.plus_millis(1),
+    }
+}
+
+async fn put_xfer(store: &Store, t: &openiav_store::records::TransferRecord) {
+    use openiav_store::repo::transfers;
+    let t = t.clone();
+    store.write(move |c| Box::pin(async move { transfers::insert(c, &t).await })).await.expect("insert transfer");
+}
+
+async fn list_xfers(
+    store: &Store,
+    tenant: TenantId,
+    filter: openiav_store::repo::transfers::TransferFilter,
+    limit: i64,
+    offset: i64,
+) -> (i64, Vec<String>) {
+    use openiav_store::repo::transfers;
+    let page = store
+        .read(|mut c| async move { transfers::list(&mut c, tenant, &filter, limit, offset).await })
+        .await
+        .expect("list transfers");
+    (page.total, page.items.into_iter().map(|t| t.id).collect())
+}
+
+async fn transfers_round_trip_save_lock_fees_and_stay_in_their_tenant(db: TestDb) {
+    use openiav_store::repo::transfers;
+    let store = &db.store;
+    let tenant = new_tenant(store).await;
+    let other = new_tenant(store).await;
+    let a = new_customer(store, tenant).await;
+    let b = new_customer(store, tenant).await;
+    let a_bank = xfer_source(store, tenant, Some(&a.id)).await;
+    let b_bank = xfer_source(store, tenant, Some(&b.id)).await;
+    let account = xfer_source(store, tenant, None).await;
+
+    let mut t = xfer_record(tenant, &a_bank, &b_bank, 1_234, T0);
+    t.correlation_id = Some("corr-1".to_owned());
+    put_xfer(store, &t).await;
+    let mut fees = Vec::new();
+    for (i, cents) in [100, 50].into_iter().enumerate() {
+        let mut fee = xfer_record(tenant, &b_bank, &account, cents, T0.plus_millis(i as i64 + 1));
+        fee.fee_of = Some(t.id.clone());
+        put_xfer(store, &fee).await;
+        fees.push(fee);
+    }
+
+    let (id, mine) = (t.id.clone(), t.id.clone());
+    let found = store.read(|mut c| async move { transfers::find(&mut c, tenant, &id).await }).await.unwrap();
+    assert_eq!(found.as_ref(), Some(&t));
+    let id = t.id.clone();
+    let elsewhere = store.read(|mut c| async move { transfers::find(&mut c, other, &id).await }).await.unwrap();
+    assert_eq!(elsewhere, None, "another tenant does not see it");
+    let listed = store.read(|mut c| async move { transfers::fees_of(&mut c, tenant, &mine).await }).await.unwrap();
+    assert_eq!(listed, fees, "fees in creation order");
+    let id = t.id.clone();
+    let none = store.read(|mut c| async move { transfers::fees_of(&mut c, other, &id).await }).await.unwrap();
+    assert!(none.is_empty());
+
+    // Locked, changed and saved inside one write: status, failure and ACH id are kept.
+    let id = t.id.clone();
+    let saved = store
+        .write(move |c| {
+            Box::pin(async move {
+                let mut locked = transfers::find_for_update(c, tenant, &id).await?.expect("the transfer");
+                locked.status = openiav_core::payments::TransferStatus::Failed;
+                locked.failure_code = Some("R01".to_owned());
+                locked.individual_ach_id = Some("IDA7ZNXK".to_owned());
+                locked.updated_at = T0.plus_millis(99);
+                transfers::save(c, &locked).await?;
+                Ok(locked)
+            })
+        })
+        .await
+        .unwrap();
+    let id = t.id.clone();
+    let reread = store.read(|mut c| async move { transfers::find(&mut c, tenant, &id).await }).await.unwrap();
+    assert_eq!(reread.as_ref(), Some(&saved));
+    let id = t.id.clone();
+    let locked_elsewhere =
+        store.write(move |c| Box::pin(async move { transfers::find_for_update(c, other, &id).await })).await.unwrap();
+    assert_eq!(locked_elsewhere, None);
+    let mut stranger = saved.clone();
+    stranger.tenant_id = other;
+    assert_not_found(store.write(move |c| Box::pin(async move { transfers::save(c, &stranger).await })).await);
+}
+
+async fn transfers_list_filters_searches_and_pages_newest_first(db: TestDb) {
+    use openiav_core::payments::TransferStatus;
+    use openiav_store::repo::transfers::TransferFilter;
+    let store = &db.store;
+    let tenant = new_tenant(store).await;
+    let other = new_tenant(store).await;
+    let mut a = customer_record(tenant, "ann@example.com", T0);
+    a.first_name = "Ann".to_owned();
+    put_customer(store, &a).await;
+    let mut b = customer_record(tenant, "bob@example.com", T0);
+    b.first_name = "Bob".to_owned();
+    b.business_name = Some("Bob's_Bikes".to_owned());
+    put_customer(store, &b).await;
+    let a_bank = xfer_source(store, tenant, Some(&a.id)).await;
+    let b_bank = xfer_source(store, tenant, Some(&b.id)).await;
+    let account = xfer_source(store, tenant, None).await;
+
+    // t0: a→b 1.00; t1: b→a 2.00 failed; t2: a→account 3.00 corr; fee on t0 charged to b.
+    let t0 = xfer_record(tenant, &a_bank, &b_bank, 100, T0);
+    let mut t1 = xfer_record(tenant, &b_bank, &a_bank, 200, T0.plus_millis(86_400_000));
+    t1.status = TransferStatus::Failed;
+    let mut t2 = xfer_record(tenant, &a_bank, &account, 300, T0.plus_millis(2 * 86_400_000));
+    t2.correlation_id = Some("order-9".to_owned());
+    let mut fee = xfer_record(tenant, &b_bank, &account, 10, T0.plus_millis(5));
+    fee.fee_of = Some(t0.id.clone());
+    for t in [&t0, &fee, &t1, &t2] {
+        put_xfer(store, t).await;
+    }
+    let ids = |v: &[&openiav_store::records::TransferRecord]| v.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+    let f = TransferFilter::default;
+
+    assert_eq!(list_xfers(store, tenant, f(), 25, 0).await, (3, ids(&[&t2, &t1, &t0])), "newest first, fees aside");
+    let with_fees = TransferFilter { include_fees: true, ..f() };
+    assert_eq!(list_xfers(store, tenant, with_fees.clone(), 25, 0).await.0, 4);
+    assert_eq!(list_xfers(store, tenant, with_fees.clone(), 2, 1).await, (4, ids(&[&t1, &fee])), "a page");
+    let of_b = TransferFilter { customer_id: Some(b.id.clone()), include_fees: true, ..f() };
+    assert_eq!(list_xfers(store, tenant, of_b, 25, 0).await, (3, ids(&[&t1, &fee, &t0])));
+    let account_only = TransferFilter { account_party: true, include_fees: true, ..f() };
+    assert_eq!(list_xfers(store, tenant, account_only, 25, 0).await, (2, ids(&[&t2, &fee])));
+    let amounts = TransferFilter { min_cents: Some(150), max_cents: Some(300), ..f() };
+    assert_eq!(list_xfers(store, tenant, amounts, 25, 0).await, (2, ids(&[&t2, &t1])));
+    let dates = TransferFilter {
+        created_from: Some(T0.plus_millis(1).millis()),
+        created_before: Some(T0.plus_millis(2 * 86_400_000).millis()),
+        ..f()
+    };
+    assert_eq!(list_xfers(store, tenant, dates, 25, 0).await, (1, ids(&[&t1])));
+    let failed = TransferFilter { statuses: vec!["failed".to_owned(), "cancelled".to_owned()], ..f() };
+    assert_eq!(list_xfers(store, tenant, failed, 25, 0).await, (1, ids(&[&t1])));
+    let corr = TransferFilter { correlation_id: Some("order-9".to_owned()), ..f() };
+    assert_eq!(list_xfers(store, tenant, corr, 25, 0).await, (1, ids(&[&t2])));
+    let search = |text: &str| TransferFilter { search: Some(text.to_owned()), ..f() };
+    assert_eq!(list_xfers(store, tenant, search("BOB@EXAMPLE"), 25, 0).await, (2, ids(&[&t1, &t0])));
+    assert_eq!(list_xfers(store, tenant, search("ann"), 25, 0).await.0, 3);
+    assert_eq!(list_xfers(store, tenant, search("s_b"), 25, 0).await.0, 2, "LIKE wildcards are literal");
+    assert_eq!(list_xfers(store, tenant, search("x_b"), 25, 0).await.0, 0);
+    assert_eq!(list_xfers(store, tenant, search(&a.id), 25, 0).await.0, 3, "by customer id");
+    assert_eq!(list_xfers(store, other, with_fees, 25, 0).await, (0, vec![]), "another tenant lists none");
+}
+
+async fn transfers_sent_since_counts_live_sends_and_legs_of_reads_oldest_first(db: TestDb) {
+    use openiav_core::payments::{BankTransferDirection, TransferStatus};
+    use openiav_store::records::BankTransferRecord;
+    use openiav_store::repo::transfers;
+    let store = &db.store;
+    let tenant = new_tenant(store).await;
+    let other = new_tenant(store).await;
+    let a = new_customer(store, tenant).await;
+    let b = new_customer(store, tenant).await;
+    let a_bank = xfer_source(store, tenant, Some(&a.id)).await;
+    let b_bank = xfer_source(store, tenant, Some(&b.id)).await;
+
+    let sent = |tenant: TenantId, customer: String, since: Timestamp| async move {
+        store.read(|mut c| async move { transfers::sent_since(&mut c, tenant, &customer, since.millis()).await }).await
+    };
+    assert_eq!(sent(tenant, a.id.clone(), T0).await.unwrap(), 0, "nothing sent yet");
+    let early = xfer_record(tenant, &a_bank, &b_bank, 1_000, T0.plus_millis(-1));
+    let pending = xfer_record(tenant, &a_bank, &b_bank, 200, T0);
+    let mut processed = xfer_record(tenant, &a_bank, &b_bank, 30, T0.plus_millis(1));
+    processed.status = TransferStatus::Processed;
+    let mut cancelled = xfer_record(tenant, &a_bank, &b_bank, 4_000, T0.plus_millis(2));
+    cancelled.status = TransferStatus::Cancelled;
+    let received = xfer_record(tenant, &b_bank, &a_bank, 5_000, T0.plus_millis(3));
+    let mut fee = xfer_record(tenant, &a_bank, &b_bank, 6_000, T0.plus_millis(4));
+    fee.fee_of = Some(pending.id.clone());
+    for t in [&early, &pending, &processed, &cancelled, &received, &fee] {
+        put_xfer(store, t).await;
+    }
+    assert_eq!(sent(tenant, a.id.clone(), T0).await.unwrap(), 230);
+    assert_eq!(sent(tenant, a.id.clone(), T0.plus_millis(-1)).await.unwrap(), 1_230);
+    assert_eq!(sent(other, a.id.clone(), T0).await.unwrap(), 0, "another tenant counts none");
+
+    let leg = |direction, at: Timestamp| BankTransferRecord {
+        id: unique("bt"),
+        tenant_id: tenant,
+        transfer_id: pending.id.clone(),
+        direction,
+        funding_source_id: a_bank.id.clone(),
+        customer_id: Some(a.id.clone()),
+        status: TransferStatus::Pending,
+        late_return: None,
+        failure_code: None,
+        created_at: at,
+        updated_at: at,
+    };
+    let legs = vec![leg(BankTransferDirection::Debit, T0), leg(BankTransferDirection::Credit, T0.plus_millis(1))];
+    let stored = legs.clone();
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                for l in &stored {
+                    transfers::insert_bank_transfer(c, l).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+    let id = pending.id.clone();
+    let read = store.read(|mut c| async move { transfers::legs_of(&mut c, tenant, &id).await }).await.unwrap();
+    assert_eq!(read, legs);
+    let id = pending.id.clone();
+    let none = store.read(|mut c| async move { transfers::legs_of(&mut c, other, &id).await }).await.unwrap();
+    assert!(none.is_empty());
 }

@@ -311,8 +311,8 @@ pub async fn prepare(
 }
 
 /// Adds the prepared bank `new`, inside the write: its customer must still be allowed to add
-/// banks, the on-demand authorization `authorization` names (an href) must be the tenant's,
-/// the same account must not already be theirs, and an unverified bank they removed lately
+/// banks, the on-demand authorization `authorization` names (an href) must be the tenant's and
+/// bound to no other bank, the same account must not already be theirs, and an unverified bank they removed lately
 /// comes back under its own id. Returns the bank as saved.
 pub async fn create(
     c: &mut Conn,
@@ -336,6 +336,10 @@ pub async fn create(
         return Ok(Err(rules::duplicate(base, &live.id)));
     }
     let removed = repo::find_removed_by_fingerprint(c, tenant, customer, &new.fingerprint).await?;
+    if let Some(authorization) = new.on_demand_authorization_id.as_deref() {
+        let bound = repo::list_by_on_demand_authorization(c, tenant, authorization).await?;
+        decided!(on_demand_authorizations::unbound(&bound, removed.as_ref().map(|r| r.id.as_str())));
+    }
     if let Some(back) = removed.and_then(|removed| rules::reactivate(&new, removed, now)) {
         repo::save(c, &back).await?;
         record_event(c, base, &back, EventTopic::CustomerFundingSourceAdded, now).await?;

@@ -259,11 +259,11 @@ pub async fn create(
     now: Timestamp,
 ) -> Result<Result<TransferRecord, DwollaError>, StoreError> {
     let base = state.base();
-    let Some((destination, destination_owner)) = side_of(c, tenant, &checked.destination_id, false).await? else {
-        return Ok(Err(rules::refuse(FieldCode::Invalid, "/_links/destination/href", rules::RECEIVER_NOT_FOUND)));
-    };
     let Some((source, source_owner)) = side_of(c, tenant, &checked.source_id, false).await? else {
         return Ok(Err(rules::refuse(FieldCode::Invalid, "/_links/source/href", rules::SOURCE_NOT_FOUND)));
+    };
+    let Some((destination, destination_owner)) = side_of(c, tenant, &checked.destination_id, false).await? else {
+        return Ok(Err(rules::refuse(FieldCode::Invalid, "/_links/destination/href", rules::RECEIVER_NOT_FOUND)));
     };
     // A fee naming a customer the tenant does not have is Dwolla's "account not found".
     for fee in &checked.fees {

@@ -284,3 +284,19 @@ pub async fn find_balance(
     .await?;
     Ok(row.as_ref().map(decode::<FundingSourceRecord>).transpose()?)
 }
+
+/// The tenant's funding sources (removed ones too) bound to the on-demand authorization `id`.
+pub async fn list_by_on_demand_authorization(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Vec<FundingSourceRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT * FROM funding_sources WHERE tenant_id = $1 AND on_demand_authorization_id = $2 ORDER BY seq",
+    )
+    .bind(tenant.to_string())
+    .bind(id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.iter().map(decode::<FundingSourceRecord>).collect::<Result<_, _>>()?)
+}

@@ -312,3 +312,16 @@ pub async fn find_on_demand_authorization(
         .await?;
     Ok(row.as_ref().map(decode::<OnDemandAuthorizationRecord>).transpose()?)
 }
+
+/// Reads the tenant's on-demand authorization inside a write and locks it until the write
+/// commits: creates binding it to a bank take turns this way.
+pub async fn find_on_demand_authorization_for_update(
+    conn: &mut Conn,
+    tenant: TenantId,
+    id: &str,
+) -> Result<Option<OnDemandAuthorizationRecord>, StoreError> {
+    let sql =
+        format!("SELECT * FROM on_demand_authorizations WHERE tenant_id = $1 AND id = $2{}", crate::for_update(conn));
+    let row = sqlx::query(&sql).bind(tenant.to_string()).bind(id).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(decode::<OnDemandAuthorizationRecord>).transpose()?)
+}

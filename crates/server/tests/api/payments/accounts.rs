@@ -329,8 +329,51 @@ async fn on_demand_authorizations_name_the_account_and_bind_to_the_banks_that_ci
         let r = d.post(&format!("/customers/{customer}/funding-sources"), body(&format!("22345678{i}"), bad)).await;
         assert_field_error(&r, "/_links/on-demand-authorization/href", "Invalid");
     }
+    // An authorization binds one bank.
+    let r = d.post(&format!("/customers/{customer}/funding-sources"), body("323456789", &href)).await;
+    assert_error(
+        &r,
+        400,
+        "ValidationError",
+        Some("Duplicate funding source or validation error. Authorization already associated to a funding source."),
+    );
     let list = d.get(&format!("/customers/{customer}/funding-sources")).await;
     assert_eq!(list.body["total"], 1, "the refused banks were not added: {}", list.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_banks_citing_one_authorization_bind_it_once() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    // Different customers: creates for one customer already take turns on the customer.
+    let mut customers = Vec::new();
+    for i in 0..3 {
+        customers.push(d.customer("Cleo", &format!("cleo{i}@example.com")).await);
+    }
+    for round in 0..4 {
+        let r = d.post("/on-demand-authorizations", json!({})).await;
+        let href = r.body["_links"]["self"]["href"].as_str().unwrap().to_owned();
+        let running: Vec<_> = (0..3)
+            .map(|i| {
+                let (d, href) = (d.clone(), href.clone());
+                let path = format!("/customers/{}/funding-sources", customers[i]);
+                let body = json!({
+                    "routingNumber": ROUTING, "accountNumber": format!("4{round}{i}456789"), "bankAccountType": "checking",
+                    "name": format!("Race {round} {i}"), "_links": { "on-demand-authorization": { "href": href } },
+                });
+                tokio::spawn(async move { d.post(&path, body).await })
+            })
+            .collect();
+        let mut created = 0;
+        for r in running {
+            let r = r.await.unwrap();
+            match r.status {
+                201 => created += 1,
+                _ => assert_error(&r, 400, "ValidationError", None),
+            }
+        }
+        assert_eq!(created, 1, "round {round}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -439,3 +439,523 @@ async fn addenda_are_kept_for_business_customers_only() {
     let r = d.post("/transfers", b).await;
     assert_refused(&r, "", "NotAllowed", "Supplying ach addenda entries is currently not enabled.");
 }
+
+// ---- who may send to whom ------------------------------------------------------------------
+
+#[tokio::test]
+async fn funding_sources_and_parties_decide_who_may_send_and_receive() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let src = "/_links/source/href";
+    let dst = "/_links/destination/href";
+
+    // An unverified bank only receives.
+    let unverified = d.bank_from_numbers(&p.a, "99990000", "Unverified").await;
+    let r = d.post("/transfers", body(&unverified, &p.b_balance, "1.00")).await;
+    assert_refused(&r, src, "Invalid", "Invalid funding source.");
+    assert_eq!(d.post("/transfers", body(&p.a_bank, &unverified, "1.00")).await.status, 201);
+
+    // Unknown, removed and identical funding sources.
+    let unknown = "0b1f7b7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f";
+    assert_refused(
+        &d.post("/transfers", body(unknown, &p.b_balance, "1.00")).await,
+        src,
+        "Invalid",
+        "Funding source not found.",
+    );
+    assert_refused(
+        &d.post("/transfers", body(&p.a_bank, unknown, "1.00")).await,
+        dst,
+        "Invalid",
+        "Receiver not found.",
+    );
+    let removed = verified_bank(&d, &p.a, "77778888", "Removed").await;
+    assert_eq!(d.post(&format!("/funding-sources/{removed}"), json!({ "removed": true })).await.status, 200);
+    assert_refused(
+        &d.post("/transfers", body(&removed, &p.b_balance, "1.00")).await,
+        src,
+        "Invalid",
+        "Funding source not found.",
+    );
+    assert_refused(
+        &d.post("/transfers", body(&p.a_bank, &removed, "1.00")).await,
+        dst,
+        "Invalid",
+        "Invalid destination funding source.",
+    );
+    assert_refused(
+        &d.post("/transfers", body(&p.a_bank, &p.a_bank, "1.00")).await,
+        dst,
+        "Invalid",
+        "Receiver cannot be the owner of the source funding source.",
+    );
+
+    // Two unverified customers cannot transact; an unverified one can with a verified one.
+    let u1 = d.customer("Una", "una@example.com").await;
+    let u2 = d.customer("Ugo", "ugo@example.com").await;
+    let u1_bank = verified_bank(&d, &u1, "12121212", "U1").await;
+    let u2_bank = d.bank_from_numbers(&u2, "34343434", "U2").await;
+    assert_refused(
+        &d.post("/transfers", body(&u1_bank, &u2_bank, "1.00")).await,
+        dst,
+        "NotAllowed",
+        "Receiver cannot receive from sender.",
+    );
+    assert_eq!(d.post("/transfers", body(&u1_bank, &p.b_balance, "1.00")).await.status, 201);
+
+    // Receive-only users only receive.
+    let ro = d
+        .post(
+            "/customers",
+            json!({ "type": "receive-only", "firstName": "R", "lastName": "O", "email": "ro@example.com" }),
+        )
+        .await
+        .created_id();
+    let ro_bank = verified_bank(&d, &ro, "56565656", "RO").await;
+    assert_refused(
+        &d.post("/transfers", body(&ro_bank, &p.b_balance, "1.00")).await,
+        src,
+        "Invalid",
+        "Invalid funding source.",
+    );
+    assert_eq!(d.post("/transfers", body(&p.a_bank, &ro_bank, "1.00")).await.status, 201);
+
+    // Suspended and deactivated parties are restricted.
+    let s = verified_personal(&d, "sue@example.com").await;
+    let s_bank = verified_bank(&d, &s, "78787878", "Sue").await;
+    assert_eq!(d.post(&format!("/customers/{s}"), json!({ "status": "suspended" })).await.status, 200);
+    assert_refused(
+        &d.post("/transfers", body(&s_bank, &p.b_balance, "1.00")).await,
+        src,
+        "Restricted",
+        "Sender restricted.",
+    );
+    assert_refused(
+        &d.post("/transfers", body(&p.a_bank, &s_bank, "1.00")).await,
+        dst,
+        "Restricted",
+        "Receiver restricted.",
+    );
+}
+
+#[tokio::test]
+async fn limits_and_balances_bound_the_amount() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let over = "Invalid amount. The supplied amount is greater than your transaction limit.";
+    // A personal customer may move $5,000 a transfer.
+    assert_eq!(d.post("/transfers", body(&p.a_bank, &p.b_balance, "5000.00")).await.status, 201);
+    assert_refused(
+        &d.post("/transfers", body(&p.a_bank, &p.b_balance, "5000.01")).await,
+        "/amount/value",
+        "Invalid",
+        over,
+    );
+    // A business customer $10,000.
+    let biz = verified_business(&d, "bo@example.com").await;
+    let biz_bank = verified_bank(&d, &biz, "55556666", "Bo checking").await;
+    let biz_balance = balance_of(&d, &biz).await;
+    assert_eq!(d.post("/transfers", body(&biz_bank, &biz_balance, "10000.00")).await.status, 201);
+    assert_refused(
+        &d.post("/transfers", body(&biz_bank, &biz_balance, "10000.01")).await,
+        "/amount/value",
+        "Invalid",
+        over,
+    );
+    // An unverified customer sends $5,000 a week, whatever the number of transfers.
+    let u = d.customer("Una", "una@example.com").await;
+    let u_bank = verified_bank(&d, &u, "12121212", "U").await;
+    assert_eq!(d.post("/transfers", body(&u_bank, &biz_balance, "3000.00")).await.status, 201);
+    assert_eq!(d.post("/transfers", body(&u_bank, &biz_balance, "2000.00")).await.status, 201);
+    assert_refused(&d.post("/transfers", body(&u_bank, &biz_balance, "0.01")).await, "/amount/value", "Invalid", over);
+
+    // A balance sends what it holds, no more.
+    fund(&app, &p.a_balance, 199).await;
+    let r = d.post("/transfers", body(&p.a_balance, &p.b_balance, "2.00")).await;
+    assert_refused(&r, "/_links/source/href", "InsufficientFunds", "Insufficient funds.");
+    assert_eq!(cents_in(&app, &p.a_balance).await, 199, "a refusal debits nothing");
+    assert_eq!(d.post("/transfers", body(&p.a_balance, &p.b_balance, "1.99")).await.status, 201);
+    assert_eq!(cents_in(&app, &p.a_balance).await, 0);
+
+    // Amounts past two places round half to even.
+    let mut b = body(&p.a_bank, &p.b_balance, "1.005");
+    let t = transfer(&d, &d.post("/transfers", b.clone()).await.location()).await;
+    assert_eq!(t["amount"]["value"], "1.00");
+    b["amount"]["value"] = json!("1.015");
+    let t = transfer(&d, &d.post("/transfers", b).await.location()).await;
+    assert_eq!(t["amount"]["value"], "1.02");
+}
+
+#[tokio::test]
+async fn options_are_kept_and_rendered_for_the_strict_sdk() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let mut b = body(&p.a_bank, &p.b_bank, "12.34");
+    b["metadata"] = json!({ "paymentId": "12345678", "note": "rent" });
+    b["clearing"] = json!({ "source": "next-available", "destination": "next-available" });
+    let r = d.post("/transfers", b).await;
+    let location = r.location();
+    let raw = d.get(&location).await;
+    assert!(raw.content_type.starts_with(HAL), "{}", raw.content_type);
+    let t = raw.body;
+    assert_eq!(t["metadata"], json!({ "note": "rent", "paymentId": "12345678" }));
+    assert_eq!(t["clearing"], json!({ "source": "same-day", "destination": "same-day" }));
+    assert!(t.get("processingChannel").is_none() && t.get("achDetails").is_none(), "{t}");
+    // The created timestamp carries milliseconds and Z, as zod's datetime wants.
+    assert_timestamp(&t["created"]);
+    assert!(raw.text.contains("\"status\":\"pending\""), "{}", raw.text);
+
+    // Metadata cannot ride on a balance transfer.
+    let mut b = body(&p.a_bank, &p.b_balance, "1.00");
+    b["metadata"] = json!({ "a": "b" });
+    assert_refused(
+        &d.post("/transfers", b).await,
+        "/metadata",
+        "Invalid",
+        "Metadata not supported for this type of transfer.",
+    );
+}
+
+#[tokio::test]
+async fn instant_payments_go_from_a_balance_to_an_rtp_bank_and_name_the_network() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let biz = verified_business(&d, "bo@example.com").await;
+    let biz_balance = balance_of(&d, &biz).await;
+    let biz_bank = verified_bank(&d, &biz, "55556666", "Bo checking").await;
+    fund(&app, &biz_balance, 100_000).await;
+    fund(&app, &p.a_balance, 100_000).await;
+    let instant = |source: &str, destination: &str| {
+        let mut b = body(source, destination, "10.00");
+        b["processingChannel"] = json!({ "destination": "instant" });
+        b
+    };
+    let t = transfer(&d, &d.post("/transfers", instant(&biz_balance, &p.b_bank)).await.location()).await;
+    assert_eq!(t["processingChannel"], json!({ "destination": "real-time-payments" }), "{t}");
+    let credit = transfer(&d, &href(&t, "funded-transfer")).await;
+    assert_eq!(credit["processingChannel"]["destination"], "real-time-payments");
+
+    let r = d.post("/transfers", instant(&biz_bank, &p.b_bank)).await;
+    assert_refused(
+        &r,
+        "/_links/destination/href",
+        "NotAllowed",
+        "Transfers using the Real Time Payments processing channel must be funded by a balance",
+    );
+    let r = d.post("/transfers", instant(&p.a_balance, &p.b_bank)).await;
+    assert_refused(
+        &r,
+        "",
+        "NotAllowed",
+        "Real Time Payments does not currently support transfers between personal accounts",
+    );
+    let mut b = instant(&biz_balance, &p.b_bank);
+    b["fees"] = json!([{ "_links": { "charge-to": { "href": format!("{DWOLLA_SANDBOX}/customers/{}", p.b) } },
+                          "amount": { "value": "1.00", "currency": "USD" } }]);
+    assert_refused(
+        &d.post("/transfers", b).await,
+        "",
+        "NotAllowed",
+        "Real Time Payments does not currently support facilitator fees",
+    );
+    // A routing number off the sandbox's RTP list is ACH only.
+    let r = d
+        .post(
+            &format!("/customers/{}/funding-sources", p.b),
+            json!({ "routingNumber": "011000015", "accountNumber": "4444555566", "bankAccountType": "checking", "name": "ACH only" }),
+        )
+        .await;
+    let ach_only = r.created_id();
+    let r = d.post("/transfers", instant(&biz_balance, &ach_only)).await;
+    assert_refused(
+        &r,
+        "/processingChannel/destination",
+        "NotAllowed",
+        "Destination funding source does not support processing channel",
+    );
+    assert_refused(
+        &d.post("/transfers", instant(&biz_balance, &p.b_balance)).await,
+        "/processingChannel/destination",
+        "NotAllowed",
+        "Destination funding source does not support processing channel",
+    );
+}
+
+// ---- fees ----------------------------------------------------------------------------------
+
+fn fee(customer: &str, value: &str) -> Value {
+    json!({ "_links": { "charge-to": { "href": format!("{DWOLLA_SANDBOX}/customers/{customer}") } },
+            "amount": { "value": value, "currency": "USD" } })
+}
+
+async fn account_balance(app: &TestApp) -> String {
+    let tenant = sandbox_tenant(app);
+    let sources = app
+        .store
+        .read(|mut c| async move { funding_sources::list_for_account(&mut c, tenant, None).await })
+        .await
+        .unwrap();
+    let balance = sources.iter().find(|f| f.kind == openiav_core::payments::FundingSourceKind::Balance);
+    balance.expect("the account's balance").id.clone()
+}
+
+#[tokio::test]
+async fn facilitator_fees_are_transfers_of_their_own_collected_on_completion() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let base = &app.payments_base;
+    fund(&app, &p.a_balance, 10_000).await;
+
+    let mut b = body(&p.a_balance, &p.b_balance, "10.00");
+    b["fees"] = json!([fee(&p.b, "1.00"), fee(&p.b, "0.50")]);
+    let location = d.post("/transfers", b).await.location();
+    let t = transfer(&d, &location).await;
+    assert_eq!(t["status"], "processed");
+    assert_link(&t["_links"]["fees"], &format!("{location}/fees"), "fee");
+
+    let fees = d.get(&format!("{location}/fees")).await;
+    assert_eq!(fees.status, 200, "{}", fees.text);
+    assert_eq!(fees.body["total"], 2);
+    let first = &fees.body["transactions"][0];
+    assert_eq!(first["amount"]["value"], "1.00");
+    assert_eq!(first["status"], "processed");
+    assert_link(&first["_links"]["created-from-transfer"], &location, "transfer");
+    assert_link(&first["_links"]["source"], &format!("{base}/customers/{}", p.b), "customer");
+    assert_link(&first["_links"]["destination"], &format!("{base}/accounts/{}", app.sandbox.id), "account");
+    assert_timestamp(&first["created"]);
+    let fee_id = first["id"].as_str().unwrap();
+    assert_eq!(transfer(&d, &format!("/transfers/{fee_id}")).await["id"], fee_id);
+
+    // The receiver got the amount less its fees; the account collected them.
+    assert_eq!(cents_in(&app, &p.a_balance).await, 9_000);
+    assert_eq!(cents_in(&app, &p.b_balance).await, 850);
+    assert_eq!(cents_in(&app, &account_balance(&app).await).await, 150);
+
+    // The fee shows in the lists of the charged customer and of the account.
+    let listed = d.get(&format!("/customers/{}/transfers", p.b)).await;
+    assert_eq!(listed.body["total"], 3, "{}", listed.text);
+    let account = d.get(&format!("/accounts/{}/transfers", app.sandbox.id)).await;
+    assert_eq!(account.status, 200, "{}", account.text);
+    assert_eq!(account.body["total"], 2, "{}", account.text);
+
+    // A transfer without fees has an empty fee list.
+    let plain = d.post("/transfers", body(&p.a_bank, &p.b_balance, "1.00")).await.location();
+    assert_eq!(d.get(&format!("{plain}/fees")).await.body, json!({ "transactions": [], "total": 0 }));
+}
+
+#[tokio::test]
+async fn fee_rules_refuse_with_dwollas_messages() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let stranger = d.customer("Sam", "sam@example.com").await;
+    let path = "/fees/_links/charge-to/href";
+    let with_fees = |fees: Value| {
+        let mut b = body(&p.a_bank, &p.b_balance, "10.00");
+        b["fees"] = fees;
+        b
+    };
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (json!([fee(&p.b, "5.01")]), "", "Facilitator fee sum too large."),
+        (json!([fee(&p.b, "3.00"), fee(&p.b, "2.01")]), "", "Facilitator fee sum too large."),
+        (json!([fee(&p.b, "0.00")]), "", "Facilitator fee below minimum."),
+        (json!([fee(&p.b, "abc")]), path, "Invalid facilitator fee amount."),
+        (json!([fee(&stranger, "1.00")]), path, "Unable to charge fee to specified destination."),
+        (
+            json!([fee(&p.a, "1.00"), fee(&p.b, "1.00")]),
+            path,
+            "Currently, all fees must be paid by same destination.\"",
+        ),
+        (json!([fee("0b1f7b7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", "1.00")]), "", "Facilitator fee account not found."),
+        (
+            json!([{ "_links": { "charge-to": { "href": format!("{DWOLLA_SANDBOX}/accounts/{}", app.sandbox.id) } },
+                     "amount": { "value": "1.00", "currency": "USD" } }]),
+            path,
+            "Unable to charge fee to specified destination.",
+        ),
+    ];
+    for (fees, at, message) in cases {
+        let r = d.post("/transfers", with_fees(fees.clone())).await;
+        assert_refused(&r, at, "Invalid", message);
+    }
+    // Exactly half is allowed.
+    assert_eq!(d.post("/transfers", with_fees(json!([fee(&p.a, "5.00")]))).await.status, 201);
+    // A customer paying itself has no one to facilitate for.
+    let mut own = body(&p.a_bank, &p.a_balance, "10.00");
+    own["fees"] = json!([fee(&p.a, "1.00")]);
+    assert_refused(&d.post("/transfers", own).await, "", "Invalid", "Account cannot facilitate this transaction.");
+}
+
+// ---- cancellation --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_pending_transfer_cancels_once_with_its_legs_and_refunds_its_balance() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    fund(&app, &p.a_balance, 5_000).await;
+    let mut b = body(&p.a_balance, &p.b_bank, "20.00");
+    b["correlationId"] = json!("c-1");
+    b["fees"] = json!([fee(&p.a, "1.00")]);
+    let location = d.post("/transfers", b).await.location();
+    assert_eq!(cents_in(&app, &p.a_balance).await, 2_900, "the amount and the sender's fee are held");
+    let t = transfer(&d, &location).await;
+    let credit = id_of(&href(&t, "funded-transfer"));
+
+    let r = d.post(&location, json!({ "status": "processed" })).await;
+    assert_refused(&r, "/status", "Invalid", "Status invalid.");
+    let r = d.post(&location, json!({})).await;
+    assert_refused(&r, "/status", "Invalid", "Status invalid.");
+
+    let r = d.post(&location, json!({ "status": "cancelled" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "cancelled");
+    assert!(r.body["_links"].get("cancel").is_none(), "{}", r.text);
+    assert_eq!(cents_in(&app, &p.a_balance).await, 5_000, "refunded");
+    assert_eq!(transfer(&d, &format!("/transfers/{credit}")).await["status"], "cancelled");
+    let fees = d.get(&format!("{location}/fees")).await;
+    assert_eq!(fees.body["transactions"][0]["status"], "cancelled");
+
+    let r = d.post(&location, json!({ "status": "cancelled" })).await;
+    assert_refused(&r, "/status", "NotAllowed", "Status not allowed.");
+    assert_eq!(cents_in(&app, &p.a_balance).await, 5_000, "refunded once");
+
+    let corr = Some("c-1".to_owned());
+    assert_eq!(
+        events_about(&d, &credit).await,
+        vec![
+            ("customer_bank_transfer_created".to_owned(), Some(p.b.clone()), corr.clone()),
+            ("customer_bank_transfer_cancelled".to_owned(), Some(p.b.clone()), corr.clone()),
+        ]
+    );
+    let topics: Vec<String> = events_about(&d, &id_of(&location)).await.into_iter().map(|e| e.0).collect();
+    assert_eq!(
+        topics,
+        [
+            "customer_transfer_created",
+            "customer_transfer_created",
+            "customer_transfer_cancelled",
+            "customer_transfer_cancelled"
+        ]
+    );
+
+    // A processed transfer is not cancellable; an unknown one is a 404.
+    let done = d.post("/transfers", body(&p.a_balance, &p.b_balance, "1.00")).await.location();
+    assert_refused(
+        &d.post(&done, json!({ "status": "cancelled" })).await,
+        "/status",
+        "NotAllowed",
+        "Status not allowed.",
+    );
+    let r = d.post("/transfers/0b1f7b7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", json!({ "status": "cancelled" })).await;
+    assert_error(&r, 404, "NotFound", None);
+}
+
+#[tokio::test]
+async fn cancelling_a_leg_cancels_its_transfer() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let location = d.post("/transfers", body(&p.a_bank, &p.b_balance, "3.00")).await.location();
+    let leg = href(&transfer(&d, &location).await, "funding-transfer");
+    let r = d.post(&leg, json!({ "status": "cancelled" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["id"], id_of(&leg).as_str());
+    assert_eq!(r.body["status"], "cancelled");
+    assert_eq!(transfer(&d, &location).await["status"], "cancelled");
+}
+
+// ---- lists ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn transfer_lists_filter_and_page() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = pair(&d).await;
+    let base = &app.payments_base;
+    let mut ids = Vec::new();
+    for (i, amount) in ["1.00", "2.00", "3.00", "4.00", "5.00"].iter().enumerate() {
+        let mut b = body(&p.a_bank, &p.b_balance, amount);
+        b["correlationId"] = json!(format!("order-{}", i % 2));
+        ids.push(d.post("/transfers", b).await.created_id());
+    }
+    let cancel = format!("/transfers/{}", ids[0]);
+    assert_eq!(d.post(&cancel, json!({ "status": "cancelled" })).await.status, 200);
+    let list = |query: &str| {
+        let path = format!("/customers/{}/transfers{query}", p.a);
+        let d = d.clone();
+        async move { d.get(&path).await }
+    };
+    let ids_of = |r: &HalResp| -> Vec<String> {
+        r.body["_embedded"]["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let all = list("").await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert_eq!(all.body["total"], 5);
+    assert_eq!(ids_of(&all), ids.iter().rev().cloned().collect::<Vec<_>>(), "newest first");
+    let path = format!("{base}/customers/{}/transfers", p.a);
+    assert_link(&all.body["_links"]["self"], &format!("{path}?limit=25&offset=0"), "transfer");
+    assert_link(&all.body["_links"]["first"], &format!("{path}?limit=25&offset=0"), "transfer");
+    for t in all.body["_embedded"]["transfers"].as_array().unwrap() {
+        assert_timestamp(&t["created"]);
+    }
+
+    assert_eq!(list("?startAmount=2.00&endAmount=4.00").await.body["total"], 3);
+    assert_eq!(ids_of(&list("?status=cancelled").await), [ids[0].clone()]);
+    assert_eq!(list("?status=pending").await.body["total"], 4);
+    assert_eq!(list("?correlationId=order-1").await.body["total"], 2);
+    assert_eq!(list("?search=b%40example.com").await.body["total"], 5);
+    assert_eq!(list("?search=nobody").await.body["total"], 0);
+    let today = openiav_core::clock::Timestamp::from_millis(time::OffsetDateTime::now_utc().unix_timestamp() * 1000)
+        .to_date_string();
+    assert_eq!(list(&format!("?startDate={today}&endDate={today}")).await.body["total"], 5);
+    assert_eq!(list("?endDate=2000-01-01").await.body["total"], 0);
+
+    let page = list("?limit=2&offset=1&status=pending").await;
+    assert_eq!(page.body["total"], 4);
+    assert_eq!(ids_of(&page).len(), 2);
+    assert_link(&page.body["_links"]["next"], &format!("{path}?limit=2&offset=3&status=pending"), "transfer");
+    assert_link(&page.body["_links"]["prev"], &format!("{path}?limit=2&offset=0&status=pending"), "transfer");
+    assert_link(&page.body["_links"]["last"], &format!("{path}?limit=2&offset=2&status=pending"), "transfer");
+
+    assert_field_error(&list("?status=done").await, "/status", "Invalid");
+    assert_field_error(&list("?startAmount=x").await, "/startAmount", "Invalid");
+    assert_field_error(&list("?startDate=yesterday").await, "/startDate", "Invalid");
+    assert_error(&d.get("/customers/0b1f7b7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f/transfers").await, 404, "NotFound", None);
+    assert_error(&d.get("/accounts/0b1f7b7e-1a2b-4c3d-8e9f-0a1b2c3d4e5f/transfers").await, 404, "NotFound", None);
+    // The account takes no part in customer-to-customer transfers.
+    assert_eq!(d.get(&format!("/accounts/{}/transfers", app.sandbox.id)).await.body["total"], 0);
+}
+
+// ---- isolation -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn another_tenant_sees_none_of_the_transfers_or_funding_sources() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let (other, _) = Dwolla::other_tenant(&app).await;
+    let p = pair(&d).await;
+    let location = d.post("/transfers", body(&p.a_bank, &p.b_balance, "1.00")).await.location();
+    let leg = href(&transfer(&d, &location).await, "funding-transfer");
+
+    assert_error(&other.get(&location).await, 404, "NotFound", None);
+    assert_error(&other.get(&leg).await, 404, "NotFound", None);
+    assert_error(&other.get(&format!("{location}/fees")).await, 404, "NotFound", None);
+    assert_error(&other.post(&location, json!({ "status": "cancelled" })).await, 404, "NotFound", None);
+    assert_error(&other.get(&format!("/customers/{}/transfers", p.a)).await, 404, "NotFound", None);
+    assert_error(&other.get(&format!("/accounts/{}/transfers", app.sandbox.id)).await, 404, "NotFound", None);
+    let r = other.post("/transfers", body(&p.a_bank, &p.b_balance, "1.00")).await;
+    assert_refused(&r, "/_links/source/href", "Invalid", "Funding source not found.");
+    assert_eq!(transfer(&d, &location).await["status"], "pending", "untouched");
+}

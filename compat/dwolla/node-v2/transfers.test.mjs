@@ -1,9 +1,11 @@
 // Transfers with Dwolla's Node SDK `dwolla-v2` 3.4.2, unchanged except for its URLs: the MX flow
 // (widget in Chromium) to a customer's verified bank, then
 //   (1) $1.00 from that bank to the account's balance (GET /accounts/{id}/funding-sources), with a
-//       correlationId and metadata → POST /sandbox-simulations → processed, the balance up $1.00,
-//       and the signed completed webhooks carrying the correlationId;
-//   (3) a pending transfer cancelled, the customer's transfers listed with filters, the fees of a
+//       correlationId → POST /sandbox-simulations → processed, the balance up $1.00, and the signed
+//       completed webhooks carrying the correlationId; metadata on a transfer that touches a balance
+//       is refused ("Metadata not supported for this type of transfer.");
+//   (3) a pending bank → bank transfer with metadata cancelled, the customer's transfers listed with
+//       filters, the fees of a
 //       transfer with a facilitator fee, and a balance-sourced transfer refused with
 //       "Insufficient funds.";
 //   (2) the bank renamed R01 → a transfer fails at the next simulation, the failed webhook, and
@@ -146,19 +148,21 @@ describe('dwolla-v2 3.4.2: transfers', { timeout: 300000 }, () => {
     assert.equal(balance._links?.balance?.href, href(`funding-sources/${balance.id}/balance`), JSON.stringify(balance));
     state.set('accountId', accountId);
     state.set('accountBalanceId', balance.id);
+    const bank = sources.find((s) => s.type === 'bank' && s.status === 'verified');
+    assert.ok(bank, `a verified bank among the account's funding sources ${JSON.stringify(sources)}`);
+    state.set('accountBankId', bank.id);
     state.set('balanceBefore', await accountBalanceCents());
   });
 
-  it('(1) POST /transfers $1.00 bank → account balance, with correlationId and metadata → 201; GET → pending', async () => {
+  it('(1) POST /transfers $1.00 bank → account balance, with a correlationId → 201; GET → pending', async () => {
     const [customerId, accountId, bankId, balanceId] = state.need('customerId', 'accountId', 'bankId', 'accountBalanceId');
     const correlationId = state.set('correlationId', t.correlationId(SUITE));
-    const id = await createTransfer(bankToAccountBalance('1.00', { correlationId, metadata: { paymentId: 'compat-1', note: 'first' } }));
+    const id = await createTransfer(bankToAccountBalance('1.00', { correlationId }));
     state.set('transferId', id);
     const body = await getTransfer(id);
     assert.equal(body.status, 'pending');
     assert.deepEqual(body.amount, { value: '1.00', currency: 'USD' });
     assert.equal(body.correlationId, correlationId);
-    assert.deepEqual(body.metadata, { paymentId: 'compat-1', note: 'first' });
     assert.equal(body._links.self.href, href(`transfers/${id}`));
     assert.equal(body._links.source.href, href(`customers/${customerId}`));
     assert.equal(body._links.destination.href, href(`accounts/${accountId}`));
@@ -201,10 +205,34 @@ describe('dwolla-v2 3.4.2: transfers', { timeout: 300000 }, () => {
     assert.equal(debit._links['funded-transfer']?.href, href(`transfers/${id}`), `the leg's funded-transfer is the transfer: ${JSON.stringify(debit)}`);
   });
 
-  it('(3) cancel: POST /transfers/{id} {status: cancelled} → 200 cancelled; GET → cancelled, no cancel link', async () => {
-    const id = await createTransfer(bankToAccountBalance('2.50', { correlationId: t.correlationId(SUITE) }));
+  it('(1) metadata on a transfer to a balance → 400 ValidationError at /metadata', async () => {
+    const err = await rejection(
+      dwolla.post('transfers', bankToAccountBalance('1.00', { metadata: { paymentId: 'compat-1' } }), { 'Idempotency-Key': crypto.randomUUID() }),
+      'metadata with a balance',
+    );
+    assert.equal(err.status, 400, describeError(err));
+    assert.equal(err.body.code, 'ValidationError', describeError(err));
+    const [e] = err.body._embedded?.errors || [];
+    assert.equal(e?.path, '/metadata', describeError(err));
+    assert.equal(e?.message, 'Metadata not supported for this type of transfer.', describeError(err));
+  });
+
+  it('(3) cancel: a bank → bank transfer with metadata; POST /transfers/{id} {status: cancelled} → 200 cancelled', async () => {
+    const [bankId, accountBankId, accountId] = state.need('bankId', 'accountBankId', 'accountId');
+    const metadata = { paymentId: 'compat-1', note: 'to be cancelled' };
+    const id = await createTransfer({
+      _links: { source: { href: `${c.DWOLLA_SANDBOX}/funding-sources/${bankId}` }, destination: { href: `${c.DWOLLA_SANDBOX}/funding-sources/${accountBankId}` } },
+      amount: { currency: 'USD', value: '2.50' },
+      correlationId: t.correlationId(SUITE),
+      metadata,
+    });
     state.set('cancelledId', id);
-    assert.equal((await getTransfer(id))._links.cancel?.href, href(`transfers/${id}`));
+    const pending = await getTransfer(id);
+    assert.equal(pending.status, 'pending');
+    assert.deepEqual(pending.metadata, metadata, JSON.stringify(pending));
+    assert.equal(pending._links.destination.href, href(`accounts/${accountId}`));
+    assert.equal(pending._links['destination-funding-source'].href, href(`funding-sources/${accountBankId}`));
+    assert.equal(pending._links.cancel?.href, href(`transfers/${id}`));
     const res = await api.post(`transfers/${id}`, { status: 'cancelled' });
     assert.equal(res.status, 200);
     t.assertTransferWire(res.body, id);

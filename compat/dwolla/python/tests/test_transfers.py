@@ -2,9 +2,10 @@
 customer's verified bank, then
 
   (1) $1.00 from that bank to the account's balance (GET /accounts/{id}/funding-sources) with a
-      correlationId and metadata -> POST /sandbox-simulations -> processed, the balance $1.00 higher,
-      the signed completed webhooks carrying the correlationId;
-  (3) a pending transfer cancelled, the customer's transfers listed with filters, the fees of a
+      correlationId -> POST /sandbox-simulations -> processed, the balance $1.00 higher, the signed
+      completed webhooks carrying the correlationId; metadata on a transfer that touches a balance
+      is refused ("Metadata not supported for this type of transfer.");
+  (3) a pending bank -> bank transfer with metadata cancelled, the customer's transfers listed with filters, the fees of a
       transfer with a facilitator fee, a balance-sourced transfer refused with "Insufficient funds."
       (dwollav2.ValidationError);
   (2) the bank renamed R01 -> the next transfer fails at the simulation, the failed webhook, and
@@ -214,21 +215,20 @@ def test_transfers_the_account_and_its_balance_funding_source(state):
     assert balance["status"] == "verified", balance
     state.set("account_id", account_id)
     state.set("account_balance_id", balance["id"])
+    bank = next((s for s in sources if s["type"] == "bank" and s["status"] == "verified"), None)
+    assert bank is not None, sources
+    state.set("account_bank_id", bank["id"])
     state.set("balance_before", account_balance_cents(state))
 
 
-def test_transfers_1_create_bank_to_account_balance_with_correlation_id_and_metadata(state):
+def test_transfers_1_create_bank_to_account_balance_with_a_correlation_id(state):
     token, customer_id, account_id, bank_id, balance_id = state.need("token", "customer_id", "account_id", "bank_id", "account_balance_id")
     cid = state.set("correlation_id", correlation_id())
-    transfer_id = state.set(
-        "transfer_id",
-        create_transfer(token, bank_to_account_balance(state, "1.00", correlationId=cid, metadata={"paymentId": "compat-py", "note": "first"})),
-    )
+    transfer_id = state.set("transfer_id", create_transfer(token, bank_to_account_balance(state, "1.00", correlationId=cid)))
     body = get_transfer(token, transfer_id)
     assert body["status"] == "pending", body
     assert body["amount"] == {"value": "1.00", "currency": "USD"}, body
     assert body.get("correlationId") == cid, body
-    assert body.get("metadata") == {"paymentId": "compat-py", "note": "first"}, body
     links = body["_links"]
     assert links["source"]["href"] == href(f"customers/{customer_id}"), links
     assert links["destination"]["href"] == href(f"accounts/{account_id}"), links
@@ -270,10 +270,36 @@ def test_transfers_1_completed_webhooks_carry_the_correlation_id(state, hooks):
     assert debit["_links"].get("funded-transfer", {}).get("href") == href(f"transfers/{transfer_id}"), debit
 
 
-def test_transfers_3_cancel_a_pending_transfer(state):
+def test_transfers_1_metadata_on_a_transfer_to_a_balance_is_refused(state):
     token = state.need("token")
-    transfer_id = state.set("cancelled_id", create_transfer(token, bank_to_account_balance(state, "2.50", correlationId=correlation_id())))
-    assert get_transfer(token, transfer_id)["_links"]["cancel"]["href"] == href(f"transfers/{transfer_id}")
+    with pytest.raises(dwollav2.Error) as ei:
+        token.post("transfers", bank_to_account_balance(state, "1.00", metadata={"paymentId": "compat-py"}), {"Idempotency-Key": str(uuid.uuid4())})
+    e = ei.value
+    assert isinstance(e, dwollav2.ValidationError), describe(e)
+    (entry,) = e.body["_embedded"]["errors"]
+    assert entry["path"] == "/metadata", describe(e)
+    assert entry["message"] == "Metadata not supported for this type of transfer.", describe(e)
+
+
+def test_transfers_3_cancel_a_pending_bank_to_bank_transfer_with_metadata(state):
+    token, bank_id, account_bank_id, account_id = state.need("token", "bank_id", "account_bank_id", "account_id")
+    metadata = {"paymentId": "compat-py", "note": "to be cancelled"}
+    body = {
+        "_links": {
+            "source": {"href": f"{DWOLLA_SANDBOX}/funding-sources/{bank_id}"},
+            "destination": {"href": f"{DWOLLA_SANDBOX}/funding-sources/{account_bank_id}"},
+        },
+        "amount": {"currency": "USD", "value": "2.50"},
+        "correlationId": correlation_id(),
+        "metadata": metadata,
+    }
+    transfer_id = state.set("cancelled_id", create_transfer(token, body))
+    pending = get_transfer(token, transfer_id)
+    assert pending["status"] == "pending", pending
+    assert pending.get("metadata") == metadata, pending
+    assert pending["_links"]["destination"]["href"] == href(f"accounts/{account_id}"), pending
+    assert pending["_links"]["destination-funding-source"]["href"] == href(f"funding-sources/{account_bank_id}"), pending
+    assert pending["_links"]["cancel"]["href"] == href(f"transfers/{transfer_id}"), pending
     res = call(token, "POST", f"transfers/{transfer_id}", {"status": "cancelled"})
     assert res.status == 200
     assert_transfer_wire(res.body, transfer_id)

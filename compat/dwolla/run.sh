@@ -15,7 +15,11 @@
 # suite's reauth file (node-v2/reauth.test.mjs, typescript/reauth.test.mjs, python/tests/test_reauth.py)
 # then re-authenticates an MX exchange: the sandbox simulation, UpdateCredentials on the balance,
 # the customer_exchange_reauth_required webhook, and the re-auth session's widget completed in
-# update-credentials mode.
+# update-credentials mode. Each suite's transfers file (node-v2/transfers.test.mjs,
+# typescript/transfers.test.mjs, python/tests/test_transfers.py) then moves money: IAV to a verified
+# bank, $1.00 to the account's balance processed by POST /sandbox-simulations with the completed
+# webhooks carrying the correlationId, a cancel, filtered lists, facilitator fees, "Insufficient
+# funds.", and an R01 failure with its failure reason.
 #
 #   bash compat/dwolla/run.sh
 #

@@ -156,7 +156,7 @@ pub fn failed_transfer(transfer: &TransferRecord, legs: &[BankTransferRecord]) -
 
 /// The failure record of the tenant's transfer or leg `id`; 404 when it is unknown or did not fail.
 pub async fn find(state: &AppState, tenant: TenantId, id: &str) -> Result<Failure, DwollaError> {
-    let id = id.to_owned();
+    let id = id.to_ascii_lowercase();
     let base = state.base().to_owned();
     let found = state
         .store

@@ -285,6 +285,7 @@ async fn an_r01_source_bank_fails_the_debit_with_its_failure_record() {
 
     let f = failure(&d, &t).await;
     assert_eq!(f.status, 200, "{}", f.text);
+    assert_eq!(failure(&d, &t.to_uppercase()).await.body, f.body, "ids in any case");
     assert_eq!(f.body["code"], "R01");
     assert_eq!(f.body["description"], "Insufficient Funds");
     assert_eq!(

@@ -59,7 +59,11 @@ async fn concurrent_transfers_from_one_balance_never_overdraw_it() {
     let app = TestApp::spawn().await;
     let d = Dwolla::sandbox(&app).await;
     let p = pair(&d).await;
-    fund(&app, &p.a_balance, 500).await;
+    // Funded the way a client funds it: a bank-to-balance transfer the sandbox processes.
+    let deposit = d.post("/transfers", body(&p.a_bank, &p.a_balance, "5.00")).await.location();
+    assert_eq!(d.post("/sandbox-simulations", json!({})).await.status, 200);
+    assert_eq!(d.get(&deposit).await.body["status"], "processed");
+    assert_eq!(cents_in(&app, &p.a_balance).await, 500);
     let requests = (0..10).map(|_| ("/transfers".to_owned(), body(&p.a_balance, &p.b_balance, "1.00"))).collect();
     let answers = all_at_once(&d, requests).await;
     let created = answers.iter().filter(|r| r.status == 201).count();
@@ -71,5 +75,5 @@ async fn concurrent_transfers_from_one_balance_never_overdraw_it() {
     assert_eq!(cents_in(&app, &p.a_balance).await, 0);
     assert_eq!(cents_in(&app, &p.b_balance).await, 500);
     let listed = d.get(&format!("/customers/{}/transfers", p.a)).await;
-    assert_eq!(listed.body["total"], 5, "{}", listed.text);
+    assert_eq!(listed.body["total"], 6, "the deposit and five sends: {}", listed.text);
 }

@@ -606,7 +606,16 @@ async fn options_are_kept_and_rendered_for_the_strict_sdk() {
     assert!(t.get("processingChannel").is_none() && t.get("achDetails").is_none(), "{t}");
     // The created timestamp carries milliseconds and Z, as zod's datetime wants.
     assert_timestamp(&t["created"]);
-    assert!(raw.text.contains("\"status\":\"pending\""), "{}", raw.text);
+    // The bytes a strict client parses: Dwolla's field order, link objects, the amount as strings.
+    assert!(raw.text.starts_with("{\"_links\":{\""), "{}", raw.text);
+    assert!(
+        raw.text.contains(&format!(
+            "\"id\":\"{}\",\"status\":\"pending\",\"amount\":{{\"value\":\"12.34\",\"currency\":\"USD\"}},\"created\":\"",
+            id_of(&location)
+        )),
+        "{}",
+        raw.text
+    );
 
     // Metadata cannot ride on a balance transfer.
     let mut b = body(&p.a_bank, &p.b_balance, "1.00");
@@ -958,4 +967,57 @@ async fn another_tenant_sees_none_of_the_transfers_or_funding_sources() {
     let r = other.post("/transfers", body(&p.a_bank, &p.b_balance, "1.00")).await;
     assert_refused(&r, "/_links/source/href", "Invalid", "Funding source not found.");
     assert_eq!(transfer(&d, &location).await["status"], "pending", "untouched");
+}
+
+// ---- the account as a party ----------------------------------------------------------------
+
+/// The account's bank and balance, as `GET /accounts/{id}/funding-sources` lists them.
+async fn account_sources(d: &Dwolla, tenant: &str) -> (String, String) {
+    let r = d.get(&format!("/accounts/{tenant}/funding-sources")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let list = r.body["_embedded"]["funding-sources"].as_array().unwrap();
+    let id = |kind: &str| list.iter().find(|f| f["type"] == kind).unwrap()["id"].as_str().unwrap().to_owned();
+    (id("bank"), id("balance"))
+}
+
+#[tokio::test]
+async fn the_account_sends_from_its_bank_with_unprefixed_topics_and_lists_its_transfers() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let base = &app.payments_base;
+    let tenant = app.sandbox.id.clone();
+    let (bank, balance) = account_sources(&d, &tenant).await;
+    // An unverified customer may receive from the account.
+    let u = d.customer("Una", "una@example.com").await;
+    let u_bank = d.bank_from_numbers(&u, "12121212", "U").await;
+
+    let location = d.post("/transfers", body(&bank, &u_bank, "7.00")).await.location();
+    let t = transfer(&d, &location).await;
+    assert_link(&t["_links"]["source"], &format!("{base}/accounts/{tenant}"), "account");
+    assert_link(&t["_links"]["destination"], &format!("{base}/customers/{u}"), "customer");
+    let leg = id_of(&href(&t, "funding-transfer"));
+    assert_eq!(events_about(&d, &leg).await, vec![("bank_transfer_created".to_owned(), None, None)]);
+    assert_eq!(
+        events_about(&d, &id_of(&location)).await,
+        vec![
+            ("transfer_created".to_owned(), None, None),
+            ("customer_transfer_created".to_owned(), Some(u.clone()), None)
+        ]
+    );
+    let leg_view = transfer(&d, &format!("/transfers/{leg}")).await;
+    assert_link(&leg_view["_links"]["destination"], &format!("{base}/accounts/{tenant}"), "account");
+
+    // Its balance sends what it holds.
+    fund(&app, &balance, 300).await;
+    let p_customer = verified_personal(&d, "p@example.com").await;
+    let p_balance = balance_of(&d, &p_customer).await;
+    assert_eq!(d.post("/transfers", body(&balance, &p_balance, "3.00")).await.status, 201);
+    assert_eq!(cents_in(&app, &p_balance).await, 300);
+    let r = d.post("/transfers", body(&balance, &p_balance, "0.01")).await;
+    assert_refused(&r, "/_links/source/href", "InsufficientFunds", "Insufficient funds.");
+
+    let listed = d.get(&format!("/accounts/{tenant}/transfers")).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body["total"], 2, "{}", listed.text);
+    assert_eq!(d.get(&format!("/accounts/{}/transfers", tenant.to_uppercase())).await.body["total"], 2);
 }

@@ -19,7 +19,7 @@ pub mod processing;
 pub mod rules;
 pub mod view;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
@@ -332,6 +332,23 @@ pub async fn create(
         })
         .collect();
 
+    // Lock every balance this write may move, in id order, before moving any: two transfers
+    // between the same balances in opposite directions then cannot deadlock on PostgreSQL.
+    let between_balances = source.kind == FundingSourceKind::Balance && destination.kind == FundingSourceKind::Balance;
+    let mut to_lock: BTreeSet<&str> = BTreeSet::new();
+    if source.kind == FundingSourceKind::Balance {
+        to_lock.insert(&source.id);
+    }
+    if between_balances {
+        to_lock.insert(&destination.id);
+        for fee in &fees {
+            to_lock.insert(&fee.source_id);
+            to_lock.insert(&fee.destination_id);
+        }
+    }
+    for id in to_lock {
+        funding_sources::find_for_update(c, tenant, id).await?;
+    }
     if source.kind == FundingSourceKind::Balance {
         let held = rules::held_at_creation(&transfer, &fees);
         let Some(mut balance) = funding_sources::find_for_update(c, tenant, &source.id).await? else {

@@ -16,6 +16,7 @@ use openiav_store::{Conn, StoreError};
 
 use super::events;
 use super::failure::ReturnCode;
+use super::rules;
 
 /// Legs one pass handles at most, as Dwolla's sandbox processes "the last 500".
 pub const BATCH: i64 = 500;
@@ -325,14 +326,7 @@ impl Pass<'_> {
             self.add(&t.destination_id, -t.amount.0).await?;
         }
         if settlement.refund_source {
-            // What creation held: the amount and the fees charged to the sender.
-            let held: i64 = t.amount.0
-                + fees
-                    .iter()
-                    .filter(|f| f.source_id == t.source_id && f.status == TransferStatus::Pending)
-                    .map(|f| f.amount.0)
-                    .sum::<i64>();
-            self.add(&t.source_id, held).await?;
+            self.add(&t.source_id, rules::held_at_creation(t, fees).0).await?;
         }
         let fee_status = match settlement.transfer {
             Some(TransferStatus::Processed) => TransferStatus::Processed,

@@ -477,10 +477,15 @@ fn decide_fees(
     Ok(vec![side; checked.fees.len()])
 }
 
-/// What a balance source is debited when the transfer is created: its amount and the fees
-/// charged to the sender (fees carry the charged party's funding source as theirs).
+/// What a balance source is debited when the transfer is created, and so given back when it
+/// fails or is cancelled: its amount and the fees charged to the sender not yet settled (fees
+/// carry the charged party's funding source as theirs).
 pub fn held_at_creation(t: &TransferRecord, fees: &[TransferRecord]) -> Cents {
-    let fees: i64 = fees.iter().filter(|f| f.source_id == t.source_id).map(|f| f.amount.0).sum();
+    let fees: i64 = fees
+        .iter()
+        .filter(|f| f.source_id == t.source_id && f.status == TransferStatus::Pending)
+        .map(|f| f.amount.0)
+        .sum();
     Cents(t.amount.0 + fees)
 }
 

@@ -69,17 +69,30 @@ class Flow:
         return self.values[keys[0]] if len(keys) == 1 else tuple(self.values[k] for k in keys)
 
 
-@pytest.fixture(scope="session")
-def flow():
-    f = Flow()
-    yield f
-    # Delete this suite's webhook subscription: the server fans every event out to each one.
+def _delete_subscription(f):
+    """Deletes the webhook subscription a flow made: the server fans every event out to each one."""
     token, subscription = f.values.get("token"), f.values.get("subscription")
     if token is not None and subscription is not None:
         try:
             token.delete(subscription)
         except dwollav2.Error:
             pass
+
+
+@pytest.fixture(scope="session")
+def flow():
+    f = Flow()
+    yield f
+    _delete_subscription(f)
+
+
+@pytest.fixture(scope="module")
+def state(client):
+    """One module's flow, starting from an application token."""
+    f = Flow()
+    f.set("token", client.Auth.client())
+    yield f
+    _delete_subscription(f)
 
 
 # --- webhook receiver ------------------------------------------------------------------------------
@@ -135,6 +148,14 @@ class Receiver:
 
 @pytest.fixture(scope="session")
 def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def hooks():
+    """One module's webhook receiver."""
     r = Receiver()
     yield r
     r.close()

@@ -19,8 +19,6 @@ from conftest import (
     DWOLLA_SANDBOX,
     MX_BASE,
     SCREENSHOT_ROOT,
-    Flow,
-    Receiver,
     assert_signed_delivery,
     complete_widget,
     wait_for_deliveries,
@@ -33,26 +31,6 @@ MESSAGE = (
 )
 SHOTS = SCREENSHOT_ROOT / "python-reauth"
 SECRET = "python-reauth-secret-0123456789ab"
-
-
-@pytest.fixture(scope="module")
-def state(client):
-    f = Flow()
-    f.set("token", client.Auth.client())
-    yield f
-    token, subscription = f.values.get("token"), f.values.get("subscription")
-    if subscription is not None:
-        try:
-            token.delete(subscription)
-        except dwollav2.Error:
-            pass
-
-
-@pytest.fixture(scope="module")
-def hooks():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def call(token, method, path, body=None):

@@ -29,8 +29,6 @@ from conftest import (
     DWOLLA_SANDBOX,
     SCREENSHOT_ROOT,
     WEBHOOK_WAIT_S,
-    Flow,
-    Receiver,
     assert_signed_delivery,
     complete_widget,
 )
@@ -39,26 +37,6 @@ SHOTS = SCREENSHOT_ROOT / "python-transfers"
 SECRET = "python-transfers-secret-0123456789"
 R01_DESCRIPTION = "Insufficient Funds"
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$")
-
-
-@pytest.fixture(scope="module")
-def state(client):
-    f = Flow()
-    f.set("token", client.Auth.client())
-    yield f
-    token, subscription = f.values.get("token"), f.values.get("subscription")
-    if subscription is not None:
-        try:
-            token.delete(subscription)
-        except dwollav2.Error:
-            pass
-
-
-@pytest.fixture(scope="module")
-def hooks():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def describe(e):

@@ -5,6 +5,7 @@
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
+use openiav_core::money::Cents;
 use openiav_core::payments::{
     BankAccountType, FundingSourceKind, FundingSourceMicroDepositStatus, FundingSourceStatus,
 };
@@ -281,8 +282,7 @@ pub struct Money {
 
 impl Money {
     pub fn usd(cents: i64) -> Self {
-        let sign = if cents < 0 { "-" } else { "" };
-        Self { currency: "USD", value: format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100) }
+        Self { currency: "USD", value: Cents(cents).to_string() }
     }
 }
 

@@ -10,6 +10,7 @@ use openiav_core::payments::TransferStatus;
 use openiav_store::repo::transfers::TransferFilter;
 
 use super::{paging, query_pairs};
+use crate::accounts;
 use crate::auth::AppToken;
 use crate::body::DwollaJson;
 use crate::customers::CUSTOMER_NOT_FOUND;
@@ -96,9 +97,7 @@ pub async fn account_list(
     Path(account_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, DwollaError> {
-    if TenantId::parse(&account_id.to_ascii_lowercase()) != Some(tenant) {
-        return Err(DwollaError::not_found("Account not found."));
-    }
+    accounts::own_account(tenant, &account_id)?;
     let filter = TransferFilter { account_party: true, ..TransferFilter::default() };
     list(&state, tenant, &format!("/accounts/{tenant}/transfers"), query.as_deref(), filter).await
 }

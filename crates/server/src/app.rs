@@ -213,6 +213,10 @@ impl App {
         if self.payments.config.visa_enabled {
             aggregation_routes = aggregation_routes.merge(openiav_visa::router(self.visa.clone()));
         }
+        // The control plane answers on both listeners, for whichever credentials a test holds.
+        let control =
+            openiav_control::Control::new(self.store.clone(), self.aggregation.clone(), self.payments.clone());
+        aggregation_routes = aggregation_routes.merge(openiav_control::router(control.clone()));
         let aggregation_router = trace_layer(with_edge(
             aggregation_routes.fallback(|| async { MxError::NotFound }).method_not_allowed_fallback(|| async {
                 MxError::MethodNotAllowed("This method is not allowed on this path.".into())
@@ -221,7 +225,7 @@ impl App {
             Edge { vendor: Vendor::Mx, deadline },
         ));
         let payments_router = trace_layer(with_edge(
-            openiav_payments::router(self.payments.clone()),
+            openiav_payments::router(self.payments.clone()).merge(openiav_control::router(control)),
             &self.store,
             Edge { vendor: Vendor::Dwolla, deadline },
         ));

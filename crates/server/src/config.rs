@@ -52,6 +52,9 @@ pub enum Command {
     /// Walk seed 000's open-banking flow end to end (an embedded server unless --payments-url
     /// names a running one) and print each step, the verified funding source and its webhooks.
     Demo(DemoArgs),
+    /// Control a running server's sandbox for one tenant: reset, snapshot, force, fire, clock,
+    /// faults, journal.
+    Sandbox(crate::sandbox::SandboxArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -101,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo(args) => demo(args).await,
+        Command::Sandbox(args) => openiav_server::sandbox::run(args).await,
         Command::Migrate => {
             let store = Store::open(&cli.database).await.context("opening the database")?;
             store.close().await;

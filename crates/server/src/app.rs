@@ -28,6 +28,7 @@ use crate::config::{base_url_for, ServeArgs};
 use crate::edge::{self, Edge, Vendor};
 use crate::link::InProcessLink;
 use crate::serve::{self, ConnectionLimits};
+use crate::vendor_hosts;
 use crate::verifier::InProcessVerifier;
 use crate::visa::InProcessVisa;
 
@@ -43,6 +44,7 @@ pub struct App {
     store: Store,
     request_deadline: Duration,
     limits: ConnectionLimits,
+    vendor_hosts: Option<vendor_hosts::Listener>,
     /// The sandbox tenant's credentials when this start created it.
     pub sandbox: Option<IssuedTenant>,
 }
@@ -122,9 +124,16 @@ impl App {
         let payments_listener = TcpListener::bind(args.payments_listen)
             .await
             .with_context(|| format!("binding the payments listener on {}", args.payments_listen))?;
+        let vendor_hosts = match args.vendor_hosts.enabled {
+            true => Some(vendor_hosts::Listener::bind(&args.vendor_hosts, database_url).await?),
+            false => None,
+        };
+        // In vendor-host mode the URLs handed out are the vendors' own, unless configured.
+        let vendor_url = |url: &str| vendor_hosts.is_some().then(|| url.to_owned());
         let public = args
             .aggregation_public_url
             .clone()
+            .or_else(|| vendor_url(vendor_hosts::AGGREGATION_PUBLIC_URL))
             .unwrap_or_else(|| base_url_for(aggregation_listener.local_addr().expect("bound")));
         let visa = openiav_visa::Visa::new(
             store.clone(),
@@ -144,6 +153,7 @@ impl App {
             public_base_url: args
                 .payments_public_url
                 .clone()
+                .or_else(|| vendor_url(vendor_hosts::PAYMENTS_PUBLIC_URL))
                 .unwrap_or_else(|| base_url_for(payments_listener.local_addr().expect("bound"))),
             visa_enabled: args.visa_partner,
         };
@@ -171,6 +181,7 @@ impl App {
             store,
             request_deadline,
             limits,
+            vendor_hosts,
             sandbox,
         })
     }
@@ -191,6 +202,16 @@ impl App {
 
     pub fn payments_addr(&self) -> SocketAddr {
         self.payments_listener.local_addr().expect("bound listener")
+    }
+
+    /// The vendor-host TLS listener's address, in vendor-host mode.
+    pub fn vendor_hosts_addr(&self) -> Option<SocketAddr> {
+        self.vendor_hosts.as_ref().map(vendor_hosts::Listener::local_addr)
+    }
+
+    /// The CA certificate file to trust, in vendor-host mode.
+    pub fn vendor_hosts_ca_file(&self) -> Option<&std::path::Path> {
+        self.vendor_hosts.as_ref().map(|l| l.ca_file.as_path())
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, drains in-flight requests, stops
@@ -244,13 +265,27 @@ impl App {
         ));
         let pruner =
             tokio::spawn(openiav_payments::idempotency::prune_expired(self.payments.clone(), stopped(stop_rx.clone())));
+        let vendor = self.vendor_hosts.map(|l| {
+            let routes = vendor_hosts::tls::Routes {
+                payments: payments_router.clone(),
+                aggregation: aggregation_router.clone(),
+            };
+            vendor_hosts::tls::serve(l.tcp, l.tls, routes, self.limits, stopped(stop_rx.clone()))
+        });
+        let vendor = async move {
+            match vendor {
+                Some(serving) => serving.await,
+                None => Ok(()),
+            }
+        };
         let aggregation =
             serve::serve(self.aggregation_listener, aggregation_router, self.limits, stopped(stop_rx.clone()));
         let payments = serve::serve(self.payments_listener, payments_router, self.limits, stopped(stop_rx.clone()));
         tracing::info!("openiav is serving");
-        let (a, p) = tokio::join!(aggregation, payments);
+        let (a, p, v) = tokio::join!(aggregation, payments, vendor);
         a.context("aggregation listener")?;
         p.context("payments listener")?;
+        v.context("vendor-host listener")?;
         let _ = worker.await;
         let _ = deliveries.await;
         let _ = pruner.await;

@@ -55,6 +55,20 @@ pub enum Command {
     /// Control a running server's sandbox for one tenant: reset, snapshot, force, fire, clock,
     /// faults, journal.
     Sandbox(crate::sandbox::SandboxArgs),
+    /// The local CA of vendor-host mode (`serve --vendor-hosts`).
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Print the CA certificate file to trust (made now if there is none yet), for
+    /// `NODE_EXTRA_CA_CERTS`, `SSL_CERT_FILE`/`REQUESTS_CA_BUNDLE` or the OS store.
+    Path {
+        /// The directory `serve --vendor-hosts-dir` names, if any.
+        #[arg(long = "vendor-hosts-dir", env = "OPENIAV_VENDOR_HOSTS_DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -171,6 +185,9 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
     pub idle_timeout_ms: u64,
 
+    #[command(flatten)]
+    pub vendor_hosts: crate::vendor_hosts::VendorHostsArgs,
+
     /// Credentials of the sandbox tenant, used when it is first bootstrapped.
     #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
     pub sandbox_mx_client_id: Option<String>,
@@ -199,6 +216,7 @@ impl ServeArgs {
             request_timeout_ms: 30_000,
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
+            vendor_hosts: crate::vendor_hosts::VendorHostsArgs::disabled(),
             sandbox_mx_client_id: None,
             sandbox_mx_api_key: None,
             sandbox_dwolla_key: None,

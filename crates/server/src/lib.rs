@@ -11,5 +11,6 @@ pub mod link;
 pub mod sandbox;
 pub mod serve;
 pub mod telemetry;
+pub mod vendor_hosts;
 pub mod verifier;
 pub mod visa;

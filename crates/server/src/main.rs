@@ -8,7 +8,7 @@ use openiav_core::crypto::{Keyring, MasterKey};
 use openiav_core::ids::TenantId;
 use openiav_server::app::App;
 use openiav_server::bootstrap::{self, PresetCredentials};
-use openiav_server::config::{Cli, Command, DemoArgs, ServeArgs, TenantCommand};
+use openiav_server::config::{CaCommand, Cli, Command, DemoArgs, ServeArgs, TenantCommand};
 use openiav_server::demo::Target;
 use openiav_server::{keys, telemetry};
 use openiav_store::repo::tenants;
@@ -30,6 +30,13 @@ async fn main() -> anyhow::Result<()> {
                 app.aggregation_addr(),
                 app.payments_addr()
             );
+            if let (Some(addr), Some(ca)) = (app.vendor_hosts_addr(), app.vendor_hosts_ca_file()) {
+                println!(
+                    "vendor hosts (TLS) on https://{addr}: {}; trust {}",
+                    openiav_server::vendor_hosts::host_names().join(", "),
+                    ca.display()
+                );
+            }
             // Before the first accept; logged after the banner, which scripts read first.
             raise_open_file_limit();
             app.run_until_stopped(shutdown_signal()).await
@@ -102,6 +109,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo(args) => demo(args).await,
         Command::Sandbox(args) => openiav_server::sandbox::run(args).await,
+        Command::Ca(CaCommand::Path { dir }) => {
+            println!("{}", openiav_server::vendor_hosts::ca_path(dir.as_deref(), &cli.database)?.display());
+            Ok(())
+        }
         Command::Migrate => {
             let store = Store::open(&cli.database).await.context("opening the database")?;
             store.close().await;

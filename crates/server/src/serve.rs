@@ -1,11 +1,13 @@
 //! The HTTP/1 accept loop: connection timeouts that close slow, silent and idle sockets, and a
 //! graceful stop that stops accepting and drains in-flight requests.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -31,6 +33,28 @@ pub async fn serve(
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    accept_loop(listener, shutdown, move |stream, stop| {
+        let router = router.clone();
+        async move {
+            let _ = stream.set_nodelay(true);
+            connection(TokioIo::new(stream), router, limits, limits.header_read, stop).await;
+        }
+    })
+    .await
+}
+
+/// Accepts connections on `listener` and runs `on_connection` for each in a task of its own
+/// until `shutdown` resolves; then stops accepting, tells the connections through their
+/// receiver, and waits until every one has finished.
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    mut on_connection: F,
+) -> std::io::Result<()>
+where
+    F: FnMut(TcpStream, watch::Receiver<()>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let (stop_tx, stop_rx) = watch::channel(());
     // Each connection holds a receiver; the drain is over when they are all gone.
     let (drained_tx, drained_rx) = watch::channel(());
@@ -48,9 +72,9 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
-        let (router, stop, drained) = (router.clone(), stop_rx.clone(), drained_rx.clone());
+        let (handled, drained) = (on_connection(stream, stop_rx.clone()), drained_rx.clone());
         tokio::spawn(async move {
-            connection(stream, router, limits, stop).await;
+            handled.await;
             drop(drained);
         });
     }
@@ -61,21 +85,33 @@ pub async fn serve(
     Ok(())
 }
 
-async fn connection(stream: TcpStream, router: Router, limits: ConnectionLimits, mut stop: watch::Receiver<()>) {
-    let _ = stream.set_nodelay(true);
+/// Serves one connection with `service`: closed when it sends no complete request within
+/// `first_request`, or when a keep-alive wait passes the idle limit; on stop, after the request
+/// in flight.
+pub(crate) async fn connection<I, S>(
+    io: I,
+    service: S,
+    limits: ConnectionLimits,
+    first_request: Duration,
+    mut stop: watch::Receiver<()>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: tower::Service<hyper::Request<Incoming>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let started = Arc::new(AtomicBool::new(false));
     let seen = started.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         seen.store(true, Ordering::Relaxed);
-        router.clone().oneshot(req)
+        service.clone().oneshot(req)
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.idle)
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(io, service);
     tokio::pin!(conn);
-    let first_request = tokio::time::sleep(limits.header_read);
+    let first_request = tokio::time::sleep(first_request);
     tokio::pin!(first_request);
     let (mut waiting_first, mut stopping) = (true, false);
     loop {

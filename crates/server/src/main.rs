@@ -110,7 +110,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo(args).await,
         Command::Sandbox(args) => openiav_server::sandbox::run(args).await,
         Command::Ca(CaCommand::Path { dir }) => {
-            println!("{}", openiav_server::vendor_hosts::ca_path(dir.as_deref(), &cli.database)?.display());
+            // Only the path on stdout, so that `$(openiav ca path)` is the file.
+            let (path, made) = openiav_server::vendor_hosts::ca_path(dir.as_deref(), &cli.database)?;
+            if made {
+                eprintln!("generated a local CA for vendor-host mode");
+            }
+            println!("{}", path.display());
             Ok(())
         }
         Command::Migrate => {

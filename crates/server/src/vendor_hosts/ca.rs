@@ -46,6 +46,10 @@ pub struct Material {
     pub chain: Vec<CertificateDer<'static>>,
     /// The hosts' private key.
     pub key: PrivateKeyDer<'static>,
+    /// Whether this call made the CA (else it was there).
+    pub made_ca: bool,
+    /// Whether this call issued the hosts' certificate (else it was reused).
+    pub issued: bool,
 }
 
 impl fmt::Debug for Material {
@@ -71,12 +75,12 @@ pub fn ensure(dir: &Path, hosts: &[&str]) -> anyhow::Result<Material> {
     let reusable = read_private(&hosts_file)?
         .and_then(|text| parse_bundle(&text).ok())
         .filter(|(_, chain)| covers(&ca.cert, chain, hosts, now + RENEW_BEFORE));
+    let issued = reusable.is_none();
     let (key, chain) = match reusable {
         Some(found) => found,
         None => {
             let text = issue_hosts_cert(&ca, hosts, now)?;
             replace(&hosts_file, text.as_bytes(), true).with_context(|| format!("writing {}", hosts_file.display()))?;
-            tracing::info!(file = %hosts_file.display(), "issued the vendor hosts' certificate");
             let issued = parse_bundle(&text)?;
             if !covers(&ca.cert, &issued.1, hosts, now) {
                 bail!("the certificate just issued does not verify against {}", ca_file.display());
@@ -84,7 +88,7 @@ pub fn ensure(dir: &Path, hosts: &[&str]) -> anyhow::Result<Material> {
             issued
         }
     };
-    Ok(Material { ca_file, ca: ca.cert, chain, key })
+    Ok(Material { ca_file, ca: ca.cert, chain, key, made_ca: ca.made, issued })
 }
 
 /// The CA: its key pair, certificate and the certificate's PEM text.
@@ -92,6 +96,8 @@ struct Ca {
     key: KeyPair,
     cert: CertificateDer<'static>,
     cert_pem: String,
+    /// Made by this call.
+    made: bool,
 }
 
 fn load_or_create_ca(dir: &Path) -> anyhow::Result<Ca> {
@@ -112,10 +118,7 @@ fn load_or_create_ca(dir: &Path) -> anyhow::Result<Ca> {
     let text = format!("{}{}", key.serialize_pem(), cert.pem());
     // Another process may have made one meanwhile: the first to link its file wins.
     match create_new(&path, text.as_bytes()) {
-        Ok(()) => {
-            tracing::info!(file = %dir.join(CA_FILE).display(), "generated a local CA for vendor-host mode");
-            parse_ca(&text)
-        }
+        Ok(()) => parse_ca(&text).map(|ca| Ca { made: true, ..ca }),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let text = read_private(&path)?.context("the CA file vanished")?;
             parse_ca(&text)
@@ -144,7 +147,7 @@ fn parse_ca(text: &str) -> anyhow::Result<Ca> {
     let at = text.find("-----BEGIN CERTIFICATE-----").context("no certificate")?;
     let cert_pem = text[at..].to_owned();
     let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).context("an unreadable certificate")?;
-    Ok(Ca { key, cert, cert_pem })
+    Ok(Ca { key, cert, cert_pem, made: false })
 }
 
 /// A private key followed by a certificate chain.

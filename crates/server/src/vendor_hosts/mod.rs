@@ -55,6 +55,12 @@ impl Listener {
         let material = tokio::task::spawn_blocking(move || ca::ensure(&dir, &host_names()))
             .await
             .context("making the vendor hosts' certificate")??;
+        if material.made_ca {
+            tracing::info!(file = %material.ca_file.display(), "generated a local CA for vendor-host mode");
+        }
+        if material.issued {
+            tracing::info!("issued the vendor hosts' certificate");
+        }
         let tls = tls::server_config(&material)?;
         let tcp = TcpListener::bind(args.listen)
             .await
@@ -68,11 +74,13 @@ impl Listener {
 }
 
 /// The CA certificate file to trust for the database's vendor-host directory (made now, with the
-/// hosts' certificate, if there is none yet), as an absolute path.
-pub fn ca_path(configured: Option<&Path>, database_url: &str) -> anyhow::Result<PathBuf> {
+/// hosts' certificate, if there is none yet), as an absolute path, and whether it was made now.
+pub fn ca_path(configured: Option<&Path>, database_url: &str) -> anyhow::Result<(PathBuf, bool)> {
     let dir = dir_for(configured, database_url);
     let material = ca::ensure(&dir, &host_names())?;
-    std::path::absolute(&material.ca_file).with_context(|| format!("resolving {}", material.ca_file.display()))
+    let path =
+        std::path::absolute(&material.ca_file).with_context(|| format!("resolving {}", material.ca_file.display()))?;
+    Ok((path, material.made_ca))
 }
 
 /// Which of openiav's APIs answers for a vendor host.

@@ -21,5 +21,6 @@ mod robustness;
 mod statements;
 mod test_passwords;
 mod users;
+mod vendor_hosts;
 mod verification;
 mod widget;

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Vendor-host mode the way a user runs it: `openiav serve --vendor-hosts` on the vendors' port
+# (443), the vendors' hosts sent to it by a hosts file, its CA trusted through
+# NODE_EXTRA_CA_CERTS=$(openiav ca path), and seed 000 run by unchanged SDKs that hard-code the
+# vendors' hosts:
+#   dwolla-v2 3.4.2        new Client({ key, secret, environment: 'sandbox' })  (nothing assigned after)
+#   mx-platform-node 2.1.0 new Configuration({ username, password, baseOptions })  (no basePath)
+# (seed000.test.mjs; it shares compat/dwolla/lib/common.mjs with the Dwolla suites).
+#
+# The hosts override: the SDK process runs in a mount namespace of its own (`unshare --mount`,
+# as root) in which a temporary hosts file is bind-mounted over /etc/hosts, so the machine's
+# /etc/hosts is never touched and nothing outside the test resolves the vendors' hosts to
+# openiav. The network namespace is the machine's (the server may use PostgreSQL on it); the
+# server listens on a loopback address of its own (VENDOR_HOSTS_IP, default 127.43.0.1), so port
+# 443 on 127.0.0.1 stays free. The widget step is the end user's, done over HTTP as the page's
+# script does it (open the URL, then the widget's API with the page's session token) on MX's
+# widget host; compat/dwolla and compat/widget drive the same widget in Chromium.
+#
+#   bash compat/vendor-hosts/run.sh
+#
+# Environment:
+#   OPENIAV_BIN           binary to test (default: <repo>/target/release/openiav); nothing is built
+#   OPENIAV_DATABASE_URL  sqlite://… or postgres://… (default: a SQLite file in a fresh temp dir).
+#                         For postgres, a fresh database openiav_compat_vhosts_* is created next to
+#                         the one named in the URL (and dropped afterwards).
+#   VENDOR_HOSTS_IP       the loopback address the vendor hosts resolve to (default 127.43.0.1)
+#   COMPAT_KEEP           set to 1 to keep the temp dir (server log, CA, hosts file) and the database
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+OPENIAV_BIN="${OPENIAV_BIN:-$REPO/target/release/openiav}"
+VENDOR_HOSTS_IP="${VENDOR_HOSTS_IP:-127.43.0.1}"
+COMPAT_KEEP="${COMPAT_KEEP:-0}"
+HOSTS="api-sandbox.dwolla.com api.dwolla.com int-api.mx.com api.mx.com int-widgets.moneydesktop.com widgets.moneydesktop.com"
+
+MX_CLIENT_ID="compat-mx-client-0000-000000000001"
+MX_API_KEY="compat0mx0api0key0000000000000000000001"
+DWOLLA_KEY="compat0dwolla0key000000000000000000000000000001"
+DWOLLA_SECRET="compat0dwolla0secret0000000000000000000000000001"
+ENCRYPTION_KEY="00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+log() { printf '[compat/vendor-hosts] %s\n' "$*" >&2; }
+
+if [[ ! -x "$OPENIAV_BIN" ]]; then
+  log "binary not found or not executable: $OPENIAV_BIN (build it with: cargo build --release -p openiav-server)"
+  exit 2
+fi
+for tool in node npm curl unshare mount python3; do
+  command -v "$tool" >/dev/null || { log "missing required tool: $tool"; exit 2; }
+done
+if [[ "$(id -u)" != 0 ]]; then
+  log "needs root: the server binds port 443 and the SDK process gets its hosts file through a bind mount in its own mount namespace"
+  exit 2
+fi
+if ! unshare --mount --propagation private true 2>/dev/null; then
+  log "cannot make a mount namespace here (unshare --mount failed); no other hosts override is used"
+  exit 2
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/openiav-compat-vhosts.XXXXXX")"
+SERVER_LOG="$WORK/server.log"
+SERVER_PID=""
+PG_ADMIN_URL=""
+PG_DB=""
+
+cleanup() {
+  local rc=$?
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ -n "$PG_DB" && "$COMPAT_KEEP" != 1 ]]; then
+    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  if [[ "$COMPAT_KEEP" == 1 ]]; then
+    log "kept $WORK${PG_DB:+ and database $PG_DB}"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+print_server_log() {
+  log "----- server log ($SERVER_LOG) -----"
+  cat "$SERVER_LOG" >&2 || true
+  log "----- end of server log -----"
+}
+
+# --- database ------------------------------------------------------------------------------
+DATABASE_URL="${OPENIAV_DATABASE_URL:-sqlite://$WORK/openiav.db}"
+case "$DATABASE_URL" in
+  postgres://*|postgresql://*)
+    command -v psql >/dev/null || { log "psql is needed for a postgres database URL"; exit 2; }
+    PG_ADMIN_URL="$DATABASE_URL"
+    PG_DB="openiav_compat_vhosts_$(date +%s)_$$_$RANDOM"
+    psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
+    DATABASE_URL="$(printf '%s' "$PG_ADMIN_URL" | sed -E "s#^(postgres(ql)?://[^/?]+)(/[^?]*)?(\\?.*)?\$#\\1/$PG_DB\\4#")"
+    log "database: fresh PostgreSQL database $PG_DB"
+    ;;
+  sqlite:*) log "database: $DATABASE_URL" ;;
+  *) log "unsupported OPENIAV_DATABASE_URL: $DATABASE_URL"; exit 2 ;;
+esac
+
+# --- dependencies ----------------------------------------------------------------------------
+installed() { node -p "try { require('$HERE/node_modules/$1/package.json').version } catch (e) { '' }"; }
+wanted() { node -p "require('$HERE/package.json').dependencies['$1']"; }
+need_npm=0
+for dep in dwolla-v2 mx-platform-node; do
+  [[ "$(installed "$dep")" == "$(wanted "$dep")" ]] || need_npm=1
+done
+[[ "$HERE/node_modules/.package-lock.json" -nt "$HERE/package-lock.json" ]] || need_npm=1
+if [[ "$need_npm" == 1 ]]; then
+  log "installing Node dependencies (npm ci)"
+  (cd "$HERE" && npm ci --no-audit --no-fund >&2)
+fi
+
+# --- the CA, as a user gets it (before any server runs) --------------------------------------
+VH_DIR="$WORK/vendor-hosts"
+CA_FILE="$("$OPENIAV_BIN" ca path --vendor-hosts-dir "$VH_DIR")"
+[[ -s "$CA_FILE" ]] || { log "openiav ca path printed $CA_FILE, which is not a file"; exit 1; }
+log "CA to trust: $CA_FILE"
+
+# --- server --------------------------------------------------------------------------------
+read -r P1 P2 < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+')
+log "starting $OPENIAV_BIN serve --vendor-hosts on $VENDOR_HOSTS_IP:443 (plain listeners on 127.0.0.1:$P1 and :$P2)"
+OPENIAV_DATABASE_URL="$DATABASE_URL" \
+OPENIAV_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
+OPENIAV_SANDBOX_MX_CLIENT_ID="$MX_CLIENT_ID" \
+OPENIAV_SANDBOX_MX_API_KEY="$MX_API_KEY" \
+OPENIAV_SANDBOX_DWOLLA_KEY="$DWOLLA_KEY" \
+OPENIAV_SANDBOX_DWOLLA_SECRET="$DWOLLA_SECRET" \
+RUST_LOG="${RUST_LOG:-info}" \
+  "$OPENIAV_BIN" serve --aggregation-listen "127.0.0.1:$P1" --payments-listen "127.0.0.1:$P2" \
+  --vendor-hosts --vendor-hosts-listen "$VENDOR_HOSTS_IP:443" --vendor-hosts-dir "$VH_DIR" \
+  >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+
+ready=0
+for _ in $(seq 1 300); do
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  if [[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_FILE" \
+        --resolve "api-sandbox.dwolla.com:443:$VENDOR_HOSTS_IP" https://api-sandbox.dwolla.com/health || true)" == 200 ]]; then
+    ready=1
+    break
+  fi
+  sleep 0.1
+done
+if [[ "$ready" != 1 ]]; then
+  log "the server did not answer https://api-sandbox.dwolla.com/health on $VENDOR_HOSTS_IP:443 within 30 s"
+  print_server_log
+  exit 1
+fi
+log "server is healthy over TLS (pid $SERVER_PID)"
+
+# --- the hosts override: a hosts file of the SDK process's own mount namespace ---------------
+HOSTS_FILE="$WORK/hosts"
+{ cat /etc/hosts; printf '%s %s\n' "$VENDOR_HOSTS_IP" "$HOSTS"; } > "$HOSTS_FILE"
+
+# --- suite ---------------------------------------------------------------------------------
+OUT="$WORK/seed000.out"
+rc=0
+log "===== seed000 (dwolla-v2 sandbox + mx-platform-node default base path) ====="
+NODE_EXTRA_CA_CERTS="$CA_FILE" \
+DWOLLA_BASE_URL="https://api-sandbox.dwolla.com" \
+MX_BASE_URL="https://int-widgets.moneydesktop.com" \
+DWOLLA_KEY="$DWOLLA_KEY" DWOLLA_SECRET="$DWOLLA_SECRET" MX_CLIENT_ID="$MX_CLIENT_ID" MX_API_KEY="$MX_API_KEY" \
+VENDOR_HOSTS_IP="$VENDOR_HOSTS_IP" \
+  unshare --mount --propagation private bash -c 'mount --bind "$1" /etc/hosts && cd "$2" && exec node --test --test-reporter=spec seed000.test.mjs' \
+  _ "$HOSTS_FILE" "$HERE" 2>&1 | tee "$OUT" || rc=$?
+passed="$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$OUT" | tail -1)"
+failed="$(sed -nE 's/^ℹ (fail|cancelled) ([0-9]+)$/\2/p' "$OUT" | awk '{ n += $1 } END { print n + 0 }')"
+passed="${passed:-0}"
+if [[ "$rc" != 0 && "$failed" == 0 ]]; then failed=1; fi
+if getent hosts api-sandbox.dwolla.com >/dev/null 2>&1 && [[ "$(getent hosts api-sandbox.dwolla.com | awk '{print $1}')" == "$VENDOR_HOSTS_IP" ]]; then
+  log "the machine's own resolver sends api-sandbox.dwolla.com to openiav: the override leaked"
+  failed=$((failed + 1))
+fi
+
+# --- shutdown ------------------------------------------------------------------------------
+log "stopping the server with SIGTERM"
+kill -TERM "$SERVER_PID"
+server_rc=0
+for _ in $(seq 1 150); do
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.1
+done
+if kill -0 "$SERVER_PID" 2>/dev/null; then
+  log "server did not exit within 15 s of SIGTERM"
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  server_rc=137
+  wait "$SERVER_PID" 2>/dev/null || true
+else
+  wait "$SERVER_PID" || server_rc=$?
+fi
+SERVER_PID=""
+if [[ "$server_rc" != 0 ]]; then
+  log "server exited with status $server_rc after SIGTERM (expected 0)"
+  failed=$((failed + 1))
+fi
+
+echo
+echo "===== compat/vendor-hosts summary ($OPENIAV_BIN, ${PG_DB:+postgres }${PG_DB:-sqlite}) ====="
+echo "  seed000  $passed passed, $failed failed"
+echo "  server   exit status $server_rc after SIGTERM"
+if [[ "$failed" != 0 ]]; then
+  print_server_log
+  echo "compat/vendor-hosts: FAILED"
+  echo "compat/vendor-hosts: $passed passed, $failed failed"
+  exit 1
+fi
+echo "compat/vendor-hosts: all passed"
+echo "compat/vendor-hosts: $passed passed, $failed failed"

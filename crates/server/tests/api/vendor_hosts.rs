@@ -31,7 +31,17 @@ struct VendorApp {
 
 impl VendorApp {
     async fn start(database_url: &str, key: &MasterKey, dir: &Path) -> Self {
+        Self::start_with(database_url, key, dir, |_| {}).await
+    }
+
+    async fn start_with(
+        database_url: &str,
+        key: &MasterKey,
+        dir: &Path,
+        configure: impl FnOnce(&mut ServeArgs),
+    ) -> Self {
         let mut args = ServeArgs::ephemeral();
+        configure(&mut args);
         args.vendor_hosts.enabled = true;
         args.vendor_hosts.listen = "127.0.0.1:0".parse().unwrap();
         args.vendor_hosts.dir = Some(dir.to_path_buf());
@@ -294,5 +304,60 @@ async fn ca_path_prints_the_ca_file_without_a_server_and_the_server_reuses_it() 
     let http = client_for(app.tls, &pem, &[]);
     let r = http.get("https://int-api.mx.com/health").send().await.unwrap();
     assert_eq!(r.status(), 200);
+    app.stop().await;
+}
+
+/// Reads until the server closes the connection; the timeout only turns a hang into a failure.
+async fn closed_by_server<S: tokio::io::AsyncRead + Unpin>(stream: &mut S, what: &str) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server kept the {what} connection open");
+}
+
+#[tokio::test]
+async fn the_tls_listener_has_the_plain_listeners_edge() {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::{self, pki_types::ServerName};
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url(dir.path()).await;
+    let mut app = VendorApp::start_with(&db, &MasterKey::generate(), &dir.path().join("vh"), |a| {
+        a.header_read_timeout_ms = 300;
+        a.idle_timeout_ms = 300;
+    })
+    .await;
+    let ca_pem = std::fs::read(&app.ca_file).unwrap();
+
+    // A socket that never starts its handshake, and one that never sends a request after it.
+    let mut silent = tokio::net::TcpStream::connect(app.tls).await.unwrap();
+    closed_by_server(&mut silent, "silent").await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from_pem_slice(&ca_pem).unwrap()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(app.tls).await.unwrap();
+    let mut tls = connector.connect(ServerName::try_from("api.mx.com").unwrap(), tcp).await.unwrap();
+    closed_by_server(&mut tls, "handshaken but silent").await;
+
+    // A NUL is refused in each host's vendor envelope.
+    let http = client_for(app.tls, &ca_pem, &[]);
+    let r = http.get("https://api-sandbox.dwolla.com/customers/%00").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with(HAL), "Dwolla's envelope");
+    let (status, body) = json_of(http.get("https://int-api.mx.com/users/%00").send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].is_string(), "MX's envelope: {body}");
     app.stop().await;
 }

@@ -12,9 +12,12 @@
 # /etc/hosts is never touched and nothing outside the test resolves the vendors' hosts to
 # openiav. The network namespace is the machine's (the server may use PostgreSQL on it); the
 # server listens on a loopback address of its own (VENDOR_HOSTS_IP, default 127.43.0.1), so port
-# 443 on 127.0.0.1 stays free. The widget step is the end user's, done over HTTP as the page's
-# script does it (open the URL, then the widget's API with the page's session token) on MX's
-# widget host; compat/dwolla and compat/widget drive the same widget in Chromium.
+# 443 on 127.0.0.1 stays free. The end user completes the exchange session's widget in Debian's
+# Chromium (compat/dwolla/browser/complete_widget.mjs, MX's web-widget-sdk), which resolves the
+# widget host through the same hosts file and trusts the CA through an NSS database made in a
+# temporary $HOME (certutil, Debian's libnss3-tools); the MX-side widget URL is completed over
+# HTTP as the page's script does it. Screenshots: compat/vendor-hosts/artifacts/screenshots/
+# (screenshots-postgres/ for a postgres run).
 #
 #   bash compat/vendor-hosts/run.sh
 #
@@ -24,6 +27,7 @@
 #                         For postgres, a fresh database openiav_compat_vhosts_* is created next to
 #                         the one named in the URL (and dropped afterwards).
 #   VENDOR_HOSTS_IP       the loopback address the vendor hosts resolve to (default 127.43.0.1)
+#   CHROMIUM_PATH         browser binary (default: /usr/bin/chromium, Debian's package `chromium`)
 #   COMPAT_KEEP           set to 1 to keep the temp dir (server log, CA, hosts file) and the database
 set -euo pipefail
 
@@ -32,6 +36,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 OPENIAV_BIN="${OPENIAV_BIN:-$REPO/target/release/openiav}"
 VENDOR_HOSTS_IP="${VENDOR_HOSTS_IP:-127.43.0.1}"
 COMPAT_KEEP="${COMPAT_KEEP:-0}"
+CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 HOSTS="api-sandbox.dwolla.com api.dwolla.com int-api.mx.com api.mx.com int-widgets.moneydesktop.com widgets.moneydesktop.com"
 
 MX_CLIENT_ID="compat-mx-client-0000-000000000001"
@@ -46,9 +51,13 @@ if [[ ! -x "$OPENIAV_BIN" ]]; then
   log "binary not found or not executable: $OPENIAV_BIN (build it with: cargo build --release -p openiav-server)"
   exit 2
 fi
-for tool in node npm curl unshare mount python3; do
-  command -v "$tool" >/dev/null || { log "missing required tool: $tool"; exit 2; }
+for tool in node npm curl unshare mount python3 certutil; do
+  command -v "$tool" >/dev/null || { log "missing required tool: $tool (certutil: apt-get install libnss3-tools)"; exit 2; }
 done
+if [[ ! -x "$CHROMIUM_PATH" ]]; then
+  log "no browser at $CHROMIUM_PATH: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH"
+  exit 2
+fi
 if [[ "$(id -u)" != 0 ]]; then
   log "needs root: the server binds port 443 and the SDK process gets its hosts file through a bind mount in its own mount namespace"
   exit 2
@@ -91,6 +100,7 @@ print_server_log() {
 
 # --- database ------------------------------------------------------------------------------
 DATABASE_URL="${OPENIAV_DATABASE_URL:-sqlite://$WORK/openiav.db}"
+SHOTS="$HERE/artifacts/screenshots"
 case "$DATABASE_URL" in
   postgres://*|postgresql://*)
     command -v psql >/dev/null || { log "psql is needed for a postgres database URL"; exit 2; }
@@ -98,6 +108,7 @@ case "$DATABASE_URL" in
     PG_DB="openiav_compat_vhosts_$(date +%s)_$$_$RANDOM"
     psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
     DATABASE_URL="$(printf '%s' "$PG_ADMIN_URL" | sed -E "s#^(postgres(ql)?://[^/?]+)(/[^?]*)?(\\?.*)?\$#\\1/$PG_DB\\4#")"
+    SHOTS="$HERE/artifacts/screenshots-postgres"
     log "database: fresh PostgreSQL database $PG_DB"
     ;;
   sqlite:*) log "database: $DATABASE_URL" ;;
@@ -116,12 +127,31 @@ if [[ "$need_npm" == 1 ]]; then
   log "installing Node dependencies (npm ci)"
   (cd "$HERE" && npm ci --no-audit --no-fund >&2)
 fi
+# The browser step is compat/dwolla's, with that suite's pinned playwright-core and web-widget-sdk.
+DWOLLA_DIR="$REPO/compat/dwolla"
+installed_in() { node -p "try { require('$1/node_modules/$2/package.json').version } catch (e) { '' }"; }
+wanted_in() { node -p "require('$1/package.json').dependencies['$2']"; }
+need_npm=0
+for dep in playwright-core @mxenabled/web-widget-sdk; do
+  [[ "$(installed_in "$DWOLLA_DIR" "$dep")" == "$(wanted_in "$DWOLLA_DIR" "$dep")" ]] || need_npm=1
+done
+if [[ "$need_npm" == 1 ]]; then
+  log "installing compat/dwolla's Node dependencies (npm ci) for its browser helper"
+  (cd "$DWOLLA_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2)
+fi
+rm -rf "$SHOTS"
+mkdir -p "$SHOTS"
 
 # --- the CA, as a user gets it (before any server runs) --------------------------------------
 VH_DIR="$WORK/vendor-hosts"
 CA_FILE="$("$OPENIAV_BIN" ca path --vendor-hosts-dir "$VH_DIR")"
 [[ -s "$CA_FILE" ]] || { log "openiav ca path printed $CA_FILE, which is not a file"; exit 1; }
 log "CA to trust: $CA_FILE"
+# Chromium's trust store on Linux: an NSS database in $HOME, here a temporary one.
+BROWSER_HOME="$WORK/home"
+mkdir -p "$BROWSER_HOME/.pki/nssdb"
+certutil -N -d "sql:$BROWSER_HOME/.pki/nssdb" --empty-password
+certutil -A -d "sql:$BROWSER_HOME/.pki/nssdb" -t "C,," -n "openiav vendor-host CA" -i "$CA_FILE"
 
 # --- server --------------------------------------------------------------------------------
 read -r P1 P2 < <(python3 -c '
@@ -173,7 +203,7 @@ NODE_EXTRA_CA_CERTS="$CA_FILE" \
 DWOLLA_BASE_URL="https://api-sandbox.dwolla.com" \
 MX_BASE_URL="https://int-widgets.moneydesktop.com" \
 DWOLLA_KEY="$DWOLLA_KEY" DWOLLA_SECRET="$DWOLLA_SECRET" MX_CLIENT_ID="$MX_CLIENT_ID" MX_API_KEY="$MX_API_KEY" \
-VENDOR_HOSTS_IP="$VENDOR_HOSTS_IP" \
+VENDOR_HOSTS_IP="$VENDOR_HOSTS_IP" VENDOR_HOSTS_SCREENSHOT_DIR="$SHOTS" CHROMIUM_PATH="$CHROMIUM_PATH" HOME="$BROWSER_HOME" \
   unshare --mount --propagation private bash -c 'mount --bind "$1" /etc/hosts && cd "$2" && exec node --test --test-reporter=spec seed000.test.mjs' \
   _ "$HOSTS_FILE" "$HERE" 2>&1 | tee "$OUT" || rc=$?
 passed="$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$OUT" | tail -1)"
@@ -210,6 +240,7 @@ fi
 echo
 echo "===== compat/vendor-hosts summary ($OPENIAV_BIN, ${PG_DB:+postgres }${PG_DB:-sqlite}) ====="
 echo "  seed000  $passed passed, $failed failed"
+echo "  shots    $(find "$SHOTS" -name '*.png' | wc -l) screenshots in ${SHOTS#"$REPO"/}"
 echo "  server   exit status $server_rc after SIGTERM"
 if [[ "$failed" != 0 ]]; then
   print_server_log

@@ -6,10 +6,11 @@
 // openiav's CA (NODE_EXTRA_CA_CERTS=$(openiav ca path)).
 //
 // The MX side: a user and an MX Bank member (mxuser/password) verified through the SDK, and a
-// Connect widget URL, on MX's widget host. The Dwolla side: token, webhook subscription, customer,
-// MX exchange session whose widget URL is on MX's widget host, the end user's widget steps (the
-// page and the API its script calls, over TLS on that host), available exchange connections,
-// exchange, verified funding source, its events and its two signed webhooks.
+// Connect widget URL on MX's widget host, completed over HTTP as the page's script does it. The
+// Dwolla side: token, webhook subscription, customer, MX exchange session whose widget URL is on
+// MX's widget host, the end user's widget steps there in Chromium through MX's web-widget-sdk
+// (compat/dwolla/browser/complete_widget.mjs), available exchange connections, exchange, verified
+// funding source, its events and its two signed webhooks.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,9 @@ import dns from 'node:dns/promises';
 import dwollaV2 from 'dwolla-v2';
 import { createRequire } from 'node:module';
 import mxPlatform from 'mx-platform-node';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { completeWidget } from '../dwolla/browser/complete_widget.mjs';
 import * as c from '../dwolla/lib/common.mjs';
 
 const { Client } = dwollaV2;
@@ -24,6 +28,8 @@ const { Configuration, UsersApi, InstitutionsApi, MembersApi, AccountsApi, Widge
 // The SDK's built-in server, which every API class uses when the configuration names none.
 const { BASE_PATH } = createRequire(import.meta.url)('mx-platform-node/dist/base.js');
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const SCREENSHOTS = process.env.VENDOR_HOSTS_SCREENSHOT_DIR || path.join(HERE, 'artifacts', 'screenshots');
 const VENDOR_IP = process.env.VENDOR_HOSTS_IP;
 const MX_CLIENT_ID = process.env.MX_CLIENT_ID;
 const MX_API_KEY = process.env.MX_API_KEY;
@@ -163,10 +169,16 @@ describe('vendor-host mode: seed 000 with dwolla-v2 (sandbox) and mx-platform-no
     assert.equal(connected.connection_status, 'CONNECTED', JSON.stringify(connected));
     const listed = (await accounts.listUserAccounts(user)).data.accounts;
     assert.ok(listed.length >= 1, 'the member has accounts');
-    const widget = (await widgets.requestWidgetURL(user, { widget_url: { widget_type: 'connect_widget' } })).data.widget_url;
+  });
+
+  it('MX: a Connect widget URL from mx-platform-node is on the widget host, which serves the widget', async () => {
+    const user = (await users.createUser({ user: { id: `vendor-hosts-widget-${process.pid}-${Date.now()}` } })).data.user.guid;
+    const widget = (await widgets.requestWidgetURL(user, { widget_url: { widget_type: 'connect_widget', mode: 'verification' } })).data.widget_url;
     assert.ok(widget.url.startsWith(`${MX_WIDGETS}/md/connect/`), `the widget URL is on MX's widget host: ${widget.url}`);
-    const page = await fetch(widget.url);
-    assert.equal(page.status, 200, 'the widget host serves it');
+    // The end user's steps over HTTP, as the page's script takes them.
+    const { member } = await completeWidgetOverApi(widget.url);
+    const listed = (await members.listMembers(user)).data.members;
+    assert.ok(listed.some((m) => m.guid === member && m.connection_status === 'CONNECTED'), JSON.stringify(listed));
   });
 
   it('Dwolla: a token from the sandbox host', async () => {
@@ -206,9 +218,12 @@ describe('vendor-host mode: seed 000 with dwolla-v2 (sandbox) and mx-platform-no
     state.set('widgetUrl', url);
   });
 
-  it('the end user connects MX Bank in the widget on its own host', async () => {
-    const result = await completeWidgetOverApi(state.need('widgetUrl'));
-    assert.match(result.member, /^MBR-/);
+  it('the end user completes MX Connect on the widget host in Chromium (ConnectWidget → onConnectedPrimaryAction)', { timeout: 60000 }, async () => {
+    // Chromium resolves the widget host through this namespace's hosts file and trusts the CA
+    // through the NSS database run.sh made in $HOME.
+    const result = await completeWidget(state.need('widgetUrl'), { screenshotDir: SCREENSHOTS });
+    assert.equal(result.ok, true);
+    assert.match(String(result.memberGuid), /^MBR-/, 'onMemberConnected carried the member');
     state.set('chosenAccount', result.account);
   });
 

@@ -83,7 +83,12 @@ pub fn ensure(dir: &Path, hosts: &[&str]) -> anyhow::Result<Material> {
             replace(&hosts_file, text.as_bytes(), true).with_context(|| format!("writing {}", hosts_file.display()))?;
             let issued = parse_bundle(&text)?;
             if !covers(&ca.cert, &issued.1, hosts, now) {
-                bail!("the certificate just issued does not verify against {}", ca_file.display());
+                bail!(
+                "the certificate just issued does not verify against {} (a CA made for fewer hosts? remove {} and {} to make a new one)",
+                ca_file.display(),
+                CA_FILE,
+                CA_KEY_FILE
+            );
             }
             issued
         }
@@ -283,6 +288,22 @@ mod tests {
         assert_eq!(first.chain, second.chain);
         assert_eq!(hosts_file, std::fs::read(dir.path().join(HOSTS_KEY_FILE)).unwrap());
         assert!(covers(&first.ca, &first.chain, HOSTS, SystemTime::now()));
+    }
+
+    #[test]
+    fn processes_starting_together_keep_one_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let made: Vec<Material> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|_| s.spawn(|| ensure(dir.path(), HOSTS).unwrap())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(made.iter().filter(|m| m.made_ca).count(), 1, "one of them made the CA");
+        let on_disk = std::fs::read_to_string(dir.path().join(CA_FILE)).unwrap();
+        let ca = CertificateDer::from_pem_slice(on_disk.as_bytes()).unwrap();
+        for m in &made {
+            assert_eq!(m.ca, ca, "every one serves under the CA on disk");
+            assert!(covers(&ca, &m.chain, HOSTS, SystemTime::now()));
+        }
     }
 
     #[test]

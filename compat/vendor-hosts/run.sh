@@ -5,7 +5,11 @@
 # vendors' hosts:
 #   dwolla-v2 3.4.2        new Client({ key, secret, environment: 'sandbox' })  (nothing assigned after)
 #   mx-platform-node 2.1.0 new Configuration({ username, password, baseOptions })  (no basePath)
-# (seed000.test.mjs; it shares compat/dwolla/lib/common.mjs with the Dwolla suites).
+# (seed000.test.mjs; it shares compat/dwolla/lib/common.mjs with the Dwolla suites), then
+#   dwollav2 2.3.0               dwollav2.Client(key=…, secret=…, environment="sandbox")
+#   mx-platform-python 1.12.0    Configuration(username=…, password=…)  (no host)
+# (python/test_vendor_hosts.py, in compat/dwolla's venv), trusting the CA through
+# REQUESTS_CA_BUNDLE (requests) and SSL_CERT_FILE (urllib3's default context).
 #
 # The hosts override: the SDK process runs in a mount namespace of its own (`unshare --mount`,
 # as root) in which a temporary hosts file is bind-mounted over /etc/hosts, so the machine's
@@ -139,6 +143,17 @@ if [[ "$need_npm" == 1 ]]; then
   log "installing compat/dwolla's Node dependencies (npm ci) for its browser helper"
   (cd "$DWOLLA_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2)
 fi
+# The Python suite uses compat/dwolla's venv (dwollav2 and mx-platform-python, pinned there).
+PY_DIR="$DWOLLA_DIR/python"
+VENV="$PY_DIR/.venv"
+req_sum="$(sha256sum "$PY_DIR/requirements.txt" | cut -d' ' -f1)"
+if [[ ! -x "$VENV/bin/python" || "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$req_sum" ]]; then
+  log "creating compat/dwolla's Python venv ($VENV) from its requirements.txt"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$PY_DIR/requirements.txt" >&2
+  printf '%s\n' "$req_sum" > "$VENV/.requirements.sha256"
+fi
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 
@@ -195,21 +210,45 @@ log "server is healthy over TLS (pid $SERVER_PID)"
 HOSTS_FILE="$WORK/hosts"
 { cat /etc/hosts; printf '%s %s\n' "$VENDOR_HOSTS_IP" "$HOSTS"; } > "$HOSTS_FILE"
 
-# --- suite ---------------------------------------------------------------------------------
-OUT="$WORK/seed000.out"
-rc=0
-log "===== seed000 (dwolla-v2 sandbox + mx-platform-node default base path) ====="
-NODE_EXTRA_CA_CERTS="$CA_FILE" \
-DWOLLA_BASE_URL="https://api-sandbox.dwolla.com" \
-MX_BASE_URL="https://int-widgets.moneydesktop.com" \
-DWOLLA_KEY="$DWOLLA_KEY" DWOLLA_SECRET="$DWOLLA_SECRET" MX_CLIENT_ID="$MX_CLIENT_ID" MX_API_KEY="$MX_API_KEY" \
-VENDOR_HOSTS_IP="$VENDOR_HOSTS_IP" VENDOR_HOSTS_SCREENSHOT_DIR="$SHOTS" CHROMIUM_PATH="$CHROMIUM_PATH" HOME="$BROWSER_HOME" \
-  unshare --mount --propagation private bash -c 'mount --bind "$1" /etc/hosts && cd "$2" && exec node --test --test-reporter=spec seed000.test.mjs' \
-  _ "$HOSTS_FILE" "$HERE" 2>&1 | tee "$OUT" || rc=$?
-passed="$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$OUT" | tail -1)"
-failed="$(sed -nE 's/^ℹ (fail|cancelled) ([0-9]+)$/\2/p' "$OUT" | awk '{ n += $1 } END { print n + 0 }')"
-passed="${passed:-0}"
-if [[ "$rc" != 0 && "$failed" == 0 ]]; then failed=1; fi
+# --- suites --------------------------------------------------------------------------------
+# Each runs in a mount namespace of its own with the hosts file over /etc/hosts, trusting the CA
+# the way its HTTP client looks for roots.
+in_namespace() {
+  NODE_EXTRA_CA_CERTS="$CA_FILE" REQUESTS_CA_BUNDLE="$CA_FILE" SSL_CERT_FILE="$CA_FILE" \
+  DWOLLA_BASE_URL="https://api-sandbox.dwolla.com" \
+  MX_BASE_URL="https://int-widgets.moneydesktop.com" \
+  DWOLLA_KEY="$DWOLLA_KEY" DWOLLA_SECRET="$DWOLLA_SECRET" MX_CLIENT_ID="$MX_CLIENT_ID" MX_API_KEY="$MX_API_KEY" \
+  VENDOR_HOSTS_IP="$VENDOR_HOSTS_IP" VENDOR_HOSTS_SCREENSHOT_DIR="$SHOTS" CHROMIUM_PATH="$CHROMIUM_PATH" HOME="$BROWSER_HOME" \
+    unshare --mount --propagation private bash -c 'mount --bind "$1" /etc/hosts && cd "$2" && shift 2 && exec "$@"' \
+    _ "$HOSTS_FILE" "$HERE" "$@"
+}
+passed=0
+failed=0
+declare -A RESULT
+for suite in node python; do
+  out="$WORK/$suite.out"
+  rc=0
+  case "$suite" in
+    node)
+      log "===== node: dwolla-v2 (sandbox) + mx-platform-node (default base path), widget in Chromium ====="
+      in_namespace node --test --test-reporter=spec seed000.test.mjs 2>&1 | tee "$out" || rc=$?
+      p="$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$out" | tail -1)"
+      f="$(sed -nE 's/^ℹ (fail|cancelled) ([0-9]+)$/\2/p' "$out" | awk '{ n += $1 } END { print n + 0 }')"
+      ;;
+    python)
+      log "===== python: dwollav2 (sandbox) + mx-platform-python (default host) ====="
+      in_namespace "$VENV/bin/python" -m pytest -p no:cacheprovider -v -W ignore::DeprecationWarning python/test_vendor_hosts.py 2>&1 | tee "$out" || rc=$?
+      p="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)"
+      f="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ (failed|errors?)' | awk '{ n += $1 } END { print n + 0 }' || true)"
+      ;;
+  esac
+  p="${p:-0}"
+  f="${f:-0}"
+  if [[ "$rc" != 0 && "$f" == 0 ]]; then f=1; fi
+  RESULT[$suite]="$p passed, $f failed"
+  passed=$((passed + p))
+  failed=$((failed + f))
+done
 if getent hosts api-sandbox.dwolla.com >/dev/null 2>&1 && [[ "$(getent hosts api-sandbox.dwolla.com | awk '{print $1}')" == "$VENDOR_HOSTS_IP" ]]; then
   log "the machine's own resolver sends api-sandbox.dwolla.com to openiav: the override leaked"
   failed=$((failed + 1))
@@ -239,7 +278,8 @@ fi
 
 echo
 echo "===== compat/vendor-hosts summary ($OPENIAV_BIN, ${PG_DB:+postgres }${PG_DB:-sqlite}) ====="
-echo "  seed000  $passed passed, $failed failed"
+echo "  node     ${RESULT[node]}"
+echo "  python   ${RESULT[python]}"
 echo "  shots    $(find "$SHOTS" -name '*.png' | wc -l) screenshots in ${SHOTS#"$REPO"/}"
 echo "  server   exit status $server_rc after SIGTERM"
 if [[ "$failed" != 0 ]]; then

@@ -111,6 +111,9 @@ impl App {
         if let Some((snapshot, taken_of)) = snapshot {
             crate::preload::load_snapshot(&store, snapshot, taken_of).await.context("loading --load-snapshot")?;
         }
+        crate::preload::load_fixtures(&store, clock.as_ref(), args.sandbox_fixtures.as_deref())
+            .await
+            .context("loading sandbox fixtures")?;
         if !args.sandbox_redirect_urls.is_empty() {
             bootstrap::set_sandbox_redirect_urls(&store, args.sandbox_redirect_urls.clone())
                 .await

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use anyhow::Context;
+use openiav_control::fixtures;
 use openiav_control::snapshot::{self, Snapshot};
+use openiav_core::clock::Clock;
 use openiav_core::ids::TenantId;
 use openiav_store::repo::tenants;
 use openiav_store::Store;
@@ -31,5 +33,20 @@ pub async fn load_snapshot(store: &Store, snapshot: Snapshot, taken_of: TenantId
         sandbox.id
     );
     snapshot::restore_into(store, taken_of, snapshot).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    Ok(())
+}
+
+/// Installs every tenant's stored fixtures, then loads `file` (if any) as the sandbox tenant's.
+pub async fn load_fixtures(store: &Store, clock: &dyn Clock, file: Option<&Path>) -> anyhow::Result<()> {
+    fixtures::install_stored(store).await.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let Some(file) = file else { return Ok(()) };
+    let bytes = std::fs::read(file).with_context(|| format!("reading the fixtures {}", file.display()))?;
+    let sandbox = store
+        .read(|mut c| async move { tenants::find_sandbox(&mut c).await })
+        .await?
+        .context("there is no sandbox tenant to load the fixtures into")?;
+    fixtures::load_document(store, sandbox.id, &bytes, clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message))?;
     Ok(())
 }

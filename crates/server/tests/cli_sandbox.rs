@@ -155,3 +155,31 @@ fn sandbox_snapshot_reset_and_restore_verbs_drive_a_running_server() {
     let out = openiav().args(["sandbox", "reset"]).env("OPENIAV_URL", &server.mx).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("credentials"));
 }
+
+#[test]
+fn sandbox_fixtures_verb_loads_a_document_the_server_then_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/sandbox-fixtures.example.json");
+    let loaded = json_of(&sandbox(&server.dwolla, true, &["fixtures", example]));
+    assert_eq!(loaded, json!({ "institutions": 1, "users": 2, "accounts": 3 }));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/institutions/acme_bank", server.mx))
+            .basic_auth(MX_ID, Some(MX_KEY))
+            .header("accept", "application/vnd.mx.api.v1+json")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"institutions":[{"code":"Has Spaces","name":"x"}]}"#).unwrap();
+    let out = sandbox(&server.mx, false, &["fixtures", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("institutions[0].code"), "{stderr}");
+}

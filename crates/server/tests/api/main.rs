@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth_and_versions;
+mod control_fixtures;
 mod control_state;
 mod institutions;
 mod investments;

@@ -39,11 +39,15 @@ pub async fn load_document(
     document: &[u8],
     now: Timestamp,
 ) -> Result<Loaded, ControlError> {
-    let parsed = fixtures::parse(document)
-        .map_err(|e| ControlError::bad_request(format!("Invalid fixtures at `{}`: {}.", e.path, e.message)))?;
-    let bank = fixtures::compile(tenant, &parsed)
-        .map_err(|e| ControlError::bad_request(format!("Invalid fixtures at `{}`: {}.", e.path, e.message)))?;
+    let invalid = |e: fixtures::FixtureError| {
+        ControlError::bad_request(format!("Invalid fixtures at `{}`: {}.", e.path, e.message))
+    };
+    let parsed = fixtures::parse(document).map_err(invalid)?;
+    let bank = fixtures::compile(tenant, &parsed).map_err(invalid)?;
     let text = String::from_utf8_lossy(document).into_owned();
+    // Loads take turns, so the document installed is the one stored last.
+    static LOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = LOADING.lock().await;
     store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, tenant, &text, now).await })).await?;
     fixtures::install(tenant, bank);
     tracing::info!(tenant = %tenant, "sandbox fixtures loaded");

@@ -4208,6 +4208,41 @@ async fn sandbox_fixtures_are_stored_per_tenant_and_replaced(db: TestDb) {
     assert_eq!(all, expected);
 }
 
+/// A snapshot is portable between the backends: one taken on SQLite (flags as 0/1) restores on
+/// PostgreSQL (flags as booleans) to the same records, and back.
+#[tokio::test]
+async fn a_dump_taken_on_sqlite_restores_on_postgres_to_the_same_records() {
+    let taken = std::sync::Mutex::new(None);
+    let cell = &taken;
+    on_sqlite(|db| async move {
+        let (tenant, user, customer) = populated_tenant(&db.store).await;
+        let record = db.store.read(|mut c| async move { tenants::get(&mut c, tenant).await }).await.unwrap();
+        *cell.lock().unwrap() = Some((record, user, customer, dump(&db.store, tenant).await));
+    })
+    .await;
+    let (record, user, customer, sqlite_dump) = taken.lock().unwrap().take().unwrap();
+    on_postgres(|db| async move {
+        put_tenant(&db.store, &record).await;
+        let (tenant, tables) = (record.id, sqlite_dump.clone());
+        db.store.write(move |c| Box::pin(async move { sandbox::restore(c, tenant, &tables).await })).await.unwrap();
+        assert_same(&find_user(&db.store, tenant, user.guid.as_str(), false).await, &Some(user.clone()));
+        assert_same(&find_customer(&db.store, tenant, &customer.id).await, &Some(customer.clone()));
+        let postgres_dump = dump(&db.store, tenant).await;
+        assert_eq!(postgres_dump["accounts"].rows.len(), 2);
+        // And back: PostgreSQL's booleans restore on SQLite.
+        let back = postgres_dump.clone();
+        let record = record.clone();
+        on_sqlite(|db| async move {
+            put_tenant(&db.store, &record).await;
+            let tenant = record.id;
+            db.store.write(move |c| Box::pin(async move { sandbox::restore(c, tenant, &back).await })).await.unwrap();
+            assert_eq!(dump(&db.store, tenant).await, sqlite_dump);
+        })
+        .await;
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Schema parity
 // ---------------------------------------------------------------------------------------------

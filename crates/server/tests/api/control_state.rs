@@ -230,6 +230,16 @@ async fn restore_refuses_other_formats_versions_and_tenants_and_changes_nothing(
     let other = app.other_tenant().await;
     let their_user = other.create_user().await;
     assert!(refused(other.post("/_openiav/restore", taken.clone()).await).contains("restores only into the tenant"));
+    let theirs = snapshot(&other).await;
+    let rows: Vec<(String, usize)> = theirs["tables"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(t, r)| (t.clone(), r["rows"].as_array().unwrap().len()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(rows, [("users".to_owned(), 1)], "a tenant's snapshot holds only its own rows");
+    assert_eq!(theirs["tables"]["users"]["rows"][0][0], their_user.as_str());
     assert_eq!(other.get(&format!("/users/{their_user}")).await.status, 200);
     assert_eq!(mx.get(&format!("/users/{user}")).await.status, 200);
     // And without credentials there is no control plane.

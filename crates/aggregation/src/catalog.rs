@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use openiav_core::ids::derived_guid as guid_from;
+use openiav_core::ids::TenantId;
 use serde::Deserialize;
 
 /// One credential field an institution asks for.
@@ -180,6 +181,22 @@ impl Catalog {
     pub fn search(&self, f: &InstitutionFilter) -> Vec<&Institution> {
         let name = f.name.as_ref().map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty());
         self.institutions.iter().filter(|i| f.matches(i, name.as_deref())).collect()
+    }
+
+    /// By code or guid among `tenant`'s own fixture institutions, then the catalog's.
+    pub fn find_for(&self, tenant: TenantId, code_or_guid: &str) -> Option<&'static Institution> {
+        let custom = crate::sandbox::fixtures::of(tenant).and_then(|bank| bank.institution(code_or_guid));
+        custom.or_else(|| Catalog::get().find(code_or_guid))
+    }
+
+    /// What [`Catalog::search`] finds, after `tenant`'s own fixture institutions that match.
+    pub fn search_for(&self, tenant: TenantId, f: &InstitutionFilter) -> Vec<&'static Institution> {
+        let name = f.name.as_ref().map(|n| n.trim().to_lowercase()).filter(|n| !n.is_empty());
+        let mut found: Vec<&'static Institution> = crate::sandbox::fixtures::of(tenant)
+            .map(|bank| bank.institutions().iter().copied().filter(|i| f.matches(i, name.as_deref())).collect())
+            .unwrap_or_default();
+        found.extend(Catalog::get().search(f));
+        found
     }
 
     pub fn len(&self) -> usize {

@@ -410,7 +410,7 @@ fn login_pair(agg: &Aggregation, m: &MemberRecord) -> Result<(String, String), S
     let plain = agg.keyring.decrypt(&context, blob).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let values: Vec<CredentialValue> =
         serde_json::from_slice(&plain).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let inst = Catalog::get().find(&m.institution_code);
+    let inst = Catalog::get().find_for(m.tenant_id, &m.institution_code);
     let value_of = |field_type: &str| -> String {
         inst.and_then(|i| i.credentials.iter().find(|c| c.field_type == field_type))
             .and_then(|f| values.iter().find(|v| v.guid == f.guid))
@@ -456,7 +456,7 @@ async fn login(
         return after_login(conn, agg, m, job).await;
     }
     let (username, password) = login_pair(agg, m)?;
-    match sandbox::login(&username, &password) {
+    match sandbox::login_at(m.tenant_id, &m.institution_code, &username, &password) {
         LoginOutcome::Authenticated => after_login(conn, agg, m, job).await,
         LoginOutcome::Failed(f) => {
             finish_failed(agg, m, f);
@@ -544,7 +544,7 @@ async fn after_login(
     m.is_authenticated = true;
     let owner = data_owner(agg, m)?;
     let with_card = job.kind != JobKind::Verify;
-    let mut templates = data::accounts_for(&m.institution_code, &owner, with_card);
+    let mut templates = data::accounts_at(m.tenant_id, &m.institution_code, &owner, with_card);
     let investing = crate::investments::gathers(conn, m, job).await?;
     if investing {
         templates.push(crate::investments::account_for(&m.institution_code, &owner));

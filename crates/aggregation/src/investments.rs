@@ -111,7 +111,8 @@ pub fn job_gathers_holdings(kind: JobKind, with_investments: bool, skip_holdings
 /// Whether the running job gathers holdings on this member: the rule above, at an institution
 /// that offers investments, for a user not deactivated from the product.
 pub async fn gathers(conn: &mut Conn, m: &MemberRecord, job: &RunningJob) -> Result<bool, StoreError> {
-    let supported = Catalog::get().find(&m.institution_code).is_some_and(|i| i.supports(Product::Investments));
+    let supported =
+        Catalog::get().find_for(m.tenant_id, &m.institution_code).is_some_and(|i| i.supports(Product::Investments));
     if !supported || !job_gathers_holdings(job.kind, job.with_investments, job.skip_holdings) {
         return Ok(false);
     }

@@ -80,7 +80,8 @@ pub fn job_gathers_rewards(kind: JobKind, with_rewards: bool) -> bool {
 
 /// Whether the running job gathers rewards on this member (at an institution with rewards).
 pub fn gathers(m: &MemberRecord, job: &RunningJob) -> bool {
-    let supported = Catalog::get().find(&m.institution_code).is_some_and(|i| i.supports(Product::Rewards));
+    let supported =
+        Catalog::get().find_for(m.tenant_id, &m.institution_code).is_some_and(|i| i.supports(Product::Rewards));
     supported && job_gathers_rewards(job.kind, job.with_rewards)
 }
 
@@ -94,7 +95,7 @@ pub async fn fetch(
     owner: &str,
 ) -> Result<(), StoreError> {
     let now = agg.clock.now();
-    let name = Catalog::get().find(&m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
+    let name = Catalog::get().find_for(m.tenant_id, &m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
     let found = rewards_for(name, &m.institution_code, owner, accounts, now.unix_day());
     for (position, r) in found.into_iter().enumerate() {
         let rec = RewardRecord {

@@ -116,8 +116,14 @@ pub fn statement_guid(account: &AccountRecord, period: Period) -> String {
 
 /// The transactions of `account` in `period`, oldest first.
 pub fn period_transactions(account: &AccountRecord, period: Period) -> Vec<SandboxTransaction> {
-    let mut txns =
-        data::transactions_for(account.guid.as_str(), account.seed, account.kind, period.last_day(), period.days());
+    let mut txns = data::transactions_of(
+        account.tenant_id,
+        account.guid.as_str(),
+        account.seed,
+        account.kind,
+        period.last_day(),
+        period.days(),
+    );
     txns.sort_by_key(|t| (t.day, t.sequence));
     txns
 }
@@ -128,7 +134,7 @@ fn period_balances(account: &AccountRecord, periods: &[Period]) -> Vec<Balances>
     let Some(oldest) = periods.iter().min() else { return Vec::new() };
     let as_of = account.updated_at.unix_day();
     let span = (as_of - oldest.first_day() + 1).max(0);
-    let txns = data::transactions_for(account.guid.as_str(), account.seed, account.kind, as_of, span);
+    let txns = data::transactions_of(account.tenant_id, account.guid.as_str(), account.seed, account.kind, as_of, span);
     periods
         .iter()
         .map(|p| {
@@ -188,7 +194,8 @@ pub fn content_hash(bytes: &[u8]) -> String {
 /// comparing the member's statements before and after the job's step.)
 pub async fn fetch(conn: &mut Conn, agg: &Aggregation, m: &MemberRecord) -> Result<(), StoreError> {
     let now = agg.clock.now();
-    let institution = Catalog::get().find(&m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
+    let institution =
+        Catalog::get().find_for(m.tenant_id, &m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
     let known = repo::all(conn, m.tenant_id, &m.user_guid, &m.guid).await?;
     let periods = periods_before(now.unix_day());
     // Oldest first, so a fresh fetch stores statements in the order they happened.
@@ -313,10 +320,11 @@ mod tests {
             }
             // What posted after the newest statement leads from its closing balance to today's.
             let newest = periods.last().unwrap();
-            let after: i64 = data::transactions_for(a.guid.as_str(), a.seed, a.kind, today, today - newest.last_day())
-                .iter()
-                .map(signed_cents)
-                .sum();
+            let after: i64 =
+                data::transactions_of(a.tenant_id, a.guid.as_str(), a.seed, a.kind, today, today - newest.last_day())
+                    .iter()
+                    .map(signed_cents)
+                    .sum();
             assert_eq!(bals.last().unwrap().closing_cents + after, a.balance_cents);
         }
     }

@@ -79,7 +79,9 @@ impl<'a> Member<'a> {
             guid: m.guid.as_str(),
             id: m.id.as_deref(),
             institution_code: &m.institution_code,
-            institution_guid: crate::catalog::Catalog::get().find(&m.institution_code).map(|i| i.guid.as_str()),
+            institution_guid: crate::catalog::Catalog::get()
+                .find_for(m.tenant_id, &m.institution_code)
+                .map(|i| i.guid.as_str()),
             is_being_aggregated: m.is_being_aggregated,
             is_managed_by_user: true,
             is_manual: false,

@@ -99,7 +99,9 @@ impl App {
         let store = Store::open_with(database_url, &StoreOptions { statement_timeout: request_deadline })
             .await
             .context("opening the database")?;
+        let snapshot = args.load_snapshot.as_deref().map(crate::preload::read_snapshot).transpose()?;
         let preset = PresetCredentials {
+            tenant_id: snapshot.as_ref().map(|(_, tenant)| *tenant),
             mx_client_id: args.sandbox_mx_client_id.clone(),
             mx_api_key: args.sandbox_mx_api_key.clone(),
             dwolla_key: args.sandbox_dwolla_key.clone(),
@@ -108,6 +110,12 @@ impl App {
         let sandbox = bootstrap::ensure_sandbox_tenant(&store, clock.as_ref(), preset)
             .await
             .context("bootstrapping the sandbox tenant")?;
+        if let Some((snapshot, taken_of)) = snapshot {
+            crate::preload::load_snapshot(&store, snapshot, taken_of).await.context("loading --load-snapshot")?;
+        }
+        crate::preload::load_fixtures(&store, clock.as_ref(), args.sandbox_fixtures.as_deref())
+            .await
+            .context("loading sandbox fixtures")?;
         if !args.sandbox_redirect_urls.is_empty() {
             bootstrap::set_sandbox_redirect_urls(&store, args.sandbox_redirect_urls.clone())
                 .await

@@ -36,6 +36,8 @@ pub struct PresetCredentials {
     pub mx_api_key: Option<String>,
     pub dwolla_key: Option<String>,
     pub dwolla_secret: Option<String>,
+    /// The id to create the tenant with (a snapshot's tenant, so the snapshot loads into it).
+    pub tenant_id: Option<TenantId>,
 }
 
 /// Creates a tenant and returns its credentials in the clear (the only time they exist so).
@@ -47,7 +49,7 @@ pub async fn create_tenant(
     preset: PresetCredentials,
 ) -> Result<IssuedTenant, StoreError> {
     let issued = IssuedTenant {
-        id: TenantId::generate().to_string(),
+        id: preset.tenant_id.unwrap_or_else(TenantId::generate).to_string(),
         mx: MxCredentials {
             client_id: preset.mx_client_id.unwrap_or_else(|| uuid_like(&random_hex(16))),
             api_key: preset.mx_api_key.unwrap_or_else(|| random_hex(20)),

@@ -171,6 +171,17 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_SANDBOX_MX_WEBHOOK_URL")]
     pub sandbox_mx_webhook_url: Option<String>,
 
+    /// A snapshot (`openiav sandbox snapshot`) to restore into the sandbox tenant at start; on a
+    /// fresh database the sandbox tenant is created with the snapshot's tenant id. Needs the
+    /// encryption key the snapshot was taken under.
+    #[arg(long, env = "OPENIAV_LOAD_SNAPSHOT")]
+    pub load_snapshot: Option<std::path::PathBuf>,
+
+    /// Custom sandbox data (institutions, users with their accounts and transactions) for the
+    /// sandbox tenant, loaded at every start; see docs/sandbox-fixtures.example.json.
+    #[arg(long, env = "OPENIAV_SANDBOX_FIXTURES")]
+    pub sandbox_fixtures: Option<std::path::PathBuf>,
+
     /// Longest a request may run, in milliseconds, before it is answered 503; on PostgreSQL it is
     /// also each connection's `statement_timeout` and the bound on one write transaction.
     #[arg(long, env = "OPENIAV_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
@@ -213,6 +224,8 @@ impl ServeArgs {
             webhook_allowlist: Vec::new(),
             sandbox_redirect_urls: Vec::new(),
             sandbox_mx_webhook_url: None,
+            load_snapshot: None,
+            sandbox_fixtures: None,
             request_timeout_ms: 30_000,
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,

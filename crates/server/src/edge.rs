@@ -64,7 +64,13 @@ pub async fn guard(State(edge): State<Edge>, req: Request, next: Next) -> Respon
     }
     let req = if has_body(req.headers()) {
         let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        // A snapshot document may be larger than any API body.
+        let limit = if parts.uri.path() == "/_openiav/restore" {
+            openiav_control::snapshot::MAX_SNAPSHOT_BYTES
+        } else {
+            MAX_BODY
+        };
+        let bytes = match axum::body::to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => return edge.vendor.bad_request("The request body is too large or could not be read."),
         };

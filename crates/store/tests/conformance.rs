@@ -35,6 +35,7 @@ use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLin
 use openiav_store::records::{HoldingRecord, RewardRecord};
 use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
+use openiav_store::repo::sandbox;
 use openiav_store::repo::tenants::PaymentSettings;
 use openiav_store::repo::transfers;
 use openiav_store::repo::users::UserFilter;
@@ -194,6 +195,12 @@ conformance! {
         write_is_visible_to_the_next_read,
         cancelled_write_is_not_committed_by_later_writes,
         idempotency_keys_are_claimed_once_answered_and_pruned,
+        sandbox_tables_list_every_tenant_scoped_table_parents_first,
+        sandbox_reset_deletes_the_tenants_data_and_keeps_its_credentials_settings_and_other_tenants,
+        sandbox_restore_of_a_dump_gives_back_the_same_rows,
+        sandbox_restore_refuses_rows_of_another_tenant_unknown_tables_and_columns,
+        sandbox_concurrent_restores_of_one_tenant_each_replace_the_data_whole,
+        sandbox_fixtures_are_stored_per_tenant_and_replaced,
         rows_read_for_update_are_the_stored_rows,
         a_row_read_for_update_waits_for_the_write_holding_it,
         execute_raw_runs_transaction_control_inside_a_write,
@@ -3994,6 +4001,246 @@ async fn exchange_session_states_are_found_while_live_and_spent_once(db: TestDb)
 async fn ping_answers_on_both_backends() {
     on_sqlite(|db| async move { db.store.ping().await.unwrap() }).await;
     on_postgres(|db| async move { db.store.ping().await.unwrap() }).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox: reset, snapshot and restore of one tenant's data; fixtures
+// ---------------------------------------------------------------------------------------------
+
+/// A tenant with rows in several tables (bytes, flags, NULLs, JSON text), a credential and two
+/// settings.
+async fn populated_tenant(store: &Store) -> (TenantId, UserRecord, CustomerRecord) {
+    let tenant = new_tenant(store).await;
+    let user = new_user(store, tenant).await;
+    let member = new_member(store, tenant, &user.guid).await;
+    upsert_account(store, &account_record(tenant, &user.guid, &member.guid, "checking", T0)).await;
+    upsert_account(store, &account_record(tenant, &user.guid, &member.guid, "savings", at(1))).await;
+    enqueue(store, tenant, "members", member.guid.as_str(), r#"{"step":"login"}"#, at(5)).await;
+    let customer = new_customer(store, tenant).await;
+    let fs = funding_source_record(tenant, &customer.id, &unique("fp"), false, T0);
+    let token =
+        PaymentTokenRecord { token_hash: unique("tok"), tenant_id: tenant, expires_at: at(3_600_000), created_at: T0 };
+    let endpoint = mx_endpoint(tenant, None, "https://example.com/mx");
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                funding_sources::insert(c, &fs).await?;
+                payment_tokens::insert(c, &token).await?;
+                mx_webhooks::set_endpoint(c, &endpoint).await?;
+                let settings =
+                    PaymentSettings { open_banking: false, redirect_urls: vec!["https://example.com/r".into()] };
+                tenants::set_payment_settings(c, tenant, &settings).await?;
+                sandbox::set_fixtures(c, tenant, r#"{"institutions":[]}"#, T0).await
+            })
+        })
+        .await
+        .expect("populate the tenant");
+    (tenant, user, customer)
+}
+
+async fn dump(store: &Store, tenant: TenantId) -> std::collections::BTreeMap<String, sandbox::Rows> {
+    store.write(move |c| Box::pin(async move { sandbox::dump(c, tenant).await })).await.expect("dump the tenant")
+}
+
+fn count_of(counts: &[(&'static str, u64)], table: &str) -> u64 {
+    counts.iter().find(|(t, _)| *t == table).map_or_else(|| panic!("no count for {table}"), |(_, n)| *n)
+}
+
+/// Reset and snapshot are complete by construction: every table with a `tenant_id` column is
+/// listed (a migration that adds one fails here until it is), and the list is in an order in
+/// which every foreign key points at an earlier table.
+async fn sandbox_tables_list_every_tenant_scoped_table_parents_first(db: TestDb) {
+    let (scoped, parents) = db
+        .store
+        .read(|mut c| async move {
+            let scoped = sandbox::tenant_scoped_tables(&mut c).await?;
+            let mut parents = Vec::new();
+            for t in sandbox::TABLES {
+                parents.push((t.name, sandbox::foreign_key_parents(&mut c, t.name).await?));
+            }
+            Ok::<_, StoreError>((scoped, parents))
+        })
+        .await
+        .unwrap();
+    let mut listed: Vec<&str> = sandbox::TABLES.iter().map(|t| t.name).collect();
+    listed.sort_unstable();
+    assert_eq!(scoped, listed, "tables with tenant_id vs sandbox::TABLES (add new tables with their role)");
+    assert!(parents.iter().any(|(t, p)| *t == "accounts" && p.contains(&"members".to_owned())), "{parents:?}");
+    for (i, (table, of)) in parents.iter().enumerate() {
+        for parent in of {
+            let earlier = sandbox::TABLES[..i].iter().any(|t| t.name == parent);
+            assert!(
+                parent == "tenants" || parent == table || earlier,
+                "{table} refers to {parent}, which sandbox::TABLES lists after it"
+            );
+        }
+    }
+    let data: Vec<&str> = sandbox::data_tables().collect();
+    assert!(data.contains(&"users") && data.contains(&"jobs") && !data.contains(&"payment_tokens"));
+}
+
+async fn sandbox_reset_deletes_the_tenants_data_and_keeps_its_credentials_settings_and_other_tenants(db: TestDb) {
+    let store = &db.store;
+    let (tenant, user, customer) = populated_tenant(store).await;
+    let (other, other_user, _) = populated_tenant(store).await;
+    let before_other = dump(store, other).await;
+
+    let counts = store.write(move |c| Box::pin(async move { sandbox::reset(c, tenant).await })).await.unwrap();
+    assert_eq!(counts.len(), sandbox::data_tables().count());
+    assert_eq!(count_of(&counts, "users"), 1);
+    assert_eq!(count_of(&counts, "members"), 1);
+    assert_eq!(count_of(&counts, "accounts"), 2);
+    assert_eq!(count_of(&counts, "jobs"), 1);
+    assert_eq!(count_of(&counts, "customers"), 1);
+    assert_eq!(count_of(&counts, "funding_sources"), 1);
+    assert_eq!(count_of(&counts, "events"), 0);
+
+    assert!(find_user(store, tenant, user.guid.as_str(), false).await.is_none());
+    assert!(find_customer(store, tenant, &customer.id).await.is_none());
+    assert!(dump(store, tenant).await.values().all(|r| r.rows.is_empty()));
+    let (tokens, endpoints, settings, fixtures) = store
+        .read(|mut c| async move {
+            let tokens = sqlx::query("SELECT token_hash FROM payment_tokens WHERE tenant_id = $1")
+                .bind(tenant.to_string())
+                .fetch_all(&mut *c)
+                .await?
+                .len();
+            Ok::<_, StoreError>((
+                tokens,
+                mx_webhooks::list_endpoints(&mut c, tenant).await?.len(),
+                tenants::payment_settings(&mut c, tenant).await?,
+                sandbox::fixtures(&mut c, tenant).await?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!((tokens, endpoints), (1, 1));
+    assert!(!settings.open_banking);
+    assert_eq!(fixtures.as_deref(), Some(r#"{"institutions":[]}"#));
+
+    assert!(find_user(store, other, other_user.guid.as_str(), false).await.is_some());
+    assert_eq!(dump(store, other).await, before_other);
+    // A reset of nothing is fine.
+    let again = store.write(move |c| Box::pin(async move { sandbox::reset(c, tenant).await })).await.unwrap();
+    assert!(again.iter().all(|(_, n)| *n == 0));
+}
+
+async fn sandbox_restore_of_a_dump_gives_back_the_same_rows(db: TestDb) {
+    let store = &db.store;
+    let (tenant, user, _) = populated_tenant(store).await;
+    let snapshot = dump(store, tenant).await;
+    assert_eq!(snapshot["accounts"].rows.len(), 2);
+    assert!(!snapshot["accounts"].columns.contains(&"seq".to_owned()));
+    let restored = snapshot.clone();
+    let counts =
+        store.write(move |c| Box::pin(async move { sandbox::restore(c, tenant, &restored).await })).await.unwrap();
+    assert_eq!(count_of(&counts, "accounts"), 2);
+    assert_eq!(dump(store, tenant).await, snapshot);
+    assert_same(&find_user(store, tenant, user.guid.as_str(), false).await, &Some(user.clone()));
+
+    // After a reset the dump brings everything back, in its order.
+    store.write(move |c| Box::pin(async move { sandbox::reset(c, tenant).await })).await.unwrap();
+    let again = snapshot.clone();
+    store.write(move |c| Box::pin(async move { sandbox::restore(c, tenant, &again).await })).await.unwrap();
+    assert_eq!(dump(store, tenant).await, snapshot);
+    let jobs = claim(store, "members", at(10), 1_000, 10).await;
+    assert_eq!(jobs.len(), 1, "the restored job runs");
+}
+
+async fn sandbox_restore_refuses_rows_of_another_tenant_unknown_tables_and_columns(db: TestDb) {
+    let store = &db.store;
+    let (tenant, _, _) = populated_tenant(store).await;
+    let other = new_tenant(store).await;
+    let snapshot = dump(store, tenant).await;
+    let refused = |tables: std::collections::BTreeMap<String, sandbox::Rows>, into: TenantId| async move {
+        match store.write(move |c| Box::pin(async move { sandbox::restore(c, into, &tables).await })).await {
+            Err(StoreError::InvalidInput(message)) => message,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    };
+    assert!(refused(snapshot.clone(), other).await.contains("another tenant"));
+    let mut unknown_table = snapshot.clone();
+    unknown_table.insert("tenants".into(), sandbox::Rows::default());
+    assert!(refused(unknown_table, tenant).await.contains("`tenants` is not a table of tenant data"));
+    let mut unknown_column = snapshot.clone();
+    unknown_column.get_mut("users").unwrap().columns[1] = "guid; DROP TABLE users".into();
+    assert!(refused(unknown_column, tenant).await.contains("has no column"));
+    let mut bad_cell = snapshot.clone();
+    let users = bad_cell.get_mut("users").unwrap();
+    let created = users.columns.iter().position(|c| c == "created_at").unwrap();
+    users.rows[0][created] = sandbox::Cell::Text("yesterday".into());
+    assert!(refused(bad_cell, tenant).await.contains("created_at"));
+    // Nothing of a refused restore stayed: the tenant still has its data.
+    assert_eq!(dump(store, tenant).await, snapshot);
+}
+
+/// Concurrent restores of one tenant take turns on its row: each replaces the data whole, none
+/// fails on the other's rows.
+async fn sandbox_concurrent_restores_of_one_tenant_each_replace_the_data_whole(db: TestDb) {
+    let store = &db.store;
+    let (tenant, _, _) = populated_tenant(store).await;
+    let snapshot = dump(store, tenant).await;
+    let runs = (0..4).map(|_| {
+        let (store, tables) = (store.clone(), snapshot.clone());
+        tokio::spawn(async move {
+            store.write(move |c| Box::pin(async move { sandbox::restore(c, tenant, &tables).await })).await
+        })
+    });
+    for run in futures::future::join_all(runs).await {
+        run.unwrap().expect("every restore succeeds");
+    }
+    assert_eq!(dump(store, tenant).await, snapshot);
+}
+
+async fn sandbox_fixtures_are_stored_per_tenant_and_replaced(db: TestDb) {
+    let store = &db.store;
+    let (a, b) = (new_tenant(store).await, new_tenant(store).await);
+    let read = |t: TenantId| store.read(move |mut c| async move { sandbox::fixtures(&mut c, t).await });
+    assert_eq!(read(a).await.unwrap(), None);
+    store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, a, "{\"v\":1}", T0).await })).await.unwrap();
+    store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, a, "{\"v\":2}", at(1)).await })).await.unwrap();
+    store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, b, "{\"b\":true}", T0).await })).await.unwrap();
+    assert_eq!(read(a).await.unwrap().as_deref(), Some("{\"v\":2}"));
+    let mut all = store.read(|mut c| async move { sandbox::all_fixtures(&mut c).await }).await.unwrap();
+    all.sort_by_key(|(t, _)| t.to_string());
+    let mut expected = vec![(a, "{\"v\":2}".to_owned()), (b, "{\"b\":true}".to_owned())];
+    expected.sort_by_key(|(t, _)| t.to_string());
+    assert_eq!(all, expected);
+}
+
+/// A snapshot is portable between the backends: one taken on SQLite (flags as 0/1) restores on
+/// PostgreSQL (flags as booleans) to the same records, and back.
+#[tokio::test]
+async fn a_dump_taken_on_sqlite_restores_on_postgres_to_the_same_records() {
+    let taken = std::sync::Mutex::new(None);
+    let cell = &taken;
+    on_sqlite(|db| async move {
+        let (tenant, user, customer) = populated_tenant(&db.store).await;
+        let record = db.store.read(|mut c| async move { tenants::get(&mut c, tenant).await }).await.unwrap();
+        *cell.lock().unwrap() = Some((record, user, customer, dump(&db.store, tenant).await));
+    })
+    .await;
+    let (record, user, customer, sqlite_dump) = taken.lock().unwrap().take().unwrap();
+    on_postgres(|db| async move {
+        put_tenant(&db.store, &record).await;
+        let (tenant, tables) = (record.id, sqlite_dump.clone());
+        db.store.write(move |c| Box::pin(async move { sandbox::restore(c, tenant, &tables).await })).await.unwrap();
+        assert_same(&find_user(&db.store, tenant, user.guid.as_str(), false).await, &Some(user.clone()));
+        assert_same(&find_customer(&db.store, tenant, &customer.id).await, &Some(customer.clone()));
+        let postgres_dump = dump(&db.store, tenant).await;
+        assert_eq!(postgres_dump["accounts"].rows.len(), 2);
+        // And back: PostgreSQL's booleans restore on SQLite.
+        let back = postgres_dump.clone();
+        let record = record.clone();
+        on_sqlite(|db| async move {
+            put_tenant(&db.store, &record).await;
+            let tenant = record.id;
+            db.store.write(move |c| Box::pin(async move { sandbox::restore(c, tenant, &back).await })).await.unwrap();
+            assert_eq!(dump(&db.store, tenant).await, sqlite_dump);
+        })
+        .await;
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,14 +25,14 @@ const SEARCH_LIMIT: usize = 50;
 pub async fn institutions(session: WidgetSession, q: QueryParams) -> Json<Value> {
     let name = q.get("search").map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     let popular_only = name.is_none();
-    let found = Catalog::get().search(&view::offered(&session.config, name, popular_only));
+    let found = Catalog::get().search_for(session.tenant, &view::offered(&session.config, name, popular_only));
     let list: Vec<_> = found.into_iter().take(SEARCH_LIMIT).map(WidgetInstitution::summary).collect();
     Json(json!({ "institutions": list }))
 }
 
 /// The institution by code or guid, if this widget offers it.
 fn offered_institution(session: &WidgetSession, code: &str) -> Result<&'static Institution, MxError> {
-    let inst = Catalog::get().find(code).ok_or(MxError::NotFound)?;
+    let inst = Catalog::get().find_for(session.tenant, code).ok_or(MxError::NotFound)?;
     let filter = view::offered(&session.config, None, false);
     filter.matches(inst, None).then_some(inst).ok_or(MxError::NotFound)
 }
@@ -53,7 +53,8 @@ async fn session_member(state: &AppState, session: &WidgetSession, guid: &str) -
 }
 
 fn member_json(m: &MemberRecord, oauth_window_uri: Option<String>) -> Result<Json<Value>, MxError> {
-    let inst_guid = Catalog::get().find(&m.institution_code).map(|i| i.guid.as_str()).unwrap_or_default();
+    let inst_guid =
+        Catalog::get().find_for(m.tenant_id, &m.institution_code).map(|i| i.guid.as_str()).unwrap_or_default();
     Ok(Json(json!({ "member": WidgetMember::new(m, inst_guid, oauth_window_uri)? })))
 }
 

@@ -285,7 +285,7 @@ fn transactions_of(
             continue;
         }
         let last_day = a.updated_at.unix_day();
-        for t in data::transactions_for(a.guid.as_str(), a.seed, a.kind, last_day, a.history_days) {
+        for t in data::transactions_of(a.tenant_id, a.guid.as_str(), a.seed, a.kind, last_day, a.history_days) {
             if window.is_none_or(|(from, to)| t.day >= from && t.day <= to) {
                 let mut rendered = Transaction::new(a, &t, user.id.as_deref());
                 rendered.enhance(&t, inc);

@@ -1,5 +1,5 @@
 //! `/institutions`: search with MX's filters, favorites, read, credentials. Served from the
-//! in-memory catalog; no query touches the database.
+//! in-memory catalog and the tenant's own fixture institutions; no query touches the database.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -45,29 +45,34 @@ fn page_of(found: Vec<&crate::catalog::Institution>, q: &QueryParams, v: ApiVers
     Ok(v.json(StatusCode::OK, &json!({ "institutions": institutions, "pagination": pagination })))
 }
 
-pub async fn list(_: Tenant, v: ApiVersion, q: QueryParams) -> Result<Response, MxError> {
+pub async fn list(Tenant(tenant): Tenant, v: ApiVersion, q: QueryParams) -> Result<Response, MxError> {
     let filter = filter_from(&q, v)?;
-    page_of(Catalog::get().search(&filter), &q, v)
+    page_of(Catalog::get().search_for(tenant, &filter), &q, v)
 }
 
-pub async fn favorites(_: Tenant, v: ApiVersion, q: QueryParams) -> Result<Response, MxError> {
+pub async fn favorites(Tenant(tenant): Tenant, v: ApiVersion, q: QueryParams) -> Result<Response, MxError> {
     let mut filter = filter_from(&q, v)?;
     filter.popular_only = true;
-    page_of(Catalog::get().search(&filter), &q, v)
+    page_of(Catalog::get().search_for(tenant, &filter), &q, v)
 }
 
-pub async fn read(_: State<AppState>, _: Tenant, v: ApiVersion, Path(code): Path<String>) -> Result<Response, MxError> {
-    let inst = Catalog::get().find(&code).ok_or(MxError::NotFound)?;
+pub async fn read(
+    _: State<AppState>,
+    Tenant(tenant): Tenant,
+    v: ApiVersion,
+    Path(code): Path<String>,
+) -> Result<Response, MxError> {
+    let inst = Catalog::get().find_for(tenant, &code).ok_or(MxError::NotFound)?;
     Ok(v.wrapped(StatusCode::OK, "institution", &wire::institution(inst, v)))
 }
 
 pub async fn credentials(
-    _: Tenant,
+    Tenant(tenant): Tenant,
     v: ApiVersion,
     Path(code): Path<String>,
     q: QueryParams,
 ) -> Result<Response, MxError> {
-    let inst = Catalog::get().find(&code).ok_or(MxError::NotFound)?;
+    let inst = Catalog::get().find_for(tenant, &code).ok_or(MxError::NotFound)?;
     let page = q.page(1000)?;
     let (items, pagination) = paginate(&inst.credentials, page);
     let credentials: Vec<Credential> = items.iter().map(Credential::from).collect();

@@ -94,7 +94,7 @@ pub async fn create(
     let code =
         fields.institution_code.clone().ok_or_else(|| MxError::bad_request("member.institution_code is required."))?;
     let inst = Catalog::get()
-        .find(&code)
+        .find_for(tenant, &code)
         .ok_or_else(|| MxError::bad_request(format!("`{code}` is not a valid institution_code.")))?;
     let use_cases = check_use_cases(&fields.use_cases)?;
     let job = first_job(body.data_request)?;
@@ -191,7 +191,7 @@ pub async fn update(
     let use_cases = check_use_cases(&fields.use_cases)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
-    let inst = Catalog::get().find(&member.institution_code).ok_or(MxError::NotFound)?;
+    let inst = Catalog::get().find_for(member.tenant_id, &member.institution_code).ok_or(MxError::NotFound)?;
     let new_credentials = match fields.credentials {
         Some(given) if !member.is_oauth => {
             // Fields left out keep their stored answers.
@@ -262,7 +262,7 @@ async fn run_job(
     let user = load_user(&state, tenant, v, &u).await?;
     members::refuse_disabled(&user)?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
-    let inst = Catalog::get().find(&member.institution_code).ok_or(MxError::NotFound)?;
+    let inst = Catalog::get().find_for(member.tenant_id, &member.institution_code).ok_or(MxError::NotFound)?;
     let unsupported = match kind {
         JobKind::Verify => !inst.supports_account_verification,
         JobKind::Identify => !inst.supports_account_identification,
@@ -358,7 +358,7 @@ pub async fn credentials(
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
     let member = load_member(&state, tenant, v, &u, &m).await?;
-    let inst = Catalog::get().find(&member.institution_code).ok_or(MxError::NotFound)?;
+    let inst = Catalog::get().find_for(member.tenant_id, &member.institution_code).ok_or(MxError::NotFound)?;
     let (items, pagination) = paginate(&inst.credentials, page);
     let credentials: Vec<Credential> = items.iter().map(Credential::from).collect();
     Ok(v.json(StatusCode::OK, &json!({ "credentials": credentials, "pagination": pagination })))

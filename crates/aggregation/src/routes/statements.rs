@@ -131,7 +131,9 @@ async fn download(
         .read(|mut c| async move { accounts::find(&mut c, tenant, &user, account_guid.as_str()).await })
         .await?
         .ok_or(MxError::NotFound)?;
-    let institution = Catalog::get().find(&member.institution_code).map_or(member.name.as_str(), |i| i.name.as_str());
+    let institution = Catalog::get()
+        .find_for(member.tenant_id, &member.institution_code)
+        .map_or(member.name.as_str(), |i| i.name.as_str());
     let bytes = statements::pdf(&statement, &account, institution)?;
     let disposition = HeaderValue::from_str(&format!("inline; filename=\"{}.pdf\"", statement.guid))
         .map_err(|e| MxError::Internal(format!("statement {}: content disposition: {e}", statement.guid)))?;

@@ -4,7 +4,7 @@
 
 use openiav_core::bank::RoutingNumber;
 use openiav_core::clock::Timestamp;
-use openiav_core::ids::derived_guid;
+use openiav_core::ids::{derived_guid, TenantId};
 use sha2::{Digest, Sha256};
 
 /// A small deterministic generator (SplitMix64).
@@ -94,6 +94,15 @@ pub fn accounts_for(institution_code: &str, username: &str, with_card: bool) -> 
         &[AccountKind::Checking, AccountKind::Savings]
     };
     kinds.iter().map(|&kind| account(institution_code, username, kind)).collect()
+}
+
+/// The accounts `username` holds at `institution_code` for `tenant`: a fixture user's own (cards
+/// only when `with_card`), else the generated ones.
+pub fn accounts_at(tenant: TenantId, institution_code: &str, username: &str, with_card: bool) -> Vec<SandboxAccount> {
+    match super::fixtures::of(tenant).and_then(|bank| bank.accounts(institution_code, username)) {
+        Some(given) => given.into_iter().filter(|a| with_card || a.kind.is_deposit()).collect(),
+        None => accounts_for(institution_code, username, with_card),
+    }
 }
 
 fn account(institution_code: &str, username: &str, kind: AccountKind) -> SandboxAccount {
@@ -217,6 +226,21 @@ const SPENDING: &[(&str, &str, &str, i64, i64, i64)] = &[
     ("Pharmacy Plus", "Pharmacy", "Health & Fitness", 5912, 800, 6_000),
     ("Burger Barn", "Fast Food", "Food & Dining", 5814, 700, 2_400),
 ];
+
+/// The transactions of an account of `tenant`: a fixture account's given ones, else
+/// [`transactions_for`].
+pub fn transactions_of(
+    tenant: TenantId,
+    account_guid: &str,
+    seed: i64,
+    kind: AccountKind,
+    last_day: i64,
+    history_days: i64,
+) -> Vec<SandboxTransaction> {
+    super::fixtures::of(tenant)
+        .and_then(|bank| bank.transactions(account_guid, seed))
+        .unwrap_or_else(|| transactions_for(account_guid, seed, kind, last_day, history_days))
+}
 
 /// The transactions of an account over the `history_days` days ending on `last_day`
 /// (unix day), newest first.

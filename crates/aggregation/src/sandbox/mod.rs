@@ -2,7 +2,10 @@
 //! login and an MFA answer, exactly as MX's test-credential table describes.
 
 pub mod data;
+pub mod fixtures;
 pub mod statement_pdf;
+
+use openiav_core::ids::TenantId;
 
 use crate::status::ConnectionStatus;
 
@@ -74,6 +77,16 @@ pub fn login(username: &str, password: &str) -> LoginOutcome {
         "options" => LoginOutcome::Mfa(MfaKind::Options),
         "image" => LoginOutcome::Mfa(MfaKind::Image),
         other => simulated_failure(other).map_or(LoginOutcome::Authenticated, LoginOutcome::Failed),
+    }
+}
+
+/// A login at `institution` for `tenant`: the tenant's fixture users sign in with their own
+/// passwords; every other username meets the test-credential table.
+pub fn login_at(tenant: TenantId, institution: &str, username: &str, password: &str) -> LoginOutcome {
+    match fixtures::of(tenant).and_then(|bank| bank.sign_in(institution, username, password)) {
+        Some(true) => LoginOutcome::Authenticated,
+        Some(false) => LoginOutcome::Failed(INVALID_CREDENTIALS),
+        None => login(username, password),
     }
 }
 

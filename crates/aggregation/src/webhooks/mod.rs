@@ -93,7 +93,9 @@ async fn visible_transactions(conn: &mut Conn, m: &MemberRecord) -> Result<HashM
 fn transactions_of(accts: &[AccountRecord]) -> HashMap<String, bool> {
     accts
         .iter()
-        .flat_map(|a| data::transactions_for(a.guid.as_str(), a.seed, a.kind, a.updated_at.unix_day(), a.history_days))
+        .flat_map(|a| {
+            data::transactions_of(a.tenant_id, a.guid.as_str(), a.seed, a.kind, a.updated_at.unix_day(), a.history_days)
+        })
         .map(|t| (t.guid, t.pending))
         .collect()
 }

@@ -3,6 +3,7 @@
 
 use openiav_core::aggregation::{ConnectionStatus, MicroDepositStatus, MxWebhookType};
 use openiav_core::clock::Timestamp;
+use openiav_core::ids::TenantId;
 use openiav_store::records::{MemberRecord, MicroDepositRecord, UserRecord};
 use serde_json::{json, Value};
 
@@ -13,8 +14,8 @@ fn seconds(t: Timestamp) -> i64 {
     t.millis().div_euclid(1000)
 }
 
-fn institution_guid(code: &str) -> Option<String> {
-    Catalog::get().find(code).map(|i| i.guid.clone())
+fn institution_guid(tenant: TenantId, code: &str) -> Option<String> {
+    Catalog::get().find_for(tenant, code).map(|i| i.guid.clone())
 }
 
 /// What a resource webhook (MEMBER, USER, MICRODEPOSIT) says happened.
@@ -45,7 +46,7 @@ pub fn connection_status(m: &MemberRecord, user_id: Option<&str>, now: Timestamp
         "connection_status_id": m.connection_status.id(),
         "connection_status_message": m.connection_status_message,
         "institution_code": m.institution_code,
-        "institution_guid": institution_guid(&m.institution_code),
+        "institution_guid": institution_guid(m.tenant_id, &m.institution_code),
         // openiav runs every job in the foreground: it has no scheduled background aggregation.
         "is_background": false,
         "is_being_aggregated": m.is_being_aggregated,
@@ -73,7 +74,7 @@ pub fn member(action: Action, m: &MemberRecord, user_id: Option<&str>, callback_
         "guid": m.guid.as_str(),
         "id": m.id,
         "institution_code": m.institution_code,
-        "institution_guid": institution_guid(&m.institution_code),
+        "institution_guid": institution_guid(m.tenant_id, &m.institution_code),
         "is_being_aggregated": m.is_being_aggregated,
         "is_oauth": m.is_oauth,
         "metadata": m.metadata,
@@ -124,7 +125,7 @@ pub fn micro_deposit(
             "account_type": d.account_type,
             "created_at": d.created_at.to_rfc3339_seconds(),
             "guid": d.guid,
-            "institution_guid": d.institution_code.as_deref().and_then(institution_guid),
+            "institution_guid": d.institution_code.as_deref().and_then(|code| institution_guid(d.tenant_id, code)),
             "routing_number": d.routing_number,
             // MX's numeric status: the position in INITIATED, DEPOSITED, VERIFIED, ERRORED, DENIED.
             "status": MicroDepositStatus::ALL.iter().position(|s| *s == status),

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod auth_and_versions;
+mod control_fixtures;
+mod control_state;
 mod institutions;
 mod investments;
 mod isolation_and_secrets;

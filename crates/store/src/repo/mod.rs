@@ -18,6 +18,7 @@ pub mod payment_tokens;
 pub mod plaid;
 pub mod processor_tokens;
 pub mod rewards;
+pub mod sandbox;
 pub mod statements;
 pub mod tenants;
 pub mod transfers;

@@ -362,6 +362,30 @@ pub async fn lose_connection(conn: &mut Conn, agg: &Aggregation, m: &mut MemberR
     Ok(())
 }
 
+/// Forces the member into `status` as the control plane asks: whatever job ran stops, and the
+/// member ends as a job would leave it there (CONNECTED with the data it last gathered, or
+/// failed with `message`).
+pub async fn force_status(
+    conn: &mut Conn,
+    agg: &Aggregation,
+    m: &mut MemberRecord,
+    status: ConnectionStatus,
+    message: Option<&str>,
+) -> Result<(), StoreError> {
+    cancel_job(conn, m).await?;
+    if status == ConnectionStatus::Connected {
+        let now = agg.clock.now();
+        set_status(m, status, None);
+        m.is_authenticated = true;
+        m.aggregated_at = Some(now);
+        m.successfully_aggregated_at = Some(now);
+        m.updated_at = now;
+    } else {
+        fail_with(agg, m, status, message.unwrap_or_default());
+    }
+    Ok(())
+}
+
 /// Runs one queued step of the member's job.
 pub async fn run_step(
     conn: &mut Conn,

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod auth_and_versions;
+mod control_fire;
+mod control_force;
 mod institutions;
 mod investments;
 mod isolation_and_secrets;

@@ -20,7 +20,7 @@ use crate::payments::support::{
 };
 use crate::payments::transfers::{body as transfer_body, cents_in, fund, pair, verified_personal};
 
-const SOON: Duration = Duration::from_secs(10);
+pub const SOON: Duration = Duration::from_secs(10);
 
 /// `POST /_openiav/force/{kind}/{id}` with the Dwolla bearer token.
 pub async fn force(d: &Dwolla, kind: &str, id: &str, body: Value) -> HalResp {

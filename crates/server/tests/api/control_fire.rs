@@ -49,7 +49,7 @@ async fn a_fired_event_is_stored_listed_and_delivered_like_a_real_one_and_marked
     assert_eq!(event.body["_links"]["resource"]["href"], format!("{}/customers/{customer}", app.payments_base));
     assert_eq!(event.body["_links"]["customer"]["href"], format!("{}/customers/{customer}", app.payments_base));
     let listed = d.get("/events?limit=200").await;
-    assert!(listed.body["_embedded"]["events"].as_array().unwrap().iter().any(|e| *e == event.body));
+    assert!(listed.body["_embedded"]["events"].as_array().unwrap().contains(&event.body));
 
     // Delivered signed, with the mark in a header of its own; a raised event's webhook has none.
     dwolla_webhook(&receiver, "customer_verified").await;

@@ -549,6 +549,32 @@ mod tests {
         assert_eq!(forced_leg_outcome(&leg(Failed, None), Failed, Forced::Processed), LegOutcome::Untouched);
     }
 
+    #[test]
+    fn only_a_pending_transfer_that_is_no_fee_is_forced() {
+        let t = TransferRecord {
+            id: "t".into(),
+            tenant_id: TenantId::generate(),
+            fee_of: None,
+            source_id: "bank".into(),
+            destination_id: "balance".into(),
+            source_customer_id: Some("c".into()),
+            destination_customer_id: Some("c".into()),
+            amount: Cents(100),
+            status: Pending,
+            options: "{}".into(),
+            correlation_id: None,
+            individual_ach_id: None,
+            failure_code: None,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        };
+        assert_eq!(may_force(&t), Ok(()));
+        for status in [Processed, Failed, Cancelled] {
+            assert!(may_force(&TransferRecord { status, ..t.clone() }).is_err(), "{status}");
+        }
+        assert!(may_force(&TransferRecord { fee_of: Some("other".into()), ..t }).is_err());
+    }
+
     const BANK_TO_BALANCE: Shape = Shape { source: Bank, destination: Balance };
     const BALANCE_TO_BANK: Shape = Shape { source: Balance, destination: Bank };
     const BANK_TO_BANK: Shape = Shape { source: Bank, destination: Bank };

@@ -455,3 +455,66 @@ async fn two_concurrent_forces_of_one_member_change_it_once() {
         assert_eq!(told, connecting + round + 1, "round {round}: one CONNECTION_STATUS per change");
     }
 }
+
+/// Runs the `openiav` binary with `args` (blocking, off the runtime's threads).
+async fn openiav(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_openiav"))
+            .args(args)
+            .env_remove("OPENIAV_URL")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .expect("the openiav binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_sandbox_cli_forces_and_fires_over_http_with_the_tenants_credentials() {
+    let app = TestApp::spawn().await;
+    let mx = app.client();
+    let user = mx.create_user().await;
+    let member = mx.member_guid(&user, "mxuser", "password", false).await;
+    mx.settle(&user, &member).await;
+    let with_mx = |verb: &[&str]| {
+        let mut args: Vec<String> = ["sandbox", "--url", &app.base, "--mx-client-id", &app.sandbox.mx.client_id]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(["--mx-api-key".to_owned(), app.sandbox.mx.api_key.clone()]);
+        args.extend(verb.iter().map(|s| s.to_string()));
+        args
+    };
+
+    let out = openiav(with_mx(&["force", "member", &member, "--status", "LOCKED"])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["member"]["connection_status"], "LOCKED");
+    assert_eq!(mx.read_member(&user, &member).await["connection_status"], "LOCKED");
+    let out = openiav(with_mx(&["force", "member", &member, "--status", "LOCKED"])).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("409 Conflict: The member is LOCKED already."));
+
+    // Dwolla credentials go through `/token` on the payments listener.
+    let d = Dwolla::sandbox(&app).await;
+    let customer = verified_personal(&d, "cli@example.com").await;
+    let dwolla = |verb: &[&str]| {
+        let mut args: Vec<String> = vec!["sandbox".into(), "--url".into(), app.payments_base.clone()];
+        args.extend(["--dwolla-key".into(), app.sandbox.dwolla.key.clone()]);
+        args.extend(["--dwolla-secret".into(), app.sandbox.dwolla.secret.clone()]);
+        args.extend(verb.iter().map(|s| s.to_string()));
+        args
+    };
+    let out = openiav(dwolla(&["force", "customer", &customer, "--status", "suspended"])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["status"], "suspended");
+    let out = openiav(dwolla(&["fire", "dwolla", "customer_suspended", "--resource", &customer])).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fired: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (fired["fired"].as_bool(), fired["event"]["resourceId"].as_str()),
+        (Some(true), Some(customer.as_str()))
+    );
+    assert_eq!(topics_about(&d, &customer).await.last().map(String::as_str), Some("customer_suspended"));
+}

@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use openiav_aggregation::forced::{self, ForcedStatus};
 use openiav_aggregation::MxError;
 use openiav_core::aggregation::MicroDepositStatus;
-use openiav_core::payments::{CustomerStatus, FundingSourceMicroDepositStatus};
+use openiav_core::payments::{CustomerStatus, FundingSourceMicroDepositStatus, TransferStatus};
 use openiav_payments::customers::view::CustomerView;
 use openiav_payments::error::DwollaCode;
 use openiav_payments::funding_sources::rules::ForcedState;
@@ -29,7 +29,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::{AppState, ControlError, ControlTenant};
+use crate::{AppState, ControlCode, ControlError, ControlTenant};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -66,7 +66,7 @@ pub(crate) fn from_dwolla(e: DwollaError, what: &str) -> ControlError {
         DwollaCode::NotFound => ControlError::not_found(what),
         DwollaCode::ServerError => {
             tracing::error!(detail = e.detail().unwrap_or_default(), "control plane payments failure");
-            ControlError::new(crate::ControlCode::ServerError, "An internal error occurred.")
+            ControlError::new(ControlCode::ServerError, "An internal error occurred.")
         }
         _ => {
             let fields: Vec<&str> = e.field_errors().iter().map(|f| f.message.as_str()).collect();
@@ -82,7 +82,7 @@ pub(crate) fn from_mx(e: MxError, what: &str) -> ControlError {
         MxError::NotFound => ControlError::not_found(what),
         MxError::Internal(detail) => {
             tracing::error!(detail, "control plane aggregation failure");
-            ControlError::new(crate::ControlCode::ServerError, "An internal error occurred.")
+            ControlError::new(ControlCode::ServerError, "An internal error occurred.")
         }
         other => ControlError::conflict(other.to_string()),
     }
@@ -182,21 +182,24 @@ enum TransferOutcome {
 }
 
 fn transfer_outcome(b: &StatusBody) -> Result<TransferOutcome, ControlError> {
+    let status = word("status", &b.status, TransferStatus::ALL, TransferStatus::as_str)?;
     let code = match b.return_code.as_deref() {
         None => None,
         Some(code) => Some(word("returnCode", code, ReturnCode::ALL, ReturnCode::as_str)?),
     };
-    match (b.status.as_str(), code) {
-        ("processed", None) => Ok(TransferOutcome::Forced(Forced::Processed)),
-        ("failed", Some(code)) => Ok(TransferOutcome::Forced(Forced::Failed(code))),
-        ("failed", None) => Err(ControlError::bad_request("A failed transfer needs a `returnCode` (R01, R02, …).")),
-        ("cancelled", None) => Ok(TransferOutcome::Cancelled),
-        ("processed" | "cancelled", Some(_)) => {
+    match (status, code) {
+        (TransferStatus::Processed, None) => Ok(TransferOutcome::Forced(Forced::Processed)),
+        (TransferStatus::Failed, Some(code)) => Ok(TransferOutcome::Forced(Forced::Failed(code))),
+        (TransferStatus::Failed, None) => {
+            Err(ControlError::bad_request("A failed transfer needs a `returnCode` (R01, R02, …)."))
+        }
+        (TransferStatus::Cancelled, None) => Ok(TransferOutcome::Cancelled),
+        (TransferStatus::Processed | TransferStatus::Cancelled, Some(_)) => {
             Err(ControlError::bad_request("Only a failed transfer takes a `returnCode`."))
         }
-        (other, _) => Err(ControlError::bad_request(format!(
-            "`status` must be one of processed, failed, cancelled; `{other}` is not."
-        ))),
+        (TransferStatus::Pending, _) => {
+            Err(ControlError::bad_request("A transfer is forced to processed, failed or cancelled, not pending."))
+        }
     }
 }
 
@@ -277,4 +280,26 @@ async fn mx_micro_deposit(
         .map_err(|e| from_mx(e, "micro-deposit"))?;
     let (d, status) = forced.map_err(ControlError::conflict)?;
     Ok(Json(mx_micro_deposit_view(&d, status)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(status: &str, code: Option<&str>) -> Result<TransferOutcome, ControlCode> {
+        let b = StatusBody { status: status.into(), return_code: code.map(str::to_owned) };
+        transfer_outcome(&b).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn a_transfer_is_forced_to_an_outcome_and_only_a_failure_takes_a_return_code() {
+        assert!(matches!(outcome("processed", None), Ok(TransferOutcome::Forced(Forced::Processed))));
+        assert!(matches!(outcome("failed", Some("R16")), Ok(TransferOutcome::Forced(Forced::Failed(ReturnCode::R16)))));
+        assert!(matches!(outcome("cancelled", None), Ok(TransferOutcome::Cancelled)));
+        for (status, code) in
+            [("failed", None), ("failed", Some("R99")), ("processed", Some("R01")), ("pending", None), ("done", None)]
+        {
+            assert!(matches!(outcome(status, code), Err(ControlCode::BadRequest)), "{status} {code:?}");
+        }
+    }
 }

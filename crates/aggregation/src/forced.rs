@@ -19,6 +19,7 @@ wire_enum! {
     /// A `connection_status` a member can be forced into.
     pub enum ForcedStatus {
         Connected = "CONNECTED",
+        Challenged = "CHALLENGED",
         Denied = "DENIED",
         Locked = "LOCKED",
         Prevented = "PREVENTED",
@@ -41,6 +42,7 @@ impl ForcedStatus {
         use ConnectionStatus as S;
         match self {
             Self::Connected => S::Connected,
+            Self::Challenged => S::Challenged,
             Self::Denied => S::Denied,
             Self::Locked => S::Locked,
             Self::Prevented => S::Prevented,
@@ -57,10 +59,11 @@ impl ForcedStatus {
         }
     }
 
-    /// The `connection_status_message` the member carries there (none once connected).
+    /// The `connection_status_message` the member carries there (none once connected or while a
+    /// question waits).
     pub fn message(self) -> Option<&'static str> {
         Some(match self {
-            Self::Connected => return None,
+            Self::Connected | Self::Challenged => return None,
             Self::Denied => sandbox::CREDENTIALS_NO_LONGER_VALID.message,
             Self::Locked => "The credentials are valid, but the user is locked.",
             Self::Prevented => {
@@ -194,7 +197,8 @@ mod tests {
     fn every_forced_status_is_the_connection_status_of_its_name() {
         for f in ForcedStatus::ALL {
             assert_eq!(f.status().as_str(), f.as_str());
-            assert_eq!(f.message().is_none(), *f == ForcedStatus::Connected, "{f:?}");
+            let silent = matches!(f, ForcedStatus::Connected | ForcedStatus::Challenged);
+            assert_eq!(f.message().is_none(), silent, "{f:?}");
         }
         assert_eq!(ForcedStatus::Locked.message(), Some("The credentials are valid, but the user is locked."));
     }

@@ -518,3 +518,27 @@ async fn the_sandbox_cli_forces_and_fires_over_http_with_the_tenants_credentials
     );
     assert_eq!(topics_about(&d, &customer).await.last().map(String::as_str), Some("customer_suspended"));
 }
+
+#[tokio::test]
+async fn a_member_forced_into_challenged_waits_on_a_question_that_answers_as_the_sandbox_banks() {
+    let app = TestApp::spawn().await;
+    let mx = app.client();
+    let user = mx.create_user().await;
+    let member = mx.member_guid(&user, "mxuser", "password", false).await;
+    assert_eq!(mx.settle(&user, &member).await["connection_status"], "CONNECTED");
+
+    let r = mx.post(&format!("/_openiav/force/members/{member}"), json!({ "connection_status": "CHALLENGED" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let status = mx.status(&user, &member).await;
+    assert_eq!(
+        (status["connection_status"].as_str(), status["is_being_aggregated"].as_bool()),
+        (Some("CHALLENGED"), Some(true))
+    );
+    let challenges = mx.get(&format!("/users/{user}/members/{member}/challenges")).await;
+    assert_eq!(challenges.status, 200, "{}", challenges.text);
+    let challenge = challenges.body["challenges"][0]["guid"].as_str().unwrap().to_owned();
+
+    let r = mx.resume(&user, &member, &challenge, "correct").await;
+    assert!(r.status == 200 || r.status == 202, "{}", r.text);
+    assert_eq!(mx.settle(&user, &member).await["connection_status"], "CONNECTED");
+}

@@ -212,3 +212,25 @@ async fn mx_webhooks_of_each_kind_are_fired_delivered_and_marked_in_their_record
     let r = other.post("/_openiav/fire/mx", json!({ "type": "MEMBER", "member_guid": member })).await;
     assert_eq!(r.status, 404, "{}", r.text);
 }
+
+#[tokio::test]
+async fn the_accounts_own_funding_sources_take_the_accounts_topics() {
+    let app = TestApp::spawn().await;
+    let d = Dwolla::sandbox(&app).await;
+    let tenant = crate::payments::support::sandbox_tenant(&app);
+    let r = d.get(&format!("/accounts/{tenant}/funding-sources")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sources = r.body["_embedded"]["funding-sources"].as_array().unwrap().clone();
+    let bank =
+        sources.iter().find(|f| f["type"] == "bank").expect("the account's bank")["id"].as_str().unwrap().to_owned();
+
+    let r = fire(&d, json!({ "topic": "funding_source_removed", "resourceId": bank })).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let links = &r.body["event"]["_links"];
+    assert_eq!(links["resource"]["href"], format!("{}/funding-sources/{bank}", app.payments_base));
+    assert!(links.get("customer").is_none(), "the account's event names no customer: {links}");
+    let r = fire(&d, json!({ "topic": "customer_funding_source_removed", "resourceId": bank })).await;
+    assert_eq!(r.status, 409, "a customer topic needs a customer's bank: {}", r.text);
+    // Firing tells; it does not remove the bank.
+    assert_eq!(d.get(&format!("/funding-sources/{bank}")).await.body["removed"], false);
+}

@@ -283,8 +283,8 @@ async fn lock_sources<'a>(
 /// caller's write, through the same pass the sandbox processing runs, with `forced` deciding its
 /// pending legs: locks the transfer, then its legs, then the funding sources, as [`process`]
 /// does. A bank-to-bank transfer forced to clear clears its debit, then the credit leg that
-/// opens. Returns the transfer as saved; `Ok(Err)` says why it cannot be forced (`None` when
-/// the tenant has no such transfer).
+/// opens. `id` may name one of its legs. Returns the transfer as saved; `Ok(Err)` says why it
+/// cannot be forced (`None` when the tenant has no such transfer or leg).
 pub async fn force(
     c: &mut Conn,
     base: &str,
@@ -293,7 +293,12 @@ pub async fn force(
     forced: Forced,
     now: Timestamp,
 ) -> Result<Result<TransferRecord, Option<&'static str>>, StoreError> {
-    let Some(mut t) = repo::find_for_update(c, tenant, id).await? else { return Ok(Err(None)) };
+    // A leg's id names its transfer, as a cancel reads it.
+    let transfer_id = match repo::find_bank_transfer(c, tenant, id).await? {
+        Some(leg) => leg.transfer_id,
+        None => id.to_owned(),
+    };
+    let Some(mut t) = repo::find_for_update(c, tenant, &transfer_id).await? else { return Ok(Err(None)) };
     if let Err(reason) = may_force(&t) {
         return Ok(Err(Some(reason)));
     }

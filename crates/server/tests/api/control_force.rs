@@ -386,6 +386,21 @@ async fn transfers_are_forced_to_fail_with_a_return_or_to_clear_through_the_sand
     assert_eq!(cents_in(&app, &p.b_balance).await, 10_000 - 100, "the cancel refunds the balance");
     assert_eq!(force(&d, "transfers", &pending, json!({ "status": "cancelled" })).await.status, 409);
 
+    // A leg's id names its transfer; the answer is the leg, as `GET /transfers/{leg}` shows it.
+    let by_leg = d.post("/transfers", transfer_body(&p.b_balance, &c_bank, "4.00")).await.created_id();
+    let events = d.get("/events?limit=200").await;
+    let leg = events.body["_embedded"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"] == "customer_bank_transfer_created" && e["correlationId"].is_null())
+        .map(|e| e["resourceId"].as_str().unwrap().to_owned())
+        .unwrap();
+    let r = force(&d, "transfers", &leg, json!({ "status": "failed", "returnCode": "R01" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(d.get(&format!("/transfers/{by_leg}")).await.body["status"], "failed");
+    assert_eq!(cents_in(&app, &p.b_balance).await, 10_000 - 100, "the failure refunds the balance");
+
     // Bodies are checked; another tenant's transfer is not found.
     assert_eq!(force(&d, "transfers", &pending, json!({ "status": "failed" })).await.status, 400);
     assert_eq!(force(&d, "transfers", &pending, json!({ "status": "failed", "returnCode": "R99" })).await.status, 400);

@@ -362,6 +362,48 @@ pub async fn lose_connection(conn: &mut Conn, agg: &Aggregation, m: &mut MemberR
     Ok(())
 }
 
+/// Forces the member into `status` as the control plane asks: whatever job ran stops, and the
+/// member ends as a job would leave it there (CONNECTED with the data it last gathered,
+/// CHALLENGED by an aggregation waiting on a text question, or failed with `message`).
+pub async fn force_status(
+    conn: &mut Conn,
+    agg: &Aggregation,
+    m: &mut MemberRecord,
+    status: ConnectionStatus,
+    message: Option<&str>,
+) -> Result<(), StoreError> {
+    cancel_job(conn, m).await?;
+    let now = agg.clock.now();
+    match status {
+        ConnectionStatus::Connected => {
+            set_status(m, status, None);
+            m.is_authenticated = true;
+            m.aggregated_at = Some(now);
+            m.successfully_aggregated_at = Some(now);
+            m.updated_at = now;
+        }
+        // The bank asks a question: an aggregation waits on it, as a `challenge` login makes one
+        // wait (answer `correct` and it goes on; unanswered, it expires).
+        ConnectionStatus::Challenged => {
+            let mut job = RunningJob {
+                kind: JobKind::Aggregate,
+                guid: derived_guid("JOB", &[m.guid.as_str(), &now.millis().to_string()]),
+                stage: Stage::Login,
+                challenge_seq: 0,
+                with_transactions: false,
+                with_identity: false,
+                with_investments: false,
+                with_rewards: false,
+                skip_holdings: false,
+            };
+            let challenge = mfa_challenge(m, 1, MfaKind::Text);
+            issue_challenge(conn, agg, m, &mut job, Stage::AwaitingMfa { mfa: MfaKind::Text }, challenge).await?;
+        }
+        _ => fail_with(agg, m, status, message.unwrap_or_default()),
+    }
+    Ok(())
+}
+
 /// Runs one queued step of the member's job.
 pub async fn run_step(
     conn: &mut Conn,

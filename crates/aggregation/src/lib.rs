@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod forced;
 pub mod investments;
 pub mod members;
 pub mod oauth;

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::catalog::Institution;
 use crate::engine::{self, CredentialValue, JobKind, JobRequest, OauthState, ResumeError, StartError};
+use crate::forced::{self, ForcedStatus};
 use crate::status::ConnectionStatus;
 use crate::webhooks::{self, Action};
 use crate::{AppState, MxError};
@@ -330,6 +331,36 @@ pub async fn lose_connection(
         })
         .await??;
     Ok(lost)
+}
+
+/// Forces the tenant's member `guid` into `target` ([`forced::check`] decides on the row as it
+/// stands inside the write), through [`engine::force_status`]; the save writes its
+/// CONNECTION_STATUS webhook. Returns the member as saved, or why it cannot go there.
+pub async fn force_status(
+    state: &AppState,
+    tenant: TenantId,
+    guid: &str,
+    target: ForcedStatus,
+) -> Result<Result<MemberRecord, forced::Refusal>, MxError> {
+    let agg = state.clone();
+    let guid = guid.to_owned();
+    state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let Some(mut member) = repo::find_in_tenant_for_update(c, tenant, &guid).await? else {
+                    return Ok(Err(MxError::NotFound));
+                };
+                let has_connected = member.successfully_aggregated_at.is_some();
+                if let Err(refused) = forced::check(member.connection_status, has_connected, target) {
+                    return Ok(Ok(Err(refused)));
+                }
+                engine::force_status(c, &agg, &mut member, target.status(), target.message()).await?;
+                webhooks::save_member(c, &agg, &member).await?;
+                Ok(Ok(Ok(member)))
+            })
+        })
+        .await?
 }
 
 /// Answers the member's open challenges.

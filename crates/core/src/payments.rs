@@ -106,9 +106,11 @@ wire_enum! {
         CustomerFundingSourceRemoved = "customer_funding_source_removed",
         CustomerFundingSourceUpdated = "customer_funding_source_updated",
         CustomerFundingSourceVerified = "customer_funding_source_verified",
+        CustomerFundingSourceUnverified = "customer_funding_source_unverified",
         CustomerMicrodepositsAdded = "customer_microdeposits_added",
         CustomerMicrodepositsCompleted = "customer_microdeposits_completed",
         CustomerMicrodepositsMaxattempts = "customer_microdeposits_maxattempts",
+        CustomerMicrodepositsFailed = "customer_microdeposits_failed",
         /// An exchange's partner connection needs the end user to sign in again.
         CustomerExchangeReauthRequired = "customer_exchange_reauth_required",
         /// A customer's balance went below zero (a late return took back settled money).

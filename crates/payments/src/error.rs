@@ -276,6 +276,11 @@ impl DwollaError {
         self.0.code
     }
 
+    /// The top-level message as answered.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
     /// The embedded field errors of a ValidationError.
     pub fn field_errors(&self) -> &[FieldError] {
         &self.0.errors

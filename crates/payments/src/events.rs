@@ -1,6 +1,7 @@
 //! Application events: written in the same transaction as the change they report, listed and
 //! read through `/events`, and carried verbatim as the body of their webhooks.
 
+pub mod fired;
 pub mod view;
 
 use openiav_core::clock::Timestamp;

@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_store::records::{EventRecord, JobRecord, WebhookRecord, WebhookSubscriptionRecord};
-use openiav_store::repo::{jobs, tenants, webhooks};
+use openiav_store::repo::{events, jobs, tenants, webhooks};
 use openiav_store::{Conn, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -109,10 +109,11 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
             let Some(webhook) = webhooks::find_webhook(&mut c, tenant, &id).await? else { return Ok(None) };
             let sub = webhooks::find_subscription(&mut c, tenant, &webhook.subscription_id).await?;
             let sandbox = tenants::get(&mut c, tenant).await?.is_sandbox;
-            Ok(sub.map(|s| (webhook, s, sandbox)))
+            let fired = events::fired_at(&mut c, tenant, &webhook.event_id).await?.is_some();
+            Ok(sub.map(|s| (webhook, s, sandbox, fired)))
         })
         .await?;
-    let Some((webhook, subscription, sandbox)) = found.filter(|(_, s, _)| !s.paused) else {
+    let Some((webhook, subscription, sandbox, fired)) = found.filter(|(_, s, _, _)| !s.paused) else {
         // Deleted, or paused: paused subscriptions keep their webhooks unsent.
         return state.store.write(move |c| Box::pin(async move { jobs::complete(c, job.seq).await })).await;
     };
@@ -120,12 +121,16 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
         .keyring
         .decrypt(&secret_context(&subscription), &subscription.secret)
         .map_err(|e| StoreError::Corrupt(format!("decrypting a webhook secret: {e}")))?;
-    let headers = [
+    let mut headers = vec![
         ("Content-Type", "application/json; charset=UTF-8".to_owned()),
         ("User-Agent", "dwolla-webhooks/1.0 (openiav)".to_owned()),
         ("X-Dwolla-Topic", webhook.topic.to_string()),
         ("X-Request-Signature-SHA-256", signature(&secret, webhook.body.as_bytes())),
     ];
+    // The body stays Dwolla's own; only this header tells a fired event from a raised one.
+    if fired {
+        headers.push(("X-Openiav-Fired", "true".to_owned()));
+    }
     let now = state.clock.now();
     let outcome =
         openiav_outbound::send(&subscription.url, sandbox, config, &headers, |_, v| v.to_owned(), &webhook.body, now)

@@ -180,6 +180,7 @@ conformance! {
         transfers_sent_since_counts_live_sends_and_legs_of_reads_oldest_first,
         bank_transfers_round_trip_lock_per_transfer_and_the_newest_legs_are_processed_first,
         events_list_newest_first_with_paging_and_stay_in_their_tenant,
+        events_and_mx_webhooks_carry_fired_marks_within_their_tenant,
         webhook_subscriptions_round_trip_list_save_delete_and_stay_in_their_tenant,
         webhooks_list_newest_first_filter_page_and_save_only_attempts,
         webhook_retries_list_oldest_first_and_go_with_their_subscription,
@@ -3057,6 +3058,62 @@ async fn events_list_newest_first_with_paging_and_stay_in_their_tenant(db: TestD
     let dup = foreign;
     let r = store.write(move |c| Box::pin(async move { events::insert(c, &dup).await })).await;
     assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate event id: {r:?}");
+}
+
+async fn events_and_mx_webhooks_carry_fired_marks_within_their_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let raised = put_event(&store, tenant, "cus-1", at(10)).await;
+    let fired = put_event(&store, tenant, "cus-1", at(20)).await;
+    let hook = mx_webhook(tenant, MxWebhookType::ConnectionStatus, at(30));
+    let plain = mx_webhook(tenant, MxWebhookType::Member, at(31));
+    for w in [&hook, &plain] {
+        let w = w.clone();
+        store.write(move |c| Box::pin(async move { mx_webhooks::insert_webhook(c, &w).await })).await.unwrap();
+    }
+    let (event_id, hook_guid) = (fired.id.clone(), hook.guid.clone());
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                events::mark_fired(c, tenant, &event_id, at(40)).await?;
+                mx_webhooks::mark_webhook_fired(c, tenant, &hook_guid, at(41)).await
+            })
+        })
+        .await
+        .unwrap();
+    let marks = |tenant: TenantId, event: String, hook: String| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move {
+                    Ok((
+                        events::fired_at(&mut c, tenant, &event).await?,
+                        mx_webhooks::webhook_fired_at(&mut c, tenant, &hook).await?,
+                    ))
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(marks(tenant, fired.id.clone(), hook.guid.clone()).await, (Some(at(40)), Some(at(41))));
+    assert_eq!(marks(tenant, raised.id.clone(), plain.guid.clone()).await, (None, None), "raised by a change");
+    assert_eq!(marks(other, fired.id.clone(), hook.guid.clone()).await, (None, None), "seen from another tenant");
+    // The mark leaves the records as they were.
+    let found = store.read(|mut c| async move { events::find(&mut c, tenant, &fired.id).await }).await.unwrap();
+    assert_eq!(found.map(|e| e.created_at), Some(at(20)));
+    // Another tenant cannot mark them.
+    let (event_id, hook_guid) = (raised.id.clone(), plain.guid.clone());
+    assert_not_found(
+        store.write(move |c| Box::pin(async move { events::mark_fired(c, other, &event_id, at(50)).await })).await,
+    );
+    assert_not_found(
+        store
+            .write(move |c| {
+                Box::pin(async move { mx_webhooks::mark_webhook_fired(c, other, &hook_guid, at(50)).await })
+            })
+            .await,
+    );
 }
 
 fn source_deposits(

@@ -83,7 +83,7 @@ fn account_number_context(d: &MicroDepositRecord) -> String {
 }
 
 /// The status as of `now`: an initiated verification is DEPOSITED once the deposits land.
-fn effective_status(d: &MicroDepositRecord, now: openiav_core::clock::Timestamp) -> MicroDepositStatus {
+pub(crate) fn effective_status(d: &MicroDepositRecord, now: openiav_core::clock::Timestamp) -> MicroDepositStatus {
     if d.status == MicroDepositStatus::Initiated && now >= d.deposited_at {
         MicroDepositStatus::Deposited
     } else {

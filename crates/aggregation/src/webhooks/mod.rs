@@ -19,6 +19,7 @@ use crate::status::ConnectionStatus;
 use crate::Aggregation;
 
 pub mod delivery;
+pub mod fired;
 pub mod payload;
 pub mod schedule;
 pub mod settings;
@@ -37,8 +38,20 @@ pub async fn emit(
     body: &Value,
     at: Timestamp,
 ) -> Result<(), StoreError> {
+    emit_record(conn, agg, tenant, kind, body, at).await.map(drop)
+}
+
+/// [`emit`], answering the webhook written (`None`: no endpoint takes `kind`).
+pub async fn emit_record(
+    conn: &mut Conn,
+    agg: &Aggregation,
+    tenant: TenantId,
+    kind: MxWebhookType,
+    body: &Value,
+    at: Timestamp,
+) -> Result<Option<MxWebhookRecord>, StoreError> {
     let endpoints = mx_webhooks::list_endpoints(conn, tenant).await?;
-    let Some(endpoint) = settings::endpoint_for(&endpoints, kind) else { return Ok(()) };
+    let Some(endpoint) = settings::endpoint_for(&endpoints, kind) else { return Ok(None) };
     let now = agg.clock.now();
     let record = MxWebhookRecord {
         guid: format!("WHK-{}", openiav_core::crypto::random_hex(16)),
@@ -51,7 +64,8 @@ pub async fn emit(
         created_at: now,
     };
     mx_webhooks::insert_webhook(conn, &record).await?;
-    delivery::enqueue(conn, &record, at.max(now), now).await
+    delivery::enqueue(conn, &record, at.max(now), now).await?;
+    Ok(Some(record))
 }
 
 /// The partner id of a user, for payloads that carry `user_id`.

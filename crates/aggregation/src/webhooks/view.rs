@@ -1,6 +1,7 @@
 //! `GET /_openiav/mx/webhooks` (newest first, paginated, `type` filter) and
 //! `GET /_openiav/mx/webhooks/{guid}`: the tenant's MX webhooks as sent, each with its type,
-//! URL, payload and every attempt (the `Authorization` value redacted).
+//! URL, payload and every attempt (the `Authorization` value redacted); one read also says
+//! whether it was fired on demand.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -55,9 +56,20 @@ pub async fn read(
     Tenant(tenant): Tenant,
     Path(guid): Path<String>,
 ) -> Result<Response, MxError> {
-    let found = state.store.read(|mut c| async move { mx_webhooks::find_webhook(&mut c, tenant, &guid).await }).await?;
-    let w = found.ok_or(MxError::NotFound)?;
-    Ok(Json(json!({ "webhook": render(&w)? })).into_response())
+    let found = state
+        .store
+        .read(|mut c| async move {
+            let Some(w) = mx_webhooks::find_webhook(&mut c, tenant, &guid).await? else { return Ok(None) };
+            let fired_at = mx_webhooks::webhook_fired_at(&mut c, tenant, &guid).await?;
+            Ok(Some((w, fired_at)))
+        })
+        .await?;
+    let (w, fired_at) = found.ok_or(MxError::NotFound)?;
+    let mut webhook = render(&w)?;
+    // Fired on demand through the control plane (`POST /_openiav/fire/mx`), or raised by a change.
+    webhook["fired"] = fired_at.is_some().into();
+    webhook["fired_at"] = fired_at.map(|t| t.to_rfc3339_millis()).into();
+    Ok(Json(json!({ "webhook": webhook })).into_response())
 }
 
 fn type_names() -> String {

@@ -252,6 +252,34 @@ pub async fn update(
     Ok(Ok(customer))
 }
 
+/// Forces the tenant's customer `id` to `target` (the sandbox control plane), decided by
+/// [`rules::forced_status`] on the row as it stands inside this write (locked on PostgreSQL),
+/// with the events the change raises and the balance a verified customer gets.
+pub async fn force_status(
+    conn: &mut Conn,
+    base: &str,
+    tenant: TenantId,
+    id: &str,
+    target: CustomerStatus,
+    now: Timestamp,
+) -> Result<Result<Customer, DwollaError>, StoreError> {
+    let Some(record) = repo::find_for_update(conn, tenant, id).await? else {
+        return Ok(Err(DwollaError::not_found(CUSTOMER_NOT_FOUND)));
+    };
+    let mut customer = Customer::decode(record)?;
+    let topics = match rules::forced_status(customer.record.kind, customer.record.status, target) {
+        Ok(topics) => topics,
+        Err(refused) => return Ok(Err(refused)),
+    };
+    customer.record.status = target;
+    customer.record.updated_at = now;
+    let record = customer.to_record();
+    repo::save(conn, &record).await?;
+    owned::open_customer_balance(conn, &record, now).await?;
+    announce(conn, base, &record, &topics).await?;
+    Ok(Ok(customer))
+}
+
 /// What `GET /customers` asks for.
 #[derive(Clone, Debug, Default)]
 pub struct ListFilter {

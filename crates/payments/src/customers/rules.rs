@@ -342,6 +342,47 @@ fn status_change(
     }
 }
 
+/// The events forcing a `kind` customer from `current` to `target` raises (the sandbox control
+/// plane's force), as Dwolla's state machine allows: a deactivated customer only comes back to
+/// its active status; any other may be suspended or deactivated; a verified type moves between
+/// the verification outcomes (`kba` only for a personal customer), an unverified type stays
+/// `unverified`.
+pub fn forced_status(
+    kind: CustomerKind,
+    current: CustomerStatus,
+    target: CustomerStatus,
+) -> Result<Vec<EventTopic>, DwollaError> {
+    use CustomerStatus::{Deactivated, Kba, Suspended, Unverified};
+    let active = if kind.is_verified() { CustomerStatus::Verified } else { Unverified };
+    if current == target {
+        return Err(DwollaError::invalid_resource_state(format!("The customer is {target} already.")));
+    }
+    if current == Deactivated {
+        return if target == active {
+            Ok(vec![EventTopic::CustomerActivated])
+        } else {
+            Err(DwollaError::invalid_resource_state(format!(
+                "A deactivated customer can only be reactivated (to {active})."
+            )))
+        };
+    }
+    match target {
+        Deactivated => Ok(vec![EventTopic::CustomerDeactivated]),
+        Suspended => Ok(vec![EventTopic::CustomerSuspended]),
+        Unverified if !kind.is_verified() => Ok(vec![EventTopic::CustomerActivated]),
+        _ if !kind.is_verified() => Err(DwollaError::invalid_resource_state(format!(
+            "A {kind} customer is not verified; it can only be unverified, suspended or deactivated."
+        ))),
+        Unverified => Err(DwollaError::invalid_resource_state(format!(
+            "A {kind} customer cannot be unverified; upgrading is one way."
+        ))),
+        Kba if kind != CustomerKind::Personal => {
+            Err(DwollaError::invalid_resource_state("Only a personal customer is asked for KBA."))
+        }
+        other => Ok(verification_topic(other).into_iter().collect()),
+    }
+}
+
 /// Applies an update body to `customer` (as it stands inside the write that saves it) and
 /// returns the events the change raises: a status change, an upgrade of an unverified customer
 /// to a verified one, a retry of a customer in `retry`, or an edit of its fields.
@@ -440,6 +481,29 @@ mod tests {
     use crate::error::DwollaCode;
 
     const TODAY: Date = date!(2024 - 06 - 01);
+
+    #[test]
+    fn forcing_a_status_follows_dwollas_state_machine() {
+        use CustomerKind::{Business, Personal, ReceiveOnly, Unverified as UnverifiedKind};
+        use CustomerStatus::*;
+        let topics = |k, from, to| forced_status(k, from, to).map_err(|e| e.code());
+        assert_eq!(topics(Personal, Verified, Suspended), Ok(vec![EventTopic::CustomerSuspended]));
+        assert_eq!(topics(Business, Document, Deactivated), Ok(vec![EventTopic::CustomerDeactivated]));
+        assert_eq!(topics(Personal, Deactivated, Verified), Ok(vec![EventTopic::CustomerActivated]));
+        assert_eq!(topics(UnverifiedKind, Deactivated, Unverified), Ok(vec![EventTopic::CustomerActivated]));
+        assert_eq!(topics(Personal, Verified, Retry), Ok(vec![EventTopic::CustomerReverificationNeeded]));
+        assert_eq!(topics(Personal, Verified, Kba), Ok(vec![EventTopic::CustomerKbaVerificationNeeded]));
+        assert_eq!(topics(Business, Retry, Document), Ok(vec![EventTopic::CustomerVerificationDocumentNeeded]));
+        assert_eq!(topics(Personal, Suspended, Verified), Ok(vec![EventTopic::CustomerVerified]));
+        assert_eq!(topics(ReceiveOnly, Suspended, Unverified), Ok(vec![EventTopic::CustomerActivated]));
+        let refused = Err(DwollaCode::InvalidResourceState);
+        assert_eq!(topics(Personal, Verified, Verified), refused, "already there");
+        assert_eq!(topics(Personal, Deactivated, Suspended), refused, "deactivated only reactivates");
+        assert_eq!(topics(Business, Deactivated, Unverified), refused, "to its own active status");
+        assert_eq!(topics(UnverifiedKind, Unverified, Verified), refused, "unverified types are not verified");
+        assert_eq!(topics(Personal, Verified, Unverified), refused, "verified types stay verified types");
+        assert_eq!(topics(Business, Verified, Kba), refused, "KBA is for persons");
+    }
 
     fn body(v: Value) -> CustomerBody {
         crate::body::parse(v.to_string().as_bytes()).expect("a body")

@@ -398,6 +398,36 @@ pub async fn update(
     Ok(Ok((source, deposits)))
 }
 
+/// Forces the bank `id` into `target` (the sandbox control plane), decided by
+/// [`rules::forced_state`] on the row locked inside this write: removal goes through
+/// [`update`] as `removed: true` does; a status change raises its event.
+pub async fn force_state(
+    c: &mut Conn,
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+    target: rules::ForcedState,
+    now: Timestamp,
+) -> Result<Result<(FundingSourceRecord, Option<FundingSourceMicroDepositsRecord>), DwollaError>, StoreError> {
+    let Some(mut source) = repo::find_for_update(c, tenant, id).await? else { return Ok(Err(not_found())) };
+    match decided!(rules::forced_state(&source, target)) {
+        rules::Forced::Remove => {
+            let removal = UpdateFundingSource { removed: Some(true), ..UpdateFundingSource::default() };
+            update(c, state, tenant, id, &removal, now).await
+        }
+        rules::Forced::Status(status, topic) => {
+            source.status = status;
+            source.updated_at = now;
+            repo::save(c, &source).await?;
+            if let Some(topic) = topic {
+                record_event(c, state.base(), &source, topic, now).await?;
+            }
+            let deposits = repo::find_micro_deposits(c, tenant, &source.id).await?;
+            Ok(Ok((source, deposits)))
+        }
+    }
+}
+
 /// Applies new details to an unverified bank; the numbers not changed are its own.
 fn change_details(state: &AppState, source: &mut FundingSourceRecord, change: DetailChange) -> Result<(), DwollaError> {
     if let Some(kind) = change.kind {

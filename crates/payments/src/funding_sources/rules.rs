@@ -257,6 +257,44 @@ pub fn decide_update(source: &FundingSourceRecord, request: &UpdateFundingSource
     Ok(update)
 }
 
+openiav_core::wire_enum! {
+    /// A state the sandbox control plane forces a bank into.
+    pub enum ForcedState {
+        Verified = "verified",
+        Unverified = "unverified",
+        Removed = "removed",
+    }
+}
+
+/// What forcing a bank into a state does.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Forced {
+    /// Removed as `POST /funding-sources/{id}` with `removed: true` removes it.
+    Remove,
+    /// Its status becomes this, raising the event (a customer's bank only).
+    Status(FundingSourceStatus, Option<EventTopic>),
+}
+
+/// Decides forcing `source` (as it stands inside the write) into `target`: only a live bank
+/// changes state, and only to a state it is not in.
+pub fn forced_state(source: &FundingSourceRecord, target: ForcedState) -> Result<Forced, DwollaError> {
+    if source.kind == FundingSourceKind::Balance {
+        return Err(DwollaError::invalid_resource_state("A balance has no verified or removed state to force."));
+    }
+    if source.removed {
+        return Err(DwollaError::invalid_resource_state("A removed bank cannot change state."));
+    }
+    let (status, topic) = match target {
+        ForcedState::Removed => return Ok(Forced::Remove),
+        ForcedState::Verified => (FundingSourceStatus::Verified, EventTopic::CustomerFundingSourceVerified),
+        ForcedState::Unverified => (FundingSourceStatus::Unverified, EventTopic::CustomerFundingSourceUnverified),
+    };
+    if source.status == status {
+        return Err(DwollaError::invalid_resource_state(format!("The bank is {status} already.")));
+    }
+    Ok(Forced::Status(status, source.customer_id.is_some().then_some(topic)))
+}
+
 /// The links a funding source shows besides `self` and `customer`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Shown {
@@ -283,6 +321,34 @@ pub fn links_shown(source: &FundingSourceRecord, deposits: Option<&FundingSource
 mod tests {
     use super::*;
     use crate::error::FieldCode;
+
+    #[test]
+    fn a_live_bank_is_forced_into_another_state_and_a_balance_or_removed_bank_is_not() {
+        let bank = crate::funding_sources::testing::bank();
+        let forced_state = |s: &FundingSourceRecord, t| forced_state(s, t).map_err(|e| e.code());
+        assert_eq!(forced_state(&bank, ForcedState::Removed), Ok(Forced::Remove));
+        assert_eq!(
+            forced_state(&bank, ForcedState::Verified),
+            Ok(Forced::Status(FundingSourceStatus::Verified, Some(EventTopic::CustomerFundingSourceVerified)))
+        );
+        let verified = FundingSourceRecord { status: FundingSourceStatus::Verified, ..bank.clone() };
+        assert_eq!(
+            forced_state(&verified, ForcedState::Unverified),
+            Ok(Forced::Status(FundingSourceStatus::Unverified, Some(EventTopic::CustomerFundingSourceUnverified)))
+        );
+        let accounts = FundingSourceRecord { customer_id: None, ..bank.clone() };
+        assert_eq!(
+            forced_state(&accounts, ForcedState::Verified),
+            Ok(Forced::Status(FundingSourceStatus::Verified, None)),
+            "the account's own bank has no customer topic"
+        );
+        let refused = forced_state;
+        assert_eq!(refused(&bank, ForcedState::Unverified), Err(DwollaCode::InvalidResourceState));
+        let removed = FundingSourceRecord { removed: true, ..bank.clone() };
+        assert_eq!(refused(&removed, ForcedState::Verified), Err(DwollaCode::InvalidResourceState));
+        let balance = FundingSourceRecord { kind: FundingSourceKind::Balance, ..bank };
+        assert_eq!(refused(&balance, ForcedState::Removed), Err(DwollaCode::InvalidResourceState));
+    }
     use crate::funding_sources::testing;
 
     const ROUTING: &str = "222222226";

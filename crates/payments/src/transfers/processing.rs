@@ -72,6 +72,48 @@ pub fn leg_outcome(leg: &BankTransferRecord, transfer: TransferStatus, bank_name
     }
 }
 
+/// An outcome the sandbox control plane forces on a pending transfer, in place of what its
+/// banks' names would make of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forced {
+    /// Every pending leg clears (a bank-to-bank transfer's credit leg too, once opened).
+    Processed,
+    /// The next pending leg is returned with this code.
+    Failed(ReturnCode),
+}
+
+/// What decides a pass's leg outcomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decider {
+    /// The banks' names ([`leg_outcome`]), as the sandbox processes.
+    Banks,
+    Forced(Forced),
+}
+
+/// What happens to `leg` (of a transfer now `transfer`) when `forced` decides it: a pending leg
+/// of a pending transfer takes the forced outcome; anything else is decided as always, minus the
+/// late returns, which are the banks' (so settled legs are left alone).
+pub fn forced_leg_outcome(leg: &BankTransferRecord, transfer: TransferStatus, forced: Forced) -> LegOutcome {
+    match (leg.status, forced) {
+        (TransferStatus::Pending, _) if transfer != TransferStatus::Pending => LegOutcome::Cancelled,
+        (TransferStatus::Pending, Forced::Processed) => LegOutcome::Processed,
+        (TransferStatus::Pending, Forced::Failed(code)) => LegOutcome::Failed(code),
+        _ => LegOutcome::Untouched,
+    }
+}
+
+/// Whether `t` (a pending transfer that is no fee) can be forced: only while it is pending, and a
+/// fee goes with its transfer.
+pub fn may_force(t: &TransferRecord) -> Result<(), &'static str> {
+    if t.fee_of.is_some() {
+        return Err("A fee settles with its transfer; force the transfer instead.");
+    }
+    if t.status != TransferStatus::Pending {
+        return Err("Only a pending transfer's outcome can be forced.");
+    }
+    Ok(())
+}
+
 /// The kinds of a transfer's two funding sources.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
@@ -206,8 +248,22 @@ pub async fn process(c: &mut Conn, base: &str, tenant: TenantId, now: Timestamp)
     for t in &work {
         fees.push(repo::fees_of(c, tenant, &t.id).await?);
     }
+    let held = lock_sources(c, tenant, work.iter().zip(&legs).zip(&fees)).await?;
+    let mut pass = Pass { c, base, now, held, done: 0, decider: Decider::Banks };
+    for ((t, legs), fees) in work.into_iter().zip(legs).zip(fees) {
+        pass.transfer(t, legs, fees).await?;
+    }
+    Ok(pass.done)
+}
+
+/// Locks, in id order, every funding source the transfers, their legs and their fees name.
+async fn lock_sources<'a>(
+    c: &mut Conn,
+    tenant: TenantId,
+    work: impl Iterator<Item = ((&'a TransferRecord, &'a Vec<BankTransferRecord>), &'a Vec<TransferRecord>)>,
+) -> Result<HashMap<String, FundingSourceRecord>, StoreError> {
     let mut wanted = BTreeSet::new();
-    for ((t, legs), fees) in work.iter().zip(&legs).zip(&fees) {
+    for ((t, legs), fees) in work {
         wanted.extend([t.source_id.clone(), t.destination_id.clone()]);
         wanted.extend(legs.iter().map(|l| l.funding_source_id.clone()));
         for f in fees {
@@ -220,11 +276,44 @@ pub async fn process(c: &mut Conn, base: &str, tenant: TenantId, now: Timestamp)
         let source = sources::find_for_update(c, tenant, &id).await?.ok_or(StoreError::NotFound)?;
         held.insert(id, source);
     }
-    let mut pass = Pass { c, base, now, held, done: 0 };
-    for ((t, legs), fees) in work.into_iter().zip(legs).zip(fees) {
-        pass.transfer(t, legs, fees).await?;
+    Ok(held)
+}
+
+/// Forces the outcome of the tenant's transfer `id` (the sandbox control plane) inside the
+/// caller's write, through the same pass the sandbox processing runs, with `forced` deciding its
+/// pending legs: locks the transfer, then its legs, then the funding sources, as [`process`]
+/// does. A bank-to-bank transfer forced to clear clears its debit, then the credit leg that
+/// opens. `id` may name one of its legs. Returns the transfer as saved; `Ok(Err)` says why it
+/// cannot be forced (`None` when the tenant has no such transfer or leg).
+pub async fn force(
+    c: &mut Conn,
+    base: &str,
+    tenant: TenantId,
+    id: &str,
+    forced: Forced,
+    now: Timestamp,
+) -> Result<Result<TransferRecord, Option<&'static str>>, StoreError> {
+    // A leg's id names its transfer, as a cancel reads it.
+    let transfer_id = match repo::find_bank_transfer(c, tenant, id).await? {
+        Some(leg) => leg.transfer_id,
+        None => id.to_owned(),
+    };
+    let Some(mut t) = repo::find_for_update(c, tenant, &transfer_id).await? else { return Ok(Err(None)) };
+    if let Err(reason) = may_force(&t) {
+        return Ok(Err(Some(reason)));
     }
-    Ok(pass.done)
+    // Each round settles the legs that exist; a cleared bank-to-bank debit opens one more.
+    while t.status == TransferStatus::Pending {
+        let legs = repo::bank_transfers_of(c, tenant, &t.id).await?;
+        if !legs.iter().any(|l| l.status == TransferStatus::Pending) {
+            break;
+        }
+        let fees = repo::fees_of(c, tenant, &t.id).await?;
+        let held = lock_sources(c, tenant, std::iter::once(((&t, &legs), &fees))).await?;
+        let mut pass = Pass { c: &mut *c, base, now, held, done: 0, decider: Decider::Forced(forced) };
+        t = pass.transfer(t, legs, fees).await?;
+    }
+    Ok(Ok(t))
 }
 
 /// One pass's locked funding sources and what it has done.
@@ -234,6 +323,7 @@ struct Pass<'a> {
     now: Timestamp,
     held: HashMap<String, FundingSourceRecord>,
     done: usize,
+    decider: Decider,
 }
 
 impl Pass<'_> {
@@ -241,19 +331,22 @@ impl Pass<'_> {
         self.held.get(id).ok_or(StoreError::NotFound)
     }
 
-    /// Processes the legs of `t`, oldest first, and saves what changed.
+    /// Processes the legs of `t`, oldest first, and saves what changed; returns `t` as saved.
     async fn transfer(
         &mut self,
         mut t: TransferRecord,
         legs: Vec<BankTransferRecord>,
         fees: Vec<TransferRecord>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<TransferRecord, StoreError> {
         let shape =
             Shape { source: self.source(&t.source_id)?.kind, destination: self.source(&t.destination_id)?.kind };
         let before = t.clone();
         for leg in legs {
             let bank_name = self.source(&leg.funding_source_id)?.name.clone();
-            let outcome = leg_outcome(&leg, t.status, &bank_name);
+            let outcome = match self.decider {
+                Decider::Banks => leg_outcome(&leg, t.status, &bank_name),
+                Decider::Forced(forced) => forced_leg_outcome(&leg, t.status, forced),
+            };
             let Some(after) = leg_after(&leg, outcome, self.now) else { continue };
             let settlement = settle(shape, leg.direction, t.status, outcome);
             repo::save_bank_transfer(self.c, &after).await?;
@@ -307,7 +400,7 @@ impl Pass<'_> {
         if t != before {
             repo::save(self.c, &t).await?;
         }
-        Ok(())
+        Ok(t)
     }
 
     /// Moves the balances `settlement` asks for, and settles the fees with their transfer:
@@ -449,6 +542,42 @@ mod tests {
         assert_eq!(leg_outcome(&leg(Processed, None), Processed, "R01"), LegOutcome::Untouched);
         assert_eq!(leg_outcome(&leg(Failed, None), Failed, "R01"), LegOutcome::Untouched);
         assert_eq!(leg_outcome(&leg(Cancelled, None), Cancelled, "Checking"), LegOutcome::Untouched);
+    }
+
+    #[test]
+    fn a_forced_outcome_decides_pending_legs_whatever_their_bank_is_called() {
+        let fails = Forced::Failed(ReturnCode::R16);
+        assert_eq!(forced_leg_outcome(&leg(Pending, None), Pending, Forced::Processed), LegOutcome::Processed);
+        assert_eq!(forced_leg_outcome(&leg(Pending, None), Pending, fails), LegOutcome::Failed(ReturnCode::R16));
+        assert_eq!(forced_leg_outcome(&leg(Pending, None), Failed, Forced::Processed), LegOutcome::Cancelled);
+        assert_eq!(forced_leg_outcome(&leg(Processed, Some("R01")), Pending, fails), LegOutcome::Untouched);
+        assert_eq!(forced_leg_outcome(&leg(Failed, None), Failed, Forced::Processed), LegOutcome::Untouched);
+    }
+
+    #[test]
+    fn only_a_pending_transfer_that_is_no_fee_is_forced() {
+        let t = TransferRecord {
+            id: "t".into(),
+            tenant_id: TenantId::generate(),
+            fee_of: None,
+            source_id: "bank".into(),
+            destination_id: "balance".into(),
+            source_customer_id: Some("c".into()),
+            destination_customer_id: Some("c".into()),
+            amount: Cents(100),
+            status: Pending,
+            options: "{}".into(),
+            correlation_id: None,
+            individual_ach_id: None,
+            failure_code: None,
+            created_at: Timestamp::from_millis(0),
+            updated_at: Timestamp::from_millis(0),
+        };
+        assert_eq!(may_force(&t), Ok(()));
+        for status in [Processed, Failed, Cancelled] {
+            assert!(may_force(&TransferRecord { status, ..t.clone() }).is_err(), "{status}");
+        }
+        assert!(may_force(&TransferRecord { fee_of: Some("other".into()), ..t }).is_err());
     }
 
     const BANK_TO_BALANCE: Shape = Shape { source: Bank, destination: Balance };

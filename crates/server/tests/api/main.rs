@@ -4,7 +4,9 @@
 mod helpers;
 
 mod auth_and_versions;
+mod control_fire;
 mod control_fixtures;
+mod control_force;
 mod control_state;
 mod institutions;
 mod investments;

@@ -1,5 +1,6 @@
 //! Events, written in the transaction of the change they report and listed newest first.
 
+use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use sqlx::Row;
 
@@ -49,4 +50,33 @@ pub async fn list(conn: &mut Conn, tenant: TenantId, limit: i64, offset: i64) ->
         .await?;
     let items = rows.iter().map(decode::<EventRecord>).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
+}
+
+/// Marks the tenant's event `id` as fired on demand at `at` (the control plane's `fire`).
+pub async fn mark_fired(conn: &mut Conn, tenant: TenantId, id: &str, at: Timestamp) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE events SET fired_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(id)
+        .bind(at.millis())
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// When the tenant's event `id` was fired on demand; `None` for an event a change raised (or
+/// no such event).
+pub async fn fired_at(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Option<Timestamp>, StoreError> {
+    let row = sqlx::query("SELECT fired_at FROM events WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.to_string())
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    let at: Option<i64> = match row {
+        Some(row) => row.try_get("fired_at")?,
+        None => None,
+    };
+    Ok(at.map(Timestamp::from_millis))
 }

@@ -189,3 +189,37 @@ pub async fn list_webhooks(
     let items = rows.iter().map(webhook_of).collect::<Result<_, _>>()?;
     Ok(Page { items, total })
 }
+
+/// Marks the tenant's webhook `guid` as fired on demand at `at` (the control plane's `fire`).
+pub async fn mark_webhook_fired(
+    conn: &mut Conn,
+    tenant: TenantId,
+    guid: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE mx_webhooks SET fired_at = $3 WHERE tenant_id = $1 AND guid = $2")
+        .bind(tenant.to_string())
+        .bind(guid)
+        .bind(at.millis())
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// When the tenant's webhook `guid` was fired on demand; `None` for one a change raised (or no
+/// such webhook).
+pub async fn webhook_fired_at(conn: &mut Conn, tenant: TenantId, guid: &str) -> Result<Option<Timestamp>, StoreError> {
+    let row = sqlx::query("SELECT fired_at FROM mx_webhooks WHERE tenant_id = $1 AND guid = $2")
+        .bind(tenant.to_string())
+        .bind(guid)
+        .fetch_optional(conn)
+        .await?;
+    let at: Option<i64> = match row {
+        Some(row) => row.try_get("fired_at")?,
+        None => None,
+    };
+    Ok(at.map(Timestamp::from_millis))
+}

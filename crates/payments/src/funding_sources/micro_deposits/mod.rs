@@ -6,7 +6,7 @@ pub mod rules;
 
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
-use openiav_core::payments::{EventTopic, FundingSourceStatus};
+use openiav_core::payments::{EventTopic, FundingSourceMicroDepositStatus, FundingSourceStatus};
 use openiav_store::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord};
 use openiav_store::repo::funding_sources as repo;
 use openiav_store::{Conn, StoreError};
@@ -117,6 +117,35 @@ pub async fn verify(
         record_event(c, base, &source, topic, now).await?;
     }
     Ok(attempt.answer().map(|()| source))
+}
+
+/// Forces the micro-deposits sent to the bank `id` to `target` (the sandbox control plane),
+/// decided by [`rules::forced_status`] on the rows locked inside this write; returns the bank and
+/// its deposits as saved.
+pub async fn force_status(
+    c: &mut Conn,
+    base: &str,
+    tenant: TenantId,
+    id: &str,
+    target: FundingSourceMicroDepositStatus,
+    now: Timestamp,
+) -> Result<Result<(FundingSourceRecord, FundingSourceMicroDepositsRecord), DwollaError>, StoreError> {
+    let (source, existing) = match load(c, tenant, id).await? {
+        Ok(loaded) => loaded,
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(mut deposits) = existing else {
+        return Ok(Err(DwollaError::invalid_resource_state(
+            "Micro-deposits have not been initiated for this funding source.",
+        )));
+    };
+    let topic = match rules::forced_status(&mut deposits, target, now) {
+        Ok(topic) => topic,
+        Err(e) => return Ok(Err(e)),
+    };
+    repo::save_micro_deposits(c, &deposits).await?;
+    record_event(c, base, &source, topic, now).await?;
+    Ok(Ok((source, deposits)))
 }
 
 /// The bank `id` and the micro-deposits sent to it.

@@ -159,6 +159,35 @@ pub fn judge_attempt(
     (Attempt::Wrong, Vec::new())
 }
 
+/// Decides forcing pending micro-deposits (the sandbox control plane) to `target`: processed as
+/// the sandbox simulation processes them, or failed to clear; returns the event it raises.
+pub fn forced_status(
+    deposits: &mut FundingSourceMicroDepositsRecord,
+    target: FundingSourceMicroDepositStatus,
+    now: Timestamp,
+) -> Result<EventTopic, DwollaError> {
+    if deposits.status != FundingSourceMicroDepositStatus::Pending {
+        return Err(DwollaError::invalid_resource_state(format!(
+            "The micro-deposits are {} already; only pending ones are processed or fail.",
+            deposits.status
+        )));
+    }
+    match target {
+        FundingSourceMicroDepositStatus::Processed => {
+            process(deposits, now);
+            Ok(EventTopic::CustomerMicrodepositsCompleted)
+        }
+        FundingSourceMicroDepositStatus::Failed => {
+            deposits.status = FundingSourceMicroDepositStatus::Failed;
+            deposits.processed_at = Some(now);
+            Ok(EventTopic::CustomerMicrodepositsFailed)
+        }
+        FundingSourceMicroDepositStatus::Pending => {
+            Err(DwollaError::invalid_resource_state("The micro-deposits are pending already."))
+        }
+    }
+}
+
 /// Marks pending deposits as arrived at the bank (a sandbox simulation, or a verification
 /// that comes first).
 pub fn process(deposits: &mut FundingSourceMicroDepositsRecord, now: Timestamp) {
@@ -173,6 +202,29 @@ mod tests {
 
     fn pending() -> FundingSourceMicroDepositsRecord {
         testing::deposits(FundingSourceMicroDepositStatus::Pending)
+    }
+
+    #[test]
+    fn pending_micro_deposits_are_forced_to_process_or_fail_once() {
+        let now = Timestamp::from_millis(5);
+        let mut d = pending();
+        assert_eq!(
+            forced_status(&mut d, FundingSourceMicroDepositStatus::Processed, now).unwrap(),
+            EventTopic::CustomerMicrodepositsCompleted
+        );
+        assert_eq!((d.status, d.processed_at), (FundingSourceMicroDepositStatus::Processed, Some(now)));
+        let again = forced_status(&mut d, FundingSourceMicroDepositStatus::Failed, now).unwrap_err();
+        assert_eq!(again.code(), DwollaCode::InvalidResourceState);
+        let mut d = pending();
+        assert_eq!(
+            forced_status(&mut d, FundingSourceMicroDepositStatus::Failed, now).unwrap(),
+            EventTopic::CustomerMicrodepositsFailed
+        );
+        assert_eq!(d.status, FundingSourceMicroDepositStatus::Failed);
+        let mut d = pending();
+        let before = d.clone();
+        assert!(forced_status(&mut d, FundingSourceMicroDepositStatus::Pending, now).is_err());
+        assert_eq!(d, before, "a refusal changes nothing");
     }
 
     fn request(body: serde_json::Value) -> MicroDepositsRequest {

@@ -12,6 +12,7 @@ use openiav_core::aggregation::MxWebhookType;
 use openiav_core::aggregation::{
     AccountType, ConnectionStatus, HoldingType, MicroDepositStatus, RewardBalanceType, RewardUnit,
 };
+use openiav_core::clock::ClockSetting;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
@@ -35,6 +36,7 @@ use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLin
 use openiav_store::records::{HoldingRecord, RewardRecord};
 use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
+use openiav_store::repo::tenant_clocks;
 use openiav_store::repo::tenants::PaymentSettings;
 use openiav_store::repo::transfers;
 use openiav_store::repo::users::UserFilter;
@@ -198,6 +200,9 @@ conformance! {
         a_row_read_for_update_waits_for_the_write_holding_it,
         execute_raw_runs_transaction_control_inside_a_write,
         store_wakes_every_job_worker_once_an_enqueue_commits,
+        tenant_clocks_set_read_and_release_per_tenant,
+        jobs_fall_due_on_their_tenants_clock_and_wait_for_its_advance,
+        tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once,
         store_open_with_applies_its_options_and_refuses_unknown_schemes,
         backends_open_directly_on_an_existing_database,
         visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_once,
@@ -5039,4 +5044,145 @@ async fn transfers_sent_since_counts_live_sends_and_legs_of_reads_oldest_first(d
     let id = pending.id.clone();
     let none = store.read(|mut c| async move { transfers::legs_of(&mut c, other, &id).await }).await.unwrap();
     assert!(none.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenant clocks
+// ---------------------------------------------------------------------------------------------
+
+async fn clock_of(store: &Store, tenant: TenantId) -> Option<ClockSetting> {
+    store.read(|mut c| async move { tenant_clocks::get(&mut c, tenant).await }).await.expect("read clock")
+}
+
+async fn set_clock(store: &Store, tenant: TenantId, setting: ClockSetting) {
+    store
+        .write(move |c| Box::pin(async move { tenant_clocks::set(c, tenant, setting, T0).await }))
+        .await
+        .expect("set clock");
+}
+
+async fn tenant_clocks_set_read_and_release_per_tenant(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let now = |tenant: TenantId, real: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { tenant_clocks::now(&mut c, tenant, real).await }).await.unwrap() }
+    };
+    assert_eq!(clock_of(&store, tenant).await, None, "the real clock is the default");
+    assert_eq!(now(tenant, at(5)).await, at(5));
+
+    set_clock(&store, tenant, ClockSetting::frozen(at(-60_000))).await;
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::frozen(at(-60_000))));
+    assert_eq!((now(tenant, at(0)).await, now(tenant, at(99_000)).await), (at(-60_000), at(-60_000)));
+    assert_eq!(now(other, at(7)).await, at(7), "another tenant keeps the real clock");
+
+    set_clock(&store, tenant, ClockSetting::offset(3_600_000)).await;
+    assert_eq!(now(tenant, at(10)).await, at(3_600_010));
+    let locked =
+        store.write(move |c| Box::pin(async move { tenant_clocks::get_for_update(c, tenant).await })).await.unwrap();
+    assert_eq!(locked, Some(ClockSetting::offset(3_600_000)));
+
+    let released = |tenant: TenantId| {
+        let store = store.clone();
+        async move { store.write(move |c| Box::pin(async move { tenant_clocks::delete(c, tenant).await })).await.unwrap() }
+    };
+    assert!(!released(other).await, "nothing to release");
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::offset(3_600_000)));
+    assert!(released(tenant).await);
+    assert_eq!((clock_of(&store, tenant).await, now(tenant, at(3)).await), (None, at(3)));
+}
+
+async fn jobs_fall_due_on_their_tenants_clock_and_wait_for_its_advance(db: TestDb) {
+    let store = db.store;
+    let (frozen, ahead, real) = (new_tenant(&store).await, new_tenant(&store).await, new_tenant(&store).await);
+    set_clock(&store, frozen, ClockSetting::frozen(at(-10_000))).await;
+    set_clock(&store, ahead, ClockSetting::offset(3_600_000)).await;
+    let f = enqueue(&store, frozen, "q", "frozen", "{}", at(-5_000)).await;
+    let a = enqueue(&store, ahead, "q", "ahead", "{}", at(3_000_000)).await;
+    let r = enqueue(&store, real, "q", "real", "{}", at(1_000)).await;
+    let next_due = || {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { jobs::next_due(&mut c, "q").await }).await.unwrap() }
+    };
+    // The offset tenant's job came due 600 s before T0 on the real clock; the frozen one never will.
+    assert_eq!(next_due().await, Some(at(3_000_000 - 3_600_000)));
+
+    let long = 100_000_000;
+    assert_eq!(seqs(&claim(&store, "q", T0, long, 10).await), vec![a], "due an hour ahead; the others are not");
+    assert_eq!(seqs(&claim(&store, "q", at(1_000), long, 10).await), vec![r]);
+    assert!(claim(&store, "q", at(1_000_000), 30_000, 10).await.is_empty(), "a frozen clock does not run on real time");
+
+    set_clock(&store, frozen, ClockSetting::frozen(at(-5_000))).await;
+    assert_eq!(next_due().await, Some(Timestamp::from_millis(0)), "due at once on the frozen clock");
+    // While an advance holds the tenant's lease, workers leave its jobs to it.
+    let taken = store
+        .write(move |c| {
+            Box::pin(async move {
+                tenant_clocks::begin_advance(c, frozen, ClockSetting::frozen(at(-5_000)), at(1_000_000), 60_000).await
+            })
+        })
+        .await
+        .unwrap();
+    assert!(taken);
+    assert!(claim(&store, "q", at(1_000_000), 30_000, 10).await.is_empty());
+    store.write(move |c| Box::pin(async move { tenant_clocks::end_advance(c, frozen).await })).await.unwrap();
+    assert_eq!(seqs(&claim(&store, "q", at(1_000_000), 30_000, 10).await), vec![f]);
+}
+
+async fn tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let begin = |real: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move {
+                        tenant_clocks::begin_advance(c, tenant, ClockSetting::offset(0), real, 30_000).await
+                    })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let racing = futures::future::join_all((0..6).map(|_| begin(T0))).await;
+    assert_eq!(racing.iter().filter(|t| **t).count(), 1, "one advance holds the lease: {racing:?}");
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::offset(0)), "the lease made the row");
+    assert!(!begin(at(29_999)).await);
+    assert!(begin(at(30_000)).await, "a lease that ran out is taken again");
+    store.write(move |c| Box::pin(async move { tenant_clocks::end_advance(c, tenant).await })).await.unwrap();
+    assert!(begin(at(30_001)).await);
+
+    let early = enqueue(&store, tenant, "q", "early", "{}", at(1_000)).await;
+    let late = enqueue(&store, tenant, "q2", "late", "{}", at(9_000)).await;
+    enqueue(&store, tenant, "elsewhere", "x", "{}", at(0)).await;
+    enqueue(&store, other, "q", "other", "{}", at(0)).await;
+    let next = |until: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { jobs::next_for_tenant(&mut c, tenant, &["q", "q2"], until).await })
+                .await
+                .unwrap()
+                .map(|j| j.seq)
+        }
+    };
+    assert_eq!((next(at(999)).await, next(at(1_000)).await), (None, Some(early)));
+    let claim_one = |seq: i64, tenant: TenantId, tenant_now: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { jobs::claim_one(c, tenant, seq, tenant_now, T0, 60_000).await }))
+                .await
+                .unwrap()
+                .map(|j| (j.seq, j.attempts))
+        }
+    };
+    assert_eq!(claim_one(late, tenant, at(8_999)).await, None, "not due yet");
+    assert_eq!(claim_one(early, other, at(1_000)).await, None, "another tenant's claim");
+    let both = futures::future::join(claim_one(early, tenant, at(1_000)), claim_one(early, tenant, at(1_000))).await;
+    assert!(matches!(both, (Some((_, 1)), None) | (None, Some((_, 1)))), "claimed once: {both:?}");
+    assert_eq!(next(at(9_000)).await, Some(early), "leased jobs are still next: the advance waits for them");
+    store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
+    assert_eq!(next(at(9_000)).await, Some(late));
 }

@@ -19,6 +19,7 @@ pub mod plaid;
 pub mod processor_tokens;
 pub mod rewards;
 pub mod statements;
+pub mod tenant_clocks;
 pub mod tenants;
 pub mod transfers;
 pub mod users;

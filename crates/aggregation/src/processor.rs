@@ -114,7 +114,7 @@ pub fn is_verified(account: &AccountRecord) -> bool {
 /// Returns the code (only its hash is stored).
 pub async fn request_code(state: &AppState, tenant: TenantId, scope: Scope) -> Result<String, MxError> {
     let code = random_url_token();
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let record = ProcessorCodeRecord {
         code_hash: hash_token(&code),
         tenant_id: tenant,
@@ -193,7 +193,7 @@ pub async fn redeem(state: &AppState, tenant: TenantId, code: &str) -> Result<Re
     let code_hash = hash_token(code.trim());
     let access_token = random_url_token();
     let token_hash = hash_token(&access_token);
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let outcome = state
         .store
         .write(move |c| {

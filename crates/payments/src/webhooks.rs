@@ -126,7 +126,7 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
         ("X-Dwolla-Topic", webhook.topic.to_string()),
         ("X-Request-Signature-SHA-256", signature(&secret, webhook.body.as_bytes())),
     ];
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let outcome =
         openiav_outbound::send(&subscription.url, sandbox, config, &headers, |_, v| v.to_owned(), &webhook.body, now)
             .await;

@@ -1999,9 +1999,7 @@ async fn widget_sessions_open_once_before_expiry_and_then_find_live(db: TestDb) 
         let store = store.clone();
         async move {
             store
-                .write(move |c| {
-                    Box::pin(async move { widget_sessions::open(c, url, session, at(now), at(now + 5_000)).await })
-                })
+                .write(move |c| Box::pin(async move { widget_sessions::open(c, url, session, at(now), 5_000).await }))
                 .await
                 .unwrap()
         }
@@ -3602,7 +3600,7 @@ async fn idempotency_keys_are_claimed_once_answered_and_pruned(db: TestDb) {
     let prune = |limit: i64| {
         let store = store.clone();
         async move {
-            store.write(move |c| Box::pin(async move { idempotency::prune(c, at(-50), limit).await })).await.unwrap()
+            store.write(move |c| Box::pin(async move { idempotency::prune(c, T0, 50, limit).await })).await.unwrap()
         }
     };
     assert_eq!(prune(3).await, 3);
@@ -5183,6 +5181,13 @@ async fn tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once(db: Tes
     let both = futures::future::join(claim_one(early, tenant, at(1_000)), claim_one(early, tenant, at(1_000))).await;
     assert!(matches!(both, (Some((_, 1)), None) | (None, Some((_, 1)))), "claimed once: {both:?}");
     assert_eq!(next(at(9_000)).await, Some(early), "leased jobs are still next: the advance waits for them");
+    let leased = |seq: i64, real: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { jobs::is_leased(&mut c, seq, real).await }).await.unwrap() }
+    };
+    assert!(leased(early, T0).await && !leased(late, T0).await);
+    assert!(!leased(early, at(60_000)).await, "the lease ran out");
     store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
+    assert!(!leased(early, T0).await, "gone");
     assert_eq!(next(at(9_000)).await, Some(late));
 }

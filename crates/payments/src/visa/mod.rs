@@ -55,7 +55,7 @@ pub async fn bank_page(state: &AppState, tenant: TenantId, session: &str) -> Res
     let token = random_url_token();
     let callback = format!("{}{CALLBACK_PATH}", state.base());
     let url = state.visa.bank_page_url(tenant, session, &callback, &token).await.map_err(partner_error)?;
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let record = ExchangeSessionStateRecord {
         state_hash: hash_token(&token),
         session_id: session.to_owned(),

@@ -199,6 +199,16 @@ pub async fn cancel(conn: &mut Conn, tenant: TenantId, queue: &str, subject: &st
     Ok(done.rows_affected())
 }
 
+/// Whether job `seq` is queued and leased past the real now `now` (a worker is running it).
+pub async fn is_leased(conn: &mut Conn, seq: i64, now: Timestamp) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE seq = $1 AND locked_until > $2")
+        .bind(seq)
+        .bind(now.millis())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
 /// Jobs queued about `subject` (for tests and diagnostics).
 pub async fn count_for_subject(conn: &mut Conn, subject: &str) -> Result<i64, StoreError> {
     Ok(sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE subject = $1")

@@ -7,6 +7,7 @@ pub mod receiver;
 pub mod support;
 
 mod accounts;
+mod clock;
 mod customers;
 mod funding_sources;
 mod iav_flow;

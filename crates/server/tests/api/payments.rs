@@ -8,6 +8,7 @@ pub mod support;
 
 mod accounts;
 mod clock;
+mod clock_races;
 mod customers;
 mod funding_sources;
 mod iav_flow;

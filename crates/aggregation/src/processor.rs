@@ -226,6 +226,7 @@ pub async fn redeem(state: &AppState, tenant: TenantId, code: &str) -> Result<Re
 
 /// The live token `access_token` names, if any.
 pub async fn token_of(state: &AppState, access_token: &str) -> Result<Option<ProcessorTokenRecord>, MxError> {
+    // Real time: the store compares it with the tenant's clock in SQL.
     let (hash, now) = (hash_token(access_token.trim()), state.clock.now());
     Ok(state.store.read(|mut c| async move { repo::find_live_token(&mut c, &hash, now).await }).await?)
 }

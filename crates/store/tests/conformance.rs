@@ -3868,7 +3868,7 @@ async fn visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_o
         let store = store.clone();
         async move {
             store
-                .write(move |c| Box::pin(async move { visa::open_link(c, code, page, at(now), at(now + 5_000)).await }))
+                .write(move |c| Box::pin(async move { visa::open_link(c, code, page, at(now), 5_000).await }))
                 .await
                 .unwrap()
         }
@@ -4148,9 +4148,7 @@ async fn plaid_link_tokens_open_once_before_expiry_and_sessions_advance_only_fro
         let store = store.clone();
         async move {
             store
-                .write(move |c| {
-                    Box::pin(async move { plaid::open_link_token(c, hash, session, at(now), at(now + 500)).await })
-                })
+                .write(move |c| Box::pin(async move { plaid::open_link_token(c, hash, session, at(now), 500).await }))
                 .await
                 .unwrap()
         }

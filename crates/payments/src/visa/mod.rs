@@ -74,6 +74,7 @@ pub async fn complete(state: &AppState, callback: Callback) -> Result<String, Dw
     let outcome = rules::outcome(callback.code.as_deref(), callback.error.as_deref())
         .ok_or_else(|| DwollaError::bad_request("The redirect carries neither a code nor an error."))?;
     let state_hash = hash_token(token);
+    // Real time: the store compares it with the tenant's clock in SQL.
     let now = state.clock.now();
     let hash = state_hash.clone();
     let live = state.store.read(|mut c| async move { states::find_live(&mut c, &hash, now).await }).await?;

@@ -24,25 +24,26 @@ const POLL: Duration = Duration::from_millis(10);
 /// How long an advance waits for its turn or for an item a worker holds.
 const WAIT_AT_MOST: Duration = Duration::from_secs(30);
 
-/// What an advance ran, by kind.
+/// What an advance ran, by kind: member job steps, and webhook delivery jobs (each an attempt,
+/// or the end of a delivery whose subscription was paused or endpoint removed meanwhile).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Ran {
     pub member_jobs: usize,
-    pub dwolla_webhook_attempts: usize,
-    pub mx_webhook_attempts: usize,
+    pub dwolla_webhooks: usize,
+    pub mx_webhooks: usize,
 }
 
 impl Ran {
     fn count(&mut self, kind: WorkKind) {
         match kind {
             WorkKind::MemberJob => self.member_jobs += 1,
-            WorkKind::DwollaWebhook => self.dwolla_webhook_attempts += 1,
-            WorkKind::MxWebhook => self.mx_webhook_attempts += 1,
+            WorkKind::DwollaWebhook => self.dwolla_webhooks += 1,
+            WorkKind::MxWebhook => self.mx_webhooks += 1,
         }
     }
 
     pub fn total(self) -> usize {
-        self.member_jobs + self.dwolla_webhook_attempts + self.mx_webhook_attempts
+        self.member_jobs + self.dwolla_webhooks + self.mx_webhooks
     }
 }
 

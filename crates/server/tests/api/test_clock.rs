@@ -67,7 +67,7 @@ async fn the_clock_is_real_until_frozen_then_moves_only_when_advanced_or_set_and
     let moved = advance(&c, "90s").await;
     assert_eq!((moved["mode"].as_str(), time_of(&moved["now"])), (Some("frozen"), frozen.plus_millis(90_000)));
     assert_eq!(moved["complete"], true);
-    assert_eq!(moved["ran"], json!({ "member_jobs": 0, "dwolla_webhook_attempts": 0, "mx_webhook_attempts": 0 }));
+    assert_eq!(moved["ran"], json!({ "member_jobs": 0, "dwolla_webhooks": 0, "mx_webhooks": 0 }));
     let iso = advance(&c, "PT1H").await;
     assert_eq!(time_of(&iso["now"]), frozen.plus_millis(90_000 + HOUR_MS));
 
@@ -224,7 +224,7 @@ async fn advancing_walks_mx_webhook_retries_in_order_on_the_tenants_clock() {
     assert_eq!(ran["complete"], true, "{ran}");
     let got = receiver.received();
     assert_eq!(got.len(), 13, "the first attempt and twelve retries");
-    assert!(ran["ran"]["mx_webhook_attempts"].as_u64().unwrap() >= 12, "the retries ran in the advance: {ran}");
+    assert!(ran["ran"]["mx_webhooks"].as_u64().unwrap() >= 12, "the retries ran in the advance: {ran}");
 
     let records = c.get("/_openiav/mx/webhooks").await;
     assert_eq!(records.status, 200, "{}", records.text);
@@ -244,4 +244,47 @@ async fn advancing_walks_mx_webhook_retries_in_order_on_the_tenants_clock() {
         }))
         .collect();
     assert_eq!(times, expected, "attempts at MX's gaps on the tenant's clock");
+}
+
+/// Runs `openiav sandbox clock ARGS` against the app with the sandbox tenant's MX credentials.
+async fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_openiav"));
+    command
+        .args(["sandbox", "clock"])
+        .args(args)
+        .env("OPENIAV_URL", &app.base)
+        .env("OPENIAV_MX_CLIENT_ID", &app.sandbox.mx.client_id)
+        .env("OPENIAV_MX_API_KEY", &app.sandbox.mx.api_key)
+        .env_remove("OPENIAV_DWOLLA_KEY")
+        .env_remove("OPENIAV_DWOLLA_SECRET");
+    command.output().await.unwrap()
+}
+
+fn printed(out: &std::process::Output) -> Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test]
+async fn the_sandbox_clock_verb_shows_freezes_advances_sets_and_releases_over_http() {
+    let app = TestApp::spawn().await;
+    assert_eq!(printed(&cli(&app, &["show"]).await)["mode"], "real");
+    let frozen = printed(&cli(&app, &["freeze"]).await);
+    assert_eq!(frozen["mode"], "frozen", "{frozen}");
+    let start = time_of(&frozen["now"]);
+    let moved = printed(&cli(&app, &["advance", "73h"]).await);
+    assert_eq!((time_of(&moved["now"]), moved["complete"].as_bool()), (start.plus_millis(73 * HOUR_MS), Some(true)));
+    assert!(moved["ran"].is_object(), "{moved}");
+    let target = start.plus_millis(100 * HOUR_MS);
+    let set = printed(&cli(&app, &["set", &target.to_rfc3339_millis()]).await);
+    assert_eq!(time_of(&set["now"]), target);
+    assert_eq!(time_of(&clock(&app.client()).await["now"]), target, "the server holds what the verb set");
+
+    let refused = cli(&app, &["advance", "a while"]).await;
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("is not a duration"), "{said}");
+
+    assert_eq!(printed(&cli(&app, &["release"]).await)["mode"], "real");
+    assert_eq!(clock(&app.client()).await["mode"], "real");
 }

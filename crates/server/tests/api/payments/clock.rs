@@ -59,9 +59,9 @@ async fn advancing_73_hours_walks_a_failing_subscriptions_eight_retries_and_then
     let advanced = clock_call(&control, "advance", json!({ "duration": "73h" })).await;
     assert_eq!(advanced["complete"], true, "{advanced}");
     assert_eq!(time_of(&advanced["now"]), start.plus_millis(73 * HOUR_MS));
-    let sent = advanced["ran"]["dwolla_webhook_attempts"].as_u64().unwrap() as usize;
-    let retries = PAUSE_AFTER_FAILURES - customers.len();
-    assert!((retries..=PAUSE_AFTER_FAILURES).contains(&sent), "every retry ran in the advance: {advanced}");
+    // Every retry job ran in the advance (the first deliveries may have gone before it began).
+    let ran = advanced["ran"]["dwolla_webhooks"].as_u64().unwrap() as usize;
+    assert!((8 * customers.len()..=9 * customers.len()).contains(&ran), "{advanced}");
     assert_eq!(receiver.received().len(), PAUSE_AFTER_FAILURES, "deliveries stop at the pause");
 
     // The token from before is an hour past its life on this clock; a new one is not.
@@ -87,7 +87,7 @@ async fn advancing_73_hours_walks_a_failing_subscriptions_eight_retries_and_then
 
     // Nothing is left to run: another day sends nothing.
     let quiet = clock_call(&control, "advance", json!({ "duration": "1d" })).await;
-    assert_eq!(quiet["ran"]["dwolla_webhook_attempts"], 0, "{quiet}");
+    assert_eq!(quiet["ran"]["dwolla_webhooks"], 0, "{quiet}");
     assert_eq!(receiver.received().len(), PAUSE_AFTER_FAILURES);
 }
 

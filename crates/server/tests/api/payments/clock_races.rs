@@ -124,7 +124,7 @@ async fn concurrent_advances_take_turns_add_up_and_run_each_delivery_once() {
     let seen = deliveries_per_event(&receiver);
     assert_eq!(seen.len(), events);
     assert!(seen.values().all(|n| *n == 4), "{seen:?}");
-    let retries = |v: &Value| v["ran"]["dwolla_webhook_attempts"].as_u64().unwrap() as usize;
+    let retries = |v: &Value| v["ran"]["dwolla_webhooks"].as_u64().unwrap() as usize;
     assert!(retries(&a) + retries(&b) >= 3 * events, "the retries ran in the advances: {a} {b}");
 }
 

@@ -1,6 +1,6 @@
 //! Dwolla's time rules on the tenant's test clock: a failing subscription's eight retries and
-//! its pause walked by one 73-hour advance (no sleeping), access-token expiry, and the
-//! Idempotency-Key's 24 hours.
+//! its pause walked by one 73-hour advance (no sleeping), access-token expiry, the
+//! Idempotency-Key's 24 hours, and another tenant's advance leaving this tenant's work alone.
 
 use openiav_core::clock::{parse_rfc3339, Timestamp};
 use serde_json::{json, Value};
@@ -135,4 +135,32 @@ async fn an_idempotency_key_replays_within_24_hours_of_the_tenants_clock_and_not
     clock_call(&control, "advance", json!({ "duration": "2m" })).await;
     let fresh = send(Dwolla::sandbox(&app).await).await;
     assert_eq!(fresh.status, 400, "run afresh after 24 h: the email is taken now: {}", fresh.text);
+}
+
+#[tokio::test]
+async fn another_tenants_advance_runs_none_of_this_tenants_due_work() {
+    let app = TestApp::spawn().await;
+    let control = app.client();
+    freeze(&control).await;
+    let d = Dwolla::sandbox(&app).await;
+    let receiver = Receiver::start().await;
+    receiver.answer_with(500);
+    let sub = subscribe(&d, &receiver.url("/ours"), "ours-secret").await;
+    let customer = d.customer("Ours", "ours@example.com").await;
+    // "0s" runs (or waits for) the first delivery, due now.
+    clock_call(&control, "advance", json!({ "duration": "0s" })).await;
+    assert_eq!(receiver.received().len(), 1);
+
+    let other = app.other_tenant_credentials().await;
+    let theirs = Client::new(&app.base, &other.mx.client_id, &other.mx.api_key);
+    clock_call(&theirs, "freeze", json!({})).await;
+    let ran = clock_call(&theirs, "advance", json!({ "duration": "3d" })).await;
+    assert_eq!(ran["ran"]["dwolla_webhooks"], 0, "{ran}");
+    assert_eq!(receiver.received().len(), 1, "our retries wait for our clock");
+    let w = webhook_about(&d, &sub, &customer).await;
+    assert_eq!(w["attempts"].as_array().unwrap().len(), 1, "{w}");
+
+    let ours = clock_call(&control, "advance", json!({ "duration": "15m" })).await;
+    assert_eq!(ours["ran"]["dwolla_webhooks"], 1, "{ours}");
+    assert_eq!(receiver.received().len(), 2);
 }

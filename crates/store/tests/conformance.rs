@@ -203,6 +203,7 @@ conformance! {
         tenant_clocks_set_read_and_release_per_tenant,
         jobs_fall_due_on_their_tenants_clock_and_wait_for_its_advance,
         tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once,
+        idempotency_keys_age_on_their_tenants_clock,
         store_open_with_applies_its_options_and_refuses_unknown_schemes,
         backends_open_directly_on_an_existing_database,
         visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_once,
@@ -5188,4 +5189,42 @@ async fn tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once(db: Tes
     store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
     assert!(!leased(early, T0).await, "gone");
     assert_eq!(next(at(9_000)).await, Some(late));
+}
+
+async fn idempotency_keys_age_on_their_tenants_clock(db: TestDb) {
+    let store = db.store;
+    let (frozen, ahead, real) = (new_tenant(&store).await, new_tenant(&store).await, new_tenant(&store).await);
+    set_clock(&store, frozen, ClockSetting::frozen(at(-100_000))).await;
+    set_clock(&store, ahead, ClockSetting::offset(60_000)).await;
+    for tenant in [frozen, ahead, real] {
+        let record = IdempotencyRecord {
+            tenant_id: tenant,
+            key: "k".into(),
+            request_hash: "h".into(),
+            status: None,
+            location: None,
+            body: None,
+            created_at: at(-110_000),
+        };
+        let claimed = store
+            .write(move |c| Box::pin(async move { idempotency::claim(c, &record, at(-200_000)).await }))
+            .await
+            .unwrap();
+        assert!(claimed);
+    }
+    // At T0 with a 100-second lifetime: 110 s old on the real clock, 170 s ahead, 10 s frozen.
+    let pruned =
+        store.write(move |c| Box::pin(async move { idempotency::prune(c, T0, 100_000, 10).await })).await.unwrap();
+    assert_eq!(pruned, 2);
+    let left = |tenant: TenantId| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { idempotency::find(&mut c, tenant, "k", at(-1_000_000)).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(left(frozen).await.is_some(), "young on its frozen clock");
+    assert!(left(ahead).await.is_none() && left(real).await.is_none());
 }

@@ -78,10 +78,11 @@ pub async fn claim_skipping(
     }
     let sql = format!(
         "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE seq IN (\
-           SELECT seq FROM jobs WHERE queue = $2 AND run_at <= {due} AND locked_until <= $3 \
+           SELECT seq FROM jobs WHERE queue = $2 AND run_at <= {latest} AND run_at <= {due} AND locked_until <= $3 \
            AND NOT EXISTS (SELECT 1 FROM tenant_clocks a WHERE a.tenant_id = jobs.tenant_id AND a.advancing_until > $3)\
            {skip} ORDER BY run_at, seq LIMIT $4{lock}) \
          RETURNING *",
+        latest = crate::repo::tenant_clocks::latest_now_sql("$3"),
         due = crate::repo::tenant_clocks::now_sql("jobs.tenant_id", "$3"),
     );
     let mut query =

@@ -17,6 +17,15 @@ pub(crate) fn now_sql(tenant_column: &str, real: &str) -> String {
     )
 }
 
+/// The SQL expression for the latest now of any tenant, given the real now bound at `$real`:
+/// no job with a later `run_at` is due for anyone, which bounds a claim's index range scan.
+pub(crate) fn latest_now_sql(real: &str) -> String {
+    format!(
+        "COALESCE((SELECT MAX(COALESCE(k.frozen_at, {real} + k.offset_ms)) FROM tenant_clocks k \
+         WHERE COALESCE(k.frozen_at, {real} + k.offset_ms) > {real}), {real})"
+    )
+}
+
 /// The tenant's clock setting; `None` is the real clock.
 pub async fn get(conn: &mut Conn, tenant: TenantId) -> Result<Option<ClockSetting>, StoreError> {
     let row = sqlx::query("SELECT frozen_at, offset_ms FROM tenant_clocks WHERE tenant_id = $1")

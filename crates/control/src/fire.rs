@@ -55,7 +55,7 @@ async fn dwolla(
 ) -> Result<(StatusCode, Json<Value>), ControlError> {
     let b: DwollaFire = body(&bytes)?;
     let topic = word("topic", &b.topic, EventTopic::ALL, EventTopic::as_str)?;
-    let (now, base) = (state.payments.clock.now(), state.payments.base().to_owned());
+    let (now, base) = (state.payments.now(tenant).await?, state.payments.base().to_owned());
     let id = b.resource_id;
     let fired = state
         .store

@@ -199,6 +199,21 @@ impl App {
         Self::build(database_url, master_key, args, Arc::new(SystemClock)).await
     }
 
+    /// The webhook deliveries a clock advance runs, as the delivery worker runs them.
+    fn control_deliveries(&self) -> Vec<openiav_control::Delivery> {
+        use openiav_control::{Delivery, WorkKind};
+        vec![
+            Delivery {
+                kind: WorkKind::DwollaWebhook,
+                runner: webhooks::delivery_kind(self.payments.clone(), self.delivery.clone()),
+            },
+            Delivery {
+                kind: WorkKind::MxWebhook,
+                runner: openiav_aggregation::webhooks::delivery_kind(self.aggregation.clone(), self.delivery.clone()),
+            },
+        ]
+    }
+
     /// The store this app runs on (tests use it to add tenants).
     pub fn store(&self) -> Store {
         self.store.clone()
@@ -243,8 +258,12 @@ impl App {
             aggregation_routes = aggregation_routes.merge(openiav_visa::router(self.visa.clone()));
         }
         // The control plane answers on both listeners, for whichever credentials a test holds.
-        let control =
-            openiav_control::Control::new(self.store.clone(), self.aggregation.clone(), self.payments.clone());
+        let control = openiav_control::Control::new(
+            self.store.clone(),
+            self.aggregation.clone(),
+            self.payments.clone(),
+            self.control_deliveries(),
+        );
         aggregation_routes = aggregation_routes.merge(openiav_control::router(control.clone()));
         let aggregation_router = trace_layer(with_edge(
             aggregation_routes.fallback(|| async { MxError::NotFound }).method_not_allowed_fallback(|| async {

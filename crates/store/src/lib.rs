@@ -192,6 +192,17 @@ impl Store {
         op(conn).await
     }
 
+    /// The now of `tenant`'s test clock, `real` being the process's own clock: one primary-key
+    /// read, so a clock changed by any process sharing the database is seen at once.
+    pub async fn now_for(
+        &self,
+        real: &dyn openiav_core::clock::Clock,
+        tenant: openiav_core::ids::TenantId,
+    ) -> Result<openiav_core::clock::Timestamp, StoreError> {
+        let real = real.now();
+        self.read(|mut c| async move { repo::tenant_clocks::now(&mut c, tenant, real).await }).await
+    }
+
     /// Whether the database answers a trivial query on a read connection, within a short bound.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let probe = async {

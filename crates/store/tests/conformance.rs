@@ -12,6 +12,7 @@ use openiav_core::aggregation::MxWebhookType;
 use openiav_core::aggregation::{
     AccountType, ConnectionStatus, HoldingType, MicroDepositStatus, RewardBalanceType, RewardUnit,
 };
+use openiav_core::clock::ClockSetting;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
 use openiav_core::payments::{
@@ -36,6 +37,7 @@ use openiav_store::records::{HoldingRecord, RewardRecord};
 use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::sandbox;
+use openiav_store::repo::tenant_clocks;
 use openiav_store::repo::tenants::PaymentSettings;
 use openiav_store::repo::transfers;
 use openiav_store::repo::users::UserFilter;
@@ -206,6 +208,10 @@ conformance! {
         a_row_read_for_update_waits_for_the_write_holding_it,
         execute_raw_runs_transaction_control_inside_a_write,
         store_wakes_every_job_worker_once_an_enqueue_commits,
+        tenant_clocks_set_read_and_release_per_tenant,
+        jobs_fall_due_on_their_tenants_clock_and_wait_for_its_advance,
+        tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once,
+        idempotency_keys_age_on_their_tenants_clock,
         store_open_with_applies_its_options_and_refuses_unknown_schemes,
         backends_open_directly_on_an_existing_database,
         visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_once,
@@ -2002,9 +2008,7 @@ async fn widget_sessions_open_once_before_expiry_and_then_find_live(db: TestDb) 
         let store = store.clone();
         async move {
             store
-                .write(move |c| {
-                    Box::pin(async move { widget_sessions::open(c, url, session, at(now), at(now + 5_000)).await })
-                })
+                .write(move |c| Box::pin(async move { widget_sessions::open(c, url, session, at(now), 5_000).await }))
                 .await
                 .unwrap()
         }
@@ -3661,7 +3665,7 @@ async fn idempotency_keys_are_claimed_once_answered_and_pruned(db: TestDb) {
     let prune = |limit: i64| {
         let store = store.clone();
         async move {
-            store.write(move |c| Box::pin(async move { idempotency::prune(c, at(-50), limit).await })).await.unwrap()
+            store.write(move |c| Box::pin(async move { idempotency::prune(c, T0, 50, limit).await })).await.unwrap()
         }
     };
     assert_eq!(prune(3).await, 3);
@@ -3929,7 +3933,7 @@ async fn visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_o
         let store = store.clone();
         async move {
             store
-                .write(move |c| Box::pin(async move { visa::open_link(c, code, page, at(now), at(now + 5_000)).await }))
+                .write(move |c| Box::pin(async move { visa::open_link(c, code, page, at(now), 5_000).await }))
                 .await
                 .unwrap()
         }
@@ -4449,9 +4453,7 @@ async fn plaid_link_tokens_open_once_before_expiry_and_sessions_advance_only_fro
         let store = store.clone();
         async move {
             store
-                .write(move |c| {
-                    Box::pin(async move { plaid::open_link_token(c, hash, session, at(now), at(now + 500)).await })
-                })
+                .write(move |c| Box::pin(async move { plaid::open_link_token(c, hash, session, at(now), 500).await }))
                 .await
                 .unwrap()
         }
@@ -5343,4 +5345,190 @@ async fn transfers_sent_since_counts_live_sends_and_legs_of_reads_oldest_first(d
     let id = pending.id.clone();
     let none = store.read(|mut c| async move { transfers::legs_of(&mut c, other, &id).await }).await.unwrap();
     assert!(none.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenant clocks
+// ---------------------------------------------------------------------------------------------
+
+async fn clock_of(store: &Store, tenant: TenantId) -> Option<ClockSetting> {
+    store.read(|mut c| async move { tenant_clocks::get(&mut c, tenant).await }).await.expect("read clock")
+}
+
+async fn set_clock(store: &Store, tenant: TenantId, setting: ClockSetting) {
+    store
+        .write(move |c| Box::pin(async move { tenant_clocks::set(c, tenant, setting, T0).await }))
+        .await
+        .expect("set clock");
+}
+
+async fn tenant_clocks_set_read_and_release_per_tenant(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let now = |tenant: TenantId, real: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { tenant_clocks::now(&mut c, tenant, real).await }).await.unwrap() }
+    };
+    assert_eq!(clock_of(&store, tenant).await, None, "the real clock is the default");
+    assert_eq!(now(tenant, at(5)).await, at(5));
+
+    set_clock(&store, tenant, ClockSetting::frozen(at(-60_000))).await;
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::frozen(at(-60_000))));
+    assert_eq!((now(tenant, at(0)).await, now(tenant, at(99_000)).await), (at(-60_000), at(-60_000)));
+    assert_eq!(now(other, at(7)).await, at(7), "another tenant keeps the real clock");
+
+    set_clock(&store, tenant, ClockSetting::offset(3_600_000)).await;
+    assert_eq!(now(tenant, at(10)).await, at(3_600_010));
+    let locked =
+        store.write(move |c| Box::pin(async move { tenant_clocks::get_for_update(c, tenant).await })).await.unwrap();
+    assert_eq!(locked, Some(ClockSetting::offset(3_600_000)));
+
+    let released = |tenant: TenantId| {
+        let store = store.clone();
+        async move { store.write(move |c| Box::pin(async move { tenant_clocks::delete(c, tenant).await })).await.unwrap() }
+    };
+    assert!(!released(other).await, "nothing to release");
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::offset(3_600_000)));
+    assert!(released(tenant).await);
+    assert_eq!((clock_of(&store, tenant).await, now(tenant, at(3)).await), (None, at(3)));
+}
+
+async fn jobs_fall_due_on_their_tenants_clock_and_wait_for_its_advance(db: TestDb) {
+    let store = db.store;
+    let (frozen, ahead, real) = (new_tenant(&store).await, new_tenant(&store).await, new_tenant(&store).await);
+    set_clock(&store, frozen, ClockSetting::frozen(at(-10_000))).await;
+    set_clock(&store, ahead, ClockSetting::offset(3_600_000)).await;
+    let f = enqueue(&store, frozen, "q", "frozen", "{}", at(-5_000)).await;
+    let a = enqueue(&store, ahead, "q", "ahead", "{}", at(3_000_000)).await;
+    let r = enqueue(&store, real, "q", "real", "{}", at(1_000)).await;
+    let next_due = || {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { jobs::next_due(&mut c, "q").await }).await.unwrap() }
+    };
+    // The offset tenant's job came due 600 s before T0 on the real clock; the frozen one never will.
+    assert_eq!(next_due().await, Some(at(3_000_000 - 3_600_000)));
+
+    let long = 100_000_000;
+    assert_eq!(seqs(&claim(&store, "q", T0, long, 10).await), vec![a], "due an hour ahead; the others are not");
+    assert_eq!(seqs(&claim(&store, "q", at(1_000), long, 10).await), vec![r]);
+    assert!(claim(&store, "q", at(1_000_000), 30_000, 10).await.is_empty(), "a frozen clock does not run on real time");
+
+    set_clock(&store, frozen, ClockSetting::frozen(at(-5_000))).await;
+    assert_eq!(next_due().await, Some(Timestamp::from_millis(0)), "due at once on the frozen clock");
+    // While an advance holds the tenant's lease, workers leave its jobs to it.
+    let taken = store
+        .write(move |c| {
+            Box::pin(async move {
+                tenant_clocks::begin_advance(c, frozen, ClockSetting::frozen(at(-5_000)), at(1_000_000), 60_000).await
+            })
+        })
+        .await
+        .unwrap();
+    assert!(taken);
+    assert!(claim(&store, "q", at(1_000_000), 30_000, 10).await.is_empty());
+    store.write(move |c| Box::pin(async move { tenant_clocks::end_advance(c, frozen).await })).await.unwrap();
+    assert_eq!(seqs(&claim(&store, "q", at(1_000_000), 30_000, 10).await), vec![f]);
+}
+
+async fn tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let begin = |real: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move {
+                        tenant_clocks::begin_advance(c, tenant, ClockSetting::offset(0), real, 30_000).await
+                    })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let racing = futures::future::join_all((0..6).map(|_| begin(T0))).await;
+    assert_eq!(racing.iter().filter(|t| **t).count(), 1, "one advance holds the lease: {racing:?}");
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::offset(0)), "the lease made the row");
+    assert!(!begin(at(29_999)).await);
+    assert!(begin(at(30_000)).await, "a lease that ran out is taken again");
+    store.write(move |c| Box::pin(async move { tenant_clocks::end_advance(c, tenant).await })).await.unwrap();
+    assert!(begin(at(30_001)).await);
+
+    let early = enqueue(&store, tenant, "q", "early", "{}", at(1_000)).await;
+    let late = enqueue(&store, tenant, "q2", "late", "{}", at(9_000)).await;
+    enqueue(&store, tenant, "elsewhere", "x", "{}", at(0)).await;
+    enqueue(&store, other, "q", "other", "{}", at(0)).await;
+    let next = |until: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { jobs::next_for_tenant(&mut c, tenant, &["q", "q2"], until).await })
+                .await
+                .unwrap()
+                .map(|j| j.seq)
+        }
+    };
+    assert_eq!((next(at(999)).await, next(at(1_000)).await), (None, Some(early)));
+    let claim_one = |seq: i64, tenant: TenantId, tenant_now: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { jobs::claim_one(c, tenant, seq, tenant_now, T0, 60_000).await }))
+                .await
+                .unwrap()
+                .map(|j| (j.seq, j.attempts))
+        }
+    };
+    assert_eq!(claim_one(late, tenant, at(8_999)).await, None, "not due yet");
+    assert_eq!(claim_one(early, other, at(1_000)).await, None, "another tenant's claim");
+    let both = futures::future::join(claim_one(early, tenant, at(1_000)), claim_one(early, tenant, at(1_000))).await;
+    assert!(matches!(both, (Some((_, 1)), None) | (None, Some((_, 1)))), "claimed once: {both:?}");
+    assert_eq!(next(at(9_000)).await, Some(early), "leased jobs are still next: the advance waits for them");
+    let leased = |seq: i64, real: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { jobs::is_leased(&mut c, seq, real).await }).await.unwrap() }
+    };
+    assert!(leased(early, T0).await && !leased(late, T0).await);
+    assert!(!leased(early, at(60_000)).await, "the lease ran out");
+    store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
+    assert!(!leased(early, T0).await, "gone");
+    assert_eq!(next(at(9_000)).await, Some(late));
+}
+
+async fn idempotency_keys_age_on_their_tenants_clock(db: TestDb) {
+    let store = db.store;
+    let (frozen, ahead, real) = (new_tenant(&store).await, new_tenant(&store).await, new_tenant(&store).await);
+    set_clock(&store, frozen, ClockSetting::frozen(at(-100_000))).await;
+    set_clock(&store, ahead, ClockSetting::offset(60_000)).await;
+    for tenant in [frozen, ahead, real] {
+        let record = IdempotencyRecord {
+            tenant_id: tenant,
+            key: "k".into(),
+            request_hash: "h".into(),
+            status: None,
+            location: None,
+            body: None,
+            created_at: at(-110_000),
+        };
+        let claimed = store
+            .write(move |c| Box::pin(async move { idempotency::claim(c, &record, at(-200_000)).await }))
+            .await
+            .unwrap();
+        assert!(claimed);
+    }
+    // At T0 with a 100-second lifetime: 110 s old on the real clock, 170 s ahead, 10 s frozen.
+    let pruned =
+        store.write(move |c| Box::pin(async move { idempotency::prune(c, T0, 100_000, 10).await })).await.unwrap();
+    assert_eq!(pruned, 2);
+    let left = |tenant: TenantId| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { idempotency::find(&mut c, tenant, "k", at(-1_000_000)).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(left(frozen).await.is_some(), "young on its frozen clock");
+    assert!(left(ahead).await.is_none() && left(real).await.is_none());
 }

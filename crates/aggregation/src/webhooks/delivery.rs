@@ -99,7 +99,7 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
             headers.push(("X-CALLBACK-PAYLOAD", p.to_owned()));
         }
     }
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let redact = |name: &str, value: &str| {
         if name.eq_ignore_ascii_case("authorization") {
             REDACTED.to_owned()

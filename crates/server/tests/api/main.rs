@@ -23,6 +23,7 @@ mod processor_tokens;
 mod rewards;
 mod robustness;
 mod statements;
+mod test_clock;
 mod test_passwords;
 mod users;
 mod vendor_hosts;

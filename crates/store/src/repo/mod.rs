@@ -20,6 +20,7 @@ pub mod processor_tokens;
 pub mod rewards;
 pub mod sandbox;
 pub mod statements;
+pub mod tenant_clocks;
 pub mod tenants;
 pub mod transfers;
 pub mod users;

@@ -80,6 +80,7 @@ pub const TABLES: &[Table] = &[
     data("webhook_retries"),
     data("idempotency_keys"),
     data("jobs"),
+    data("tenant_clocks"),
 ];
 
 /// The tables reset deletes and snapshots hold, in insert order.

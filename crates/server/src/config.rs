@@ -171,6 +171,10 @@ pub struct ServeArgs {
     #[arg(long, env = "OPENIAV_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
     pub idle_timeout_ms: u64,
 
+    /// How many of its most recent requests the journal keeps per tenant (`/_openiav/journal`).
+    #[arg(long, env = "OPENIAV_JOURNAL_SIZE", default_value_t = 1000)]
+    pub journal_size: u32,
+
     /// Credentials of the sandbox tenant, used when it is first bootstrapped.
     #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
     pub sandbox_mx_client_id: Option<String>,
@@ -199,6 +203,7 @@ impl ServeArgs {
             request_timeout_ms: 30_000,
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
+            journal_size: 1000,
             sandbox_mx_client_id: None,
             sandbox_mx_api_key: None,
             sandbox_dwolla_key: None,

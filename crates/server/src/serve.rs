@@ -13,6 +13,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+/// Put in a response's extensions to close its connection without writing any answer (a
+/// sandbox fault rule's connection reset).
+#[derive(Clone, Copy, Debug)]
+pub struct AbortConnection;
+
 /// How long connections may keep the server waiting.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
@@ -65,9 +70,20 @@ async fn connection(stream: TcpStream, router: Router, limits: ConnectionLimits,
     let _ = stream.set_nodelay(true);
     let started = Arc::new(AtomicBool::new(false));
     let seen = started.clone();
+    let abort = Arc::new(tokio::sync::Notify::new());
+    let aborting = abort.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         seen.store(true, Ordering::Relaxed);
-        router.clone().oneshot(req)
+        let (router, aborting) = (router.clone(), aborting.clone());
+        async move {
+            let resp = router.oneshot(req).await?;
+            if resp.extensions().get::<AbortConnection>().is_some() {
+                // The connection loop drops the connection; this answer is never written.
+                aborting.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -86,6 +102,7 @@ async fn connection(stream: TcpStream, router: Router, limits: ConnectionLimits,
                 }
                 return;
             }
+            _ = abort.notified() => return,
             _ = &mut first_request, if waiting_first => {
                 waiting_first = false;
                 if !started.load(Ordering::Relaxed) {

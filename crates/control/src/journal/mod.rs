@@ -68,7 +68,7 @@ async fn read(
 ) -> Result<Json<Value>, ControlError> {
     let Query(q) = query.map_err(|e| ControlError::bad_request(e.body_text()))?;
     let keep = recorder.as_ref().map_or(DEFAULT_KEEP, |r| r.keep());
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT.min(keep));
     if !(1..=keep).contains(&limit) {
         return Err(ControlError::bad_request(format!("limit: 1 to {keep}")));
     }

@@ -4,11 +4,14 @@
 mod helpers;
 
 mod auth_and_versions;
+mod control_faults;
+mod control_journal;
 mod institutions;
 mod investments;
 mod isolation_and_secrets;
 mod lifecycle;
 mod members;
+mod metrics;
 mod micro_deposits;
 mod mx_webhooks;
 mod oauth;

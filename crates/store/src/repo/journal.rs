@@ -60,26 +60,42 @@ fn entry_of(row: &AnyRow) -> Result<JournalRecord, StoreError> {
     })
 }
 
-/// Appends entries (their `seq` is assigned here).
+/// Rows per INSERT statement (ten parameters each, well under both backends' limits).
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// Appends entries (their `seq` is assigned here, in order), many rows per statement.
 pub async fn insert_batch(conn: &mut Conn, entries: &[JournalRecord]) -> Result<(), StoreError> {
-    for e in entries {
-        let ids = serde_json::to_string(&e.resource_ids).expect("a list of strings serialises");
-        sqlx::query(
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
             "INSERT INTO request_journal (tenant_id, at, listener, method, route, status, latency_ms, request_id, \
-               resource_ids, fault_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(e.tenant_id.to_string())
-        .bind(e.at.millis())
-        .bind(e.listener.as_str())
-        .bind(&e.method)
-        .bind(&e.route)
-        .bind(e.status)
-        .bind(e.latency_ms)
-        .bind(&e.request_id)
-        .bind(ids)
-        .bind(&e.fault_id)
-        .execute(&mut *conn)
-        .await?;
+               resource_ids, fault_id) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let p = i * 10;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let row: Vec<String> = (1..=10).map(|k| format!("${}", p + k)).collect();
+            sql.push('(');
+            sql.push_str(&row.join(", "));
+            sql.push(')');
+        }
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            let ids = serde_json::to_string(&e.resource_ids).expect("a list of strings serialises");
+            query = query
+                .bind(e.tenant_id.to_string())
+                .bind(e.at.millis())
+                .bind(e.listener.as_str())
+                .bind(e.method.clone())
+                .bind(e.route.clone())
+                .bind(e.status)
+                .bind(e.latency_ms)
+                .bind(e.request_id.clone())
+                .bind(ids)
+                .bind(e.fault_id.clone());
+        }
+        query.execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -375,7 +375,7 @@ pub async fn force_status(
     message: Option<&str>,
 ) -> Result<(), StoreError> {
     cancel_job(conn, m).await?;
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     match status {
         ConnectionStatus::Connected => {
             set_status(m, status, None);
@@ -401,7 +401,7 @@ pub async fn force_status(
             let challenge = mfa_challenge(m, 1, MfaKind::Text);
             issue_challenge(conn, agg, m, &mut job, Stage::AwaitingMfa { mfa: MfaKind::Text }, challenge).await?;
         }
-        _ => fail_with(agg, m, status, message.unwrap_or_default()),
+        _ => fail_with(now, m, status, message.unwrap_or_default()),
     }
     Ok(())
 }

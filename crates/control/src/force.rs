@@ -140,7 +140,8 @@ async fn customer(
 ) -> Result<Json<Value>, ControlError> {
     let b: StatusBody = body(&bytes)?;
     let target = word("status", &b.status, CustomerStatus::ALL, CustomerStatus::as_str)?;
-    let (id, now, base) = (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
+    let (id, now, base) =
+        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let forced = state
         .store
         .write(move |c| Box::pin(async move { customers::force_status(c, &base, tenant, &id, target, now).await }))
@@ -210,7 +211,8 @@ async fn transfer(
     bytes: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let outcome = transfer_outcome(&body(&bytes)?)?;
-    let (id, now, base) = (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
+    let (id, now, base) =
+        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let target = id.clone();
     let done: Result<(), ControlError> = state
         .store
@@ -248,7 +250,8 @@ async fn micro_deposit(
     let b: StatusBody = body(&bytes)?;
     let all = FundingSourceMicroDepositStatus::ALL;
     let target = word("status", &b.status, all, FundingSourceMicroDepositStatus::as_str)?;
-    let (id, now, base) = (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
+    let (id, now, base) =
+        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let forced = state
         .store
         .write(move |c| Box::pin(async move { micro_deposits::force_status(c, &base, tenant, &id, target, now).await }))

@@ -175,6 +175,10 @@ struct Dwolla {
 }
 
 impl openiav_outbound::worker::Kind for Dwolla {
+    fn vendor(&self) -> &'static str {
+        "dwolla"
+    }
+
     fn takes(&self, job: &JobRecord) -> bool {
         serde_json::from_str::<Delivery>(&job.payload).is_ok()
     }

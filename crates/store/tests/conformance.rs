@@ -15,6 +15,7 @@ use openiav_core::aggregation::{
 use openiav_core::clock::ClockSetting;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
+use openiav_core::ops::{FaultEffectKind, Listener};
 use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
@@ -36,6 +37,9 @@ use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLin
 use openiav_store::records::{HoldingRecord, RewardRecord};
 use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
+use openiav_store::repo::faults::{self, FaultRuleRecord};
+use openiav_store::repo::journal::{self, JournalFilter, JournalRecord};
+use openiav_store::repo::queue_stats::{self, QueueDepth};
 use openiav_store::repo::sandbox;
 use openiav_store::repo::tenant_clocks;
 use openiav_store::repo::tenants::PaymentSettings;
@@ -204,6 +208,10 @@ conformance! {
         sandbox_restore_refuses_rows_of_another_tenant_unknown_tables_and_columns,
         sandbox_concurrent_restores_of_one_tenant_each_replace_the_data_whole,
         sandbox_fixtures_are_stored_per_tenant_and_replaced,
+        fault_rules_insert_list_live_spend_delete_and_clear_per_tenant,
+        fault_rule_counts_are_spent_exactly_once_under_concurrent_writes,
+        journal_inserts_in_batches_lists_newest_first_filters_and_trims_per_tenant,
+        queue_stats_depth_counts_jobs_and_the_oldest_due,
         rows_read_for_update_are_the_stored_rows,
         a_row_read_for_update_waits_for_the_write_holding_it,
         execute_raw_runs_transaction_control_inside_a_write,
@@ -3609,6 +3617,201 @@ async fn webhook_retries_list_oldest_first_and_go_with_their_subscription(db: Te
         .await
         .unwrap();
     assert_eq!(retries_left, 1, "no retry outlives its webhook");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault rules, the request journal and queue depth (operations)
+// ---------------------------------------------------------------------------------------------
+
+fn fault_rule(tenant: TenantId, path: &str, remaining: Option<i64>, at_ms: i64) -> FaultRuleRecord {
+    FaultRuleRecord {
+        id: unique("flt"),
+        tenant_id: tenant,
+        listener: Some(Listener::Dwolla),
+        method: Some("POST".into()),
+        path: path.into(),
+        effect: FaultEffectKind::Status,
+        status: Some(500),
+        latency_ms: None,
+        retry_after_secs: None,
+        probability_ppm: 1_000_000,
+        seed: 7,
+        remaining,
+        matched: 0,
+        applied: 0,
+        created_at: at(at_ms),
+    }
+}
+
+async fn put_fault_rule(store: &Store, r: &FaultRuleRecord) {
+    let r = r.clone();
+    store.write(move |c| Box::pin(async move { faults::insert(c, &r).await })).await.expect("insert fault rule");
+}
+
+async fn spend(store: &Store, tenant: TenantId, id: &str, applied: bool) -> bool {
+    let id = id.to_owned();
+    store
+        .write(move |c| Box::pin(async move { faults::record_match(c, tenant, &id, applied).await }))
+        .await
+        .expect("record a match")
+}
+
+async fn fault_rules_insert_list_live_spend_delete_and_clear_per_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let once = fault_rule(tenant, "/token", Some(1), 0);
+    let mut always = fault_rule(tenant, "/customers/**", None, 1);
+    always.listener = None;
+    always.method = None;
+    always.effect = FaultEffectKind::RateLimit;
+    always.status = None;
+    always.retry_after_secs = Some(30);
+    let theirs = fault_rule(other, "/token", Some(5), 0);
+    for r in [&once, &always, &theirs] {
+        put_fault_rule(&store, r).await;
+    }
+    let list = |t: TenantId| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { faults::list(&mut c, t).await }).await.unwrap() }
+    };
+    let live = |t: TenantId| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { faults::live(&mut c, t).await }).await.unwrap() }
+    };
+    assert_eq!(list(tenant).await, vec![once.clone(), always.clone()], "every field round-trips, oldest first");
+    assert_eq!(live(tenant).await.len(), 2);
+    assert!(once.is_live() && always.is_live());
+
+    assert!(spend(&store, tenant, &once.id, true).await, "the one use is spent");
+    assert!(!spend(&store, tenant, &once.id, true).await, "nothing left to spend");
+    assert!(!spend(&store, tenant, &always.id, false).await, "a miss spends nothing");
+    assert!(spend(&store, tenant, &always.id, true).await, "an unlimited rule always applies");
+    assert!(!spend(&store, other, &always.id, true).await, "another tenant cannot spend it");
+    let stored = list(tenant).await;
+    assert_eq!((stored[0].remaining, stored[0].applied, stored[0].matched), (Some(0), 1, 1));
+    assert!(!stored[0].is_live());
+    assert_eq!((stored[1].remaining, stored[1].applied, stored[1].matched), (None, 1, 2));
+    assert_eq!(live(tenant).await, vec![stored[1].clone()], "a spent rule is no longer live");
+    let locked = store.write(move |c| Box::pin(async move { faults::lock_live(c, tenant).await })).await.unwrap();
+    assert_eq!(locked, vec![stored[1].clone()]);
+
+    let (id, other_id) = (once.id.clone(), theirs.id.clone());
+    let removed = store
+        .write(move |c| {
+            Box::pin(
+                async move { Ok((faults::delete(c, tenant, &other_id).await?, faults::delete(c, tenant, &id).await?)) },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed, (false, true), "a tenant removes only its own rules");
+    let cleared = store.write(move |c| Box::pin(async move { faults::clear(c, tenant).await })).await.unwrap();
+    assert_eq!(cleared, 1);
+    assert!(list(tenant).await.is_empty());
+    assert_eq!(list(other).await, vec![theirs], "the other tenant's rule stays");
+}
+
+/// Ten writes at once each try to spend a rule with a count of two: exactly two succeed.
+async fn fault_rule_counts_are_spent_exactly_once_under_concurrent_writes(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let rule = fault_rule(tenant, "/token", Some(2), 0);
+    put_fault_rule(&store, &rule).await;
+    let tries: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let live = faults::lock_live(c, tenant).await?;
+                            match live.first() {
+                                Some(r) => faults::record_match(c, tenant, &r.id, true).await,
+                                None => Ok(false),
+                            }
+                        })
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut applied = 0;
+    for t in tries {
+        applied += usize::from(t.await.unwrap());
+    }
+    assert_eq!(applied, 2);
+    let stored = store.read(|mut c| async move { faults::list(&mut c, tenant).await }).await.unwrap();
+    assert_eq!((stored[0].remaining, stored[0].applied), (Some(0), 2));
+}
+
+fn journal_entry(tenant: TenantId, route: &str, status: i64, at_ms: i64) -> JournalRecord {
+    JournalRecord {
+        seq: 0,
+        tenant_id: tenant,
+        at: at(at_ms),
+        listener: Listener::Mx,
+        method: "GET".into(),
+        route: route.into(),
+        status,
+        latency_ms: 3,
+        request_id: unique("req"),
+        resource_ids: vec!["USR-1".into(), "MBR-2".into()],
+        fault_id: (status == 503).then(|| "flt_1".to_owned()),
+    }
+}
+
+async fn journal_inserts_in_batches_lists_newest_first_filters_and_trims_per_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let batch: Vec<JournalRecord> = (0..6)
+        .map(|i| journal_entry(tenant, if i % 2 == 0 { "/users" } else { "/users/{user}" }, 200 + i, i))
+        .chain([journal_entry(other, "/users", 503, 10)])
+        .collect();
+    let written = batch.clone();
+    store.write(move |c| Box::pin(async move { journal::insert_batch(c, &written).await })).await.unwrap();
+    let list = |t: TenantId, filter: JournalFilter| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { journal::list(&mut c, t, &filter).await }).await.unwrap() }
+    };
+    let all = list(tenant, JournalFilter { limit: 100, ..JournalFilter::default() }).await;
+    assert_eq!(all.len(), 6);
+    assert!(all.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+    let mut expected = batch[5].clone();
+    expected.seq = all[0].seq;
+    assert_eq!(all[0], expected, "every field round-trips");
+    let by_status = list(tenant, JournalFilter { limit: 100, status: Some(203), route: None }).await;
+    assert_eq!(by_status.iter().map(|e| e.status).collect::<Vec<_>>(), [203]);
+    let by_route = list(tenant, JournalFilter { limit: 2, status: None, route: Some("/users".into()) }).await;
+    assert_eq!(by_route.iter().map(|e| e.status).collect::<Vec<_>>(), [204, 202]);
+    let theirs = list(other, JournalFilter { limit: 100, ..JournalFilter::default() }).await;
+    assert_eq!((theirs.len(), theirs[0].fault_id.as_deref()), (1, Some("flt_1")));
+
+    let trimmed = store.write(move |c| Box::pin(async move { journal::trim(c, tenant, 4).await })).await.unwrap();
+    assert_eq!(trimmed, 2);
+    let kept = list(tenant, JournalFilter { limit: 100, ..JournalFilter::default() }).await;
+    assert_eq!(kept.iter().map(|e| e.status).collect::<Vec<_>>(), [205, 204, 203, 202], "the newest four stay");
+    let again = store.write(move |c| Box::pin(async move { journal::trim(c, tenant, 4).await })).await.unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(list(other, JournalFilter { limit: 100, ..JournalFilter::default() }).await.len(), 1);
+}
+
+async fn queue_stats_depth_counts_jobs_and_the_oldest_due(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let depth = |queue: &'static str, now: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { queue_stats::depth(&mut c, queue, now).await }).await.unwrap() }
+    };
+    assert_eq!(depth("ops-q", at(0)).await, QueueDepth { jobs: 0, oldest_due_at: None });
+    enqueue(&store, tenant, "ops-q", "s1", "{}", at(-500)).await;
+    enqueue(&store, tenant, "ops-q", "s2", "{}", at(-100)).await;
+    enqueue(&store, tenant, "ops-q", "s3", "{}", at(60_000)).await;
+    enqueue(&store, tenant, "other-q", "s4", "{}", at(-9_000)).await;
+    assert_eq!(depth("ops-q", at(0)).await, QueueDepth { jobs: 3, oldest_due_at: Some(at(-500)) });
+    assert_eq!(depth("ops-q", at(-1_000)).await, QueueDepth { jobs: 3, oldest_due_at: None }, "none due yet");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -48,6 +48,10 @@ struct Mx {
 }
 
 impl Kind for Mx {
+    fn vendor(&self) -> &'static str {
+        "mx"
+    }
+
     fn takes(&self, job: &JobRecord) -> bool {
         serde_json::from_str::<Delivery>(&job.payload).is_ok()
     }

@@ -4,15 +4,18 @@
 mod helpers;
 
 mod auth_and_versions;
+mod control_faults;
 mod control_fire;
 mod control_fixtures;
 mod control_force;
+mod control_journal;
 mod control_state;
 mod institutions;
 mod investments;
 mod isolation_and_secrets;
 mod lifecycle;
 mod members;
+mod metrics;
 mod micro_deposits;
 mod mx_webhooks;
 mod oauth;

@@ -81,6 +81,8 @@ pub const TABLES: &[Table] = &[
     data("idempotency_keys"),
     data("jobs"),
     data("tenant_clocks"),
+    data("fault_rules"),
+    data("request_journal"),
 ];
 
 /// The tables reset deletes and snapshots hold, in insert order.

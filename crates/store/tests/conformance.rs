@@ -5582,6 +5582,13 @@ async fn tenant_clocks_set_read_and_release_per_tenant(db: TestDb) {
 
     set_clock(&store, tenant, ClockSetting::offset(3_600_000)).await;
     assert_eq!(now(tenant, at(10)).await, at(3_600_010));
+    let real = openiav_core::clock::ManualClock::new(at(20));
+    assert_eq!(
+        store.now_for(&real, tenant).await.unwrap(),
+        at(3_600_020),
+        "the store's own read, given the real clock"
+    );
+    assert_eq!(store.now_for(&real, other).await.unwrap(), at(20));
     let locked =
         store.write(move |c| Box::pin(async move { tenant_clocks::get_for_update(c, tenant).await })).await.unwrap();
     assert_eq!(locked, Some(ClockSetting::offset(3_600_000)));

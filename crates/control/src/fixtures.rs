@@ -1,10 +1,9 @@
 //! `POST /_openiav/fixtures` and `GET /_openiav/fixtures`: the tenant's custom sandbox data
 //! (extra institutions, users with given accounts and transactions). A document is checked and
 //! compiled by `aggregation::sandbox::fixtures`, stored as the tenant's setting (a reset keeps
-//! it) and installed for the tenant at once; every start installs the stored documents again.
-//!
-//! Installed documents live in the process that loaded them: with several processes on one
-//! PostgreSQL database, the others see a new document when they next start.
+//! it) and installed for the tenant at once. Every process installs the stored documents at
+//! start and then installs any newer version it finds, so processes sharing one database follow
+//! a document loaded through any of them within [`REFRESH_EVERY`].
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -45,11 +44,10 @@ pub async fn load_document(
     let parsed = fixtures::parse(document).map_err(invalid)?;
     let bank = fixtures::compile(tenant, &parsed).map_err(invalid)?;
     let text = String::from_utf8_lossy(document).into_owned();
-    // Loads take turns, so the document installed is the one stored last.
-    static LOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = LOADING.lock().await;
-    store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, tenant, &text, now).await })).await?;
-    fixtures::install(tenant, bank);
+    let version =
+        store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, tenant, &text, now).await })).await?;
+    // Installs racing this one keep the latest version, which is the one stored last.
+    fixtures::install(tenant, version, bank);
     tracing::info!(tenant = %tenant, "sandbox fixtures loaded");
     Ok(Loaded {
         institutions: parsed.institutions.len(),
@@ -58,21 +56,48 @@ pub async fn load_document(
     })
 }
 
-/// Installs every tenant's stored document (at start). A document that no longer compiles
-/// (the catalog gained its institution code, say) is skipped with an error in the log.
+/// How often a running process looks for documents stored through another process.
+pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Installs every stored document this process has not installed at its stored version (all of
+/// them at start), answering how many it installed. A document that no longer compiles (the
+/// catalog gained its institution code, say) is skipped with an error in the log.
 pub async fn install_stored(store: &Store) -> Result<usize, ControlError> {
-    let stored = store.read(|mut c| async move { sandbox::all_fixtures(&mut c).await }).await?;
+    let versions = store.read(|mut c| async move { sandbox::fixture_versions(&mut c).await }).await?;
     let mut installed = 0;
-    for (tenant, text) in stored {
-        match fixtures::parse(text.as_bytes()).and_then(|doc| fixtures::compile(tenant, &doc)) {
+    for (tenant, version) in versions {
+        if fixtures::installed_version(tenant) == Some(version) {
+            continue;
+        }
+        let Some(stored) = store.read(|mut c| async move { sandbox::fixtures(&mut c, tenant).await }).await? else {
+            continue;
+        };
+        match fixtures::parse(stored.document.as_bytes()).and_then(|doc| fixtures::compile(tenant, &doc)) {
             Ok(bank) => {
-                fixtures::install(tenant, bank);
+                fixtures::install(tenant, stored.version, bank);
                 installed += 1;
             }
             Err(e) => tracing::error!(tenant = %tenant, error = %e, "stored sandbox fixtures no longer load"),
         }
     }
     Ok(installed)
+}
+
+/// Installs newer stored documents every [`REFRESH_EVERY`] until `stop` resolves.
+pub async fn keep_installed(store: Store, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(REFRESH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tick.tick() => {
+                if let Err(e) = install_stored(&store).await {
+                    tracing::warn!(error = %e.message, "looking for newer sandbox fixtures failed");
+                }
+            }
+        }
+    }
 }
 
 async fn load(
@@ -89,7 +114,7 @@ async fn current(
 ) -> Result<Json<Value>, ControlError> {
     let stored = state.store.read(|mut c| async move { sandbox::fixtures(&mut c, tenant).await }).await?;
     let document = match stored {
-        Some(text) => serde_json::from_str(&text)
+        Some(stored) => serde_json::from_str(&stored.document)
             .map_err(|e| openiav_store::StoreError::Corrupt(format!("sandbox_fixtures.document: {e}")))?,
         None => serde_json::json!({ "institutions": [], "users": [] }),
     };

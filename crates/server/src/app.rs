@@ -323,6 +323,8 @@ impl App {
         ));
         let pruner =
             tokio::spawn(openiav_payments::idempotency::prune_expired(self.payments.clone(), stopped(stop_rx.clone())));
+        let fixtures =
+            tokio::spawn(openiav_control::fixtures::keep_installed(self.store.clone(), stopped(stop_rx.clone())));
         let vendor = self.vendor_hosts.map(|l| {
             let routes = vendor_hosts::tls::Routes {
                 payments: payments_router.clone(),
@@ -347,6 +349,7 @@ impl App {
         let _ = worker.await;
         let _ = deliveries.await;
         let _ = pruner.await;
+        let _ = fixtures.await;
         recorder.flush().await;
         drop(recorder);
         self.store.close().await;

@@ -1,7 +1,8 @@
 //! Several `openiav serve` processes on one PostgreSQL database (the scale-out promise): flows
 //! driven through all of them run each job once, deliver each webhook once per subscription,
-//! open a widget URL once, and replay an Idempotency-Key whichever process answers. Needs
-//! OPENIAV_TEST_POSTGRES_URL; without it the test says so and passes.
+//! open a widget URL once, replay an Idempotency-Key whichever process answers, and follow
+//! sandbox fixtures loaded through any of them. Needs OPENIAV_TEST_POSTGRES_URL; without it the
+//! test says so and passes.
 
 mod process;
 
@@ -216,6 +217,28 @@ async fn three_processes_on_one_database_share_the_work_without_doing_it_twice()
     .await;
     assert_eq!(opened.iter().filter(|s| **s == 200).count(), 1, "{opened:?}");
     assert!(opened.iter().all(|s| *s == 200 || *s == 410), "{opened:?}");
+
+    // Sandbox fixtures loaded through one process reach the others, and so does a newer document.
+    let example = include_str!("../../../docs/sandbox-fixtures.example.json");
+    for name in ["Acme Bank", "Acme Bank Renamed"] {
+        let mut doc: Value = serde_json::from_str(example).unwrap();
+        doc["institutions"][0]["name"] = json!(name);
+        let (status, loaded) =
+            mx(&http, reqwest::Method::POST, &format!("{}/_openiav/fixtures", servers[0].aggregation), Some(doc)).await;
+        assert_eq!(status, 200, "{loaded}");
+        for s in &servers[1..] {
+            let url = format!("{}/institutions/acme_bank", s.aggregation);
+            let mut seen = Value::Null;
+            for _ in 0..1200 {
+                seen = mx(&http, reqwest::Method::GET, &url, None).await.1;
+                if seen["institution"]["name"] == name {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert_eq!(seen["institution"]["name"], name, "{} follows the stored fixtures", s.aggregation);
+        }
+    }
 
     drop(servers);
     testing::drop_scratch_postgres(&admin, &db).await.unwrap();

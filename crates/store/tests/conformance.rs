@@ -4294,7 +4294,7 @@ async fn populated_tenant(store: &Store) -> (TenantId, UserRecord, CustomerRecor
                 let settings =
                     PaymentSettings { open_banking: false, redirect_urls: vec!["https://example.com/r".into()] };
                 tenants::set_payment_settings(c, tenant, &settings).await?;
-                sandbox::set_fixtures(c, tenant, r#"{"institutions":[]}"#, T0).await
+                sandbox::set_fixtures(c, tenant, r#"{"institutions":[]}"#, T0).await.map(drop)
             })
         })
         .await
@@ -4380,7 +4380,7 @@ async fn sandbox_reset_deletes_the_tenants_data_and_keeps_its_credentials_settin
         .unwrap();
     assert_eq!((tokens, endpoints), (1, 1));
     assert!(!settings.open_banking);
-    assert_eq!(fixtures.as_deref(), Some(r#"{"institutions":[]}"#));
+    assert_eq!(fixtures.map(|f| f.document).as_deref(), Some(r#"{"institutions":[]}"#));
 
     assert!(find_user(store, other, other_user.guid.as_str(), false).await.is_some());
     assert_eq!(dump(store, other).await, before_other);
@@ -4460,16 +4460,22 @@ async fn sandbox_fixtures_are_stored_per_tenant_and_replaced(db: TestDb) {
     let store = &db.store;
     let (a, b) = (new_tenant(store).await, new_tenant(store).await);
     let read = |t: TenantId| store.read(move |mut c| async move { sandbox::fixtures(&mut c, t).await });
+    let set = |t: TenantId, doc: &'static str, when: Timestamp| {
+        store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, t, doc, when).await }))
+    };
     assert_eq!(read(a).await.unwrap(), None);
-    store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, a, "{\"v\":1}", T0).await })).await.unwrap();
-    store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, a, "{\"v\":2}", at(1)).await })).await.unwrap();
-    store.write(move |c| Box::pin(async move { sandbox::set_fixtures(c, b, "{\"b\":true}", T0).await })).await.unwrap();
-    assert_eq!(read(a).await.unwrap().as_deref(), Some("{\"v\":2}"));
-    let mut all = store.read(|mut c| async move { sandbox::all_fixtures(&mut c).await }).await.unwrap();
-    all.sort_by_key(|(t, _)| t.to_string());
-    let mut expected = vec![(a, "{\"v\":2}".to_owned()), (b, "{\"b\":true}".to_owned())];
+    assert_eq!(set(a, "{\"v\":1}", at(5)).await.unwrap(), at(5).millis());
+    assert_eq!(set(a, "{\"v\":2}", at(9)).await.unwrap(), at(9).millis(), "a later store is its own time");
+    assert_eq!(set(a, "{\"v\":3}", at(9)).await.unwrap(), at(9).millis() + 1, "never the version it replaces");
+    assert_eq!(set(b, "{\"b\":true}", T0).await.unwrap(), T0.millis());
+    let stored = read(a).await.unwrap().unwrap();
+    assert_eq!((stored.tenant, stored.version, stored.document.as_str()), (a, at(9).millis() + 1, "{\"v\":3}"));
+    let mut versions = store.read(|mut c| async move { sandbox::fixture_versions(&mut c).await }).await.unwrap();
+    versions.retain(|(t, _)| *t == a || *t == b);
+    versions.sort_by_key(|(t, _)| t.to_string());
+    let mut expected = vec![(a, at(9).millis() + 1), (b, T0.millis())];
     expected.sort_by_key(|(t, _)| t.to_string());
-    assert_eq!(all, expected);
+    assert_eq!(versions, expected);
 }
 
 /// A snapshot is portable between the backends: one taken on SQLite (flags as 0/1) restores on

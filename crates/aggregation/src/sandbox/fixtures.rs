@@ -398,16 +398,26 @@ fn compile_account(
     })
 }
 
-static BANKS: LazyLock<RwLock<HashMap<TenantId, Arc<Bank>>>> = LazyLock::new(RwLock::default);
+/// Each tenant's installed fixtures, with the stored version they came from.
+static BANKS: LazyLock<RwLock<HashMap<TenantId, (i64, Arc<Bank>)>>> = LazyLock::new(RwLock::default);
 
-/// Makes `bank` the tenant's fixtures from now on (replacing any before).
-pub fn install(tenant: TenantId, bank: Bank) {
-    BANKS.write().expect("fixtures lock").insert(tenant, Arc::new(bank));
+/// Makes `bank` (stored as `version`) the tenant's fixtures from now on, unless a later version
+/// is installed already: installs racing each other leave the latest.
+pub fn install(tenant: TenantId, version: i64, bank: Bank) {
+    let mut banks = BANKS.write().expect("fixtures lock");
+    if banks.get(&tenant).is_none_or(|(installed, _)| *installed < version) {
+        banks.insert(tenant, (version, Arc::new(bank)));
+    }
+}
+
+/// The version of the tenant's installed fixtures.
+pub fn installed_version(tenant: TenantId) -> Option<i64> {
+    BANKS.read().expect("fixtures lock").get(&tenant).map(|(version, _)| *version)
 }
 
 /// The tenant's fixtures, if it loaded any.
 pub fn of(tenant: TenantId) -> Option<Arc<Bank>> {
-    BANKS.read().expect("fixtures lock").get(&tenant).cloned()
+    BANKS.read().expect("fixtures lock").get(&tenant).map(|(_, bank)| bank.clone())
 }
 
 impl Bank {

@@ -340,41 +340,62 @@ fn bind<'q>(query: Query<'q>, cell: &Cell, kind: Kind) -> Result<Query<'q>, Stri
     })
 }
 
-/// Stores the tenant's fixtures document, replacing any before it.
-pub async fn set_fixtures(conn: &mut Conn, tenant: TenantId, document: &str, at: Timestamp) -> Result<(), StoreError> {
-    sqlx::query(
+/// A tenant's stored fixtures document. `version` grows with every store of a document, so a
+/// process can tell whether the document it installed is still the stored one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFixtures {
+    pub tenant: TenantId,
+    pub version: i64,
+    pub document: String,
+}
+
+/// Stores the tenant's fixtures document, replacing any before it, and answers its version:
+/// `at` in milliseconds, or one more than the version it replaces when that is not earlier.
+pub async fn set_fixtures(conn: &mut Conn, tenant: TenantId, document: &str, at: Timestamp) -> Result<i64, StoreError> {
+    let row = sqlx::query(
         "INSERT INTO sandbox_fixtures (tenant_id, document, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+         ON CONFLICT (tenant_id) DO UPDATE SET document = excluded.document, \
+           updated_at = CASE WHEN excluded.updated_at > sandbox_fixtures.updated_at THEN excluded.updated_at \
+                             ELSE sandbox_fixtures.updated_at + 1 END \
+         RETURNING updated_at",
     )
     .bind(tenant.to_string())
     .bind(document)
     .bind(at.millis())
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    Ok(row.try_get("updated_at")?)
+}
+
+fn tenant_of(row: &sqlx::any::AnyRow) -> Result<TenantId, StoreError> {
+    let id: String = row.try_get("tenant_id")?;
+    TenantId::parse(&id)
+        .ok_or_else(|| StoreError::Corrupt(format!("sandbox_fixtures.tenant_id {id:?} is not a tenant id")))
+}
+
+fn stored_of(row: &sqlx::any::AnyRow) -> Result<StoredFixtures, StoreError> {
+    Ok(StoredFixtures {
+        tenant: tenant_of(row)?,
+        version: row.try_get("updated_at")?,
+        document: row.try_get("document")?,
+    })
 }
 
 /// The tenant's fixtures document, if it loaded one.
-pub async fn fixtures(conn: &mut Conn, tenant: TenantId) -> Result<Option<String>, StoreError> {
-    let row = sqlx::query("SELECT document FROM sandbox_fixtures WHERE tenant_id = $1")
+pub async fn fixtures(conn: &mut Conn, tenant: TenantId) -> Result<Option<StoredFixtures>, StoreError> {
+    let row = sqlx::query("SELECT tenant_id, document, updated_at FROM sandbox_fixtures WHERE tenant_id = $1")
         .bind(tenant.to_string())
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|r| r.try_get("document")).transpose()?)
+    row.as_ref().map(stored_of).transpose()
 }
 
-/// Every tenant's fixtures document (what a server loads at start).
-pub async fn all_fixtures(conn: &mut Conn) -> Result<Vec<(TenantId, String)>, StoreError> {
+/// Every tenant that stored fixtures, with the version stored (what a process compares with
+/// the versions it installed).
+pub async fn fixture_versions(conn: &mut Conn) -> Result<Vec<(TenantId, i64)>, StoreError> {
     let rows =
-        sqlx::query("SELECT tenant_id, document FROM sandbox_fixtures ORDER BY tenant_id").fetch_all(conn).await?;
-    rows.iter()
-        .map(|r| {
-            let id: String = r.try_get("tenant_id")?;
-            let tenant = TenantId::parse(&id)
-                .ok_or_else(|| StoreError::Corrupt(format!("sandbox_fixtures.tenant_id {id:?} is not a tenant id")))?;
-            Ok((tenant, r.try_get("document")?))
-        })
-        .collect()
+        sqlx::query("SELECT tenant_id, updated_at FROM sandbox_fixtures ORDER BY tenant_id").fetch_all(conn).await?;
+    rows.iter().map(|r| Ok((tenant_of(r)?, r.try_get("updated_at")?))).collect()
 }
 
 #[cfg(test)]

@@ -398,8 +398,10 @@ fn compile_account(
     })
 }
 
-/// Each tenant's installed fixtures, with the stored version they came from.
-static BANKS: LazyLock<RwLock<HashMap<TenantId, (i64, Arc<Bank>)>>> = LazyLock::new(RwLock::default);
+/// A tenant's installed fixtures and the stored version they came from.
+type Installed = (i64, Arc<Bank>);
+
+static BANKS: LazyLock<RwLock<HashMap<TenantId, Installed>>> = LazyLock::new(RwLock::default);
 
 /// Makes `bank` (stored as `version`) the tenant's fixtures from now on, unless a later version
 /// is installed already: installs racing each other leave the latest.

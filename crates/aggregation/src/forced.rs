@@ -9,7 +9,7 @@ use openiav_core::wire_enum;
 use openiav_store::records::MicroDepositRecord;
 use openiav_store::repo::{micro_deposits, users};
 
-use crate::routes::micro_deposits::effective_status;
+use crate::routes::micro_deposits::{effective_status, landing_webhook_guid};
 use crate::sandbox;
 use crate::status::ConnectionStatus;
 use crate::webhooks::{self, payload, Action};
@@ -154,10 +154,15 @@ pub async fn micro_deposit(
                     return Ok(Err(MxError::NotFound));
                 };
                 let now = agg.now_in(c, tenant).await?;
-                let message = match micro_deposit_change(effective_status(&d, now), target) {
+                let before = effective_status(&d, now);
+                let message = match micro_deposit_change(before, target) {
                     Ok(message) => message,
                     Err(reason) => return Ok(Ok(Err(reason))),
                 };
+                if before == MicroDepositStatus::Initiated {
+                    // The DEPOSITED webhook queued for the landing would come after this change.
+                    webhooks::withdraw(c, &agg, tenant, &landing_webhook_guid(&d)).await?;
+                }
                 d.status = target;
                 d.error_message = message.map(str::to_owned);
                 match target {

@@ -195,6 +195,8 @@ conformance! {
         jobs_complete_deletes_and_retry_at_reschedules,
         jobs_next_due_reports_earliest_due_time,
         jobs_cancel_removes_jobs_by_subject,
+        jobs_cancel_payload_removes_unleased_jobs_with_that_payload,
+        mx_webhooks_only_unattempted_ones_are_deleted,
         jobs_claim_skipping_leaves_skipped_tenants_and_subjects_and_release_gives_back,
         jobs_survive_closing_and_reopening_the_store,
         failed_write_leaves_no_trace,
@@ -1614,6 +1616,29 @@ async fn jobs_cancel_removes_jobs_by_subject(db: TestDb) {
     assert_eq!(jobs_about(&store, "s1").await, 1, "the job in another queue stays");
     assert_eq!(seqs(&claim(&store, "q", at(10_000), 1_000, 10).await), vec![s2]);
     assert_eq!(cancel(tenant, "q", "s1").await, 0);
+}
+
+async fn jobs_cancel_payload_removes_unleased_jobs_with_that_payload(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let kept = enqueue(&store, tenant, "q", "s", "{\"w\":2}", T0).await;
+    enqueue(&store, tenant, "q", "s", "{\"w\":1}", at(5_000)).await;
+    enqueue(&store, tenant, "q2", "s", "{\"w\":1}", at(5_000)).await;
+    let cancel = |tenant: TenantId, queue: &'static str, payload: &'static str, now: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { jobs::cancel_payload(c, tenant, queue, payload, now).await }))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(cancel(other, "q", "{\"w\":1}", T0).await, 0, "another tenant's jobs stay");
+    assert_eq!(cancel(tenant, "q", "{\"w\":1}", T0).await, 1, "only that queue's");
+    assert_eq!(jobs_about(&store, "s").await, 2);
+    assert_eq!(seqs(&claim(&store, "q", T0, 60_000, 10).await), vec![kept]);
+    assert_eq!(cancel(tenant, "q", "{\"w\":2}", at(1_000)).await, 0, "a job a worker holds stays");
+    assert_eq!(cancel(tenant, "q", "{\"w\":2}", at(61_000)).await, 1, "and goes once its lease ran out");
 }
 
 async fn jobs_claim_skipping_leaves_skipped_tenants_and_subjects_and_release_gives_back(db: TestDb) {
@@ -4942,6 +4967,43 @@ fn mx_webhook(tenant: TenantId, t: MxWebhookType, created: Timestamp) -> MxWebho
         attempts: "[]".into(),
         created_at: created,
     }
+}
+
+async fn mx_webhooks_only_unattempted_ones_are_deleted(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let fresh = mx_webhook(tenant, MxWebhookType::MicroDeposit, at(1));
+    let tried = MxWebhookRecord {
+        attempts: "[{\"status\":500}]".into(),
+        ..mx_webhook(tenant, MxWebhookType::MicroDeposit, at(2))
+    };
+    for w in [&fresh, &tried] {
+        let w = w.clone();
+        store.write(move |c| Box::pin(async move { mx_webhooks::insert_webhook(c, &w).await })).await.unwrap();
+    }
+    let delete = |tenant: TenantId, guid: String| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move { mx_webhooks::delete_unattempted_webhook(c, tenant, &guid).await })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(!delete(other, fresh.guid.clone()).await, "another tenant's webhook stays");
+    assert!(!delete(tenant, tried.guid.clone()).await, "an attempted webhook is history");
+    assert!(delete(tenant, fresh.guid.clone()).await);
+    assert!(!delete(tenant, fresh.guid.clone()).await, "once");
+    let find = |guid: String| {
+        let store = store.clone();
+        async move {
+            store.read(|mut c| async move { mx_webhooks::find_webhook(&mut c, tenant, &guid).await }).await.unwrap()
+        }
+    };
+    assert!(find(fresh.guid.clone()).await.is_none());
+    assert!(find(tried.guid.clone()).await.is_some());
 }
 
 async fn mx_webhooks_insert_find_save_and_list_newest_first_by_type_per_tenant(db: TestDb) {

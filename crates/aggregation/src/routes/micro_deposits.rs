@@ -82,6 +82,12 @@ fn account_number_context(d: &MicroDepositRecord) -> String {
     format!("{}/{}/micro_deposit", d.tenant_id, d.guid)
 }
 
+/// The guid of the DEPOSITED webhook queued at creation for when the deposits land, so a change
+/// made before then (a forced status) can withdraw it.
+pub(crate) fn landing_webhook_guid(d: &MicroDepositRecord) -> String {
+    openiav_core::ids::derived_guid("WHK", &[d.guid.as_str(), "deposited"])
+}
+
 /// The status as of `now`: an initiated verification is DEPOSITED once the deposits land.
 pub(crate) fn effective_status(d: &MicroDepositRecord, now: openiav_core::clock::Timestamp) -> MicroDepositStatus {
     if d.status == MicroDepositStatus::Initiated && now >= d.deposited_at {
@@ -195,7 +201,9 @@ pub async fn initiate(
                     user_id.as_deref(),
                     landed,
                 );
-                webhooks::emit(c, &agg, tenant, MxWebhookType::MicroDeposit, &deposited, landed).await
+                let guid = landing_webhook_guid(&stored);
+                webhooks::emit_as(c, &agg, tenant, MxWebhookType::MicroDeposit, &deposited, landed, guid).await?;
+                Ok(())
             })
         })
         .await?;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use openiav_core::aggregation::MxWebhookType;
 use openiav_core::clock::Timestamp;
+use openiav_core::ids::TenantId;
 use openiav_outbound::worker::{self, Kind};
 use openiav_outbound::DeliveryConfig;
 use openiav_store::records::{JobRecord, MxWebhookRecord};
@@ -40,6 +41,20 @@ pub(super) async fn enqueue(
     let payload = serde_json::to_string(&Delivery { mx_webhook: w.guid.clone() }).expect("payload serialises");
     jobs::enqueue(conn, w.tenant_id, openiav_outbound::QUEUE, &subject(w), &payload, at, now).await?;
     Ok(())
+}
+
+/// Withdraws the queued, never attempted webhook `guid`: its delivery job and its record go.
+pub(super) async fn withdraw(
+    conn: &mut Conn,
+    tenant: TenantId,
+    guid: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let payload = serde_json::to_string(&Delivery { mx_webhook: guid.to_owned() }).expect("payload serialises");
+    if jobs::cancel_payload(conn, tenant, openiav_outbound::QUEUE, &payload, now).await? == 0 {
+        return Ok(false);
+    }
+    mx_webhooks::delete_unattempted_webhook(conn, tenant, guid).await
 }
 
 struct Mx {

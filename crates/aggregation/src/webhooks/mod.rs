@@ -50,11 +50,25 @@ pub async fn emit_record(
     body: &Value,
     at: Timestamp,
 ) -> Result<Option<MxWebhookRecord>, StoreError> {
+    let guid = format!("WHK-{}", openiav_core::crypto::random_hex(16));
+    emit_as(conn, agg, tenant, kind, body, at, guid).await
+}
+
+/// [`emit_record`] with the webhook's guid chosen by the caller (so it can [`withdraw`] it).
+pub async fn emit_as(
+    conn: &mut Conn,
+    agg: &Aggregation,
+    tenant: TenantId,
+    kind: MxWebhookType,
+    body: &Value,
+    at: Timestamp,
+    guid: String,
+) -> Result<Option<MxWebhookRecord>, StoreError> {
     let endpoints = mx_webhooks::list_endpoints(conn, tenant).await?;
     let Some(endpoint) = settings::endpoint_for(&endpoints, kind) else { return Ok(None) };
     let now = agg.now_in(conn, tenant).await?;
     let record = MxWebhookRecord {
-        guid: format!("WHK-{}", openiav_core::crypto::random_hex(16)),
+        guid,
         tenant_id: tenant,
         webhook_type: kind,
         endpoint: endpoint.webhook_type,
@@ -66,6 +80,12 @@ pub async fn emit_record(
     mx_webhooks::insert_webhook(conn, &record).await?;
     delivery::enqueue(conn, &record, at.max(now), now).await?;
     Ok(Some(record))
+}
+
+/// Withdraws webhook `guid` if it is still queued and was never attempted (a scheduled webhook
+/// that a later change made untrue); answers whether it did.
+pub async fn withdraw(conn: &mut Conn, agg: &Aggregation, tenant: TenantId, guid: &str) -> Result<bool, StoreError> {
+    delivery::withdraw(conn, tenant, guid, agg.clock.now()).await
 }
 
 /// The partner id of a user, for payloads that carry `user_id`.

@@ -13,7 +13,7 @@ use openiav_core::crypto::Keyring;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{Client, TestApp};
+use crate::helpers::{Client, Options, TestApp};
 use crate::payments::receiver::{hmac_hex, subscribe, Receiver};
 use crate::payments::support::{
     exchange_funding_source_body, mx_flow, sandbox_tenant, send_raw, Dwolla, HalResp, IavFlow,
@@ -330,6 +330,44 @@ async fn mx_micro_deposits_are_forced_with_their_microdeposit_webhook() {
     assert_eq!(r.body["micro_deposit"]["error_message"], "The deposits could not be made to this account.");
     let other = app.other_tenant().await;
     assert_eq!(other.post(&path, json!({ "status": "VERIFIED" })).await.status, 404);
+}
+
+/// How many of the MX webhook records are about micro-deposit `guid` in `status`.
+fn deposit_webhooks(records: &[Value], guid: &str, status: &str) -> usize {
+    let about = |w: &&Value| w["payload"]["micro_deposit"]["guid"] == guid;
+    records.iter().filter(about).filter(|w| w["payload"]["micro_deposit"]["status_name"] == status).count()
+}
+
+#[tokio::test]
+async fn a_micro_deposit_forced_before_it_lands_sends_no_deposited_webhook_when_the_landing_comes() {
+    // The deposits land an hour after they are made.
+    let app = TestApp::spawn_with(Options { sandbox_delay_ms: 3_600_000, ..Options::default() }).await;
+    let mx = app.client();
+    let receiver = Receiver::start().await;
+    mx_endpoint(&app, &receiver.url("/mx")).await;
+    let user = mx.create_user().await;
+    let create = json!({ "micro_deposit": {
+        "account_name": "Forced", "account_number": "3331261", "account_type": "CHECKING",
+        "email": "a@example.com", "first_name": "Joshy", "last_name": "Grobanne", "routing_number": "068899994"
+    }});
+    let mut guids = Vec::new();
+    for _ in 0..3 {
+        let r = mx.post(&format!("/users/{user}/micro_deposits"), create.clone()).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        guids.push(r.body["micro_deposit"][0]["guid"].as_str().unwrap().to_owned());
+    }
+    let (verified, early, untouched) = (&guids[0], &guids[1], &guids[2]);
+    for (guid, status) in [(verified, "VERIFIED"), (early, "DEPOSITED")] {
+        let r = mx.post(&format!("/_openiav/force/mx-micro-deposits/{guid}"), json!({ "status": status })).await;
+        assert_eq!((r.status, r.body["micro_deposit"]["status"].as_str()), (200, Some(status)), "{}", r.text);
+    }
+    let r = mx.post("/_openiav/clock/advance", json!({ "duration": "2h" })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let records = mx_records(&mx, "MICRODEPOSIT").await;
+    assert_eq!(deposit_webhooks(&records, verified, "DEPOSITED"), 0, "verified first: {records:#?}");
+    assert_eq!(deposit_webhooks(&records, verified, "VERIFIED"), 1);
+    assert_eq!(deposit_webhooks(&records, early, "DEPOSITED"), 1, "landed early, once: {records:#?}");
+    assert_eq!(deposit_webhooks(&records, untouched, "DEPOSITED"), 1, "the real landing still announces itself");
 }
 
 #[tokio::test]

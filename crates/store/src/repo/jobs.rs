@@ -200,6 +200,26 @@ pub async fn cancel(conn: &mut Conn, tenant: TenantId, queue: &str, subject: &st
     Ok(done.rows_affected())
 }
 
+/// Removes the queued jobs of `queue` whose payload is exactly `payload`, unless a worker holds
+/// one past the real now `now`; answers how many it removed.
+pub async fn cancel_payload(
+    conn: &mut Conn,
+    tenant: TenantId,
+    queue: &str,
+    payload: &str,
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let done =
+        sqlx::query("DELETE FROM jobs WHERE tenant_id = $1 AND queue = $2 AND payload = $3 AND locked_until <= $4")
+            .bind(tenant.to_string())
+            .bind(queue)
+            .bind(payload)
+            .bind(now.millis())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected())
+}
+
 /// Whether job `seq` is queued and leased past the real now `now` (a worker is running it).
 pub async fn is_leased(conn: &mut Conn, seq: i64, now: Timestamp) -> Result<bool, StoreError> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE seq = $1 AND locked_until > $2")

@@ -126,6 +126,16 @@ pub async fn insert_webhook(conn: &mut Conn, w: &MxWebhookRecord) -> Result<(), 
     Ok(())
 }
 
+/// Deletes a webhook no attempt was made to deliver; answers whether it did.
+pub async fn delete_unattempted_webhook(conn: &mut Conn, tenant: TenantId, guid: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM mx_webhooks WHERE tenant_id = $1 AND guid = $2 AND attempts = '[]'")
+        .bind(tenant.to_string())
+        .bind(guid)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Writes back the attempts.
 pub async fn save_webhook(conn: &mut Conn, w: &MxWebhookRecord) -> Result<(), StoreError> {
     let done = sqlx::query("UPDATE mx_webhooks SET attempts = $3 WHERE tenant_id = $1 AND guid = $2")

@@ -8,6 +8,7 @@ mod control_fire;
 mod control_fixtures;
 mod control_force;
 mod control_state;
+mod dashboard;
 mod institutions;
 mod investments;
 mod isolation_and_secrets;

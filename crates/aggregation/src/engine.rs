@@ -304,7 +304,8 @@ async fn enqueue(
 ) -> Result<(), StoreError> {
     let payload = JobPayload { member: m.guid.to_string(), user: m.user_guid.to_string(), action, challenge_seq: seq };
     let payload = serde_json::to_string(&payload).expect("payload serialises");
-    jobs::enqueue(conn, m.tenant_id, QUEUE, m.guid.as_str(), &payload, run_at, agg.clock.now()).await?;
+    let at = agg.now_in(conn, m.tenant_id).await?;
+    jobs::enqueue(conn, m.tenant_id, QUEUE, m.guid.as_str(), &payload, run_at, at).await?;
     Ok(())
 }
 
@@ -321,7 +322,7 @@ pub async fn start_job(
     if let Some(running) = running_job(m)? {
         return if running.kind == kind { Ok(false) } else { Err(StartError::OtherJobRunning) };
     }
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     if m.is_oauth && !oauth_state(m)?.granted {
         // Nothing to sign in with until the end user authorizes at the bank.
         return Ok(false);
@@ -357,8 +358,9 @@ pub async fn cancel_job(conn: &mut Conn, m: &mut MemberRecord) -> Result<(), Sto
 /// bank no longer takes the stored credentials: whatever job ran stops and the member is DENIED
 /// until the end user updates its credentials.
 pub async fn lose_connection(conn: &mut Conn, agg: &Aggregation, m: &mut MemberRecord) -> Result<(), StoreError> {
+    let now = agg.now_in(conn, m.tenant_id).await?;
     cancel_job(conn, m).await?;
-    finish_failed(agg, m, sandbox::CREDENTIALS_NO_LONGER_VALID);
+    finish_failed(now, m, sandbox::CREDENTIALS_NO_LONGER_VALID);
     Ok(())
 }
 
@@ -373,7 +375,7 @@ pub async fn force_status(
     message: Option<&str>,
 ) -> Result<(), StoreError> {
     cancel_job(conn, m).await?;
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     match status {
         ConnectionStatus::Connected => {
             set_status(m, status, None);
@@ -399,7 +401,7 @@ pub async fn force_status(
             let challenge = mfa_challenge(m, 1, MfaKind::Text);
             issue_challenge(conn, agg, m, &mut job, Stage::AwaitingMfa { mfa: MfaKind::Text }, challenge).await?;
         }
-        _ => fail_with(agg, m, status, message.unwrap_or_default()),
+        _ => fail_with(now, m, status, message.unwrap_or_default()),
     }
     Ok(())
 }
@@ -411,11 +413,12 @@ pub async fn run_step(
     m: &mut MemberRecord,
     payload: &JobPayload,
 ) -> Result<(), StoreError> {
+    let now = agg.now_in(conn, m.tenant_id).await?;
     let Some(mut job) = running_job(m)? else { return Ok(()) };
     match payload.action {
         JobAction::ExpireChallenge => {
             if m.connection_status == ConnectionStatus::Challenged && job.challenge_seq == payload.challenge_seq {
-                finish_failed(agg, m, sandbox::EXPIRED);
+                finish_failed(now, m, sandbox::EXPIRED);
             }
             Ok(())
         }
@@ -425,19 +428,19 @@ pub async fn run_step(
             Stage::MfaAnswered { passed: false, failure_status, failure_message } => {
                 let status = failure_status.unwrap_or(ConnectionStatus::Rejected);
                 let message = failure_message.unwrap_or_default();
-                fail_with(agg, m, status, &message);
+                fail_with(now, m, status, &message);
                 Ok(())
             }
             Stage::AccountSelected { account_guid } => {
                 let user = m.user_guid.clone();
                 if let Some(mut acct) = accounts::find(conn, m.tenant_id, &user, &account_guid).await? {
                     acct.numbers_verified = true;
-                    acct.updated_at = agg.clock.now();
+                    acct.updated_at = now;
                     accounts::save(conn, &acct).await?;
                 }
                 m.has_processed_account_numbers = true;
                 m.has_processed_accounts = true;
-                finish_connected(agg, m, &job);
+                finish_connected(now, m, &job);
                 Ok(())
             }
             Stage::AwaitingMfa { .. } | Stage::AwaitingAccountSelection => Ok(()),
@@ -489,10 +492,11 @@ async fn login(
     m: &mut MemberRecord,
     job: &mut RunningJob,
 ) -> Result<(), StoreError> {
+    let now = agg.now_in(conn, m.tenant_id).await?;
     if m.is_oauth {
         let oauth = oauth_state(m)?;
         if oauth.revoked {
-            fail_with(agg, m, ConnectionStatus::Disconnected, "Access to this account was revoked at the institution.");
+            fail_with(now, m, ConnectionStatus::Disconnected, "Access to this account was revoked at the institution.");
             return Ok(());
         }
         return after_login(conn, agg, m, job).await;
@@ -501,7 +505,7 @@ async fn login(
     match sandbox::login_at(m.tenant_id, &m.institution_code, &username, &password) {
         LoginOutcome::Authenticated => after_login(conn, agg, m, job).await,
         LoginOutcome::Failed(f) => {
-            finish_failed(agg, m, f);
+            finish_failed(now, m, f);
             Ok(())
         }
         LoginOutcome::Mfa(kind) => {
@@ -558,7 +562,7 @@ async fn issue_challenge(
     stage: Stage,
     challenge: Challenge,
 ) -> Result<(), StoreError> {
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     job.challenge_seq += 1;
     job.stage = stage;
     set_job(m, Some(job));
@@ -583,6 +587,7 @@ async fn after_login(
     m: &mut MemberRecord,
     job: &mut RunningJob,
 ) -> Result<(), StoreError> {
+    let now = agg.now_in(conn, m.tenant_id).await?;
     m.is_authenticated = true;
     let owner = data_owner(agg, m)?;
     let with_card = job.kind != JobKind::Verify;
@@ -603,7 +608,7 @@ async fn after_login(
             let deposit: Vec<&AccountRecord> = stored.iter().filter(|a| a.account_number.is_some()).collect();
             if deposit.is_empty() {
                 // No eligible account: MX connects without a challenge and there is nothing to verify.
-                finish_connected(agg, m, job);
+                finish_connected(now, m, job);
                 return Ok(());
             }
             let seq = job.challenge_seq + 1;
@@ -629,42 +634,42 @@ async fn after_login(
         JobKind::Aggregate => {
             m.has_processed_accounts = true;
             m.has_processed_transactions = true;
-            finish_connected(agg, m, job);
+            finish_connected(now, m, job);
             Ok(())
         }
         JobKind::Identify => {
             m.has_processed_accounts = true;
             m.has_processed_account_owners = true;
-            finish_connected(agg, m, job);
+            finish_connected(now, m, job);
             Ok(())
         }
         JobKind::CheckBalance => {
             m.has_processed_accounts = true;
-            finish_connected(agg, m, job);
+            finish_connected(now, m, job);
             Ok(())
         }
         JobKind::FetchRewards => {
             // An aggregation-type event: accounts and transactions come along with the rewards.
             m.has_processed_accounts = true;
             m.has_processed_transactions = true;
-            finish_connected(agg, m, job);
+            finish_connected(now, m, job);
             Ok(())
         }
         JobKind::ExtendHistory => {
             for mut acct in stored {
                 acct.history_days = 730;
-                acct.updated_at = agg.clock.now();
+                acct.updated_at = now;
                 accounts::save(conn, &acct).await?;
             }
             m.has_processed_accounts = true;
             m.has_processed_transactions = true;
-            finish_connected(agg, m, job);
+            finish_connected(now, m, job);
             Ok(())
         }
         JobKind::FetchStatements => {
             m.has_processed_accounts = true;
             crate::statements::fetch(conn, agg, m).await?;
-            finish_connected(agg, m, job);
+            finish_connected(now, m, job);
             Ok(())
         }
     }
@@ -677,7 +682,7 @@ async fn store_accounts(
     m: &MemberRecord,
     templates: Vec<data::SandboxAccount>,
 ) -> Result<Vec<AccountRecord>, StoreError> {
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     let known = accounts::all(conn, m.tenant_id, &m.user_guid, Some(&m.guid)).await?;
     let mut out = Vec::new();
     for tpl in templates {
@@ -715,11 +720,10 @@ async fn store_accounts(
     Ok(out)
 }
 
-fn finish_connected(agg: &Aggregation, m: &mut MemberRecord, job: &RunningJob) {
+fn finish_connected(now: Timestamp, m: &mut MemberRecord, job: &RunningJob) {
     // The data the job was asked to gather besides its own (a verification with transactions).
     m.has_processed_transactions |= job.with_transactions;
     m.has_processed_account_owners |= job.with_identity;
-    let now = agg.clock.now();
     set_status(m, ConnectionStatus::Connected, None);
     m.is_being_aggregated = false;
     m.aggregated_at = Some(now);
@@ -729,12 +733,11 @@ fn finish_connected(agg: &Aggregation, m: &mut MemberRecord, job: &RunningJob) {
     set_job(m, None);
 }
 
-fn finish_failed(agg: &Aggregation, m: &mut MemberRecord, f: BankFailure) {
-    fail_with(agg, m, f.status, f.message);
+fn finish_failed(now: Timestamp, m: &mut MemberRecord, f: BankFailure) {
+    fail_with(now, m, f.status, f.message);
 }
 
-fn fail_with(agg: &Aggregation, m: &mut MemberRecord, status: ConnectionStatus, message: &str) {
-    let now = agg.clock.now();
+fn fail_with(now: Timestamp, m: &mut MemberRecord, status: ConnectionStatus, message: &str) {
     set_status(m, status, Some(message));
     m.is_being_aggregated = false;
     m.is_authenticated = false;
@@ -786,7 +789,7 @@ pub async fn resume(
             _ => return Err(ResumeError::NotChallenged),
         });
     }
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     job.stage = verdict.ok_or(ResumeError::NotChallenged)?;
     // The answered challenge's expiry job is moot.
     jobs::cancel(conn, m.tenant_id, QUEUE, m.guid.as_str()).await?;
@@ -806,7 +809,7 @@ pub async fn oauth_decision(
     m: &mut MemberRecord,
     decision: OauthDecision,
 ) -> Result<(), StoreError> {
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     let mut state = oauth_state(m)?;
     m.oauth_token_hash = None;
     m.oauth_expires_at = None;
@@ -828,14 +831,14 @@ pub async fn oauth_decision(
         OauthDecision::Deny => {
             m.oauth_options = Some(serde_json::to_string(&state).expect("oauth state serialises"));
             cancel_job(conn, m).await?;
-            fail_with(agg, m, ConnectionStatus::Denied, "The end user denied access at the institution.");
+            fail_with(now, m, ConnectionStatus::Denied, "The end user denied access at the institution.");
         }
         OauthDecision::Revoke => {
             state.granted = false;
             state.revoked = true;
             m.oauth_options = Some(serde_json::to_string(&state).expect("oauth state serialises"));
             cancel_job(conn, m).await?;
-            fail_with(agg, m, ConnectionStatus::Disconnected, "Access to this account was revoked at the institution.");
+            fail_with(now, m, ConnectionStatus::Disconnected, "Access to this account was revoked at the institution.");
         }
     }
     Ok(())

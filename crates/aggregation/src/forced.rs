@@ -153,7 +153,7 @@ pub async fn micro_deposit(
                 let Some(mut d) = micro_deposits::find_for_update(c, tenant, &guid).await? else {
                     return Ok(Err(MxError::NotFound));
                 };
-                let now = agg.clock.now();
+                let now = agg.now_in(c, tenant).await?;
                 let message = match micro_deposit_change(effective_status(&d, now), target) {
                     Ok(message) => message,
                     Err(reason) => return Ok(Ok(Err(reason))),

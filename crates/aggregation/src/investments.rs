@@ -129,7 +129,7 @@ pub async fn store_holdings(
     owner: &str,
 ) -> Result<usize, StoreError> {
     let Some(account) = stored.iter().find(|a| a.kind == AccountKind::Investment) else { return Ok(0) };
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, account.tenant_id).await?;
     let found = holdings_for(institution_code, owner);
     for (position, h) in found.iter().enumerate() {
         let rec = HoldingRecord {

@@ -25,9 +25,10 @@ pub mod worker;
 
 use std::sync::Arc;
 
-use openiav_core::clock::Clock;
+use openiav_core::clock::{Clock, Timestamp};
 use openiav_core::crypto::Keyring;
-use openiav_store::Store;
+use openiav_core::ids::TenantId;
+use openiav_store::{Conn, Store, StoreError};
 
 pub use error::MxError;
 
@@ -73,6 +74,17 @@ pub struct Aggregation {
 impl Aggregation {
     pub fn new(store: Store, keyring: Keyring, clock: Arc<dyn Clock>, config: AggregationConfig) -> Arc<Self> {
         Arc::new(Self { store, keyring, clock, config, tenants: auth::TenantCache::default() })
+    }
+
+    /// The tenant's now on its test clock (the real clock unless a test moved it): what every
+    /// time rule of the tenant reads.
+    pub async fn now(&self, tenant: TenantId) -> Result<Timestamp, StoreError> {
+        self.store.now_for(self.clock.as_ref(), tenant).await
+    }
+
+    /// Like [`Aggregation::now`], inside the caller's write.
+    pub async fn now_in(&self, conn: &mut Conn, tenant: TenantId) -> Result<Timestamp, StoreError> {
+        openiav_store::repo::tenant_clocks::now(conn, tenant, self.clock.now()).await
     }
 }
 

@@ -3,6 +3,7 @@
 //! challenges, each in one write transaction with its follow-up job.
 
 use openiav_core::aggregation::UseCase;
+use openiav_core::clock::Timestamp;
 use openiav_core::crypto::{hash_token, random_url_token};
 use openiav_core::ids::{MemberGuid, TenantId, UserGuid};
 use openiav_store::records::{MemberRecord, UserRecord};
@@ -82,10 +83,10 @@ pub fn stored_credentials(state: &AppState, m: &MemberRecord) -> Result<Vec<Cred
 }
 
 /// Mints a single-use OAuth window URI for the member, valid for the configured time.
-pub fn mint_oauth_window(state: &AppState, m: &mut MemberRecord) -> String {
+pub fn mint_oauth_window(state: &AppState, m: &mut MemberRecord, now: Timestamp) -> String {
     let token = random_url_token();
     m.oauth_token_hash = Some(hash_token(&token));
-    m.oauth_expires_at = Some(state.clock.now().plus_millis(state.config.oauth_window_ttl_ms));
+    m.oauth_expires_at = Some(now.plus_millis(state.config.oauth_window_ttl_ms));
     format!("{}/oauth/authorize/{token}", state.config.public_base_url.trim_end_matches('/'))
 }
 
@@ -144,7 +145,7 @@ pub async fn create(
     new: NewMember<'_>,
 ) -> Result<Creation, MxError> {
     let inst = new.institution;
-    let mut member = engine::new_member(tenant, user.clone(), &inst.code, &inst.name, state.clock.now());
+    let mut member = engine::new_member(tenant, user.clone(), &inst.code, &inst.name, state.now(tenant).await?);
     member.id = new.id;
     member.metadata = new.metadata;
     member.use_cases = new.use_cases;
@@ -156,7 +157,8 @@ pub async fn create(
             member.is_oauth = true;
             member.connection_status = ConnectionStatus::Pending;
             member.oauth_options = Some(serde_json::to_string(&oauth).expect("oauth state serialises"));
-            window = Some(mint_oauth_window(state, &mut member));
+            let now = member.created_at;
+            window = Some(mint_oauth_window(state, &mut member, now));
             None
         }
         None => {
@@ -190,7 +192,8 @@ pub async fn create(
                 }
                 let user_id = webhooks::user_id_of(c, &member).await?;
                 let body = webhooks::payload::member(Action::Created, &member, user_id.as_deref(), callback.as_deref());
-                webhooks::emit(c, &agg, tenant, MxWebhookType::Member, &body, agg.clock.now()).await?;
+                let at = agg.now_in(c, tenant).await?;
+                webhooks::emit(c, &agg, tenant, MxWebhookType::Member, &body, at).await?;
                 Ok(Creation::Created { member, started, oauth_window_uri: window })
             })
         })
@@ -254,7 +257,7 @@ pub async fn save_changes(
     credentials: Option<(&Institution, Vec<CredentialValue>)>,
     job: Option<JobRequest>,
 ) -> Result<MemberRecord, MxError> {
-    let now = state.clock.now();
+    let now = state.now(read.tenant_id).await?;
     // The ciphertext is bound to the member's tenant and guid, which never change.
     let sealed = credentials.map(|(inst, values)| {
         let mut scratch = read.clone();
@@ -424,8 +427,9 @@ pub async fn reopen_oauth(
                     member.connection_status = ConnectionStatus::Pending;
                     member.connection_status_message = None;
                 }
-                let uri = mint_oauth_window(&agg, &mut member);
-                member.updated_at = agg.clock.now();
+                member.updated_at = agg.now_in(c, member.tenant_id).await?;
+                let now = member.updated_at;
+                let uri = mint_oauth_window(&agg, &mut member, now);
                 webhooks::save_member(c, &agg, &member).await?;
                 Ok(Ok((member, uri)))
             })

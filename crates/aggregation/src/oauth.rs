@@ -64,9 +64,9 @@ fn expired() -> Response {
 /// The member a live token names.
 async fn member_for(state: &AppState, token: &str) -> Option<openiav_store::records::MemberRecord> {
     let hash = hash_token(token);
-    let now = state.clock.now();
     let member =
         state.store.read(|mut c| async move { members::find_by_oauth_token(&mut c, &hash).await }).await.ok()??;
+    let now = state.now(member.tenant_id).await.ok()?;
     member.oauth_expires_at.is_some_and(|exp| exp > now).then_some(member)
 }
 

@@ -114,7 +114,7 @@ pub fn is_verified(account: &AccountRecord) -> bool {
 /// Returns the code (only its hash is stored).
 pub async fn request_code(state: &AppState, tenant: TenantId, scope: Scope) -> Result<String, MxError> {
     let code = random_url_token();
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let record = ProcessorCodeRecord {
         code_hash: hash_token(&code),
         tenant_id: tenant,
@@ -193,7 +193,7 @@ pub async fn redeem(state: &AppState, tenant: TenantId, code: &str) -> Result<Re
     let code_hash = hash_token(code.trim());
     let access_token = random_url_token();
     let token_hash = hash_token(&access_token);
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let outcome = state
         .store
         .write(move |c| {
@@ -226,6 +226,7 @@ pub async fn redeem(state: &AppState, tenant: TenantId, code: &str) -> Result<Re
 
 /// The live token `access_token` names, if any.
 pub async fn token_of(state: &AppState, access_token: &str) -> Result<Option<ProcessorTokenRecord>, MxError> {
+    // Real time: the store compares it with the tenant's clock in SQL.
     let (hash, now) = (hash_token(access_token.trim()), state.clock.now());
     Ok(state.store.read(|mut c| async move { repo::find_live_token(&mut c, &hash, now).await }).await?)
 }

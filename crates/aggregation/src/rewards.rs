@@ -94,7 +94,7 @@ pub async fn fetch(
     accounts: &[AccountRecord],
     owner: &str,
 ) -> Result<(), StoreError> {
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     let name = Catalog::get().find_for(m.tenant_id, &m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
     let found = rewards_for(name, &m.institution_code, owner, accounts, now.unix_day());
     for (position, r) in found.into_iter().enumerate() {

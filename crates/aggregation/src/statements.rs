@@ -193,7 +193,7 @@ pub fn content_hash(bytes: &[u8]) -> String {
 /// after the job refreshed the member's accounts. (The STATEMENT webhook counts what is new by
 /// comparing the member's statements before and after the job's step.)
 pub async fn fetch(conn: &mut Conn, agg: &Aggregation, m: &MemberRecord) -> Result<(), StoreError> {
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     let institution =
         Catalog::get().find_for(m.tenant_id, &m.institution_code).map_or(m.name.as_str(), |i| i.name.as_str());
     let known = repo::all(conn, m.tenant_id, &m.user_guid, &m.guid).await?;

@@ -56,7 +56,7 @@ pub fn needs_reauthentication(status: ConnectionStatus) -> bool {
 /// Creates the user that verifies one payments customer's accounts (its partner id names the
 /// customer, so a second call for the same customer finds the first user).
 pub async fn user_for_customer(state: &AppState, tenant: TenantId, customer_id: &str) -> Result<UserGuid, MxError> {
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let partner_id = format!("payments-customer-{customer_id}");
     let user = UserRecord {
         guid: UserGuid::generate(),
@@ -80,7 +80,8 @@ pub async fn user_for_customer(state: &AppState, tenant: TenantId, customer_id: 
                 users::insert(c, &user).await?;
                 let body = crate::webhooks::payload::user(crate::webhooks::Action::Created, &user);
                 let kind = openiav_core::aggregation::MxWebhookType::User;
-                crate::webhooks::emit(c, &agg, tenant, kind, &body, agg.clock.now()).await?;
+                let at = agg.now_in(c, tenant).await?;
+                crate::webhooks::emit(c, &agg, tenant, kind, &body, at).await?;
                 Ok(user.guid)
             })
         })

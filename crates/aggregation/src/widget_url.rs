@@ -346,7 +346,7 @@ pub async fn mint(
     config: &WidgetConfig,
 ) -> Result<String, MxError> {
     let token = random_url_token();
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let record = WidgetSessionRecord {
         url_token_hash: hash_token(&token),
         session_token_hash: None,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use openiav_store::records::JobRecord;
 use openiav_store::repo::{jobs, members};
 use openiav_store::{execute_raw as exec, Conn, StoreError};
 
@@ -56,27 +57,34 @@ pub async fn drain_once(state: &AppState) -> Result<usize, StoreError> {
 }
 
 async fn process_batch(c: &mut Conn, agg: &AppState) -> Result<usize, StoreError> {
-    let now = agg.clock.now();
-    let claimed = jobs::claim(c, engine::QUEUE, now, LEASE_MS, BATCH).await?;
+    let claimed = jobs::claim(c, engine::QUEUE, agg.clock.now(), LEASE_MS, BATCH).await?;
     for job in &claimed {
-        exec(c, "SAVEPOINT job").await?;
-        match run_job(c, agg, job).await {
-            Ok(()) => {
-                jobs::complete(c, job.seq).await?;
-                exec(c, "RELEASE SAVEPOINT job").await?;
-            }
-            Err(e) => {
-                tracing::error!(job.seq = job.seq, job.subject = %job.subject, error = %e, "member job failed; retrying later");
-                exec(c, "ROLLBACK TO SAVEPOINT job").await?;
-                exec(c, "RELEASE SAVEPOINT job").await?;
-                jobs::retry_at(c, job.seq, now.plus_millis(5_000 * job.attempts.max(1))).await?;
-            }
-        }
+        run_claimed(c, agg, job).await?;
     }
     Ok(claimed.len())
 }
 
-async fn run_job(c: &mut Conn, agg: &AppState, job: &openiav_store::records::JobRecord) -> Result<(), StoreError> {
+/// Runs one claimed job inside the caller's write and completes it; a job that fails is rolled
+/// back to its savepoint and retried later on its tenant's clock. The worker and a clock advance
+/// (`openiav_control::clock`) both run jobs through here.
+pub async fn run_claimed(c: &mut Conn, agg: &AppState, job: &JobRecord) -> Result<(), StoreError> {
+    exec(c, "SAVEPOINT job").await?;
+    match run_job(c, agg, job).await {
+        Ok(()) => {
+            jobs::complete(c, job.seq).await?;
+            exec(c, "RELEASE SAVEPOINT job").await
+        }
+        Err(e) => {
+            tracing::error!(job.seq = job.seq, job.subject = %job.subject, error = %e, "member job failed; retrying later");
+            exec(c, "ROLLBACK TO SAVEPOINT job").await?;
+            exec(c, "RELEASE SAVEPOINT job").await?;
+            let now = agg.now_in(c, job.tenant_id).await?;
+            jobs::retry_at(c, job.seq, now.plus_millis(5_000 * job.attempts.max(1))).await
+        }
+    }
+}
+
+async fn run_job(c: &mut Conn, agg: &AppState, job: &JobRecord) -> Result<(), StoreError> {
     let payload: JobPayload = match serde_json::from_str(&job.payload) {
         Ok(p) => p,
         Err(e) => {

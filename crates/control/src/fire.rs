@@ -68,7 +68,7 @@ pub async fn fire_dwolla(
     resource_id: String,
 ) -> Result<(EventRecord, Timestamp), ControlError> {
     let topic = word("topic", topic, EventTopic::ALL, EventTopic::as_str)?;
-    let (now, base) = (state.payments.clock.now(), state.payments.base().to_owned());
+    let (now, base) = (state.payments.now(tenant).await?, state.payments.base().to_owned());
     let id = resource_id;
     let fired = state
         .store

@@ -80,7 +80,7 @@ async fn load(
     ControlTenant(tenant): ControlTenant,
     body: Bytes,
 ) -> Result<Json<Loaded>, ControlError> {
-    Ok(Json(load_document(&state.store, tenant, &body, state.aggregation.clock.now()).await?))
+    Ok(Json(load_document(&state.store, tenant, &body, state.aggregation.now(tenant).await?).await?))
 }
 
 async fn current(

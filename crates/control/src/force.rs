@@ -161,7 +161,8 @@ pub async fn force_customer(
     status: &str,
 ) -> Result<customers::Customer, ControlError> {
     let target = word("status", status, CustomerStatus::ALL, CustomerStatus::as_str)?;
-    let (id, now, base) = (id.to_ascii_lowercase(), state.payments.clock.now(), state.payments.base().to_owned());
+    let (id, now, base) =
+        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let forced = state
         .store
         .write(move |c| Box::pin(async move { customers::force_status(c, &base, tenant, &id, target, now).await }))
@@ -195,7 +196,7 @@ pub async fn force_funding_source(
     target: &str,
 ) -> Result<(FundingSourceRecord, Option<FundingSourceMicroDepositsRecord>), ControlError> {
     let target = word("state", target, ForcedState::ALL, ForcedState::as_str)?;
-    let (id, now, payments) = (id.to_ascii_lowercase(), state.payments.clock.now(), state.payments.clone());
+    let (id, now, payments) = (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.clone());
     let forced = state
         .store
         .write(move |c| {
@@ -257,7 +258,8 @@ pub async fn force_transfer(
 ) -> Result<(), ControlError> {
     let b = StatusBody { status: status.to_owned(), return_code: return_code.map(str::to_owned) };
     let outcome = transfer_outcome(&b)?;
-    let (target, now, base) = (id.to_ascii_lowercase(), state.payments.clock.now(), state.payments.base().to_owned());
+    let (target, now, base) =
+        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let done: Result<(), ControlError> = state
         .store
         .write(move |c| {
@@ -291,7 +293,8 @@ async fn micro_deposit(
     let b: StatusBody = body(&bytes)?;
     let all = FundingSourceMicroDepositStatus::ALL;
     let target = word("status", &b.status, all, FundingSourceMicroDepositStatus::as_str)?;
-    let (id, now, base) = (id.to_ascii_lowercase(), state.payments.clock.now(), state.payments.base().to_owned());
+    let (id, now, base) =
+        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let forced = state
         .store
         .write(move |c| Box::pin(async move { micro_deposits::force_status(c, &base, tenant, &id, target, now).await }))

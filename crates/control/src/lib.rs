@@ -29,11 +29,42 @@ pub struct Control {
     pub store: Store,
     pub aggregation: Arc<Aggregation>,
     pub payments: Arc<Payments>,
+    /// The kinds of webhook delivery the shared worker runs, which a clock advance runs too.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// The kinds of scheduled work a clock advance runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkKind {
+    MemberJob,
+    DwollaWebhook,
+    MxWebhook,
+}
+
+/// One kind of webhook delivery of the shared delivery worker.
+pub struct Delivery {
+    pub kind: WorkKind,
+    pub runner: Arc<dyn openiav_outbound::worker::Kind>,
 }
 
 impl Control {
-    pub fn new(store: Store, aggregation: Arc<Aggregation>, payments: Arc<Payments>) -> Arc<Self> {
-        Arc::new(Self { store, aggregation, payments })
+    pub fn new(
+        store: Store,
+        aggregation: Arc<Aggregation>,
+        payments: Arc<Payments>,
+        deliveries: Vec<Delivery>,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, aggregation, payments, deliveries })
+    }
+
+    /// The process's real clock (a tenant's clock is `Payments::now` / `Aggregation::now`).
+    pub fn real_now(&self) -> openiav_core::clock::Timestamp {
+        self.payments.clock.now()
+    }
+
+    /// The job queues a clock advance runs.
+    pub fn queues(&self) -> Vec<&'static str> {
+        vec![openiav_aggregation::engine::QUEUE, openiav_outbound::QUEUE]
     }
 }
 

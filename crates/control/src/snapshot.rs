@@ -91,7 +91,7 @@ pub async fn take(state: &AppState, tenant: TenantId) -> Result<Snapshot, Contro
         format: FORMAT.to_owned(),
         version: VERSION,
         tenant: tenant.to_string(),
-        taken_at: state.aggregation.clock.now().to_rfc3339_millis(),
+        taken_at: state.aggregation.now(tenant).await?.to_rfc3339_millis(),
         tables,
     })
 }

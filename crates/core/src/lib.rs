@@ -8,6 +8,7 @@ pub mod clock;
 pub mod crypto;
 pub mod ids;
 pub mod money;
+pub mod ops;
 pub mod payments;
 pub mod plaid;
 pub mod visa;

@@ -25,6 +25,15 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The most of a receiver's answer that is kept.
 pub const KEPT_RESPONSE_BYTES: usize = 4096;
 
+/// Counter of delivery attempts by `vendor` and `outcome` (`delivered`: a 2xx answer;
+/// `rejected`: another answer; `unreachable`: no answer).
+pub const DELIVERIES: &str = "openiav_webhook_deliveries_total";
+
+tokio::task_local! {
+    /// The vendor of the delivery being run, set by the worker around its kind's `deliver`.
+    pub(crate) static VENDOR: &'static str;
+}
+
 /// What one attempt came to.
 pub struct Outcome {
     /// Any 2xx answer.
@@ -36,6 +45,26 @@ pub struct Outcome {
 /// returns the attempt. `recorded` maps each header to the value the record keeps (so a secret
 /// sent on the wire, such as an `Authorization` value, can be kept redacted).
 pub async fn send(
+    url: &str,
+    sandbox: bool,
+    config: &DeliveryConfig,
+    headers: &[(&str, String)],
+    recorded: impl Fn(&str, &str) -> String,
+    body: &str,
+    now: Timestamp,
+) -> Outcome {
+    let outcome = send_once(url, sandbox, config, headers, recorded, body, now).await;
+    let result = match (outcome.success, outcome.attempt.response.status_code) {
+        (true, _) => "delivered",
+        (false, 0) => "unreachable",
+        (false, _) => "rejected",
+    };
+    let vendor = VENDOR.try_with(|v| *v).unwrap_or("unknown");
+    metrics::counter!(DELIVERIES, "vendor" => vendor, "outcome" => result).increment(1);
+    outcome
+}
+
+async fn send_once(
     url: &str,
     sandbox: bool,
     config: &DeliveryConfig,

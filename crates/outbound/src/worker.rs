@@ -19,6 +19,10 @@ pub const LEASE_MS: i64 = 60_000;
 
 /// One surface's deliveries (Dwolla's webhooks, MX's webhooks).
 pub trait Kind: Send + Sync + 'static {
+    /// The vendor label of this kind's deliveries in metrics.
+    fn vendor(&self) -> &'static str {
+        "unknown"
+    }
     /// Whether `job` is one of this kind's deliveries (read from its payload).
     fn takes(&self, job: &JobRecord) -> bool;
     /// Delivers `job`, records the attempt, and completes or reschedules the job.
@@ -61,7 +65,8 @@ pub async fn run(store: Store, clock: Arc<dyn Clock>, kinds: Vec<Arc<dyn Kind>>,
                 };
                 pool.spawn(job, |job| async move {
                     let seq = job.seq;
-                    if let Err(e) = kind.deliver(job).await {
+                    let vendor = kind.vendor();
+                    if let Err(e) = crate::VENDOR.scope(vendor, kind.deliver(job)).await {
                         tracing::error!(job.seq = seq, error = %e, "recording a webhook delivery failed");
                     }
                 });

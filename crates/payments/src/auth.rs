@@ -104,7 +104,10 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
         Err(e) => return DwollaError::from(e).into_response(),
     };
     let token = random_url_token();
-    let now = state.clock.now();
+    let now = match state.now(tenant.id).await {
+        Ok(now) => now,
+        Err(e) => return DwollaError::from(e).into_response(),
+    };
     let record = PaymentTokenRecord {
         token_hash: hash_token(&token),
         tenant_id: tenant.id,
@@ -147,7 +150,7 @@ impl FromRequestParts<AppState> for AppToken {
         let hash = hash_token(token);
         let found = state.store.read(|mut c| async move { payment_tokens::find(&mut c, &hash).await }).await?;
         let record = found.ok_or_else(DwollaError::invalid_access_token)?;
-        if record.expires_at <= state.clock.now() {
+        if record.expires_at <= state.now(record.tenant_id).await? {
             return Err(DwollaError::expired_access_token());
         }
         Ok(AppToken(record.tenant_id))

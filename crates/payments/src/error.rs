@@ -57,6 +57,8 @@ pub enum DwollaCode {
     MethodNotAllowed,
     /// 406: the `Accept` header does not ask for the HAL type.
     InvalidVersion,
+    /// 429: too many requests (injected by a sandbox fault rule).
+    TooManyRequests,
     /// 500: an internal failure, logged and answered opaquely.
     ServerError,
     /// 503: the store is unavailable or the request ran past its deadline.
@@ -65,7 +67,7 @@ pub enum DwollaCode {
 
 impl DwollaCode {
     /// Every code, in declaration order.
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 21] = [
         Self::BadRequest,
         Self::ValidationError,
         Self::DuplicateResource,
@@ -84,6 +86,7 @@ impl DwollaCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::InvalidVersion,
+        Self::TooManyRequests,
         Self::ServerError,
         Self::ServiceUnavailable,
     ];
@@ -108,6 +111,7 @@ impl DwollaCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::InvalidVersion => StatusCode::NOT_ACCEPTABLE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -133,6 +137,7 @@ impl DwollaCode {
             Self::NotFound => "NotFound",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::InvalidVersion => "InvalidVersion",
+            Self::TooManyRequests => "TooManyRequests",
             Self::ServerError => "ServerError",
             Self::ServiceUnavailable => "ServiceUnavailable",
         }
@@ -439,7 +444,7 @@ mod tests {
 
     /// Each code with the status `shared/reference/dwolla-wire.md` gives it (§11 table, §7 for
     /// the exchange codes). `ServiceUnavailable` is ours: the reference has no 503 code.
-    const WIRE: [(&str, u16); 19] = [
+    const WIRE: [(&str, u16); 20] = [
         ("BadRequest", 400),
         ("ValidationError", 400),
         ("DuplicateResource", 400),
@@ -459,6 +464,7 @@ mod tests {
         ("NotFound", 404),
         ("MethodNotAllowed", 405),
         ("InvalidVersion", 406),
+        ("TooManyRequests", 429),
         ("ServerError", 500),
         ("ServiceUnavailable", 503),
     ];

@@ -235,7 +235,11 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         parts.uri.path(),
         &String::from_utf8_lossy(&bytes),
     ]);
-    let scope = Scope { tenant, key, request_hash, now: state.clock.now(), taken: Arc::default() };
+    let now = match state.now(tenant).await {
+        Ok(now) => now,
+        Err(e) => return DwollaError::from(e).into_response(),
+    };
+    let scope = Scope { tenant, key, request_hash, now, taken: Arc::default() };
 
     let (key, since) = (scope.key.clone(), scope.since());
     match state.store.read(|mut c| async move { repo::find(&mut c, tenant, &key, since).await }).await {
@@ -277,9 +281,14 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
 pub async fn prune_expired(state: AppState, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
-        let before = state.clock.now().plus_millis(-KEY_LIFETIME_MS);
+        // Each key ages on its tenant's own clock.
+        let now = state.clock.now();
         loop {
-            match state.store.write(move |c| Box::pin(async move { repo::prune(c, before, PRUNE_BATCH).await })).await {
+            match state
+                .store
+                .write(move |c| Box::pin(async move { repo::prune(c, now, KEY_LIFETIME_MS, PRUNE_BATCH).await }))
+                .await
+            {
                 Ok(n) if n as i64 == PRUNE_BATCH => continue,
                 Ok(_) => break,
                 Err(e) => {

@@ -27,9 +27,10 @@ pub mod webhooks;
 
 use std::sync::Arc;
 
-use openiav_core::clock::Clock;
+use openiav_core::clock::{Clock, Timestamp};
 use openiav_core::crypto::Keyring;
-use openiav_store::Store;
+use openiav_core::ids::TenantId;
+use openiav_store::{Store, StoreError};
 
 pub use error::{DwollaCode, DwollaError, FieldCode, FieldError};
 
@@ -75,6 +76,13 @@ impl Payments {
         let mut config = config;
         config.public_base_url = config.public_base_url.trim_end_matches('/').to_owned();
         Arc::new(Self { store, keyring, clock, config, verifier, visa, link })
+    }
+
+    /// The tenant's now on its test clock (the real clock unless a test moved it): what every
+    /// time rule of the tenant reads. Inside a write, read it with
+    /// `openiav_store::repo::tenant_clocks::now(conn, tenant, state.clock.now())`.
+    pub async fn now(&self, tenant: TenantId) -> Result<Timestamp, StoreError> {
+        self.store.now_for(self.clock.as_ref(), tenant).await
     }
 
     /// The public base URL, without a trailing slash.

@@ -131,7 +131,7 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
     if fired {
         headers.push(("X-Openiav-Fired", "true".to_owned()));
     }
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let outcome =
         openiav_outbound::send(&subscription.url, sandbox, config, &headers, |_, v| v.to_owned(), &webhook.body, now)
             .await;
@@ -175,6 +175,10 @@ struct Dwolla {
 }
 
 impl openiav_outbound::worker::Kind for Dwolla {
+    fn vendor(&self) -> &'static str {
+        "dwolla"
+    }
+
     fn takes(&self, job: &JobRecord) -> bool {
         serde_json::from_str::<Delivery>(&job.payload).is_ok()
     }

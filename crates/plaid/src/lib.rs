@@ -23,8 +23,9 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
-use openiav_core::clock::Clock;
-use openiav_store::Store;
+use openiav_core::clock::{Clock, Timestamp};
+use openiav_core::ids::TenantId;
+use openiav_store::{Store, StoreError};
 
 pub use error::PlaidError;
 pub use link::{LinkError, LinkedAccount};
@@ -50,6 +51,11 @@ pub struct Plaid {
 impl Plaid {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: PlaidConfig) -> Arc<Self> {
         Arc::new(Self { store, clock, config })
+    }
+
+    /// The tenant's now on its test clock (the real clock unless a test moved it).
+    pub async fn now(&self, tenant: TenantId) -> Result<Timestamp, StoreError> {
+        self.store.now_for(self.clock.as_ref(), tenant).await
     }
 }
 

@@ -70,7 +70,7 @@ pub async fn create_link_token(
     item: Option<&str>,
 ) -> Result<IssuedLinkToken, LinkError> {
     let link_token = format!("link-sandbox-{}", uuid::Uuid::new_v4());
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let mut record = PlaidLinkTokenRecord {
         id: uuid::Uuid::new_v4().to_string(),
         token_hash: hash_token(&link_token),
@@ -122,14 +122,13 @@ pub async fn open(state: &AppState, link_token: &str) -> Result<Opened, PlaidErr
     let token_hash = hash_token(link_token.trim());
     let session_token = random_url_token();
     let session_hash = hash_token(&session_token);
+    // Real time: the token's and the session's expiry are judged on the tenant's clock in SQL.
     let now = state.clock.now();
-    let session_expires = now.plus_millis(rules::LINK_SESSION_TTL_MS);
+    let session_ttl = rules::LINK_SESSION_TTL_MS;
     let (hash, stale) = (token_hash.clone(), token_hash);
     let opened = state
         .store
-        .write(move |c| {
-            Box::pin(async move { repo::open_link_token(c, &hash, &session_hash, now, session_expires).await })
-        })
+        .write(move |c| Box::pin(async move { repo::open_link_token(c, &hash, &session_hash, now, session_ttl).await }))
         .await?;
     let Some(record) = opened else {
         let found = state.store.read(|mut c| async move { repo::find_link_token(&mut c, &stale).await }).await?;
@@ -380,7 +379,7 @@ pub async fn select_accounts(
         ));
     }
     let accounts: Vec<AccountMetadata> = chosen.iter().map(|a| account_metadata(&item_id, a)).collect();
-    let now = state.clock.now();
+    let now = state.now(session.tenant_id).await?;
     let item = PlaidItemRecord {
         id: item_id.clone(),
         tenant_id: session.tenant_id,
@@ -421,7 +420,7 @@ pub async fn select_accounts(
 async fn finish_update(state: &AppState, session: PlaidLinkTokenRecord, from: LinkStage) -> Result<Step, PlaidError> {
     let institution = institution_of(&session)?;
     let item_id = session.item_id.clone().ok_or_else(moved_on)?;
-    let now = state.clock.now();
+    let now = state.now(session.tenant_id).await?;
     let (tenant, link_session_id) = (session.tenant_id, session.id.clone());
     let mut done = session.clone();
     done.stage = LinkStage::Done;
@@ -486,7 +485,7 @@ pub async fn redeem_public_token(
     token: &str,
 ) -> Result<LinkedAccount, LinkError> {
     let hash = hash_token(token.trim());
-    let (user, now) = (client_user_id.to_owned(), state.clock.now());
+    let (user, now) = (client_user_id.to_owned(), state.now(tenant).await?);
     let outcome = state
         .store
         .write(move |c| {
@@ -535,7 +534,7 @@ pub async fn linked_account(
 /// Puts the tenant's item into `ITEM_LOGIN_REQUIRED` (as the bank asking the end user to log
 /// in again would; the sandbox's `reset_login`).
 pub async fn require_login(state: &AppState, tenant: TenantId, item_id: &str) -> Result<(), LinkError> {
-    let (id, now) = (item_id.to_owned(), state.clock.now());
+    let (id, now) = (item_id.to_owned(), state.now(tenant).await?);
     let found = state
         .store
         .write(move |c| {
@@ -571,7 +570,7 @@ pub async fn redeem_processor_token(
     processor: &str,
     token: &str,
 ) -> Result<LinkedAccount, LinkError> {
-    let (hash, processor, now) = (hash_token(token.trim()), processor.to_owned(), state.clock.now());
+    let (hash, processor, now) = (hash_token(token.trim()), processor.to_owned(), state.now(tenant).await?);
     let outcome = state
         .store
         .write(move |c| {

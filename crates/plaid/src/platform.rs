@@ -118,7 +118,7 @@ pub async fn public_token_exchange(
 ) -> Result<Json<Value>, PlaidError> {
     let tenant = tenant(&state, &r.client_id, &r.secret).await?;
     let public_token = required(&r.public_token, "public_token")?;
-    let (hash, now) = (hash_token(public_token), state.clock.now());
+    let (hash, now) = (hash_token(public_token), state.now(tenant).await?);
     let access_token = format!("access-sandbox-{}", uuid::Uuid::new_v4());
     let access_hash = hash_token(&access_token);
     let item = state
@@ -178,7 +178,7 @@ pub async fn processor_token_create(
         account_id: account,
         processor,
         used_at: None,
-        created_at: state.clock.now(),
+        created_at: state.now(tenant).await?,
     };
     state.store.write(move |c| Box::pin(async move { repo::insert_processor_token(c, &record).await })).await?;
     Ok(Json(json!({ "processor_token": token, "request_id": request_id() })))
@@ -218,7 +218,7 @@ pub async fn sandbox_public_token_create(
             return Err(PlaidError::new(ErrorType::InvalidRequest, "INVALID_FIELD", "MFA credentials need Link"))
         }
     }
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let session = PlaidLinkTokenRecord {
         id: uuid::Uuid::new_v4().to_string(),
         token_hash: hash_token(&format!("sandbox-{}", uuid::Uuid::new_v4())),

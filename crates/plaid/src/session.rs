@@ -25,6 +25,7 @@ impl FromRequestParts<AppState> for LinkSession {
         refuse_cross_site(parts)?;
         let token =
             parts.headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).ok_or_else(PlaidError::session_expired)?;
+        // Real time: the store compares it with the tenant's clock in SQL.
         let (hash, now) = (hash_token(token), state.clock.now());
         let found = state.store.read(|mut c| async move { repo::find_link_session(&mut c, &hash, now).await }).await?;
         found.map(LinkSession).ok_or_else(PlaidError::session_expired)

@@ -15,6 +15,7 @@ use axum::Router;
 use openiav_aggregation::{Aggregation, AggregationConfig, MxError};
 use openiav_core::clock::{Clock, SystemClock};
 use openiav_core::crypto::{Keyring, MasterKey};
+use openiav_core::ops::Listener;
 use openiav_payments::webhooks::{self, DeliveryConfig};
 use openiav_payments::{Payments, PaymentsConfig};
 use openiav_plaid::{Plaid, PlaidConfig};
@@ -27,6 +28,7 @@ use crate::bootstrap::{self, IssuedTenant, PresetCredentials};
 use crate::config::{base_url_for, ServeArgs};
 use crate::edge::{self, Edge, Vendor};
 use crate::link::InProcessLink;
+use crate::ops;
 use crate::serve::{self, ConnectionLimits};
 use crate::vendor_hosts;
 use crate::verifier::InProcessVerifier;
@@ -45,6 +47,7 @@ pub struct App {
     request_deadline: Duration,
     limits: ConnectionLimits,
     vendor_hosts: Option<vendor_hosts::Listener>,
+    journal_size: i64,
     /// The sandbox tenant's credentials when this start created it.
     pub sandbox: Option<IssuedTenant>,
 }
@@ -72,15 +75,26 @@ fn with_edge(router: Router, store: &Store, edge: Edge) -> Router {
         .layer(axum::middleware::from_fn_with_state(edge, edge::guard))
 }
 
-/// Traces name the route template, never the concrete path (OAuth tokens travel in paths).
-fn trace_layer<S>(router: Router<S>) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
-    router.layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-        let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
-        tracing::info_span!("request", http.method = %req.method(), http.route = %route)
-    }))
+/// Traces name the route template, never the concrete path (OAuth tokens travel in paths), and
+/// the request id, so every line of a request carries it; the id layer is outermost.
+fn trace_layer(router: Router) -> Router {
+    router
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+            let id = req.extensions().get::<ops::request_id::RequestId>().map(|r| r.0.as_str()).unwrap_or_default();
+            tracing::info_span!("request", request_id = %id, http.method = %req.method(), http.route = %route)
+        }))
+        .layer(axum::middleware::from_fn(ops::request_id::assign))
+}
+
+/// `/metrics`, then the operations layer (faults, journal, request metrics) over everything.
+fn with_ops(router: Router, ops: ops::Ops) -> Router {
+    let scrape = ops::metrics::Scrape { store: ops.store.clone(), clock: ops.clock.clone() };
+    let recorder = ops.recorder.clone();
+    router
+        .route("/metrics", get(ops::metrics::scrape).with_state(scrape))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(ops), ops::observe))
+        .layer(axum::Extension(recorder))
 }
 
 impl App {
@@ -190,6 +204,7 @@ impl App {
             request_deadline,
             limits,
             vendor_hosts,
+            journal_size: i64::from(args.journal_size),
             sandbox,
         })
     }
@@ -197,6 +212,21 @@ impl App {
     /// Builds with the system clock.
     pub async fn build_default(database_url: &str, master_key: &MasterKey, args: ServeArgs) -> anyhow::Result<Self> {
         Self::build(database_url, master_key, args, Arc::new(SystemClock)).await
+    }
+
+    /// The webhook deliveries a clock advance runs, as the delivery worker runs them.
+    fn control_deliveries(&self) -> Vec<openiav_control::Delivery> {
+        use openiav_control::{Delivery, WorkKind};
+        vec![
+            Delivery {
+                kind: WorkKind::DwollaWebhook,
+                runner: webhooks::delivery_kind(self.payments.clone(), self.delivery.clone()),
+            },
+            Delivery {
+                kind: WorkKind::MxWebhook,
+                runner: openiav_aggregation::webhooks::delivery_kind(self.aggregation.clone(), self.delivery.clone()),
+            },
+        ]
     }
 
     /// The store this app runs on (tests use it to add tenants).
@@ -243,20 +273,40 @@ impl App {
             aggregation_routes = aggregation_routes.merge(openiav_visa::router(self.visa.clone()));
         }
         // The control plane answers on both listeners, for whichever credentials a test holds.
-        let control =
-            openiav_control::Control::new(self.store.clone(), self.aggregation.clone(), self.payments.clone());
+        let control = openiav_control::Control::new(
+            self.store.clone(),
+            self.aggregation.clone(),
+            self.payments.clone(),
+            self.control_deliveries(),
+        );
         aggregation_routes = aggregation_routes.merge(openiav_control::router(control.clone()));
-        let aggregation_router = trace_layer(with_edge(
-            aggregation_routes.fallback(|| async { MxError::NotFound }).method_not_allowed_fallback(|| async {
-                MxError::MethodNotAllowed("This method is not allowed on this path.".into())
-            }),
-            &self.store,
-            Edge { vendor: Vendor::Mx, deadline },
+        let recorder = openiav_control::journal::Recorder::spawn(self.store.clone(), self.journal_size);
+        ops::metrics::handle();
+        let ops_for = |listener| ops::Ops {
+            listener,
+            store: self.store.clone(),
+            aggregation: self.aggregation.clone(),
+            payments: self.payments.clone(),
+            recorder: recorder.clone(),
+            clock: self.payments.clock.clone(),
+        };
+        let aggregation_router = trace_layer(with_ops(
+            with_edge(
+                aggregation_routes.fallback(|| async { MxError::NotFound }).method_not_allowed_fallback(|| async {
+                    MxError::MethodNotAllowed("This method is not allowed on this path.".into())
+                }),
+                &self.store,
+                Edge { vendor: Vendor::Mx, deadline },
+            ),
+            ops_for(Listener::Mx),
         ));
-        let payments_router = trace_layer(with_edge(
-            openiav_payments::router(self.payments.clone()).merge(openiav_control::router(control)),
-            &self.store,
-            Edge { vendor: Vendor::Dwolla, deadline },
+        let payments_router = trace_layer(with_ops(
+            with_edge(
+                openiav_payments::router(self.payments.clone()).merge(openiav_control::router(control)),
+                &self.store,
+                Edge { vendor: Vendor::Dwolla, deadline },
+            ),
+            ops_for(Listener::Dwolla),
         ));
 
         let worker = tokio::spawn(openiav_aggregation::worker::run(self.aggregation.clone(), stopped(stop_rx.clone())));
@@ -297,6 +347,8 @@ impl App {
         let _ = worker.await;
         let _ = deliveries.await;
         let _ = pruner.await;
+        recorder.flush().await;
+        drop(recorder);
         self.store.close().await;
         tracing::info!("openiav stopped cleanly");
         Ok(())

@@ -198,6 +198,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub vendor_hosts: crate::vendor_hosts::VendorHostsArgs,
+    /// How many of its most recent requests the journal keeps per tenant (`/_openiav/journal`).
+    #[arg(long, env = "OPENIAV_JOURNAL_SIZE", default_value_t = 1000)]
+    pub journal_size: u32,
 
     /// Credentials of the sandbox tenant, used when it is first bootstrapped.
     #[arg(long, env = "OPENIAV_SANDBOX_MX_CLIENT_ID", hide = true)]
@@ -230,6 +233,7 @@ impl ServeArgs {
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
             vendor_hosts: crate::vendor_hosts::VendorHostsArgs::disabled(),
+            journal_size: 1000,
             sandbox_mx_client_id: None,
             sandbox_mx_api_key: None,
             sandbox_dwolla_key: None,

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod edge;
 pub mod keys;
 pub mod link;
+pub mod ops;
 pub mod preload;
 pub mod sandbox;
 pub mod serve;

@@ -15,6 +15,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+/// Put in a response's extensions to close its connection without writing any answer (a
+/// sandbox fault rule's connection reset).
+#[derive(Clone, Copy, Debug)]
+pub struct AbortConnection;
+
 /// How long connections may keep the server waiting.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
@@ -101,9 +106,20 @@ pub(crate) async fn connection<I, S>(
 {
     let started = Arc::new(AtomicBool::new(false));
     let seen = started.clone();
+    let abort = Arc::new(tokio::sync::Notify::new());
+    let aborting = abort.clone();
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         seen.store(true, Ordering::Relaxed);
-        service.clone().oneshot(req)
+        let (service, aborting) = (service.clone(), aborting.clone());
+        async move {
+            let resp = service.oneshot(req).await?;
+            if resp.extensions().get::<AbortConnection>().is_some() {
+                // The connection loop drops the connection; this answer is never written.
+                aborting.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -122,6 +138,7 @@ pub(crate) async fn connection<I, S>(
                 }
                 return;
             }
+            _ = abort.notified() => return,
             _ = &mut first_request, if waiting_first => {
                 waiting_first = false;
                 if !started.load(Ordering::Relaxed) {

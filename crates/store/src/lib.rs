@@ -72,6 +72,9 @@ impl Default for StoreOptions {
     }
 }
 
+/// The histogram of [`Store::write`] durations, up to the commit (seconds).
+pub const WRITE_SECONDS: &str = "openiav_store_commit_duration_seconds";
+
 /// How long [`Store::ping`] waits for its answer.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -168,8 +171,12 @@ impl Store {
                 Box::new(TypedReply { result, enqueued, tx }) as Box<dyn Reply>
             }))
         });
+        let started = std::time::Instant::now();
         self.db.submit_write(boxed).await;
-        let (result, enqueued) = rx.await.map_err(|_| {
+        let answered = rx.await;
+        // From submission to durable (queueing for the writer included): what a caller waits.
+        metrics::histogram!(WRITE_SECONDS).record(started.elapsed().as_secs_f64());
+        let (result, enqueued) = answered.map_err(|_| {
             StoreError::Unavailable(
                 "the write was not run: the database refused the transaction or is shutting down".into(),
             )
@@ -190,6 +197,17 @@ impl Store {
     {
         let conn = self.db.read_connection().await?;
         op(conn).await
+    }
+
+    /// The now of `tenant`'s test clock, `real` being the process's own clock: one primary-key
+    /// read, so a clock changed by any process sharing the database is seen at once.
+    pub async fn now_for(
+        &self,
+        real: &dyn openiav_core::clock::Clock,
+        tenant: openiav_core::ids::TenantId,
+    ) -> Result<openiav_core::clock::Timestamp, StoreError> {
+        let real = real.now();
+        self.read(|mut c| async move { repo::tenant_clocks::now(&mut c, tenant, real).await }).await
     }
 
     /// Whether the database answers a trivial query on a read connection, within a short bound.

@@ -12,8 +12,10 @@ use openiav_core::aggregation::MxWebhookType;
 use openiav_core::aggregation::{
     AccountType, ConnectionStatus, HoldingType, MicroDepositStatus, RewardBalanceType, RewardUnit,
 };
+use openiav_core::clock::ClockSetting;
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::{AccountGuid, MemberGuid, TenantId, UserGuid};
+use openiav_core::ops::{FaultEffectKind, Listener};
 use openiav_core::payments::{
     BankAccountType, CustomerKind, CustomerStatus, EventResource, EventTopic, ExchangeStatus,
     FundingSourceMicroDepositStatus, FundingSourceStatus,
@@ -35,7 +37,11 @@ use openiav_store::records::{DashboardSessionRecord, MxWebhookEndpointRecord, Mx
 use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
 use openiav_store::records::{HoldingRecord, RewardRecord};
 use openiav_store::repo::customers::CustomerFilter;
+use openiav_store::repo::faults::{self, FaultRuleRecord};
+use openiav_store::repo::journal::{self, JournalFilter, JournalRecord};
+use openiav_store::repo::queue_stats::{self, QueueDepth};
 use openiav_store::repo::sandbox;
+use openiav_store::repo::tenant_clocks;
 use openiav_store::repo::tenants::PaymentSettings;
 use openiav_store::repo::transfers;
 use openiav_store::repo::users::UserFilter;
@@ -203,10 +209,18 @@ conformance! {
         sandbox_restore_refuses_rows_of_another_tenant_unknown_tables_and_columns,
         sandbox_concurrent_restores_of_one_tenant_each_replace_the_data_whole,
         sandbox_fixtures_are_stored_per_tenant_and_replaced,
+        fault_rules_insert_list_live_spend_delete_and_clear_per_tenant,
+        fault_rule_counts_are_spent_exactly_once_under_concurrent_writes,
+        journal_inserts_in_batches_lists_newest_first_filters_and_trims_per_tenant,
+        queue_stats_depth_counts_jobs_and_the_oldest_due,
         rows_read_for_update_are_the_stored_rows,
         a_row_read_for_update_waits_for_the_write_holding_it,
         execute_raw_runs_transaction_control_inside_a_write,
         store_wakes_every_job_worker_once_an_enqueue_commits,
+        tenant_clocks_set_read_and_release_per_tenant,
+        jobs_fall_due_on_their_tenants_clock_and_wait_for_its_advance,
+        tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once,
+        idempotency_keys_age_on_their_tenants_clock,
         store_open_with_applies_its_options_and_refuses_unknown_schemes,
         backends_open_directly_on_an_existing_database,
         visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_once,
@@ -2003,9 +2017,7 @@ async fn widget_sessions_open_once_before_expiry_and_then_find_live(db: TestDb) 
         let store = store.clone();
         async move {
             store
-                .write(move |c| {
-                    Box::pin(async move { widget_sessions::open(c, url, session, at(now), at(now + 5_000)).await })
-                })
+                .write(move |c| Box::pin(async move { widget_sessions::open(c, url, session, at(now), 5_000).await }))
                 .await
                 .unwrap()
         }
@@ -3656,6 +3668,201 @@ async fn webhook_retries_list_oldest_first_and_go_with_their_subscription(db: Te
 }
 
 // ---------------------------------------------------------------------------------------------
+// Fault rules, the request journal and queue depth (operations)
+// ---------------------------------------------------------------------------------------------
+
+fn fault_rule(tenant: TenantId, path: &str, remaining: Option<i64>, at_ms: i64) -> FaultRuleRecord {
+    FaultRuleRecord {
+        id: unique("flt"),
+        tenant_id: tenant,
+        listener: Some(Listener::Dwolla),
+        method: Some("POST".into()),
+        path: path.into(),
+        effect: FaultEffectKind::Status,
+        status: Some(500),
+        latency_ms: None,
+        retry_after_secs: None,
+        probability_ppm: 1_000_000,
+        seed: 7,
+        remaining,
+        matched: 0,
+        applied: 0,
+        created_at: at(at_ms),
+    }
+}
+
+async fn put_fault_rule(store: &Store, r: &FaultRuleRecord) {
+    let r = r.clone();
+    store.write(move |c| Box::pin(async move { faults::insert(c, &r).await })).await.expect("insert fault rule");
+}
+
+async fn spend(store: &Store, tenant: TenantId, id: &str, applied: bool) -> bool {
+    let id = id.to_owned();
+    store
+        .write(move |c| Box::pin(async move { faults::record_match(c, tenant, &id, applied).await }))
+        .await
+        .expect("record a match")
+}
+
+async fn fault_rules_insert_list_live_spend_delete_and_clear_per_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let once = fault_rule(tenant, "/token", Some(1), 0);
+    let mut always = fault_rule(tenant, "/customers/**", None, 1);
+    always.listener = None;
+    always.method = None;
+    always.effect = FaultEffectKind::RateLimit;
+    always.status = None;
+    always.retry_after_secs = Some(30);
+    let theirs = fault_rule(other, "/token", Some(5), 0);
+    for r in [&once, &always, &theirs] {
+        put_fault_rule(&store, r).await;
+    }
+    let list = |t: TenantId| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { faults::list(&mut c, t).await }).await.unwrap() }
+    };
+    let live = |t: TenantId| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { faults::live(&mut c, t).await }).await.unwrap() }
+    };
+    assert_eq!(list(tenant).await, vec![once.clone(), always.clone()], "every field round-trips, oldest first");
+    assert_eq!(live(tenant).await.len(), 2);
+    assert!(once.is_live() && always.is_live());
+
+    assert!(spend(&store, tenant, &once.id, true).await, "the one use is spent");
+    assert!(!spend(&store, tenant, &once.id, true).await, "nothing left to spend");
+    assert!(!spend(&store, tenant, &always.id, false).await, "a miss spends nothing");
+    assert!(spend(&store, tenant, &always.id, true).await, "an unlimited rule always applies");
+    assert!(!spend(&store, other, &always.id, true).await, "another tenant cannot spend it");
+    let stored = list(tenant).await;
+    assert_eq!((stored[0].remaining, stored[0].applied, stored[0].matched), (Some(0), 1, 1));
+    assert!(!stored[0].is_live());
+    assert_eq!((stored[1].remaining, stored[1].applied, stored[1].matched), (None, 1, 2));
+    assert_eq!(live(tenant).await, vec![stored[1].clone()], "a spent rule is no longer live");
+    let locked = store.write(move |c| Box::pin(async move { faults::lock_live(c, tenant).await })).await.unwrap();
+    assert_eq!(locked, vec![stored[1].clone()]);
+
+    let (id, other_id) = (once.id.clone(), theirs.id.clone());
+    let removed = store
+        .write(move |c| {
+            Box::pin(
+                async move { Ok((faults::delete(c, tenant, &other_id).await?, faults::delete(c, tenant, &id).await?)) },
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed, (false, true), "a tenant removes only its own rules");
+    let cleared = store.write(move |c| Box::pin(async move { faults::clear(c, tenant).await })).await.unwrap();
+    assert_eq!(cleared, 1);
+    assert!(list(tenant).await.is_empty());
+    assert_eq!(list(other).await, vec![theirs], "the other tenant's rule stays");
+}
+
+/// Ten writes at once each try to spend a rule with a count of two: exactly two succeed.
+async fn fault_rule_counts_are_spent_exactly_once_under_concurrent_writes(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let rule = fault_rule(tenant, "/token", Some(2), 0);
+    put_fault_rule(&store, &rule).await;
+    let tries: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let live = faults::lock_live(c, tenant).await?;
+                            match live.first() {
+                                Some(r) => faults::record_match(c, tenant, &r.id, true).await,
+                                None => Ok(false),
+                            }
+                        })
+                    })
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut applied = 0;
+    for t in tries {
+        applied += usize::from(t.await.unwrap());
+    }
+    assert_eq!(applied, 2);
+    let stored = store.read(|mut c| async move { faults::list(&mut c, tenant).await }).await.unwrap();
+    assert_eq!((stored[0].remaining, stored[0].applied), (Some(0), 2));
+}
+
+fn journal_entry(tenant: TenantId, route: &str, status: i64, at_ms: i64) -> JournalRecord {
+    JournalRecord {
+        seq: 0,
+        tenant_id: tenant,
+        at: at(at_ms),
+        listener: Listener::Mx,
+        method: "GET".into(),
+        route: route.into(),
+        status,
+        latency_ms: 3,
+        request_id: unique("req"),
+        resource_ids: vec!["USR-1".into(), "MBR-2".into()],
+        fault_id: (status == 503).then(|| "flt_1".to_owned()),
+    }
+}
+
+async fn journal_inserts_in_batches_lists_newest_first_filters_and_trims_per_tenant(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let batch: Vec<JournalRecord> = (0..6)
+        .map(|i| journal_entry(tenant, if i % 2 == 0 { "/users" } else { "/users/{user}" }, 200 + i, i))
+        .chain([journal_entry(other, "/users", 503, 10)])
+        .collect();
+    let written = batch.clone();
+    store.write(move |c| Box::pin(async move { journal::insert_batch(c, &written).await })).await.unwrap();
+    let list = |t: TenantId, filter: JournalFilter| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { journal::list(&mut c, t, &filter).await }).await.unwrap() }
+    };
+    let all = list(tenant, JournalFilter { limit: 100, ..JournalFilter::default() }).await;
+    assert_eq!(all.len(), 6);
+    assert!(all.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+    let mut expected = batch[5].clone();
+    expected.seq = all[0].seq;
+    assert_eq!(all[0], expected, "every field round-trips");
+    let by_status = list(tenant, JournalFilter { limit: 100, status: Some(203), route: None }).await;
+    assert_eq!(by_status.iter().map(|e| e.status).collect::<Vec<_>>(), [203]);
+    let by_route = list(tenant, JournalFilter { limit: 2, status: None, route: Some("/users".into()) }).await;
+    assert_eq!(by_route.iter().map(|e| e.status).collect::<Vec<_>>(), [204, 202]);
+    let theirs = list(other, JournalFilter { limit: 100, ..JournalFilter::default() }).await;
+    assert_eq!((theirs.len(), theirs[0].fault_id.as_deref()), (1, Some("flt_1")));
+
+    let trimmed = store.write(move |c| Box::pin(async move { journal::trim(c, tenant, 4).await })).await.unwrap();
+    assert_eq!(trimmed, 2);
+    let kept = list(tenant, JournalFilter { limit: 100, ..JournalFilter::default() }).await;
+    assert_eq!(kept.iter().map(|e| e.status).collect::<Vec<_>>(), [205, 204, 203, 202], "the newest four stay");
+    let again = store.write(move |c| Box::pin(async move { journal::trim(c, tenant, 4).await })).await.unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(list(other, JournalFilter { limit: 100, ..JournalFilter::default() }).await.len(), 1);
+}
+
+async fn queue_stats_depth_counts_jobs_and_the_oldest_due(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let depth = |queue: &'static str, now: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { queue_stats::depth(&mut c, queue, now).await }).await.unwrap() }
+    };
+    assert_eq!(depth("ops-q", at(0)).await, QueueDepth { jobs: 0, oldest_due_at: None });
+    enqueue(&store, tenant, "ops-q", "s1", "{}", at(-500)).await;
+    enqueue(&store, tenant, "ops-q", "s2", "{}", at(-100)).await;
+    enqueue(&store, tenant, "ops-q", "s3", "{}", at(60_000)).await;
+    enqueue(&store, tenant, "other-q", "s4", "{}", at(-9_000)).await;
+    assert_eq!(depth("ops-q", at(0)).await, QueueDepth { jobs: 3, oldest_due_at: Some(at(-500)) });
+    assert_eq!(depth("ops-q", at(-1_000)).await, QueueDepth { jobs: 3, oldest_due_at: None }, "none due yet");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Idempotency keys and locked reads
 // ---------------------------------------------------------------------------------------------
 
@@ -3709,7 +3916,7 @@ async fn idempotency_keys_are_claimed_once_answered_and_pruned(db: TestDb) {
     let prune = |limit: i64| {
         let store = store.clone();
         async move {
-            store.write(move |c| Box::pin(async move { idempotency::prune(c, at(-50), limit).await })).await.unwrap()
+            store.write(move |c| Box::pin(async move { idempotency::prune(c, T0, 50, limit).await })).await.unwrap()
         }
     };
     assert_eq!(prune(3).await, 3);
@@ -3977,7 +4184,7 @@ async fn visa_links_open_once_move_one_step_at_a_time_and_hand_out_codes_spent_o
         let store = store.clone();
         async move {
             store
-                .write(move |c| Box::pin(async move { visa::open_link(c, code, page, at(now), at(now + 5_000)).await }))
+                .write(move |c| Box::pin(async move { visa::open_link(c, code, page, at(now), 5_000).await }))
                 .await
                 .unwrap()
         }
@@ -4497,9 +4704,7 @@ async fn plaid_link_tokens_open_once_before_expiry_and_sessions_advance_only_fro
         let store = store.clone();
         async move {
             store
-                .write(move |c| {
-                    Box::pin(async move { plaid::open_link_token(c, hash, session, at(now), at(now + 500)).await })
-                })
+                .write(move |c| Box::pin(async move { plaid::open_link_token(c, hash, session, at(now), 500).await }))
                 .await
                 .unwrap()
         }
@@ -5391,4 +5596,197 @@ async fn transfers_sent_since_counts_live_sends_and_legs_of_reads_oldest_first(d
     let id = pending.id.clone();
     let none = store.read(|mut c| async move { transfers::legs_of(&mut c, other, &id).await }).await.unwrap();
     assert!(none.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenant clocks
+// ---------------------------------------------------------------------------------------------
+
+async fn clock_of(store: &Store, tenant: TenantId) -> Option<ClockSetting> {
+    store.read(|mut c| async move { tenant_clocks::get(&mut c, tenant).await }).await.expect("read clock")
+}
+
+async fn set_clock(store: &Store, tenant: TenantId, setting: ClockSetting) {
+    store
+        .write(move |c| Box::pin(async move { tenant_clocks::set(c, tenant, setting, T0).await }))
+        .await
+        .expect("set clock");
+}
+
+async fn tenant_clocks_set_read_and_release_per_tenant(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let now = |tenant: TenantId, real: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { tenant_clocks::now(&mut c, tenant, real).await }).await.unwrap() }
+    };
+    assert_eq!(clock_of(&store, tenant).await, None, "the real clock is the default");
+    assert_eq!(now(tenant, at(5)).await, at(5));
+
+    set_clock(&store, tenant, ClockSetting::frozen(at(-60_000))).await;
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::frozen(at(-60_000))));
+    assert_eq!((now(tenant, at(0)).await, now(tenant, at(99_000)).await), (at(-60_000), at(-60_000)));
+    assert_eq!(now(other, at(7)).await, at(7), "another tenant keeps the real clock");
+
+    set_clock(&store, tenant, ClockSetting::offset(3_600_000)).await;
+    assert_eq!(now(tenant, at(10)).await, at(3_600_010));
+    let real = openiav_core::clock::ManualClock::new(at(20));
+    assert_eq!(
+        store.now_for(&real, tenant).await.unwrap(),
+        at(3_600_020),
+        "the store's own read, given the real clock"
+    );
+    assert_eq!(store.now_for(&real, other).await.unwrap(), at(20));
+    let locked =
+        store.write(move |c| Box::pin(async move { tenant_clocks::get_for_update(c, tenant).await })).await.unwrap();
+    assert_eq!(locked, Some(ClockSetting::offset(3_600_000)));
+
+    let released = |tenant: TenantId| {
+        let store = store.clone();
+        async move { store.write(move |c| Box::pin(async move { tenant_clocks::delete(c, tenant).await })).await.unwrap() }
+    };
+    assert!(!released(other).await, "nothing to release");
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::offset(3_600_000)));
+    assert!(released(tenant).await);
+    assert_eq!((clock_of(&store, tenant).await, now(tenant, at(3)).await), (None, at(3)));
+}
+
+async fn jobs_fall_due_on_their_tenants_clock_and_wait_for_its_advance(db: TestDb) {
+    let store = db.store;
+    let (frozen, ahead, real) = (new_tenant(&store).await, new_tenant(&store).await, new_tenant(&store).await);
+    set_clock(&store, frozen, ClockSetting::frozen(at(-10_000))).await;
+    set_clock(&store, ahead, ClockSetting::offset(3_600_000)).await;
+    let f = enqueue(&store, frozen, "q", "frozen", "{}", at(-5_000)).await;
+    let a = enqueue(&store, ahead, "q", "ahead", "{}", at(3_000_000)).await;
+    let r = enqueue(&store, real, "q", "real", "{}", at(1_000)).await;
+    let next_due = || {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { jobs::next_due(&mut c, "q").await }).await.unwrap() }
+    };
+    // The offset tenant's job came due 600 s before T0 on the real clock; the frozen one never will.
+    assert_eq!(next_due().await, Some(at(3_000_000 - 3_600_000)));
+
+    let long = 100_000_000;
+    assert_eq!(seqs(&claim(&store, "q", T0, long, 10).await), vec![a], "due an hour ahead; the others are not");
+    assert_eq!(seqs(&claim(&store, "q", at(1_000), long, 10).await), vec![r]);
+    assert!(claim(&store, "q", at(1_000_000), 30_000, 10).await.is_empty(), "a frozen clock does not run on real time");
+
+    set_clock(&store, frozen, ClockSetting::frozen(at(-5_000))).await;
+    assert_eq!(next_due().await, Some(Timestamp::from_millis(0)), "due at once on the frozen clock");
+    // While an advance holds the tenant's lease, workers leave its jobs to it.
+    let taken = store
+        .write(move |c| {
+            Box::pin(async move {
+                tenant_clocks::begin_advance(c, frozen, ClockSetting::frozen(at(-5_000)), at(1_000_000), 60_000).await
+            })
+        })
+        .await
+        .unwrap();
+    assert!(taken);
+    assert!(claim(&store, "q", at(1_000_000), 30_000, 10).await.is_empty());
+    store.write(move |c| Box::pin(async move { tenant_clocks::end_advance(c, frozen).await })).await.unwrap();
+    assert_eq!(seqs(&claim(&store, "q", at(1_000_000), 30_000, 10).await), vec![f]);
+}
+
+async fn tenant_clock_advance_lease_is_held_once_and_jobs_claim_one_once(db: TestDb) {
+    let store = db.store;
+    let (tenant, other) = (new_tenant(&store).await, new_tenant(&store).await);
+    let begin = |real: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| {
+                    Box::pin(async move {
+                        tenant_clocks::begin_advance(c, tenant, ClockSetting::offset(0), real, 30_000).await
+                    })
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let racing = futures::future::join_all((0..6).map(|_| begin(T0))).await;
+    assert_eq!(racing.iter().filter(|t| **t).count(), 1, "one advance holds the lease: {racing:?}");
+    assert_eq!(clock_of(&store, tenant).await, Some(ClockSetting::offset(0)), "the lease made the row");
+    assert!(!begin(at(29_999)).await);
+    assert!(begin(at(30_000)).await, "a lease that ran out is taken again");
+    store.write(move |c| Box::pin(async move { tenant_clocks::end_advance(c, tenant).await })).await.unwrap();
+    assert!(begin(at(30_001)).await);
+
+    let early = enqueue(&store, tenant, "q", "early", "{}", at(1_000)).await;
+    let late = enqueue(&store, tenant, "q2", "late", "{}", at(9_000)).await;
+    enqueue(&store, tenant, "elsewhere", "x", "{}", at(0)).await;
+    enqueue(&store, other, "q", "other", "{}", at(0)).await;
+    let next = |until: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { jobs::next_for_tenant(&mut c, tenant, &["q", "q2"], until).await })
+                .await
+                .unwrap()
+                .map(|j| j.seq)
+        }
+    };
+    assert_eq!((next(at(999)).await, next(at(1_000)).await), (None, Some(early)));
+    let claim_one = |seq: i64, tenant: TenantId, tenant_now: Timestamp| {
+        let store = store.clone();
+        async move {
+            store
+                .write(move |c| Box::pin(async move { jobs::claim_one(c, tenant, seq, tenant_now, T0, 60_000).await }))
+                .await
+                .unwrap()
+                .map(|j| (j.seq, j.attempts))
+        }
+    };
+    assert_eq!(claim_one(late, tenant, at(8_999)).await, None, "not due yet");
+    assert_eq!(claim_one(early, other, at(1_000)).await, None, "another tenant's claim");
+    let both = futures::future::join(claim_one(early, tenant, at(1_000)), claim_one(early, tenant, at(1_000))).await;
+    assert!(matches!(both, (Some((_, 1)), None) | (None, Some((_, 1)))), "claimed once: {both:?}");
+    assert_eq!(next(at(9_000)).await, Some(early), "leased jobs are still next: the advance waits for them");
+    let leased = |seq: i64, real: Timestamp| {
+        let store = store.clone();
+        async move { store.read(|mut c| async move { jobs::is_leased(&mut c, seq, real).await }).await.unwrap() }
+    };
+    assert!(leased(early, T0).await && !leased(late, T0).await);
+    assert!(!leased(early, at(60_000)).await, "the lease ran out");
+    store.write(move |c| Box::pin(async move { jobs::complete(c, early).await })).await.unwrap();
+    assert!(!leased(early, T0).await, "gone");
+    assert_eq!(next(at(9_000)).await, Some(late));
+}
+
+async fn idempotency_keys_age_on_their_tenants_clock(db: TestDb) {
+    let store = db.store;
+    let (frozen, ahead, real) = (new_tenant(&store).await, new_tenant(&store).await, new_tenant(&store).await);
+    set_clock(&store, frozen, ClockSetting::frozen(at(-100_000))).await;
+    set_clock(&store, ahead, ClockSetting::offset(60_000)).await;
+    for tenant in [frozen, ahead, real] {
+        let record = IdempotencyRecord {
+            tenant_id: tenant,
+            key: "k".into(),
+            request_hash: "h".into(),
+            status: None,
+            location: None,
+            body: None,
+            created_at: at(-110_000),
+        };
+        let claimed = store
+            .write(move |c| Box::pin(async move { idempotency::claim(c, &record, at(-200_000)).await }))
+            .await
+            .unwrap();
+        assert!(claimed);
+    }
+    // At T0 with a 100-second lifetime: 110 s old on the real clock, 170 s ahead, 10 s frozen.
+    let pruned =
+        store.write(move |c| Box::pin(async move { idempotency::prune(c, T0, 100_000, 10).await })).await.unwrap();
+    assert_eq!(pruned, 2);
+    let left = |tenant: TenantId| {
+        let store = store.clone();
+        async move {
+            store
+                .read(|mut c| async move { idempotency::find(&mut c, tenant, "k", at(-1_000_000)).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert!(left(frozen).await.is_some(), "young on its frozen clock");
+    assert!(left(ahead).await.is_none() && left(real).await.is_none());
 }

@@ -21,9 +21,10 @@ use std::sync::Arc;
 
 use axum::routing::{get, post};
 use axum::Router;
-use openiav_core::clock::Clock;
+use openiav_core::clock::{Clock, Timestamp};
 use openiav_core::crypto::Keyring;
-use openiav_store::Store;
+use openiav_core::ids::TenantId;
+use openiav_store::{Store, StoreError};
 
 /// Where a link opens the bank page.
 pub const CONNECT_PATH: &str = "/1.0/account-check/connect";
@@ -67,6 +68,11 @@ pub struct Visa {
 impl Visa {
     pub fn new(store: Store, keyring: Keyring, clock: Arc<dyn Clock>, config: VisaConfig) -> Arc<Self> {
         Arc::new(Self { store, keyring, clock, config })
+    }
+
+    /// The tenant's now on its test clock (the real clock unless a test moved it).
+    pub async fn now(&self, tenant: TenantId) -> Result<Timestamp, StoreError> {
+        self.store.now_for(self.clock.as_ref(), tenant).await
     }
 }
 

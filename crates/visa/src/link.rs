@@ -40,7 +40,7 @@ pub async fn mint(
     state: &str,
 ) -> Result<String, StoreError> {
     let code = random_url_token();
-    let now = visa.clock.now();
+    let now = visa.now(tenant).await?;
     let mut link = VisaLinkRecord {
         id: uuid::Uuid::new_v4().to_string(),
         tenant_id: tenant,
@@ -107,11 +107,11 @@ pub async fn open(visa: &AppState, query: &ConnectQuery) -> Result<Opened, Store
     let code_hash = hash_token(code);
     let page_token = random_url_token();
     let page_hash = hash_token(&page_token);
-    let now = visa.clock.now();
-    let page_expires = now.plus_millis(visa.config.page_ttl_ms);
+    // Real time: the link's and the page's expiry are judged on the tenant's clock in SQL.
+    let (now, page_ttl) = (visa.clock.now(), visa.config.page_ttl_ms);
     let opened = visa
         .store
-        .write(move |c| Box::pin(async move { repo::open_link(c, &code_hash, &page_hash, now, page_expires).await }))
+        .write(move |c| Box::pin(async move { repo::open_link(c, &code_hash, &page_hash, now, page_ttl).await }))
         .await?;
     let Some(link) = opened else { return Ok(Opened::Gone) };
     let state = state_of(visa, &link)?;
@@ -134,6 +134,7 @@ fn state_of(visa: &AppState, link: &VisaLinkRecord) -> Result<String, StoreError
 /// The live page whose forms carry `page_token`.
 pub async fn page(visa: &AppState, page_token: &str) -> Result<Option<VisaLinkRecord>, StoreError> {
     let hash = hash_token(page_token);
+    // Real time: the store compares it with the tenant's clock in SQL.
     let now = visa.clock.now();
     visa.store.read(|mut c| async move { repo::find_page(&mut c, &hash, now).await }).await
 }
@@ -149,6 +150,7 @@ pub async fn advance(
     login: Option<&'static str>,
 ) -> Result<Option<VisaLinkRecord>, StoreError> {
     let hash = hash_token(page_token);
+    // Real time: the store compares it with the tenant's clock in SQL.
     let now = visa.clock.now();
     let (bank, login) = (bank.map(|b| b.code), login);
     visa.store.write(move |c| Box::pin(async move { repo::advance(c, &hash, from, to, bank, login, now).await })).await
@@ -180,15 +182,15 @@ pub async fn finish_with_account(
     let hash = hash_token(page_token);
     let code = random_url_token();
     let code_hash = hash_token(&code);
-    let now = visa.clock.now();
-    let expires = now.plus_millis(visa.config.code_ttl_ms);
+    let (real, ttl) = (visa.clock.now(), visa.config.code_ttl_ms);
     let done = visa
         .store
         .write(move |c| {
             Box::pin(async move {
-                let Some(link) = repo::advance(c, &hash, from, VisaStage::Done, None, None, now).await? else {
+                let Some(link) = repo::advance(c, &hash, from, VisaStage::Done, None, None, real).await? else {
                     return Ok(None);
                 };
+                let now = openiav_store::repo::tenant_clocks::now(c, link.tenant_id, real).await?;
                 let (Some(bank), Some(login)) = (link.bank.clone(), link.login.clone()) else {
                     return Err(StoreError::Corrupt(format!("visa link {}: finished without a sign-in", link.id)));
                 };
@@ -199,7 +201,7 @@ pub async fn finish_with_account(
                     bank,
                     login,
                     account: account.id.to_owned(),
-                    expires_at: expires,
+                    expires_at: now.plus_millis(ttl),
                     used_at: None,
                     created_at: now,
                 };
@@ -246,7 +248,7 @@ pub async fn redeem(
 ) -> Result<Option<ChosenAccount>, StoreError> {
     let hash = hash_token(code.trim());
     let reference = reference.to_owned();
-    let now = visa.clock.now();
+    let now = visa.now(tenant).await?;
     let spent = visa
         .store
         .write(move |c| Box::pin(async move { repo::redeem_code(c, tenant, &reference, &hash, now).await }))

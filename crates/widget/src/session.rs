@@ -35,11 +35,11 @@ pub async fn open(state: &AppState, token: &str) -> Result<Option<(WidgetSession
     let url_hash = hash_token(token);
     let session_token = random_url_token();
     let session_hash = hash_token(&session_token);
-    let now = state.clock.now();
-    let expires = now.plus_millis(state.config.widget_session_ttl_ms);
+    // Real time: the URL's expiry and the session's are judged on its tenant's clock in SQL.
+    let (now, ttl) = (state.clock.now(), state.config.widget_session_ttl_ms);
     let opened = state
         .store
-        .write(move |c| Box::pin(async move { widget_sessions::open(c, &url_hash, &session_hash, now, expires).await }))
+        .write(move |c| Box::pin(async move { widget_sessions::open(c, &url_hash, &session_hash, now, ttl).await }))
         .await?;
     opened.map(|r| Ok((WidgetSession::from_record(r)?, session_token))).transpose()
 }

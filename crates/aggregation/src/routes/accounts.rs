@@ -302,9 +302,10 @@ fn render_transactions(v: ApiVersion, txns: &[Transaction], page: PageRequest) -
     v.json(StatusCode::OK, &json!({ "transactions": items, "pagination": pagination }))
 }
 
-fn today(state: &AppState) -> i64 {
-    let now: Timestamp = state.clock.now();
-    now.unix_day()
+/// The tenant's day, on its test clock.
+async fn today(state: &AppState, tenant: TenantId) -> Result<i64, MxError> {
+    let now: Timestamp = state.now(tenant).await?;
+    Ok(now.unix_day())
 }
 
 pub async fn transactions_by_user(
@@ -315,7 +316,7 @@ pub async fn transactions_by_user(
     q: QueryParams,
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
-    let window = date_window(&q, v, today(&state))?;
+    let window = date_window(&q, v, today(&state, tenant).await?)?;
     let inc = includes(&q)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let members = members_of(&state, tenant, &user).await?;
@@ -331,7 +332,7 @@ pub async fn transactions_by_member(
     q: QueryParams,
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
-    let window = date_window(&q, v, today(&state))?;
+    let window = date_window(&q, v, today(&state, tenant).await?)?;
     let inc = includes(&q)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let member = load_member(&state, tenant, v, user.guid.as_str(), &m).await?;
@@ -348,7 +349,7 @@ pub async fn transactions_by_account(
     q: QueryParams,
 ) -> Result<Response, MxError> {
     let page = q.page(1000)?;
-    let window = date_window(&q, v, today(&state))?;
+    let window = date_window(&q, v, today(&state, tenant).await?)?;
     let inc = includes(&q)?;
     let user = load_user(&state, tenant, v, &u).await?;
     let account = find_account(&state, tenant, &user, &a).await?;

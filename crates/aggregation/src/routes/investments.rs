@@ -117,7 +117,7 @@ pub async fn deactivate(
     Path(u): Path<String>,
 ) -> Result<Response, MxError> {
     let user = load_user(&state, tenant, v, &u).await?;
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let user_guid = user.guid;
     state.store.write(move |c| Box::pin(async move { repo::deactivate(c, tenant, &user_guid, now).await })).await?;
     Ok(v.json(StatusCode::OK, &json!({ "message": "Successfully deactivated user from billing", "status": 200 })))

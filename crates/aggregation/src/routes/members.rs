@@ -239,7 +239,8 @@ pub async fn delete(
                 let user_id = webhooks::user_id_of(c, &member).await?;
                 repo::delete(c, tenant, &member.guid).await?;
                 let body = webhooks::payload::member(webhooks::Action::Deleted, &member, user_id.as_deref(), None);
-                webhooks::emit(c, &agg, tenant, MxWebhookType::Member, &body, agg.clock.now()).await
+                let at = agg.now_in(c, tenant).await?;
+                webhooks::emit(c, &agg, tenant, MxWebhookType::Member, &body, at).await
             })
         })
         .await?;
@@ -399,7 +400,8 @@ pub async fn oauth_window_uri(
                 oauth.referral_source = referral.or(oauth.referral_source);
                 oauth.ui_message_webview_url_scheme = scheme.or(oauth.ui_message_webview_url_scheme);
                 member.oauth_options = Some(serde_json::to_string(&oauth).expect("oauth state serialises"));
-                let uri = members::mint_oauth_window(&agg, &mut member);
+                let now = agg.now_in(c, member.tenant_id).await?;
+                let uri = members::mint_oauth_window(&agg, &mut member, now);
                 repo::save(c, &member).await?;
                 Ok(Ok((member.guid.to_string(), uri)))
             })

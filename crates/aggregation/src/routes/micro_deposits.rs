@@ -151,7 +151,7 @@ pub async fn initiate(
     };
     let institution =
         Catalog::get().search(&Default::default()).into_iter().find(|i| routing_number_for(&i.code) == routing);
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let guid = derived_guid("MIC", &[user.as_str(), &now.millis().to_string(), &openiav_core::crypto::random_hex(8)]);
     let mut record = MicroDepositRecord {
         guid,
@@ -227,7 +227,7 @@ pub async fn list(
     let page = q.page(1000)?;
     let user = load_user(&state, tenant, v.version, &u).await?;
     let found = state.store.read(|mut c| async move { repo::list(&mut c, tenant, &user.guid, page).await }).await?;
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let items =
         found.items.iter().map(|d| render(&state, d, effective_status(d, now))).collect::<Result<Vec<_>, _>>()?;
     Ok(v.json(StatusCode::OK, &json!({ "micro_deposits": items, "pagination": Pagination::new(page, found.total) })))
@@ -242,7 +242,7 @@ pub async fn read(
     let user = load_user(&state, tenant, v.version, &u).await?;
     let found = state.store.read(|mut c| async move { repo::find(&mut c, tenant, Some(&user.guid), &g).await }).await?;
     let d = found.ok_or(MxError::NotFound)?;
-    one(&state, v, StatusCode::OK, &d, effective_status(&d, state.clock.now()))
+    one(&state, v, StatusCode::OK, &d, effective_status(&d, state.now(tenant).await?))
 }
 
 pub async fn delete(
@@ -274,7 +274,7 @@ pub async fn verify(
         Ok((a * 100.0).round() as i64)
     };
     let answer = (cents(f.deposit_amount_1, "deposit_amount_1")?, cents(f.deposit_amount_2, "deposit_amount_2")?);
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let agg = state.clone();
     let result = state
         .store

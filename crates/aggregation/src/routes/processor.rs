@@ -169,7 +169,7 @@ pub async fn list_tokens(
             repo::list_tokens(&mut c, tenant, user.as_ref(), member.as_deref(), account.as_deref()).await
         })
         .await?;
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let tokens: Vec<Value> = found
         .iter()
         .map(|t| {

@@ -70,7 +70,8 @@ async fn write_user(state: &AppState, user: UserRecord, action: Action) -> Resul
                     Action::Deleted => repo::delete(c, user.tenant_id, &user.guid).await?,
                 }
                 let body = webhooks::payload::user(action, &user);
-                webhooks::emit(c, &agg, user.tenant_id, MxWebhookType::User, &body, agg.clock.now()).await
+                let at = agg.now_in(c, user.tenant_id).await?;
+                webhooks::emit(c, &agg, user.tenant_id, MxWebhookType::User, &body, at).await
             })
         })
         .await
@@ -85,7 +86,7 @@ pub async fn create(
 ) -> Result<Response, MxError> {
     let fields = body.user.ok_or_else(|| MxError::bad_request("The request body must contain a `user` object."))?;
     check_fields(&fields)?;
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let user = UserRecord {
         guid: UserGuid::generate(),
         tenant_id: tenant,
@@ -149,7 +150,7 @@ pub async fn update(
     if fields.metadata.is_some() {
         user.metadata = fields.metadata;
     }
-    user.updated_at = state.clock.now();
+    user.updated_at = state.now(user.tenant_id).await?;
     write_user(&state, user.clone(), Action::Updated).await?;
     Ok(v.wrapped(StatusCode::OK, "user", &User::from(&user)))
 }

@@ -48,6 +48,10 @@ struct Mx {
 }
 
 impl Kind for Mx {
+    fn vendor(&self) -> &'static str {
+        "mx"
+    }
+
     fn takes(&self, job: &JobRecord) -> bool {
         serde_json::from_str::<Delivery>(&job.payload).is_ok()
     }
@@ -99,7 +103,7 @@ async fn deliver(state: &AppState, config: &DeliveryConfig, job: JobRecord) -> R
             headers.push(("X-CALLBACK-PAYLOAD", p.to_owned()));
         }
     }
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let redact = |name: &str, value: &str| {
         if name.eq_ignore_ascii_case("authorization") {
             REDACTED.to_owned()

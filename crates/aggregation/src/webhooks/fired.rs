@@ -82,7 +82,7 @@ pub async fn fire(
         .store
         .write(move |c| {
             Box::pin(async move {
-                let now = agg.clock.now();
+                let now = agg.now_in(c, tenant).await?;
                 let body: Value = match subject_of(kind) {
                     Subject::User => {
                         let Some(user) = users::find(c, tenant, &id, false).await? else {

@@ -52,7 +52,7 @@ pub async fn emit_record(
 ) -> Result<Option<MxWebhookRecord>, StoreError> {
     let endpoints = mx_webhooks::list_endpoints(conn, tenant).await?;
     let Some(endpoint) = settings::endpoint_for(&endpoints, kind) else { return Ok(None) };
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, tenant).await?;
     let record = MxWebhookRecord {
         guid: format!("WHK-{}", openiav_core::crypto::random_hex(16)),
         tenant_id: tenant,
@@ -152,7 +152,7 @@ async fn changed(
     if !status_changed && finished.is_none() {
         return Ok(());
     }
-    let now = agg.clock.now();
+    let now = agg.now_in(conn, m.tenant_id).await?;
     let user_id = user_id_of(conn, m).await?;
     if status_changed {
         let body = payload::connection_status(m, user_id.as_deref(), now);

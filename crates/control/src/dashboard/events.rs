@@ -116,15 +116,16 @@ pub async fn events(State(state): State<AppState>, session: Session) -> Response
 /// `POST /_openiav/dashboard/webhooks/{id}/retry`.
 pub async fn retry(State(state): State<AppState>, Path(id): Path<String>, posted: Posted) -> Response {
     let tenant = posted.session.tenant;
-    let now = state.payments.clock.now();
     let target = id.clone();
-    let done = state
-        .store
-        .write(move |c| Box::pin(async move { subscriptions::retry(c, tenant, &target, now).await }))
-        .await
-        .map_err(ControlError::from)
-        .and_then(|r| r.map_err(|e| from_dwolla(e, "webhook")))
-        .map(|r| format!("Retry {} of webhook {} queued.", r.id, r.webhook_id));
+    let store = state.store.clone();
+    let done = async move {
+        let now = state.payments.now(tenant).await?;
+        store.write(move |c| Box::pin(async move { subscriptions::retry(c, tenant, &target, now).await })).await
+    }
+    .await
+    .map_err(ControlError::from)
+    .and_then(|r| r.map_err(|e| from_dwolla(e, "webhook")))
+    .map(|r| format!("Retry {} of webhook {} queued.", r.id, r.webhook_id));
     after(&posted.back(), done)
 }
 

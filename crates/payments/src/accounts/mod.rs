@@ -44,7 +44,7 @@ pub async fn funding_sources(
     let all = if owned::account_is_open(&all) {
         all
     } else {
-        let (context, now) = (state.clone(), state.clock.now());
+        let (context, now) = (state.clone(), state.now(tenant).await?);
         state
             .store
             .write(move |c| Box::pin(async move { owned::account_sources(c, &context, tenant, now).await }))

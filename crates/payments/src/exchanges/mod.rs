@@ -327,7 +327,7 @@ pub async fn prepare(
         partner: partner.name.to_owned(),
         status: ExchangeStatus::Active,
         connection: connection.encode(),
-        created_at: state.clock.now(),
+        created_at: state.now(tenant).await?,
         reauth_required_at: None,
     })
 }

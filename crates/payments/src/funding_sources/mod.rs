@@ -284,7 +284,7 @@ pub async fn prepare(
         None => by_numbers(state, request)?,
     };
     let channels = rules::channels(request.channels.as_deref())?;
-    let now = state.clock.now();
+    let now = state.now(customer.tenant_id).await?;
     let mut record = FundingSourceRecord {
         id: uuid::Uuid::new_v4().to_string(),
         tenant_id: customer.tenant_id,
@@ -537,7 +537,7 @@ pub async fn read_exchange(
     exchange: &ExchangeRecord,
 ) -> Result<VerifiedNumbers, DwollaError> {
     let read = probe_exchange(state, customer, exchange).await?;
-    let now = state.clock.now();
+    let now = state.now(customer.tenant_id).await?;
     // The mark as read here only spares a write when nothing can change; the write decides
     // again on the row it locks.
     let noted = read.usable.filter(|&usable| {

@@ -23,7 +23,7 @@ pub async fn create(
     idempotency: Idempotency,
     DwollaJson(body): DwollaJson<CustomerBody>,
 ) -> Result<Response, DwollaError> {
-    let draft = customers::draft(tenant, &body, state.clock.now())?;
+    let draft = customers::draft(tenant, &body, state.now(tenant).await?)?;
     let base = state.base().to_owned();
     let answer = idempotency::write(&state, idempotency, move |conn| {
         Box::pin(async move {
@@ -73,7 +73,7 @@ pub async fn update(
     DwollaJson(body): DwollaJson<CustomerBody>,
 ) -> Result<Response, DwollaError> {
     let id = id.to_ascii_lowercase();
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let base = state.base().to_owned();
     let answer = idempotency::write(&state, idempotency, move |conn| {
         Box::pin(async move {

@@ -27,7 +27,7 @@ pub async fn create(
     let new = funding_sources::prepare(&state, &customer, &request).await?;
     let twin = new.clone();
     let authorization = request.on_demand_authorization_href().map(str::to_owned);
-    let (base, now) = (state.base().to_owned(), state.clock.now());
+    let (base, now) = (state.base().to_owned(), state.now(tenant).await?);
     let written = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
             let created = funding_sources::create(c, &base, new, authorization.as_deref(), now).await?;
@@ -73,7 +73,7 @@ pub async fn update(
     DwollaJson(request): DwollaJson<UpdateFundingSource>,
 ) -> Result<Response, DwollaError> {
     let id = id.to_ascii_lowercase();
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let context = state.clone();
     let answer = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
@@ -95,7 +95,7 @@ pub async fn balance(
     Ok(match funding_sources::balance(&state, tenant, &id).await? {
         SourceBalance::Held(source) => hal::ok(&DwollaBalance::of(state.base(), &source)),
         SourceBalance::Bank(source, numbers) => {
-            hal::ok(&Balance::of(state.base(), &source, &numbers, state.clock.now()))
+            hal::ok(&Balance::of(state.base(), &source, &numbers, state.now(tenant).await?))
         }
     })
 }

@@ -22,7 +22,7 @@ pub async fn post(
 ) -> Result<Response, DwollaError> {
     let id = id.to_ascii_lowercase();
     let amounts = request.verifies().then(|| rules::amounts_of(&request));
-    let (base, now) = (state.base().to_owned(), state.clock.now());
+    let (base, now) = (state.base().to_owned(), state.now(tenant).await?);
     let answer = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
             Ok(match amounts {

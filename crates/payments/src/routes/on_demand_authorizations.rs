@@ -15,7 +15,7 @@ pub async fn create(
     AppToken(tenant): AppToken,
     idempotency: Idempotency,
 ) -> Result<Response, DwollaError> {
-    let (base, now) = (state.base().to_owned(), state.clock.now());
+    let (base, now) = (state.base().to_owned(), state.now(tenant).await?);
     let answer = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
             let account = tenants::get(c, tenant).await?;

@@ -21,7 +21,7 @@ pub async fn simulate(
     idempotency: Idempotency,
     DwollaJson(request): DwollaJson<SimulationRequest>,
 ) -> Result<Response, DwollaError> {
-    let (base, now) = (state.base().to_owned(), state.clock.now());
+    let (base, now) = (state.base().to_owned(), state.now(tenant).await?);
     match rules::decide(&request)? {
         Simulated::BankProcessing => {
             let answer = idempotency::write(&state, idempotency, move |c| {

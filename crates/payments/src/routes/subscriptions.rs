@@ -41,7 +41,7 @@ pub async fn create(
     idempotency: Idempotency,
     DwollaJson(request): DwollaJson<CreateSubscription>,
 ) -> Result<Response, DwollaError> {
-    let subscription = subscriptions::prepare(&state, tenant, request)?;
+    let subscription = subscriptions::prepare(&state, tenant, request).await?;
     let base = state.base().to_owned();
     let answer = idempotency::answer(
         &state,
@@ -139,7 +139,7 @@ pub async fn retry(
     idempotency: Idempotency,
     Path(id): Path<String>,
 ) -> Result<Response, DwollaError> {
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let base = state.base().to_owned();
     let answer = idempotency::answer(
         &state,

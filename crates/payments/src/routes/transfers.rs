@@ -28,7 +28,7 @@ pub async fn create(
     DwollaJson(request): DwollaJson<CreateTransfer>,
 ) -> Result<Response, DwollaError> {
     let checked = rules::check(&request)?;
-    let (base, now) = (state.base().to_owned(), state.clock.now());
+    let (base, now) = (state.base().to_owned(), state.now(tenant).await?);
     let context = state.clone();
     let answer = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
@@ -57,7 +57,7 @@ pub async fn update(
     DwollaJson(request): DwollaJson<UpdateTransfer>,
 ) -> Result<Response, DwollaError> {
     let id = id.to_ascii_lowercase();
-    let (base, now) = (state.base().to_owned(), state.clock.now());
+    let (base, now) = (state.base().to_owned(), state.now(tenant).await?);
     let answer = idempotency::write(&state, idempotency, move |c| {
         Box::pin(async move {
             let found = transfers::cancel(c, &base, tenant, &id, &request, now).await?;

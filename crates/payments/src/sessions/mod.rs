@@ -144,7 +144,7 @@ async fn hand_over(
         exchange_id: reauthenticates.map(|e| e.id.clone()),
         redirect_url,
         provider_session: None,
-        created_at: state.clock.now(),
+        created_at: state.now(tenant).await?,
     };
     session.provider_session = hand_off.map(|h| state.keyring.encrypt(&hand_off_context(&session), h.as_bytes()));
     Ok(session)
@@ -157,7 +157,7 @@ async fn aggregator_user(state: &AppState, customer: &CustomerRecord) -> Result<
         return Ok(user.clone());
     }
     let created = state.verifier.create_user(customer.tenant_id, &customer.id).await.map_err(verifier_error)?;
-    let (tenant, id, now) = (customer.tenant_id, customer.id.clone(), state.clock.now());
+    let (tenant, id, now) = (customer.tenant_id, customer.id.clone(), state.now(customer.tenant_id).await?);
     let user = state
         .store
         .write(move |c| {

@@ -59,7 +59,7 @@ pub async fn reauth_required(
             exchange.id
         )));
     }
-    let (base, now) = (state.base().to_owned(), state.clock.now());
+    let (base, now) = (state.base().to_owned(), state.now(customer.tenant_id).await?);
     let id = exchange.id.clone();
     let written = idempotency::write(state, idempotency, move |c| {
         Box::pin(async move {

@@ -55,7 +55,7 @@ pub async fn bank_page(state: &AppState, tenant: TenantId, session: &str) -> Res
     let token = random_url_token();
     let callback = format!("{}{CALLBACK_PATH}", state.base());
     let url = state.visa.bank_page_url(tenant, session, &callback, &token).await.map_err(partner_error)?;
-    let now = state.clock.now();
+    let now = state.now(tenant).await?;
     let record = ExchangeSessionStateRecord {
         state_hash: hash_token(&token),
         session_id: session.to_owned(),
@@ -74,6 +74,7 @@ pub async fn complete(state: &AppState, callback: Callback) -> Result<String, Dw
     let outcome = rules::outcome(callback.code.as_deref(), callback.error.as_deref())
         .ok_or_else(|| DwollaError::bad_request("The redirect carries neither a code nor an error."))?;
     let state_hash = hash_token(token);
+    // Real time: the store compares it with the tenant's clock in SQL.
     let now = state.clock.now();
     let hash = state_hash.clone();
     let live = state.store.read(|mut c| async move { states::find_live(&mut c, &hash, now).await }).await?;

@@ -42,7 +42,7 @@ impl UpdateSubscription {
 }
 
 /// The subscription `request` asks for, its secret sealed (not yet saved).
-pub fn prepare(
+pub async fn prepare(
     state: &AppState,
     tenant: TenantId,
     request: CreateSubscription,
@@ -58,7 +58,7 @@ pub fn prepare(
         paused: false,
         consecutive_failures: 0,
         last_success_at: None,
-        created_at: state.clock.now(),
+        created_at: state.now(tenant).await?,
     };
     subscription.secret = seal_secret(state, &subscription, &secret);
     Ok(subscription)

@@ -4,9 +4,11 @@
 mod helpers;
 
 mod auth_and_versions;
+mod control_faults;
 mod control_fire;
 mod control_fixtures;
 mod control_force;
+mod control_journal;
 mod control_state;
 mod dashboard;
 mod institutions;
@@ -14,6 +16,7 @@ mod investments;
 mod isolation_and_secrets;
 mod lifecycle;
 mod members;
+mod metrics;
 mod micro_deposits;
 mod mx_webhooks;
 mod oauth;
@@ -24,6 +27,7 @@ mod processor_tokens;
 mod rewards;
 mod robustness;
 mod statements;
+mod test_clock;
 mod test_passwords;
 mod users;
 mod vendor_hosts;

@@ -7,6 +7,8 @@ pub mod receiver;
 pub mod support;
 
 mod accounts;
+mod clock;
+mod clock_races;
 mod customers;
 mod funding_sources;
 mod iav_flow;

@@ -28,13 +28,11 @@ pub async fn find_live(
     state_hash: &str,
     now: Timestamp,
 ) -> Result<Option<ExchangeSessionStateRecord>, StoreError> {
-    let row = sqlx::query(
-        "SELECT * FROM exchange_session_states WHERE state_hash = $1 AND used_at IS NULL AND expires_at > $2",
-    )
-    .bind(state_hash)
-    .bind(now.millis())
-    .fetch_optional(conn)
-    .await?;
+    let sql = format!(
+        "SELECT * FROM exchange_session_states WHERE state_hash = $1 AND used_at IS NULL AND expires_at > {}",
+        crate::repo::tenant_clocks::now_sql("exchange_session_states.tenant_id", "$2")
+    );
+    let row = sqlx::query(&sql).bind(state_hash).bind(now.millis()).fetch_optional(conn).await?;
     Ok(row.as_ref().map(decode::<ExchangeSessionStateRecord>).transpose()?)
 }
 

@@ -72,15 +72,16 @@ pub async fn complete(
     Ok(())
 }
 
-/// Deletes up to `limit` keys created at or before `before`; returns how many went.
-pub async fn prune(conn: &mut Conn, before: Timestamp, limit: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query(
+/// Deletes up to `limit` keys at least `age_ms` old on their tenant's clock (`now` being the
+/// real now); returns how many went.
+pub async fn prune(conn: &mut Conn, now: Timestamp, age_ms: i64, limit: i64) -> Result<u64, StoreError> {
+    let sql = format!(
         "DELETE FROM idempotency_keys WHERE (tenant_id, key) IN \
-           (SELECT tenant_id, key FROM idempotency_keys WHERE created_at <= $1 ORDER BY created_at LIMIT $2)",
-    )
-    .bind(before.millis())
-    .bind(limit)
-    .execute(conn)
-    .await?;
+           (SELECT tenant_id, key FROM idempotency_keys WHERE created_at <= {latest} - $2 AND created_at <= {own} - $2 \
+            ORDER BY created_at LIMIT $3)",
+        latest = crate::repo::tenant_clocks::latest_now_sql("$1"),
+        own = crate::repo::tenant_clocks::now_sql("idempotency_keys.tenant_id", "$1")
+    );
+    let done = sqlx::query(&sql).bind(now.millis()).bind(age_ms).bind(limit).execute(conn).await?;
     Ok(done.rows_affected())
 }

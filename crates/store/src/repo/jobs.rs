@@ -53,6 +53,10 @@ pub async fn claim(
 
 /// Like [`claim`], but leaves the jobs of `skip_tenants` and of `skip_subjects` where they are
 /// (a worker's way to keep one tenant or subject from taking all its capacity).
+///
+/// `now` is the real now: a job is due when its `run_at` has come on its tenant's own clock
+/// ([`tenant_clocks`](crate::repo::tenant_clocks)), and the jobs of a tenant whose clock is being
+/// advanced are left to that advance. Leases run on real time.
 pub async fn claim_skipping(
     conn: &mut Conn,
     queue: &str,
@@ -74,8 +78,12 @@ pub async fn claim_skipping(
     }
     let sql = format!(
         "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 WHERE seq IN (\
-           SELECT seq FROM jobs WHERE queue = $2 AND run_at <= $3 AND locked_until <= $3{skip} ORDER BY run_at, seq LIMIT $4{lock}) \
-         RETURNING *"
+           SELECT seq FROM jobs WHERE queue = $2 AND run_at <= {latest} AND run_at <= {due} AND locked_until <= $3 \
+           AND NOT EXISTS (SELECT 1 FROM tenant_clocks a WHERE a.tenant_id = jobs.tenant_id AND a.advancing_until > $3)\
+           {skip} ORDER BY run_at, seq LIMIT $4{lock}) \
+         RETURNING *",
+        latest = crate::repo::tenant_clocks::latest_now_sql("$3"),
+        due = crate::repo::tenant_clocks::now_sql("jobs.tenant_id", "$3"),
     );
     let mut query =
         sqlx::query(&sql).bind(now.plus_millis(lease_ms).millis()).bind(queue).bind(now.millis()).bind(limit);
@@ -119,10 +127,66 @@ pub async fn retry_at(conn: &mut Conn, seq: i64, run_at: Timestamp) -> Result<()
     Ok(())
 }
 
-/// When the earliest job of `queue` is due, if any job is queued (one index probe).
+/// When, on the real clock, the earliest job of `queue` is due, if any job is queued: a job of
+/// a tenant whose clock runs at an offset is due that much earlier, one on a frozen clock is
+/// due at once (0) if the clock stands at or past it and never otherwise.
 pub async fn next_due(conn: &mut Conn, queue: &str) -> Result<Option<Timestamp>, StoreError> {
-    let row = sqlx::query("SELECT MIN(run_at) AS due FROM jobs WHERE queue = $1").bind(queue).fetch_one(conn).await?;
+    let row = sqlx::query(
+        "SELECT MIN(CASE WHEN k.tenant_id IS NULL THEN j.run_at \
+                         WHEN k.frozen_at IS NULL THEN j.run_at - k.offset_ms \
+                         WHEN j.run_at <= k.frozen_at THEN 0 END) AS due \
+         FROM jobs j LEFT JOIN tenant_clocks k ON k.tenant_id = j.tenant_id WHERE j.queue = $1",
+    )
+    .bind(queue)
+    .fetch_one(conn)
+    .await?;
     Ok(row.try_get::<Option<i64>, _>("due")?.map(Timestamp::from_millis))
+}
+
+/// The tenant's earliest job in `queues` whose `run_at` is at or before `until` (leased or
+/// not): what an advance of the tenant's clock runs next.
+pub async fn next_for_tenant(
+    conn: &mut Conn,
+    tenant: TenantId,
+    queues: &[&str],
+    until: Timestamp,
+) -> Result<Option<JobRecord>, StoreError> {
+    let list: Vec<String> = (3..3 + queues.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT * FROM jobs WHERE tenant_id = $1 AND run_at <= $2 AND queue IN ({}) ORDER BY run_at, seq LIMIT 1",
+        list.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(tenant.to_string()).bind(until.millis());
+    for queue in queues {
+        query = query.bind(*queue);
+    }
+    let row = query.fetch_optional(conn).await?;
+    Ok(row.as_ref().map(decode::<JobRecord>).transpose()?)
+}
+
+/// Claims the tenant's job `seq` if it is not leased (on the real clock `real`) and due at
+/// `tenant_now`, leasing it until `real + lease_ms`: a conditional update, so of an advance
+/// and any number of workers exactly one runs it.
+pub async fn claim_one(
+    conn: &mut Conn,
+    tenant: TenantId,
+    seq: i64,
+    tenant_now: Timestamp,
+    real: Timestamp,
+    lease_ms: i64,
+) -> Result<Option<JobRecord>, StoreError> {
+    let row = sqlx::query(
+        "UPDATE jobs SET locked_until = $1, attempts = attempts + 1 \
+         WHERE seq = $2 AND tenant_id = $3 AND run_at <= $4 AND locked_until <= $5 RETURNING *",
+    )
+    .bind(real.plus_millis(lease_ms).millis())
+    .bind(seq)
+    .bind(tenant.to_string())
+    .bind(tenant_now.millis())
+    .bind(real.millis())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.as_ref().map(decode::<JobRecord>).transpose()?)
 }
 
 /// Removes every queued job about `subject` in `queue`.
@@ -134,6 +198,16 @@ pub async fn cancel(conn: &mut Conn, tenant: TenantId, queue: &str, subject: &st
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// Whether job `seq` is queued and leased past the real now `now` (a worker is running it).
+pub async fn is_leased(conn: &mut Conn, seq: i64, now: Timestamp) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE seq = $1 AND locked_until > $2")
+        .bind(seq)
+        .bind(now.millis())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
 /// Jobs queued about `subject` (for tests and diagnostics).

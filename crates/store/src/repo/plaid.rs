@@ -118,18 +118,20 @@ pub async fn open_link_token(
     token_hash: &str,
     session_token_hash: &str,
     now: Timestamp,
-    session_expires_at: Timestamp,
+    session_ttl_ms: i64,
 ) -> Result<Option<PlaidLinkTokenRecord>, StoreError> {
-    let row = sqlx::query(
-        "UPDATE plaid_link_tokens SET session_token_hash = $2, opened_at = $3, session_expires_at = $4 \
-         WHERE token_hash = $1 AND opened_at IS NULL AND expires_at > $3 RETURNING *",
-    )
-    .bind(token_hash)
-    .bind(session_token_hash)
-    .bind(now.millis())
-    .bind(session_expires_at.millis())
-    .fetch_optional(conn)
-    .await?;
+    let sql = format!(
+        "UPDATE plaid_link_tokens SET session_token_hash = $2, opened_at = {t}, session_expires_at = {t} + $4 \
+         WHERE token_hash = $1 AND opened_at IS NULL AND expires_at > {t} RETURNING *",
+        t = crate::repo::tenant_clocks::now_sql("plaid_link_tokens.tenant_id", "$3"),
+    );
+    let row = sqlx::query(&sql)
+        .bind(token_hash)
+        .bind(session_token_hash)
+        .bind(now.millis())
+        .bind(session_ttl_ms)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.as_ref().map(decode::<PlaidLinkTokenRecord>).transpose()?)
 }
 
@@ -148,11 +150,11 @@ pub async fn find_link_session(
     session_token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<PlaidLinkTokenRecord>, StoreError> {
-    let row = sqlx::query("SELECT * FROM plaid_link_tokens WHERE session_token_hash = $1 AND session_expires_at > $2")
-        .bind(session_token_hash)
-        .bind(now.millis())
-        .fetch_optional(conn)
-        .await?;
+    let sql = format!(
+        "SELECT * FROM plaid_link_tokens WHERE session_token_hash = $1 AND session_expires_at > {}",
+        crate::repo::tenant_clocks::now_sql("plaid_link_tokens.tenant_id", "$2")
+    );
+    let row = sqlx::query(&sql).bind(session_token_hash).bind(now.millis()).fetch_optional(conn).await?;
     Ok(row.as_ref().map(decode::<PlaidLinkTokenRecord>).transpose()?)
 }
 

@@ -88,11 +88,11 @@ pub async fn find_live_token(
     token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<ProcessorTokenRecord>, StoreError> {
-    let row = sqlx::query("SELECT * FROM processor_tokens WHERE token_hash = $1 AND expires_at > $2")
-        .bind(token_hash)
-        .bind(now.millis())
-        .fetch_optional(conn)
-        .await?;
+    let sql = format!(
+        "SELECT * FROM processor_tokens WHERE token_hash = $1 AND expires_at > {}",
+        crate::repo::tenant_clocks::now_sql("processor_tokens.tenant_id", "$2")
+    );
+    let row = sqlx::query(&sql).bind(token_hash).bind(now.millis()).fetch_optional(conn).await?;
     Ok(row.as_ref().map(decode::<ProcessorTokenRecord>).transpose()?)
 }
 

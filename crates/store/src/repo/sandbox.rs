@@ -27,6 +27,9 @@ pub enum Role {
     /// A credential (access-token hashes): kept, so the caller's token keeps working; never in
     /// a snapshot.
     Credential,
+    /// What the server observed of the tenant's requests (the journal): kept by reset, so a
+    /// test can still read what led up to it, and never in a snapshot.
+    Observed,
 }
 
 /// One tenant-scoped table.
@@ -81,6 +84,9 @@ pub const TABLES: &[Table] = &[
     data("webhook_retries"),
     data("idempotency_keys"),
     data("jobs"),
+    data("tenant_clocks"),
+    data("fault_rules"),
+    Table { name: "request_journal", role: Role::Observed },
 ];
 
 /// The tables reset deletes and snapshots hold, in insert order.

@@ -41,18 +41,20 @@ pub async fn open_link(
     code_hash: &str,
     page_token_hash: &str,
     now: Timestamp,
-    page_expires_at: Timestamp,
+    page_ttl_ms: i64,
 ) -> Result<Option<VisaLinkRecord>, StoreError> {
-    let row = sqlx::query(
-        "UPDATE visa_links SET page_token_hash = $2, opened_at = $3, page_expires_at = $4 \
-         WHERE authorization_code_hash = $1 AND opened_at IS NULL AND url_expires_at > $3 RETURNING *",
-    )
-    .bind(code_hash)
-    .bind(page_token_hash)
-    .bind(now.millis())
-    .bind(page_expires_at.millis())
-    .fetch_optional(conn)
-    .await?;
+    let sql = format!(
+        "UPDATE visa_links SET page_token_hash = $2, opened_at = {t}, page_expires_at = {t} + $4 \
+         WHERE authorization_code_hash = $1 AND opened_at IS NULL AND url_expires_at > {t} RETURNING *",
+        t = crate::repo::tenant_clocks::now_sql("visa_links.tenant_id", "$3"),
+    );
+    let row = sqlx::query(&sql)
+        .bind(code_hash)
+        .bind(page_token_hash)
+        .bind(now.millis())
+        .bind(page_ttl_ms)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.as_ref().map(decode::<VisaLinkRecord>).transpose()?)
 }
 
@@ -62,11 +64,11 @@ pub async fn find_page(
     page_token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<VisaLinkRecord>, StoreError> {
-    let row = sqlx::query("SELECT * FROM visa_links WHERE page_token_hash = $1 AND page_expires_at > $2")
-        .bind(page_token_hash)
-        .bind(now.millis())
-        .fetch_optional(conn)
-        .await?;
+    let sql = format!(
+        "SELECT * FROM visa_links WHERE page_token_hash = $1 AND page_expires_at > {}",
+        crate::repo::tenant_clocks::now_sql("visa_links.tenant_id", "$2")
+    );
+    let row = sqlx::query(&sql).bind(page_token_hash).bind(now.millis()).fetch_optional(conn).await?;
     Ok(row.as_ref().map(decode::<VisaLinkRecord>).transpose()?)
 }
 
@@ -83,18 +85,20 @@ pub async fn advance(
     login: Option<&str>,
     now: Timestamp,
 ) -> Result<Option<VisaLinkRecord>, StoreError> {
-    let row = sqlx::query(
+    let sql = format!(
         "UPDATE visa_links SET stage = $3, bank = COALESCE($4, bank), login = COALESCE($5, login) \
-         WHERE page_token_hash = $1 AND stage = $2 AND page_expires_at > $6 RETURNING *",
-    )
-    .bind(page_token_hash)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(bank)
-    .bind(login)
-    .bind(now.millis())
-    .fetch_optional(conn)
-    .await?;
+         WHERE page_token_hash = $1 AND stage = $2 AND page_expires_at > {} RETURNING *",
+        crate::repo::tenant_clocks::now_sql("visa_links.tenant_id", "$6")
+    );
+    let row = sqlx::query(&sql)
+        .bind(page_token_hash)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(bank)
+        .bind(login)
+        .bind(now.millis())
+        .fetch_optional(conn)
+        .await?;
     Ok(row.as_ref().map(decode::<VisaLinkRecord>).transpose()?)
 }
 

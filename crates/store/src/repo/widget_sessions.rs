@@ -28,37 +28,42 @@ pub async fn insert(conn: &mut Conn, s: &WidgetSessionRecord) -> Result<(), Stor
 }
 
 /// Opens the widget URL whose token hashes to `url_token_hash`: only an unopened, unexpired URL
-/// opens, and only once, however many requests race for it. Returns the opened session.
+/// opens, and only once, however many requests race for it; the session lasts `session_ttl_ms`.
+/// `now` is the real now: expiry and the opening time are on the tenant's clock. Returns the
+/// opened session.
 pub async fn open(
     conn: &mut Conn,
     url_token_hash: &str,
     session_token_hash: &str,
     now: Timestamp,
-    session_expires_at: Timestamp,
+    session_ttl_ms: i64,
 ) -> Result<Option<WidgetSessionRecord>, StoreError> {
-    let row = sqlx::query(
-        "UPDATE widget_sessions SET session_token_hash = $2, opened_at = $3, session_expires_at = $4 \
-         WHERE url_token_hash = $1 AND opened_at IS NULL AND url_expires_at > $3 RETURNING *",
-    )
-    .bind(url_token_hash)
-    .bind(session_token_hash)
-    .bind(now.millis())
-    .bind(session_expires_at.millis())
-    .fetch_optional(conn)
-    .await?;
+    let sql = format!(
+        "UPDATE widget_sessions SET session_token_hash = $2, opened_at = {t}, session_expires_at = {t} + $4 \
+         WHERE url_token_hash = $1 AND opened_at IS NULL AND url_expires_at > {t} RETURNING *",
+        t = crate::repo::tenant_clocks::now_sql("widget_sessions.tenant_id", "$3"),
+    );
+    let row = sqlx::query(&sql)
+        .bind(url_token_hash)
+        .bind(session_token_hash)
+        .bind(now.millis())
+        .bind(session_ttl_ms)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.as_ref().map(decode::<WidgetSessionRecord>).transpose()?)
 }
 
-/// The opened session whose token hashes to `session_token_hash`, if it has not expired.
+/// The opened session whose token hashes to `session_token_hash`, if it has not expired on its
+/// tenant's clock (`now` being the real now).
 pub async fn find_live(
     conn: &mut Conn,
     session_token_hash: &str,
     now: Timestamp,
 ) -> Result<Option<WidgetSessionRecord>, StoreError> {
-    let row = sqlx::query("SELECT * FROM widget_sessions WHERE session_token_hash = $1 AND session_expires_at > $2")
-        .bind(session_token_hash)
-        .bind(now.millis())
-        .fetch_optional(conn)
-        .await?;
+    let sql = format!(
+        "SELECT * FROM widget_sessions WHERE session_token_hash = $1 AND session_expires_at > {}",
+        crate::repo::tenant_clocks::now_sql("widget_sessions.tenant_id", "$2")
+    );
+    let row = sqlx::query(&sql).bind(session_token_hash).bind(now.millis()).fetch_optional(conn).await?;
     Ok(row.as_ref().map(decode::<WidgetSessionRecord>).transpose()?)
 }

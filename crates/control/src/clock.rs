@@ -1,9 +1,0 @@
-//! (scaffold) The `clock` control operation; its owner replaces this file.
-
-use axum::Router;
-
-use crate::AppState;
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-}

@@ -1,0 +1,156 @@
+//! Fault injection: a tenant's rules (`/_openiav/faults`), and the decision, per request, of
+//! whether one applies. A rule's count is spent in the same write that decides on it.
+
+pub mod render;
+pub mod rules;
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use openiav_core::ids::TenantId;
+use openiav_core::ops::Listener;
+use openiav_store::repo::faults::{self, FaultRuleRecord};
+use openiav_store::{Store, StoreError};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{AppState, ControlError, ControlTenant};
+pub use rules::FaultEffect;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_openiav/faults", get(list).post(add).delete(clear))
+        .route("/_openiav/faults/{id}", delete(remove))
+}
+
+/// A rule as the control API shows it.
+#[derive(Serialize)]
+struct RuleView {
+    id: String,
+    listener: &'static str,
+    method: String,
+    path: String,
+    effect: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<i64>,
+    probability: f64,
+    seed: i64,
+    /// `null`: unlimited.
+    remaining: Option<i64>,
+    matched: i64,
+    applied: i64,
+    created: String,
+}
+
+impl From<FaultRuleRecord> for RuleView {
+    fn from(r: FaultRuleRecord) -> Self {
+        Self {
+            listener: r.listener.map_or("any", Listener::as_str),
+            method: r.method.unwrap_or_else(|| "any".into()),
+            effect: r.effect.as_str(),
+            status: r.status,
+            latency_ms: r.latency_ms,
+            retry_after: r.retry_after_secs,
+            probability: r.probability_ppm as f64 / rules::CERTAIN_PPM as f64,
+            seed: r.seed,
+            remaining: r.remaining,
+            matched: r.matched,
+            applied: r.applied,
+            created: r.created_at.to_rfc3339_millis(),
+            path: r.path,
+            id: r.id,
+        }
+    }
+}
+
+async fn list(
+    State(control): State<AppState>,
+    ControlTenant(tenant): ControlTenant,
+) -> Result<Json<Value>, ControlError> {
+    let rules = control.store.read(|mut c| async move { faults::list(&mut c, tenant).await }).await?;
+    let rules: Vec<RuleView> = rules.into_iter().map(RuleView::from).collect();
+    Ok(Json(serde_json::json!({ "total": rules.len(), "rules": rules })))
+}
+
+async fn add(
+    State(control): State<AppState>,
+    ControlTenant(tenant): ControlTenant,
+    body: axum::body::Bytes,
+) -> Result<Response, ControlError> {
+    let rule: rules::NewRule =
+        serde_json::from_slice(&body).map_err(|e| ControlError::bad_request(format!("a fault rule: {e}")))?;
+    let id = format!("flt_{}", uuid::Uuid::new_v4().simple());
+    let record = rule.into_record(id, tenant, control.payments.clock.now()).map_err(ControlError::bad_request)?;
+    let stored = record.clone();
+    control.store.write(move |c| Box::pin(async move { faults::insert(c, &stored).await })).await?;
+    Ok((StatusCode::CREATED, Json(RuleView::from(record))).into_response())
+}
+
+async fn remove(
+    State(control): State<AppState>,
+    ControlTenant(tenant): ControlTenant,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ControlError> {
+    let gone = control.store.write(move |c| Box::pin(async move { faults::delete(c, tenant, &id).await })).await?;
+    if gone {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ControlError::not_found("fault rule"))
+    }
+}
+
+async fn clear(
+    State(control): State<AppState>,
+    ControlTenant(tenant): ControlTenant,
+) -> Result<Json<Value>, ControlError> {
+    let removed = control.store.write(move |c| Box::pin(async move { faults::clear(c, tenant).await })).await?;
+    Ok(Json(serde_json::json!({ "removed": removed })))
+}
+
+/// A rule that applied to a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub rule_id: String,
+    pub effect: FaultEffect,
+}
+
+/// Whether a fault applies to this request of `tenant`, spending one of the rule's count if so.
+/// A read first: a tenant with no matching rule costs one indexed query and no write.
+pub async fn decide(
+    store: &Store,
+    tenant: TenantId,
+    listener: Listener,
+    method: &Method,
+    path: &str,
+) -> Result<Option<Applied>, StoreError> {
+    if rules::exempt(path) {
+        return Ok(None);
+    }
+    let live = store.read(|mut c| async move { faults::live(&mut c, tenant).await }).await?;
+    if !live.iter().any(|r| rules::rule_matches(r, listener, method, path)) {
+        return Ok(None);
+    }
+    let (method, path) = (method.clone(), path.to_owned());
+    store
+        .write(move |c| {
+            Box::pin(async move {
+                for rule in faults::lock_live(c, tenant).await? {
+                    if !rules::rule_matches(&rule, listener, &method, &path) {
+                        continue;
+                    }
+                    let fire = rules::draw(rule.seed, rule.matched, rule.probability_ppm);
+                    if faults::record_match(c, tenant, &rule.id, fire).await? {
+                        return Ok(Some(Applied { effect: FaultEffect::of(&rule), rule_id: rule.id }));
+                    }
+                }
+                Ok(None)
+            })
+        })
+        .await
+}

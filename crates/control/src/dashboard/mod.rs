@@ -5,6 +5,7 @@
 pub mod dwolla;
 pub mod events;
 pub mod mx;
+pub mod ops;
 pub mod render;
 pub mod sandbox;
 pub mod session;
@@ -43,6 +44,13 @@ pub fn routes() -> Router<AppState> {
         .route(&r("/dwolla/fire"), post(dwolla::fire))
         .route(&r("/events"), get(events::events))
         .route(&r("/webhooks/{id}/retry"), post(events::retry))
+        .route(&r("/clock"), get(ops::clock_page))
+        .route(&r("/clock/advance"), post(ops::advance))
+        .route(&r("/clock/freeze"), post(ops::freeze))
+        .route(&r("/clock/release"), post(ops::release))
+        .route(&r("/faults"), get(ops::faults_page).post(ops::add_fault))
+        .route(&r("/faults/{id}/remove"), post(ops::remove_fault))
+        .route(&r("/journal"), get(ops::journal_page))
         .layer(axum::middleware::map_response(render::security_headers))
 }
 

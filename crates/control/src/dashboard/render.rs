@@ -55,6 +55,9 @@ const NAV: &[(&str, &str)] = &[
     ("/mx/webhooks", "MX webhooks"),
     ("/dwolla/customers", "Dwolla customers"),
     ("/events", "Events and webhooks"),
+    ("/journal", "Journal"),
+    ("/clock", "Clock"),
+    ("/faults", "Faults"),
 ];
 
 fn document(title: &str, header: &str, body: &str) -> String {

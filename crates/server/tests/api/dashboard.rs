@@ -431,3 +431,88 @@ async fn values_shown_on_pages_are_escaped() {
     assert!(page.text.contains("&quot;&gt;&lt;b&gt;x@y.z"));
     assert!(!page.text.contains("<script>") && !page.text.contains("<b>x@"));
 }
+
+#[tokio::test]
+async fn the_clock_page_advances_freezes_and_releases_the_tenants_clock() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let page = b.get(&format!("{ROOT}/clock")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("<span class=\"status\" id=\"clock-mode\">real</span>"), "{}", page.text);
+    let back = format!("{ROOT}/clock");
+    let r = b.post(&format!("{ROOT}/clock/advance"), &[("duration", "24h"), ("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!((r.status, r.header("location")), (303, back.as_str()));
+    let clock = c.get("/_openiav/clock").await;
+    let offset = clock.body["offset_ms"].as_i64().unwrap();
+    assert!(offset > 23 * 3600 * 1000, "the API's clock moved on a day: {}", clock.text);
+    let page = b.get(&back).await;
+    assert!(page.flash().is_some_and(|f| f.starts_with("Advanced 24h: the clock reads ")), "{:?}", page.flash());
+    let mode = clock.body["mode"].as_str().unwrap();
+    assert!(page.text.contains(&format!("id=\"clock-mode\">{mode}</span>")), "the page shows the API's mode {mode}");
+
+    b.post(&format!("{ROOT}/clock/freeze"), &[("csrf", &csrf)]).await;
+    assert_eq!(c.get("/_openiav/clock").await.body["mode"], "frozen");
+    let bad = b.post(&format!("{ROOT}/clock/advance"), &[("duration", "soon"), ("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(bad.status, 303);
+    assert!(b.get(&back).await.flash().is_some_and(|f| !f.starts_with("Advanced")), "a bad duration says why");
+    b.post(&format!("{ROOT}/clock/release"), &[("csrf", &csrf)]).await;
+    assert_eq!(c.get("/_openiav/clock").await.body["mode"], "real");
+    let forged = b.post(&format!("{ROOT}/clock/advance"), &[("duration", "73h"), ("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(c.get("/_openiav/clock").await.body["mode"], "real", "a refused advance moves nothing");
+}
+
+#[tokio::test]
+async fn fault_rules_added_on_the_page_apply_show_in_the_journal_and_go_when_removed() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let back = format!("{ROOT}/faults");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("back", back.as_str()),
+        ("listener", "mx"),
+        ("method", "GET"),
+        ("path", "/users"),
+        ("effect", "status"),
+        ("status", "503"),
+        ("count", "1"),
+        ("latency_ms", ""),
+        ("probability", ""),
+    ];
+    let r = b.post(&format!("{ROOT}/faults"), &form).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let rules = c.get("/_openiav/faults").await;
+    let id = rules.body["rules"][0]["id"].as_str().expect("a rule").to_owned();
+    assert_eq!(rules.body["rules"][0]["status"], 503);
+    let page = b.get(&back).await;
+    assert!(page.flash().is_some_and(|f| f.contains(&id)), "{:?}", page.flash());
+    assert!(page.text.contains(&id) && page.text.contains("status 503"));
+
+    assert_eq!(c.get("/users").await.status, 503, "the rule applies");
+    assert_eq!(c.get("/users").await.status, 200, "once");
+    let journal = b.get(&format!("{ROOT}/journal")).await;
+    assert_eq!(journal.status, 200);
+    assert!(
+        journal.text.contains(&format!("<code>{id}</code>")),
+        "the faulted request names its rule: {}",
+        journal.text
+    );
+    assert!(journal.text.contains("<span class=\"status\">503</span>"));
+
+    let bad = b
+        .post(
+            &format!("{ROOT}/faults"),
+            &[("csrf", &csrf), ("back", &back), ("path", "/x"), ("effect", "status"), ("status", "many")],
+        )
+        .await;
+    assert_eq!(bad.status, 303);
+    assert!(b.get(&back).await.flash().is_some_and(|f| f.contains("status: &quot;many&quot; is not a whole number")));
+
+    let r = b.post(&format!("{ROOT}/faults/{id}/remove"), &[("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(c.get("/_openiav/faults").await.body["total"], 0, "removed, and the bad rule was never added");
+    let again = b.post(&format!("{ROOT}/faults/{id}/remove"), &[("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(again.status, 404, "a rule that is gone is not found");
+}

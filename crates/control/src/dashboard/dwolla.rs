@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openiav_core::payments::{CustomerStatus, EventTopic};
+use openiav_core::payments::{CustomerStatus, EventTopic, FundingSourceKind};
 use openiav_payments::events::fired::{subject_of, Party, Subject};
 use openiav_payments::funding_sources::rules::ForcedState;
 use openiav_payments::transfers::failure::ReturnCode;
@@ -106,7 +106,11 @@ fn funding_source_row(session: &Session, back: &str, f: &FundingSourceRecord) ->
         escape(f.kind.as_str()),
         status(f.status.as_str()),
         escape(if f.removed { "yes" } else { "no" }),
-        format!("{}{}", force.render(session), fire.render(session)),
+        // A balance has no verification state to force.
+        match f.kind {
+            FundingSourceKind::Bank => format!("{}{}", force.render(session), fire.render(session)),
+            FundingSourceKind::Balance => fire.render(session),
+        },
     ]
 }
 

@@ -13,9 +13,10 @@ use axum::{Json, Router};
 use openiav_aggregation::webhooks::fired::{self as mx_fired, Refusal, Subject};
 use openiav_core::aggregation::MxWebhookType;
 use openiav_core::clock::Timestamp;
+use openiav_core::ids::TenantId;
 use openiav_core::payments::EventTopic;
 use openiav_payments::events::{fired, view};
-use openiav_store::records::EventRecord;
+use openiav_store::records::{EventRecord, MxWebhookRecord};
 use openiav_store::repo::events;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -54,15 +55,26 @@ async fn dwolla(
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ControlError> {
     let b: DwollaFire = body(&bytes)?;
-    let topic = word("topic", &b.topic, EventTopic::ALL, EventTopic::as_str)?;
+    let (event, now) = fire_dwolla(&state, tenant, &b.topic, b.resource_id).await?;
+    Ok((StatusCode::CREATED, Json(record(state.payments.base(), &event, Some(now)))))
+}
+
+/// Fires a Dwolla event of `topic` about the tenant's resource `resource_id`; answers the event
+/// and when it was fired.
+pub async fn fire_dwolla(
+    state: &AppState,
+    tenant: TenantId,
+    topic: &str,
+    resource_id: String,
+) -> Result<(EventRecord, Timestamp), ControlError> {
+    let topic = word("topic", topic, EventTopic::ALL, EventTopic::as_str)?;
     let (now, base) = (state.payments.now(tenant).await?, state.payments.base().to_owned());
-    let id = b.resource_id;
+    let id = resource_id;
     let fired = state
         .store
         .write(move |c| Box::pin(async move { fired::fire(c, &base, tenant, topic, &id, now).await }))
         .await?;
-    let event = fired.map_err(|e| from_dwolla(e, "resource"))?;
-    Ok((StatusCode::CREATED, Json(record(state.payments.base(), &event, Some(now)))))
+    Ok((fired.map_err(|e| from_dwolla(e, "resource"))?, now))
 }
 
 async fn event(
@@ -82,13 +94,14 @@ async fn event(
     Ok(Json(record(state.payments.base(), &e, fired_at)))
 }
 
-#[derive(Deserialize)]
-struct MxFire {
+/// What `POST /_openiav/fire/mx` names: the webhook type and the guid of its subject.
+#[derive(Debug, Default, Deserialize)]
+pub struct MxFire {
     #[serde(rename = "type")]
-    kind: String,
-    member_guid: Option<String>,
-    user_guid: Option<String>,
-    micro_deposit_guid: Option<String>,
+    pub kind: String,
+    pub member_guid: Option<String>,
+    pub user_guid: Option<String>,
+    pub micro_deposit_guid: Option<String>,
 }
 
 async fn mx(
@@ -97,25 +110,7 @@ async fn mx(
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ControlError> {
     let b: MxFire = body(&bytes)?;
-    let kind = word("type", &b.kind, MxWebhookType::ALL, MxWebhookType::as_str)?;
-    let subject = mx_fired::subject_of(kind);
-    let id = match subject {
-        Subject::Member => b.member_guid,
-        Subject::User => b.user_guid,
-        Subject::MicroDeposit => b.micro_deposit_guid,
-    };
-    let id = id.ok_or_else(|| ControlError::bad_request(format!("A {kind} webhook needs `{}`.", subject.field())))?;
-    let what = match subject {
-        Subject::Member => "member",
-        Subject::User => "user",
-        Subject::MicroDeposit => "micro-deposit",
-    };
-    let fired = mx_fired::fire(&state.aggregation, tenant, kind, &id).await.map_err(|e| from_mx(e, what))?;
-    let w = fired.map_err(|Refusal::NoEndpoint(kind)| {
-        ControlError::conflict(format!(
-            "No MX webhook endpoint of this tenant takes {kind}; set one (or an all-types one) first."
-        ))
-    })?;
+    let w = fire_mx(&state, tenant, &b).await?;
     let payload: Value = serde_json::from_str(&w.body).expect("a webhook body is the JSON it was built from");
     Ok((
         StatusCode::CREATED,
@@ -129,4 +124,28 @@ async fn mx(
             "fired_at": w.created_at.to_rfc3339_millis(),
         } })),
     ))
+}
+
+/// Fires an MX webhook of the type named about the resource its type is about (a member, a user
+/// or a micro-deposit, whose guid `b` names).
+pub async fn fire_mx(state: &AppState, tenant: TenantId, b: &MxFire) -> Result<MxWebhookRecord, ControlError> {
+    let kind = word("type", &b.kind, MxWebhookType::ALL, MxWebhookType::as_str)?;
+    let subject = mx_fired::subject_of(kind);
+    let id = match subject {
+        Subject::Member => b.member_guid.clone(),
+        Subject::User => b.user_guid.clone(),
+        Subject::MicroDeposit => b.micro_deposit_guid.clone(),
+    };
+    let id = id.ok_or_else(|| ControlError::bad_request(format!("A {kind} webhook needs `{}`.", subject.field())))?;
+    let what = match subject {
+        Subject::Member => "member",
+        Subject::User => "user",
+        Subject::MicroDeposit => "micro-deposit",
+    };
+    let fired = mx_fired::fire(&state.aggregation, tenant, kind, &id).await.map_err(|e| from_mx(e, what))?;
+    fired.map_err(|Refusal::NoEndpoint(kind)| {
+        ControlError::conflict(format!(
+            "No MX webhook endpoint of this tenant takes {kind}; set one (or an all-types one) first."
+        ))
+    })
 }

@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use openiav_aggregation::forced::{self, ForcedStatus};
 use openiav_aggregation::MxError;
 use openiav_core::aggregation::MicroDepositStatus;
+use openiav_core::ids::TenantId;
 use openiav_core::payments::{CustomerStatus, FundingSourceMicroDepositStatus, TransferStatus};
 use openiav_payments::customers::view::CustomerView;
 use openiav_payments::error::DwollaCode;
@@ -24,7 +25,7 @@ use openiav_payments::transfers::processing::{self, Forced};
 use openiav_payments::transfers::view::Transfer;
 use openiav_payments::transfers::{self, UpdateTransfer};
 use openiav_payments::{customers, DwollaError};
-use openiav_store::records::{MemberRecord, MicroDepositRecord};
+use openiav_store::records::{FundingSourceMicroDepositsRecord, FundingSourceRecord, MemberRecord, MicroDepositRecord};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -117,12 +118,21 @@ async fn member(
     bytes: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let b: MemberBody = body(&bytes)?;
-    let target = word("connection_status", &b.connection_status, ForcedStatus::ALL, ForcedStatus::as_str)?;
-    let forced = openiav_aggregation::members::force_status(&state.aggregation, tenant, &guid, target)
+    Ok(Json(member_view(&force_member(&state, tenant, &guid, &b.connection_status).await?)))
+}
+
+/// Forces the tenant's member `guid` to the `connection_status` named.
+pub async fn force_member(
+    state: &AppState,
+    tenant: TenantId,
+    guid: &str,
+    connection_status: &str,
+) -> Result<MemberRecord, ControlError> {
+    let target = word("connection_status", connection_status, ForcedStatus::ALL, ForcedStatus::as_str)?;
+    let forced = openiav_aggregation::members::force_status(&state.aggregation, tenant, guid, target)
         .await
         .map_err(|e| from_mx(e, "member"))?;
-    let member = forced.map_err(|refused: forced::Refusal| ControlError::conflict(refused.reason()))?;
-    Ok(Json(member_view(&member)))
+    forced.map_err(|refused: forced::Refusal| ControlError::conflict(refused.reason()))
 }
 
 #[derive(Deserialize)]
@@ -139,15 +149,25 @@ async fn customer(
     bytes: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let b: StatusBody = body(&bytes)?;
-    let target = word("status", &b.status, CustomerStatus::ALL, CustomerStatus::as_str)?;
+    let customer = force_customer(&state, tenant, &id, &b.status).await?;
+    Ok(to_value(CustomerView::of(state.payments.base(), &customer)))
+}
+
+/// Forces the tenant's customer `id` to the `status` named.
+pub async fn force_customer(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+    status: &str,
+) -> Result<customers::Customer, ControlError> {
+    let target = word("status", status, CustomerStatus::ALL, CustomerStatus::as_str)?;
     let (id, now, base) =
         (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let forced = state
         .store
         .write(move |c| Box::pin(async move { customers::force_status(c, &base, tenant, &id, target, now).await }))
         .await?;
-    let customer = forced.map_err(|e| from_dwolla(e, "customer"))?;
-    Ok(to_value(CustomerView::of(state.payments.base(), &customer)))
+    forced.map_err(|e| from_dwolla(e, "customer"))
 }
 
 #[derive(Deserialize)]
@@ -162,7 +182,20 @@ async fn funding_source(
     bytes: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let b: StateBody = body(&bytes)?;
-    let target = word("state", &b.state, ForcedState::ALL, ForcedState::as_str)?;
+    let (source, deposits) = force_funding_source(&state, tenant, &id, &b.state).await?;
+    let view = FundingSource::of(state.payments.base(), &source, deposits.as_ref())
+        .map_err(|e| from_dwolla(e, "funding source"))?;
+    Ok(to_value(view))
+}
+
+/// Forces the tenant's funding source `id` to the state named (verified, unverified, removed).
+pub async fn force_funding_source(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+    target: &str,
+) -> Result<(FundingSourceRecord, Option<FundingSourceMicroDepositsRecord>), ControlError> {
+    let target = word("state", target, ForcedState::ALL, ForcedState::as_str)?;
     let (id, now, payments) = (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.clone());
     let forced = state
         .store
@@ -170,10 +203,7 @@ async fn funding_source(
             Box::pin(async move { funding_sources::force_state(c, &payments, tenant, &id, target, now).await })
         })
         .await?;
-    let (source, deposits) = forced.map_err(|e| from_dwolla(e, "funding source"))?;
-    let view = FundingSource::of(state.payments.base(), &source, deposits.as_ref())
-        .map_err(|e| from_dwolla(e, "funding source"))?;
-    Ok(to_value(view))
+    forced.map_err(|e| from_dwolla(e, "funding source"))
 }
 
 /// What a transfer is forced to.
@@ -210,10 +240,26 @@ async fn transfer(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ControlError> {
-    let outcome = transfer_outcome(&body(&bytes)?)?;
-    let (id, now, base) =
+    let b: StatusBody = body(&bytes)?;
+    force_transfer(&state, tenant, &id, &b.status, b.return_code.as_deref()).await?;
+    let found = transfers::find(&state.payments, tenant, &id).await.map_err(|e| from_dwolla(e, "transfer"))?;
+    let view = Transfer::of_found(state.payments.base(), &found).map_err(|e| from_dwolla(e, "transfer"))?;
+    Ok(to_value(view))
+}
+
+/// Forces the tenant's transfer `id` (or one of its legs) to the outcome named: processed,
+/// failed with `return_code`, or cancelled.
+pub async fn force_transfer(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+    status: &str,
+    return_code: Option<&str>,
+) -> Result<(), ControlError> {
+    let b = StatusBody { status: status.to_owned(), return_code: return_code.map(str::to_owned) };
+    let outcome = transfer_outcome(&b)?;
+    let (target, now, base) =
         (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
-    let target = id.clone();
     let done: Result<(), ControlError> = state
         .store
         .write(move |c| {
@@ -235,10 +281,7 @@ async fn transfer(
             })
         })
         .await?;
-    done?;
-    let found = transfers::find(&state.payments, tenant, &id).await.map_err(|e| from_dwolla(e, "transfer"))?;
-    let view = Transfer::of_found(state.payments.base(), &found).map_err(|e| from_dwolla(e, "transfer"))?;
-    Ok(to_value(view))
+    done
 }
 
 async fn micro_deposit(

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod dashboard;
 pub mod error;
 pub mod faults;
 pub mod fire;
@@ -81,5 +82,6 @@ pub fn router(state: AppState) -> Router {
         .merge(clock::routes())
         .merge(faults::routes())
         .merge(journal::routes())
+        .merge(dashboard::routes())
         .with_state(state)
 }

@@ -13,7 +13,7 @@ use openiav_store::records::PaymentTokenRecord;
 use openiav_store::repo::{payment_tokens, tenants};
 use serde::Serialize;
 
-use crate::{AppState, DwollaError};
+use crate::{AppState, DwollaError, Payments};
 
 /// Seconds an access token lives.
 pub const TOKEN_LIFETIME_SECS: i64 = 3600;
@@ -75,6 +75,17 @@ fn client_credentials(headers: &HeaderMap, form: &[(String, String)]) -> Option<
     })
 }
 
+/// The tenant whose application `key` and `secret` are, or `None` when they are not a pair:
+/// the one check of an application's client credentials (`/token` and the dashboard's login).
+pub async fn client_tenant(
+    state: &Payments,
+    key: String,
+    secret: &str,
+) -> Result<Option<openiav_store::records::TenantRecord>, openiav_store::StoreError> {
+    let found = state.store.read(|mut c| async move { tenants::find_by_dwolla_key(&mut c, &key).await }).await?;
+    Ok(found.filter(|t| token_matches(secret, &t.dwolla_secret_hash)))
+}
+
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     match form.iter().find(|(k, _)| k == "grant_type").map(|(_, v)| v.as_str()) {
@@ -87,10 +98,9 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: axum
     let Some((key, secret)) = client_credentials(&headers, &form) else {
         return oauth_error(OauthErrorCode::InvalidClient, "Client credentials are required.");
     };
-    let found = state.store.read(|mut c| async move { tenants::find_by_dwolla_key(&mut c, &key).await }).await;
-    let tenant = match found {
-        Ok(Some(t)) if token_matches(&secret, &t.dwolla_secret_hash) => t,
-        Ok(_) => return oauth_error(OauthErrorCode::InvalidClient, "Invalid client credentials."),
+    let tenant = match client_tenant(&state, key, &secret).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return oauth_error(OauthErrorCode::InvalidClient, "Invalid client credentials."),
         Err(e) => return DwollaError::from(e).into_response(),
     };
     let token = random_url_token();

@@ -310,6 +310,19 @@ pub struct PaymentTokenRecord {
     pub created_at: Timestamp,
 }
 
+/// A sandbox dashboard session: the hash of its cookie's token, its tenant and its CSRF token.
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+pub struct DashboardSessionRecord {
+    pub token_hash: String,
+    #[sqlx(try_from = "Parsed<TenantId>")]
+    pub tenant_id: TenantId,
+    pub csrf_token: String,
+    #[sqlx(try_from = "i64")]
+    pub created_at: Timestamp,
+    #[sqlx(try_from = "i64")]
+    pub expires_at: Timestamp,
+}
+
 /// A Dwolla customer.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct CustomerRecord {

@@ -33,9 +33,9 @@ use openiav_store::records::{
     UserRecord, WebhookRecord, WebhookRetryRecord, WebhookSubscriptionRecord, WidgetSessionRecord,
 };
 use openiav_store::records::{BankTransferRecord, TransferRecord};
+use openiav_store::records::{DashboardSessionRecord, MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::records::{ExchangeSessionStateRecord, VisaCodeRecord, VisaLinkRecord};
 use openiav_store::records::{HoldingRecord, RewardRecord};
-use openiav_store::records::{MxWebhookEndpointRecord, MxWebhookRecord};
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::faults::{self, FaultRuleRecord};
 use openiav_store::repo::journal::{self, JournalFilter, JournalRecord};
@@ -50,7 +50,7 @@ use openiav_store::repo::{
     accounts, customers, events, exchange_sessions, exchanges, funding_sources, idempotency, jobs, members,
     micro_deposits, payment_tokens, plaid, processor_tokens, tenants, users, webhooks, widget_sessions, PageRequest,
 };
-use openiav_store::repo::{exchange_session_states, mx_webhooks, statements, visa};
+use openiav_store::repo::{dashboard_sessions, exchange_session_states, mx_webhooks, statements, visa};
 use openiav_store::repo::{holdings, rewards};
 use openiav_store::sqlite::SqliteDatabase;
 use openiav_store::{testing, Database, Dialect, Store, StoreError, StoreOptions};
@@ -170,6 +170,7 @@ conformance! {
         plaid_access_tokens_find_their_item_and_processor_tokens_redeem_once,
         payment_tokens_live_until_expiry_then_deleted,
         payment_tokens_find_tells_an_expired_token_from_an_unknown_one,
+        dashboard_sessions_live_until_expiry_or_deletion_and_survive_a_reset,
         customers_round_trip_every_field_through_insert_and_save,
         a_stored_word_outside_the_vocabulary_is_an_error_naming_row_and_column,
         customers_email_and_correlation_id_are_unique_per_tenant_only,
@@ -2373,6 +2374,53 @@ async fn payment_tokens_live_until_expiry_then_deleted(db: TestDb) {
     assert_same(&find("tok-c", 2_999).await.expect("tok-c lives on"), &records[2]);
     let gone = store.write(|c| Box::pin(async move { payment_tokens::delete_expired(c, at(2_000)).await })).await;
     assert_eq!(gone.unwrap(), 0);
+}
+
+async fn dashboard_sessions_live_until_expiry_or_deletion_and_survive_a_reset(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let other = new_tenant(&store).await;
+    let session = |hash: &str, tenant: TenantId, expires: i64| DashboardSessionRecord {
+        token_hash: hash.to_owned(),
+        tenant_id: tenant,
+        csrf_token: format!("csrf-of-{hash}"),
+        created_at: at(0),
+        expires_at: at(expires),
+    };
+    let records = [session("ses-a", tenant, 1_000), session("ses-b", other, 2_000), session("ses-c", tenant, 3_000)];
+    for s in records.clone() {
+        store.write(move |c| Box::pin(async move { dashboard_sessions::insert(c, &s).await })).await.unwrap();
+    }
+    let dup = session("ses-a", other, 9_000);
+    let r = store.write(move |c| Box::pin(async move { dashboard_sessions::insert(c, &dup).await })).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "duplicate session hash: {r:?}");
+
+    let find = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .read(move |mut c| async move { dashboard_sessions::find_live(&mut c, hash, at(now)).await })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(find("ses-a", 999).await.expect("a live session"), records[0]);
+    assert_eq!(find("ses-b", 0).await.expect("a live session of another tenant"), records[1]);
+    assert!(find("ses-a", 1_000).await.is_none(), "a session is dead at its expiry");
+    assert!(find("ses-zzz", 0).await.is_none());
+
+    store.write(move |c| Box::pin(async move { sandbox::reset(c, tenant).await })).await.unwrap();
+    assert_eq!(find("ses-c", 0).await.expect("a reset keeps the tenant's sessions"), records[2]);
+
+    let gone = store.write(|c| Box::pin(async move { dashboard_sessions::delete(c, "ses-c").await })).await;
+    assert!(gone.unwrap(), "logging out deletes the session");
+    assert!(find("ses-c", 0).await.is_none());
+    let gone = store.write(|c| Box::pin(async move { dashboard_sessions::delete(c, "ses-c").await })).await;
+    assert!(!gone.unwrap(), "a second logout finds nothing");
+
+    let gone = store.write(|c| Box::pin(async move { dashboard_sessions::delete_expired(c, at(2_000)).await })).await;
+    assert_eq!(gone.unwrap(), 2, "ses-a and ses-b expired by 2000");
+    assert!(find("ses-b", 0).await.is_none(), "deleted, whatever the time asked about");
 }
 
 async fn payment_tokens_find_tells_an_expired_token_from_an_unknown_one(db: TestDb) {

@@ -86,14 +86,24 @@ async fn show(
     State(control): State<AppState>,
     ControlTenant(tenant): ControlTenant,
 ) -> Result<Json<ClockView>, ControlError> {
-    let setting = current(&control, tenant).await?;
-    Ok(Json(ClockView::of(setting, control.real_now())))
+    Ok(Json(show_tenant(&control, tenant).await?))
+}
+
+/// The tenant's clock as it stands.
+pub async fn show_tenant(control: &Control, tenant: TenantId) -> Result<ClockView, ControlError> {
+    let setting = current(control, tenant).await?;
+    Ok(ClockView::of(setting, control.real_now()))
 }
 
 async fn freeze(
     State(control): State<AppState>,
     ControlTenant(tenant): ControlTenant,
 ) -> Result<Json<ClockView>, ControlError> {
+    Ok(Json(freeze_tenant(&control, tenant).await?))
+}
+
+/// Freezes the tenant's clock where it stands.
+pub async fn freeze_tenant(control: &Control, tenant: TenantId) -> Result<ClockView, ControlError> {
     let real = control.real_now();
     let frozen = control
         .store
@@ -106,7 +116,7 @@ async fn freeze(
             })
         })
         .await?;
-    Ok(Json(ClockView::of(Some(frozen), real)))
+    Ok(ClockView::of(Some(frozen), real))
 }
 
 async fn advance_by(
@@ -115,10 +125,15 @@ async fn advance_by(
     bytes: Bytes,
 ) -> Result<Json<ClockView>, ControlError> {
     let request: AdvanceBody = body(&bytes, r#"{"duration":"73h"}"#)?;
-    let ms = rules::duration(&request.duration).map_err(|r| ControlError::bad_request(r.message()))?;
-    let advanced = advance::advance(&control, tenant, Target::By(ms)).await?;
-    let setting = current(&control, tenant).await?;
-    Ok(Json(ClockView::after(advanced, setting, control.real_now())))
+    Ok(Json(advance_tenant(&control, tenant, &request.duration).await?))
+}
+
+/// Advances the tenant's clock by `duration` (`73h`, `90m`, …), running what falls due.
+pub async fn advance_tenant(control: &Control, tenant: TenantId, duration: &str) -> Result<ClockView, ControlError> {
+    let ms = rules::duration(duration).map_err(|r| ControlError::bad_request(r.message()))?;
+    let advanced = advance::advance(control, tenant, Target::By(ms)).await?;
+    let setting = current(control, tenant).await?;
+    Ok(ClockView::after(advanced, setting, control.real_now()))
 }
 
 async fn set(
@@ -140,7 +155,12 @@ async fn release(
     State(control): State<AppState>,
     ControlTenant(tenant): ControlTenant,
 ) -> Result<Json<ClockView>, ControlError> {
+    Ok(Json(release_tenant(&control, tenant).await?))
+}
+
+/// Releases the tenant's clock: it reads the real time again.
+pub async fn release_tenant(control: &Control, tenant: TenantId) -> Result<ClockView, ControlError> {
     control.store.write(move |c| Box::pin(async move { tenant_clocks::delete(c, tenant).await })).await?;
     debug_assert_eq!(ClockSetting::mode(None), ClockMode::Real);
-    Ok(Json(ClockView::of(None, control.real_now())))
+    Ok(ClockView::of(None, control.real_now()))
 }

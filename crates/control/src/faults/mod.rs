@@ -16,7 +16,7 @@ use openiav_store::{Store, StoreError};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{AppState, ControlError, ControlTenant};
+use crate::{AppState, Control, ControlError, ControlTenant};
 pub use rules::FaultEffect;
 
 pub fn routes() -> Router<AppState> {
@@ -27,25 +27,25 @@ pub fn routes() -> Router<AppState> {
 
 /// A rule as the control API shows it.
 #[derive(Serialize)]
-struct RuleView {
-    id: String,
-    listener: &'static str,
-    method: String,
-    path: String,
-    effect: &'static str,
+pub struct RuleView {
+    pub id: String,
+    pub listener: &'static str,
+    pub method: String,
+    pub path: String,
+    pub effect: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<i64>,
+    pub status: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    latency_ms: Option<i64>,
+    pub latency_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after: Option<i64>,
-    probability: f64,
-    seed: i64,
+    pub retry_after: Option<i64>,
+    pub probability: f64,
+    pub seed: i64,
     /// `null`: unlimited.
-    remaining: Option<i64>,
-    matched: i64,
-    applied: i64,
-    created: String,
+    pub remaining: Option<i64>,
+    pub matched: i64,
+    pub applied: i64,
+    pub created: String,
 }
 
 impl From<FaultRuleRecord> for RuleView {
@@ -73,9 +73,14 @@ async fn list(
     State(control): State<AppState>,
     ControlTenant(tenant): ControlTenant,
 ) -> Result<Json<Value>, ControlError> {
-    let rules = control.store.read(|mut c| async move { faults::list(&mut c, tenant).await }).await?;
-    let rules: Vec<RuleView> = rules.into_iter().map(RuleView::from).collect();
+    let rules = list_rules(&control, tenant).await?;
     Ok(Json(serde_json::json!({ "total": rules.len(), "rules": rules })))
+}
+
+/// The tenant's fault rules.
+pub async fn list_rules(control: &Control, tenant: TenantId) -> Result<Vec<RuleView>, ControlError> {
+    let rules = control.store.read(|mut c| async move { faults::list(&mut c, tenant).await }).await?;
+    Ok(rules.into_iter().map(RuleView::from).collect())
 }
 
 async fn add(
@@ -85,11 +90,16 @@ async fn add(
 ) -> Result<Response, ControlError> {
     let rule: rules::NewRule =
         serde_json::from_slice(&body).map_err(|e| ControlError::bad_request(format!("a fault rule: {e}")))?;
+    Ok((StatusCode::CREATED, Json(add_rule(&control, tenant, rule).await?)).into_response())
+}
+
+/// Adds a fault rule to the tenant's.
+pub async fn add_rule(control: &Control, tenant: TenantId, rule: rules::NewRule) -> Result<RuleView, ControlError> {
     let id = format!("flt_{}", uuid::Uuid::new_v4().simple());
     let record = rule.into_record(id, tenant, control.payments.clock.now()).map_err(ControlError::bad_request)?;
     let stored = record.clone();
     control.store.write(move |c| Box::pin(async move { faults::insert(c, &stored).await })).await?;
-    Ok((StatusCode::CREATED, Json(RuleView::from(record))).into_response())
+    Ok(RuleView::from(record))
 }
 
 async fn remove(
@@ -97,9 +107,15 @@ async fn remove(
     ControlTenant(tenant): ControlTenant,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ControlError> {
+    remove_rule(&control, tenant, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the tenant's fault rule `id` (another tenant's or an unknown id is a 404).
+pub async fn remove_rule(control: &Control, tenant: TenantId, id: String) -> Result<(), ControlError> {
     let gone = control.store.write(move |c| Box::pin(async move { faults::delete(c, tenant, &id).await })).await?;
     if gone {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ControlError::not_found("fault rule"))
     }

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 pub use recorder::{Recorder, DEFAULT_KEEP};
 
-use crate::{AppState, ControlError, ControlTenant};
+use openiav_core::ids::TenantId;
+
+use crate::{AppState, Control, ControlError, ControlTenant};
 
 /// How many entries a read returns when no `limit` is given.
 const DEFAULT_LIMIT: i64 = 100;
@@ -31,17 +33,17 @@ struct ReadQuery {
 
 /// One entry as the control API shows it.
 #[derive(Serialize)]
-struct EntryView {
-    at: String,
-    listener: &'static str,
-    method: String,
-    route: String,
-    status: i64,
-    latency_ms: i64,
-    request_id: String,
-    resource_ids: Vec<String>,
+pub struct EntryView {
+    pub at: String,
+    pub listener: &'static str,
+    pub method: String,
+    pub route: String,
+    pub status: i64,
+    pub latency_ms: i64,
+    pub request_id: String,
+    pub resource_ids: Vec<String>,
     /// The id of the fault rule that applied, if one did.
-    fault: Option<String>,
+    pub fault: Option<String>,
 }
 
 impl From<JournalRecord> for EntryView {
@@ -72,12 +74,22 @@ async fn read(
     if !(1..=keep).contains(&limit) {
         return Err(ControlError::bad_request(format!("limit: 1 to {keep}")));
     }
-    // What this process answered before this call is in the journal once the writer catches up.
-    if let Some(Extension(recorder)) = &recorder {
+    let filter = JournalFilter { limit, status: q.status, route: q.route };
+    let entries = entries(&control, tenant, recorder.as_ref().map(|r| &r.0), filter).await?;
+    Ok(Json(serde_json::json!({ "total": entries.len(), "entries": entries })))
+}
+
+/// The tenant's most recent journal entries the filter keeps, newest first; what this process
+/// answered before the call is flushed to the journal first.
+pub async fn entries(
+    control: &Control,
+    tenant: TenantId,
+    recorder: Option<&Recorder>,
+    filter: JournalFilter,
+) -> Result<Vec<EntryView>, ControlError> {
+    if let Some(recorder) = recorder {
         recorder.flush().await;
     }
-    let filter = JournalFilter { limit, status: q.status, route: q.route };
     let entries = control.store.read(|mut c| async move { journal::list(&mut c, tenant, &filter).await }).await?;
-    let entries: Vec<EntryView> = entries.into_iter().map(EntryView::from).collect();
-    Ok(Json(serde_json::json!({ "total": entries.len(), "entries": entries })))
+    Ok(entries.into_iter().map(EntryView::from).collect())
 }

@@ -10,6 +10,7 @@ mod control_fixtures;
 mod control_force;
 mod control_journal;
 mod control_state;
+mod dashboard;
 mod institutions;
 mod investments;
 mod isolation_and_secrets;

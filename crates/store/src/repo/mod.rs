@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod customers;
+pub mod dashboard_sessions;
 pub mod events;
 pub mod exchange_session_states;
 pub mod exchange_sessions;

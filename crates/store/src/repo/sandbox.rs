@@ -47,6 +47,7 @@ const fn data(name: &'static str) -> Table {
 /// them: restore inserts in this order, reset deletes in the reverse one.
 pub const TABLES: &[Table] = &[
     Table { name: "payment_tokens", role: Role::Credential },
+    Table { name: "dashboard_sessions", role: Role::Credential },
     Table { name: "tenant_payment_settings", role: Role::Setting },
     Table { name: "mx_webhook_endpoints", role: Role::Setting },
     Table { name: "sandbox_fixtures", role: Role::Setting },

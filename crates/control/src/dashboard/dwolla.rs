@@ -1,0 +1,239 @@
+//! The Dwolla pages: the tenant's customers, and a customer's exchanges, funding sources and
+//! transfers, with the force forms (customer status, a bank's verified/unverified/removed state,
+//! a transfer's outcome with its return code) and a fire-event form on each resource (the same
+//! operations as `POST /_openiav/force/…` and `POST /_openiav/fire/dwolla`).
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use openiav_core::payments::{CustomerStatus, EventTopic, FundingSourceKind};
+use openiav_payments::events::fired::{subject_of, Party, Subject};
+use openiav_payments::funding_sources::rules::ForcedState;
+use openiav_payments::transfers::failure::ReturnCode;
+use openiav_store::records::{CustomerRecord, ExchangeRecord, FundingSourceRecord, TransferRecord};
+use openiav_store::repo::customers::CustomerFilter;
+use openiav_store::repo::transfers::TransferFilter;
+use openiav_store::repo::{customers, exchanges, funding_sources, transfers};
+
+use super::render::{self, cell, code, escape, Action};
+use super::session::{after, failure, Posted, Session};
+use super::{last_page_offset, MAX_ROWS, ROOT};
+use crate::{fire, force, AppState};
+
+fn topics(subject: Subject) -> Vec<&'static str> {
+    EventTopic::ALL.iter().filter(|t| subject_of(**t) == subject).map(|t| t.as_str()).collect()
+}
+
+fn fire_form<'a>(back: &'a str, what: &str, id: &str, subject: Subject) -> Action<'a> {
+    Action {
+        path: "/dwolla/fire".into(),
+        back,
+        selects: vec![("topic", format!("Event topic to fire about {what} {id}"), topics(subject))],
+        extra: vec![("resource_id", id.to_owned())],
+        button: "Fire event",
+    }
+}
+
+fn status(text: &str) -> String {
+    format!("<span class=\"status\">{}</span>", escape(text))
+}
+
+fn customer_row(c: &CustomerRecord) -> Vec<String> {
+    let name = match &c.business_name {
+        Some(b) if !b.is_empty() => b.clone(),
+        _ => format!("{} {}", c.first_name, c.last_name),
+    };
+    vec![
+        render::link(&format!("/dwolla/customers/{}", c.id), &c.id),
+        escape(&name),
+        escape(&c.email),
+        escape(c.kind.as_str()),
+        status(c.status.as_str()),
+        escape(&c.created_at.to_rfc3339_seconds()),
+    ]
+}
+
+/// `GET /_openiav/dashboard/dwolla/customers`.
+pub async fn customers(State(state): State<AppState>, session: Session) -> Response {
+    let tenant = session.tenant;
+    let found = state
+        .store
+        .read(|mut c| async move {
+            let f = CustomerFilter::default();
+            let total = customers::list(&mut c, tenant, &f, 1, 0).await?.total;
+            let page = customers::list(&mut c, tenant, &f, MAX_ROWS, last_page_offset(total)).await?;
+            Ok((page.items, total))
+        })
+        .await;
+    let (mut rows, total) = match found {
+        Ok(found) => found,
+        Err(e) => return failure(e.into()),
+    };
+    rows.reverse();
+    let rows: Vec<Vec<String>> = rows.iter().map(customer_row).collect();
+    let body = format!(
+        "<p>{total} customers (the newest {MAX_ROWS} shown, newest first).</p>{}",
+        render::table("Customers", &["Id", "Name", "Email", "Type", "Status", "Created"], &rows)
+    );
+    render::page(&session, "/dwolla/customers", "Dwolla customers", &body)
+}
+
+fn exchange_row(session: &Session, back: &str, e: &ExchangeRecord) -> Vec<String> {
+    vec![
+        code(&e.id),
+        escape(&e.partner),
+        status(e.status.as_str()),
+        escape(&e.created_at.to_rfc3339_seconds()),
+        fire_form(back, "exchange", &e.id, Subject::Exchange).render(session),
+    ]
+}
+
+fn funding_source_row(session: &Session, back: &str, f: &FundingSourceRecord) -> Vec<String> {
+    let force = Action {
+        path: format!("/dwolla/funding-sources/{}/force", f.id),
+        back,
+        selects: vec![(
+            "state",
+            format!("State to force funding source {} into", f.id),
+            ForcedState::ALL.iter().map(|s| s.as_str()).collect(),
+        )],
+        extra: vec![],
+        button: "Force state",
+    };
+    let fire = fire_form(back, "funding source", &f.id, Subject::FundingSource(Party::Customer));
+    vec![
+        code(&f.id),
+        escape(&f.name),
+        escape(f.kind.as_str()),
+        status(f.status.as_str()),
+        escape(if f.removed { "yes" } else { "no" }),
+        // A balance has no verification state to force.
+        match f.kind {
+            FundingSourceKind::Bank => format!("{}{}", force.render(session), fire.render(session)),
+            FundingSourceKind::Balance => fire.render(session),
+        },
+    ]
+}
+
+fn transfer_row(session: &Session, back: &str, t: &TransferRecord) -> Vec<String> {
+    let mut codes = vec![""];
+    codes.extend(ReturnCode::ALL.iter().map(|c| c.as_str()));
+    let force = Action {
+        path: format!("/dwolla/transfers/{}/force", t.id),
+        back,
+        selects: vec![
+            ("status", format!("Outcome to force transfer {} to", t.id), vec!["processed", "failed", "cancelled"]),
+            ("return_code", format!("Return code of transfer {} if it fails", t.id), codes),
+        ],
+        extra: vec![],
+        button: "Force outcome",
+    };
+    let fire = fire_form(back, "transfer", &t.id, Subject::Transfer(Party::Customer));
+    vec![
+        code(&t.id),
+        escape(&t.amount.to_string()),
+        status(t.status.as_str()),
+        cell(t.failure_code.as_deref()),
+        code(&t.source_id),
+        code(&t.destination_id),
+        escape(&t.created_at.to_rfc3339_seconds()),
+        format!("{}{}", force.render(session), fire.render(session)),
+    ]
+}
+
+/// `GET /_openiav/dashboard/dwolla/customers/{id}`.
+pub async fn customer(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+    let tenant = session.tenant;
+    let id = id.to_ascii_lowercase();
+    let found = state
+        .store
+        .read(|mut c| async move {
+            let Some(customer) = customers::find(&mut c, tenant, &id).await? else { return Ok(None) };
+            let mut exs = exchanges::list_for_customer(&mut c, tenant, &customer.id).await?;
+            let mut sources = funding_sources::list_for_customer(&mut c, tenant, &customer.id, None).await?;
+            let filter = TransferFilter { customer_id: Some(customer.id.clone()), ..TransferFilter::default() };
+            let ts = transfers::list(&mut c, tenant, &filter, MAX_ROWS, 0).await?.items;
+            exs.reverse();
+            sources.reverse();
+            Ok(Some((customer, exs, sources, ts)))
+        })
+        .await;
+    let (customer, exs, sources, ts) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return failure(crate::ControlError::not_found("customer")),
+        Err(e) => return failure(e.into()),
+    };
+    let back = format!("{ROOT}/dwolla/customers/{}", customer.id);
+    let force = Action {
+        path: format!("/dwolla/customers/{}/force", customer.id),
+        back: &back,
+        selects: vec![(
+            "status",
+            "Status to force this customer into".into(),
+            CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        )],
+        extra: vec![],
+        button: "Force status",
+    };
+    let fire = fire_form(&back, "customer", &customer.id, Subject::Customer);
+    let ex_rows: Vec<Vec<String>> = exs.iter().map(|e| exchange_row(&session, &back, e)).collect();
+    let fs_rows: Vec<Vec<String>> = sources.iter().map(|f| funding_source_row(&session, &back, f)).collect();
+    let t_rows: Vec<Vec<String>> = ts.iter().map(|t| transfer_row(&session, &back, t)).collect();
+    let body = format!(
+        "<dl class=\"facts\"><dt>Id</dt><dd><code>{id}</code></dd><dt>Email</dt><dd>{email}</dd>\
+         <dt>Type</dt><dd>{kind}</dd><dt>Status</dt><dd>{status}</dd></dl>\
+         <div class=\"actions-inline\">{force}{fire}</div>{exchanges}{sources}{transfers}",
+        id = escape(&customer.id),
+        email = escape(&customer.email),
+        kind = escape(customer.kind.as_str()),
+        status = status(customer.status.as_str()),
+        force = force.render(&session),
+        fire = fire.render(&session),
+        exchanges = render::table("Exchanges", &["Id", "Partner", "Status", "Created", "Actions"], &ex_rows),
+        sources = render::table("Funding sources", &["Id", "Name", "Kind", "Status", "Removed", "Actions"], &fs_rows),
+        transfers = render::table(
+            "Transfers",
+            &["Id", "Amount", "Status", "Return code", "Source", "Destination", "Created", "Actions"],
+            &t_rows
+        ),
+    );
+    render::page(&session, "/dwolla/customers", &format!("Dwolla customer {}", customer.id), &body)
+}
+
+/// `POST /_openiav/dashboard/dwolla/customers/{id}/force`.
+pub async fn force_customer(State(state): State<AppState>, Path(id): Path<String>, posted: Posted) -> Response {
+    let target = posted.get("status").unwrap_or_default().to_owned();
+    let outcome = force::force_customer(&state, posted.session.tenant, &id, &target)
+        .await
+        .map(|c| format!("Customer {} is now {}.", c.record.id, c.record.status.as_str()));
+    after(&posted.back(), outcome)
+}
+
+/// `POST /_openiav/dashboard/dwolla/funding-sources/{id}/force`.
+pub async fn force_funding_source(State(state): State<AppState>, Path(id): Path<String>, posted: Posted) -> Response {
+    let target = posted.get("state").unwrap_or_default().to_owned();
+    let outcome = force::force_funding_source(&state, posted.session.tenant, &id, &target).await.map(|(f, _)| {
+        let removed = if f.removed { " (removed)" } else { "" };
+        format!("Funding source {} is now {}{removed}.", f.id, f.status.as_str())
+    });
+    after(&posted.back(), outcome)
+}
+
+/// `POST /_openiav/dashboard/dwolla/transfers/{id}/force`.
+pub async fn force_transfer(State(state): State<AppState>, Path(id): Path<String>, posted: Posted) -> Response {
+    let target = posted.get("status").unwrap_or_default().to_owned();
+    let code = posted.get("return_code").filter(|c| !c.is_empty());
+    let outcome = force::force_transfer(&state, posted.session.tenant, &id, &target, code)
+        .await
+        .map(|()| format!("Transfer {id} forced to {target}."));
+    after(&posted.back(), outcome)
+}
+
+/// `POST /_openiav/dashboard/dwolla/fire`.
+pub async fn fire(State(state): State<AppState>, posted: Posted) -> Response {
+    let topic = posted.get("topic").unwrap_or_default().to_owned();
+    let resource = posted.get("resource_id").unwrap_or_default().to_owned();
+    let outcome = fire::fire_dwolla(&state, posted.session.tenant, &topic, resource)
+        .await
+        .map(|(e, _)| format!("Fired {} event {}.", e.topic.as_str(), e.id));
+    after(&posted.back(), outcome)
+}

@@ -1,0 +1,518 @@
+//! The sandbox dashboard through the real server: logging in with either vendor's credentials,
+//! the session cookie and security headers exactly as sent, redirects without a session, CSRF
+//! refusals that change nothing, tenant isolation, logout, the session held only as a hash, and
+//! a Reset from the dashboard keeping the session.
+
+use openiav_core::crypto::hash_token;
+use openiav_store::repo::dashboard_sessions;
+use reqwest::header::HeaderMap;
+use reqwest::redirect::Policy;
+use serde_json::{json, Value};
+
+use crate::helpers::{captured_logs, Client, TestApp};
+
+const ROOT: &str = "/_openiav/dashboard";
+const CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A form's fields.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
+/// An answer of the dashboard: status, headers and text.
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    fn set_cookies(&self) -> Vec<String> {
+        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    }
+
+    /// The CSRF token the page's forms carry.
+    fn csrf(&self) -> String {
+        let at = self.text.find("name=\"csrf\" value=\"").expect("a form with a CSRF field") + 19;
+        self.text[at..].split('"').next().unwrap().to_owned()
+    }
+
+    /// The flash message the page shows, if any.
+    fn flash(&self) -> Option<String> {
+        let at = self.text.find("class=\"flash")?;
+        let start = self.text[at..].find('>')? + at + 1;
+        let end = self.text[start..].find("</p>")? + start;
+        Some(self.text[start..end].to_owned())
+    }
+}
+
+/// A browser-like client of one listener, holding at most one session cookie (sent by hand, so
+/// the test sees the cookie exactly as the server wrote it).
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    cookie: Option<String>,
+    flash: Option<String>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
+            cookie: None,
+            flash: None,
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let mut cookies = Vec::new();
+        if let Some(c) = &self.cookie {
+            cookies.push(format!("openiav_dashboard={c}"));
+        }
+        if let Some(f) = &self.flash {
+            cookies.push(format!("openiav_dashboard_flash={f}"));
+        }
+        let req = if cookies.is_empty() { req } else { req.header("cookie", cookies.join("; ")) };
+        let r = req.send().await.unwrap();
+        let page = Page { status: r.status().as_u16(), headers: r.headers().clone(), text: r.text().await.unwrap() };
+        for c in page.set_cookies() {
+            let value = c.split(';').next().unwrap();
+            if let Some(v) = value.strip_prefix("openiav_dashboard_flash=") {
+                self.flash = (!v.is_empty()).then(|| v.to_owned());
+            } else if let Some(v) = value.strip_prefix("openiav_dashboard=") {
+                self.cookie = (!v.is_empty()).then(|| v.to_owned());
+            }
+        }
+        page
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.http.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
+    /// Logs in with MX credentials; answers the login's response.
+    async fn login_mx(&mut self, client_id: &str, api_key: &str) -> Page {
+        self.post(&format!("{ROOT}/login"), &[("via", "mx"), ("client_id", client_id), ("api_key", api_key)]).await
+    }
+
+    /// Logs in as the sandbox tenant and answers the CSRF token of its session.
+    async fn logged_in(app: &TestApp) -> (Self, String) {
+        let mut b = Self::new(&app.base);
+        let r = b.login_mx(&app.sandbox.mx.client_id, &app.sandbox.mx.api_key).await;
+        assert_eq!(r.status, 303, "{}", r.text);
+        let csrf = b.get(ROOT).await.csrf();
+        (b, csrf)
+    }
+}
+
+fn assert_security_headers(p: &Page, what: &str) {
+    assert_eq!(p.header("content-security-policy"), CSP, "{what}");
+    assert_eq!(p.header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(p.header("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(p.header("cache-control"), "no-store", "{what}");
+}
+
+async fn member_of(c: &Client) -> (String, String) {
+    let user = c.create_user().await;
+    let member = c.member_guid(&user, "mxuser", "password", false).await;
+    assert_eq!(c.settle(&user, &member).await["connection_status"], "CONNECTED");
+    (user, member)
+}
+
+#[tokio::test]
+async fn mx_credentials_open_a_session_whose_cookie_is_http_only_and_same_site_strict() {
+    let app = TestApp::spawn().await;
+    let mut b = Browser::new(&app.base);
+    let form = b.get(&format!("{ROOT}/login")).await;
+    assert_eq!(form.status, 200);
+    assert!(form.text.contains("name=\"client_id\"") && form.text.contains("name=\"secret\""), "{}", form.text);
+
+    let r = b.login_mx(&app.sandbox.mx.client_id, &app.sandbox.mx.api_key).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.header("location"), ROOT);
+    let cookies = r.set_cookies();
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let token = b.cookie.clone().expect("a session cookie");
+    assert_eq!(
+        cookies[0],
+        format!("openiav_dashboard={token}; HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=43200")
+    );
+    assert_eq!(token.len(), 43, "32 random bytes, base64url: {token}");
+    assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+
+    let overview = b.get(ROOT).await;
+    assert_eq!(overview.status, 200, "{}", overview.text);
+    assert!(overview.text.contains(&app.sandbox.id), "the overview names the tenant");
+
+    let logs = captured_logs();
+    for secret in [token.as_str(), app.sandbox.mx.api_key.as_str(), overview.csrf().as_str()] {
+        assert!(!logs.contains(secret), "a credential or token reached the logs");
+    }
+}
+
+#[tokio::test]
+async fn dwolla_key_and_secret_open_a_session_of_the_same_tenant_on_either_listener() {
+    let app = TestApp::spawn().await;
+    for base in [app.payments_base.clone(), app.base.clone()] {
+        let mut b = Browser::new(&base);
+        let d = &app.sandbox.dwolla;
+        let r = b.post(&format!("{ROOT}/login"), &[("via", "dwolla"), ("key", &d.key), ("secret", &d.secret)]).await;
+        assert_eq!(r.status, 303, "{}", r.text);
+        let overview = b.get(ROOT).await;
+        assert_eq!(overview.status, 200);
+        assert!(overview.text.contains(&app.sandbox.id));
+    }
+}
+
+#[tokio::test]
+async fn wrong_or_missing_credentials_show_the_login_page_again_with_why() {
+    let app = TestApp::spawn().await;
+    let mut b = Browser::new(&app.base);
+    let s = &app.sandbox;
+    let wrong_key = format!("{}x", s.mx.api_key);
+    let cases: [(Form, u16, &str); 6] = [
+        (&[("via", "mx"), ("client_id", &s.mx.client_id), ("api_key", &wrong_key)], 401, "not a tenant"),
+        (&[("via", "mx"), ("client_id", "nobody"), ("api_key", &s.mx.api_key)], 401, "not a tenant"),
+        (&[("via", "dwolla"), ("key", &s.dwolla.key), ("secret", &s.mx.api_key)], 401, "not a tenant"),
+        (&[("via", "mx"), ("client_id", &s.mx.client_id)], 400, "Enter both"),
+        (&[("via", "dwolla"), ("key", ""), ("secret", &s.dwolla.secret)], 400, "Enter both"),
+        (&[("client_id", &s.mx.client_id), ("api_key", &s.mx.api_key)], 400, "Enter both"),
+    ];
+    for (form, status, why) in cases {
+        let r = b.post(&format!("{ROOT}/login"), form).await;
+        assert_eq!(r.status, status, "{form:?}: {}", r.text);
+        assert!(r.flash().is_some_and(|f| f.contains(why)), "{form:?}: {:?}", r.flash());
+        assert!(r.text.contains("name=\"api_key\""), "the form again");
+        assert!(r.set_cookies().is_empty(), "no session for {form:?}");
+        assert_security_headers(&r, "a refused login");
+    }
+    assert!(b.cookie.is_none());
+}
+
+#[tokio::test]
+async fn every_dashboard_answer_carries_the_csp_and_the_other_security_headers() {
+    let app = TestApp::spawn().await;
+    let mut anonymous = Browser::new(&app.base);
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let (user, _member) = member_of(&app.client()).await;
+    let css = anonymous.get(&format!("{ROOT}/assets/style.css")).await;
+    assert_eq!(css.status, 200);
+    assert!(css.header("content-type").starts_with("text/css"));
+    assert_security_headers(&css, "stylesheet");
+    let login = anonymous.get(&format!("{ROOT}/login")).await;
+    assert_security_headers(&login, "login page");
+    let redirected = anonymous.get(&format!("{ROOT}/mx/users")).await;
+    assert_eq!(redirected.status, 303);
+    assert_security_headers(&redirected, "redirect to login");
+    for path in ["", "/mx/users", "/mx/webhooks", "/dwolla/customers", "/events"] {
+        let p = b.get(&format!("{ROOT}{path}")).await;
+        assert_eq!(p.status, 200, "{path}: {}", p.text);
+        assert!(p.header("content-type").starts_with("text/html"), "{path}");
+        assert_security_headers(&p, path);
+        assert!(!p.text.contains("<script") && !p.text.contains("style=\""), "{path}: no script, no inline style");
+    }
+    let user_page = b.get(&format!("{ROOT}/mx/users/{user}")).await;
+    assert_security_headers(&user_page, "user page");
+    let forbidden = b.post(&format!("{ROOT}/reset"), &[("csrf", "nope")]).await;
+    assert_eq!(forbidden.status, 403);
+    assert_security_headers(&forbidden, "403");
+    let missing = b.get(&format!("{ROOT}/mx/users/USR-00000000-0000-0000-0000-000000000000")).await;
+    assert_eq!(missing.status, 404);
+    assert_security_headers(&missing, "404");
+    let action = b.post(&format!("{ROOT}/reset"), &[("csrf", &csrf)]).await;
+    assert_eq!(action.status, 303);
+    assert_security_headers(&action, "action redirect");
+}
+
+#[tokio::test]
+async fn without_a_live_session_every_page_and_action_redirects_to_login() {
+    let app = TestApp::spawn().await;
+    let (user, member) = member_of(&app.client()).await;
+    let mut b = Browser::new(&app.base);
+    for cookie in [None, Some("not-a-session".to_owned()), Some(String::new())] {
+        b.cookie = cookie;
+        for path in ["", "/", "/mx/users", &format!("/mx/users/{user}"), "/dwolla/customers", "/events"] {
+            let p = b.get(&format!("{ROOT}{path}")).await;
+            assert_eq!((p.status, p.header("location")), (303, "/_openiav/dashboard/login"), "{path}");
+        }
+        let forced = b
+            .post(&format!("{ROOT}/mx/members/{member}/force"), &[("connection_status", "LOCKED"), ("csrf", "x")])
+            .await;
+        assert_eq!((forced.status, forced.header("location")), (303, "/_openiav/dashboard/login"));
+    }
+    let status = app.client().status(&user, &member).await;
+    assert_eq!(status["connection_status"], "CONNECTED", "nothing was forced");
+}
+
+#[tokio::test]
+async fn an_action_without_its_sessions_csrf_token_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let (user, member) = member_of(&c).await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let (_other, other_csrf) = Browser::logged_in(&app).await;
+    assert_ne!(csrf, other_csrf, "each session has its own CSRF token");
+    let path = format!("{ROOT}/mx/members/{member}/force");
+    for given in [None, Some(""), Some("forged"), Some(other_csrf.as_str())] {
+        let mut form = vec![("connection_status", "LOCKED")];
+        if let Some(t) = given {
+            form.push(("csrf", t));
+        }
+        let r = b.post(&path, &form).await;
+        assert_eq!(r.status, 403, "{given:?}");
+        assert!(r.text.contains("CSRF"), "{}", r.text);
+        assert_eq!(c.status(&user, &member).await["connection_status"], "CONNECTED", "{given:?} changed nothing");
+    }
+    let reset = b.post(&format!("{ROOT}/reset"), &[("csrf", "forged")]).await;
+    assert_eq!(reset.status, 403);
+    assert_eq!(c.get(&format!("/users/{user}")).await.status, 200, "a refused reset deletes nothing");
+
+    let back = format!("{ROOT}/mx/users/{user}");
+    let r = b.post(&path, &[("connection_status", "LOCKED"), ("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!((r.status, r.header("location")), (303, back.as_str()));
+    assert_eq!(c.status(&user, &member).await["connection_status"], "LOCKED");
+    let page = b.get(&back).await;
+    assert_eq!(page.flash().as_deref(), Some(format!("Member {member} is now LOCKED.").as_str()));
+    assert!(page.text.contains("<span class=\"status\">LOCKED</span>"));
+    assert!(page.set_cookies().iter().any(|c| c.starts_with("openiav_dashboard_flash=;")), "the flash is shown once");
+}
+
+#[tokio::test]
+async fn a_refused_action_says_why_and_a_redirect_never_leaves_the_dashboard() {
+    let app = TestApp::spawn().await;
+    let (_user, member) = member_of(&app.client()).await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let path = format!("{ROOT}/mx/members/{member}/force");
+    let r = b.post(&path, &[("connection_status", "ASLEEP"), ("csrf", &csrf), ("back", "https://evil.example/")]).await;
+    assert_eq!((r.status, r.header("location")), (303, ROOT), "an outside `back` goes to the overview");
+    let page = b.get(ROOT).await;
+    assert!(page.flash().is_some_and(|f| f.contains("`connection_status` must be one of")), "{:?}", page.flash());
+    assert!(page.text.contains("role=\"alert\""));
+}
+
+#[tokio::test]
+async fn another_tenants_ids_are_not_found_on_pages_and_in_actions() {
+    let app = TestApp::spawn().await;
+    let other = app.other_tenant().await;
+    let (user, member) = member_of(&other).await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let page = b.get(&format!("{ROOT}/mx/users/{user}")).await;
+    assert_eq!(page.status, 404, "{}", page.text);
+    let r =
+        b.post(&format!("{ROOT}/mx/members/{member}/force"), &[("connection_status", "LOCKED"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(other.status(&user, &member).await["connection_status"], "CONNECTED");
+    let fired =
+        b.post(&format!("{ROOT}/mx/fire"), &[("type", "MEMBER"), ("member_guid", &member), ("csrf", &csrf)]).await;
+    assert_eq!(fired.status, 404, "{}", fired.text);
+    let customer = b.get(&format!("{ROOT}/dwolla/customers/6b1c7ad4-3f1f-4a39-9a47-08a0a4b9d0c1")).await;
+    assert_eq!(customer.status, 404);
+    let retry =
+        b.post(&format!("{ROOT}/webhooks/6b1c7ad4-3f1f-4a39-9a47-08a0a4b9d0c1/retry"), &[("csrf", &csrf)]).await;
+    assert_eq!(retry.status, 404);
+    let users = b.get(&format!("{ROOT}/mx/users")).await;
+    assert!(!users.text.contains(&user), "another tenant's user is not listed");
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_for_good() {
+    let app = TestApp::spawn().await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let token = b.cookie.clone().unwrap();
+    let r = b.post(&format!("{ROOT}/logout"), &[("csrf", &csrf)]).await;
+    assert_eq!((r.status, r.header("location")), (303, "/_openiav/dashboard/login"));
+    assert!(
+        r.set_cookies()
+            .contains(&"openiav_dashboard=; HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=0".to_owned()),
+        "{:?}",
+        r.set_cookies()
+    );
+    b.cookie = Some(token.clone());
+    let again = b.get(ROOT).await;
+    assert_eq!((again.status, again.header("location")), (303, "/_openiav/dashboard/login"), "the old cookie is dead");
+    let hash = hash_token(&token);
+    let found = app
+        .store
+        .read(|mut c| async move {
+            dashboard_sessions::find_live(&mut c, &hash, openiav_core::clock::Timestamp::from_millis(0)).await
+        })
+        .await
+        .unwrap();
+    assert!(found.is_none(), "the session row is gone");
+}
+
+#[tokio::test]
+async fn the_session_token_is_stored_only_as_its_hash() {
+    let app = TestApp::spawn().await;
+    let (b, _csrf) = Browser::logged_in(&app).await;
+    let token = b.cookie.clone().unwrap();
+    let lookup = |hash: String| {
+        let store = app.store.clone();
+        async move {
+            store
+                .read(|mut c| async move {
+                    dashboard_sessions::find_live(&mut c, &hash, openiav_core::clock::Timestamp::from_millis(0)).await
+                })
+                .await
+                .unwrap()
+        }
+    };
+    let row = lookup(hash_token(&token)).await.expect("stored under the token's SHA-256");
+    assert_eq!(row.tenant_id.to_string(), app.sandbox.id);
+    assert_eq!(row.expires_at.millis() - row.created_at.millis(), 12 * 3600 * 1000);
+    assert!(lookup(token.clone()).await.is_none(), "not under the token itself");
+    if app.database_url.starts_with("sqlite:") {
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(app.dir.path()).unwrap() {
+            bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains(&hash_token(&token)), "the scan reads the database");
+        assert!(!text.contains(&token), "the token is nowhere in the database files");
+    }
+}
+
+#[tokio::test]
+async fn a_reset_from_the_dashboard_deletes_the_data_and_keeps_the_session() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let (user, _member) = member_of(&c).await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let r = b.post(&format!("{ROOT}/reset"), &[("csrf", &csrf), ("back", ROOT)]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(c.get(&format!("/users/{user}")).await.status, 404, "the user went");
+    let overview = b.get(ROOT).await;
+    assert_eq!(overview.status, 200, "still logged in");
+    assert!(overview.flash().is_some_and(|f| f.starts_with("Reset: ")), "{:?}", overview.flash());
+    assert_eq!(overview.csrf(), csrf, "the same session");
+    assert_eq!(c.get(&format!("/users/{user}")).await.status, 404);
+}
+
+#[tokio::test]
+async fn the_snapshot_button_downloads_the_tenants_snapshot_document() {
+    let app = TestApp::spawn().await;
+    let (user, _member) = member_of(&app.client()).await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let r = b.post(&format!("{ROOT}/snapshot"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-disposition"),
+        format!("attachment; filename=\"openiav-snapshot-{}.json\"", app.sandbox.id)
+    );
+    let doc: Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(
+        (doc["format"].as_str(), doc["tenant"].as_str()),
+        (Some("openiav-snapshot"), Some(app.sandbox.id.as_str()))
+    );
+    assert!(r.text.contains(&user));
+    let api = app.client().get("/_openiav/snapshot").await;
+    assert_eq!(api.body["tables"], doc["tables"], "the same document as GET /_openiav/snapshot");
+}
+
+#[tokio::test]
+async fn values_shown_on_pages_are_escaped() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let r = c.post("/users", json!({ "user": { "id": "<script>alert(1)</script>", "email": "\"><b>x@y.z" } })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (mut b, _csrf) = Browser::logged_in(&app).await;
+    let page = b.get(&format!("{ROOT}/mx/users")).await;
+    assert!(page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{}", page.text);
+    assert!(page.text.contains("&quot;&gt;&lt;b&gt;x@y.z"));
+    assert!(!page.text.contains("<script>") && !page.text.contains("<b>x@"));
+}
+
+#[tokio::test]
+async fn the_clock_page_advances_freezes_and_releases_the_tenants_clock() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let page = b.get(&format!("{ROOT}/clock")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("<span class=\"status\" id=\"clock-mode\">real</span>"), "{}", page.text);
+    let back = format!("{ROOT}/clock");
+    let r = b.post(&format!("{ROOT}/clock/advance"), &[("duration", "24h"), ("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!((r.status, r.header("location")), (303, back.as_str()));
+    let clock = c.get("/_openiav/clock").await;
+    let offset = clock.body["offset_ms"].as_i64().unwrap();
+    assert!(offset > 23 * 3600 * 1000, "the API's clock moved on a day: {}", clock.text);
+    let page = b.get(&back).await;
+    assert!(page.flash().is_some_and(|f| f.starts_with("Advanced 24h: the clock reads ")), "{:?}", page.flash());
+    let mode = clock.body["mode"].as_str().unwrap();
+    assert!(page.text.contains(&format!("id=\"clock-mode\">{mode}</span>")), "the page shows the API's mode {mode}");
+
+    b.post(&format!("{ROOT}/clock/freeze"), &[("csrf", &csrf)]).await;
+    assert_eq!(c.get("/_openiav/clock").await.body["mode"], "frozen");
+    let bad = b.post(&format!("{ROOT}/clock/advance"), &[("duration", "soon"), ("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(bad.status, 303);
+    assert!(b.get(&back).await.flash().is_some_and(|f| !f.starts_with("Advanced")), "a bad duration says why");
+    b.post(&format!("{ROOT}/clock/release"), &[("csrf", &csrf)]).await;
+    assert_eq!(c.get("/_openiav/clock").await.body["mode"], "real");
+    let forged = b.post(&format!("{ROOT}/clock/advance"), &[("duration", "73h"), ("csrf", "forged")]).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(c.get("/_openiav/clock").await.body["mode"], "real", "a refused advance moves nothing");
+}
+
+#[tokio::test]
+async fn fault_rules_added_on_the_page_apply_show_in_the_journal_and_go_when_removed() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let back = format!("{ROOT}/faults");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("back", back.as_str()),
+        ("listener", "mx"),
+        ("method", "GET"),
+        ("path", "/users"),
+        ("effect", "status"),
+        ("status", "503"),
+        ("count", "1"),
+        ("latency_ms", ""),
+        ("probability", ""),
+    ];
+    let r = b.post(&format!("{ROOT}/faults"), &form).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let rules = c.get("/_openiav/faults").await;
+    let id = rules.body["rules"][0]["id"].as_str().expect("a rule").to_owned();
+    assert_eq!(rules.body["rules"][0]["status"], 503);
+    let page = b.get(&back).await;
+    assert!(page.flash().is_some_and(|f| f.contains(&id)), "{:?}", page.flash());
+    assert!(page.text.contains(&id) && page.text.contains("status 503"));
+
+    assert_eq!(c.get("/users").await.status, 503, "the rule applies");
+    assert_eq!(c.get("/users").await.status, 200, "once");
+    let journal = b.get(&format!("{ROOT}/journal")).await;
+    assert_eq!(journal.status, 200);
+    assert!(
+        journal.text.contains(&format!("<code>{id}</code>")),
+        "the faulted request names its rule: {}",
+        journal.text
+    );
+    assert!(journal.text.contains("<span class=\"status\">503</span>"));
+
+    let bad = b
+        .post(
+            &format!("{ROOT}/faults"),
+            &[("csrf", &csrf), ("back", &back), ("path", "/x"), ("effect", "status"), ("status", "many")],
+        )
+        .await;
+    assert_eq!(bad.status, 303);
+    assert!(b.get(&back).await.flash().is_some_and(|f| f.contains("status: &quot;many&quot; is not a whole number")));
+
+    let r = b.post(&format!("{ROOT}/faults/{id}/remove"), &[("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(c.get("/_openiav/faults").await.body["total"], 0, "removed, and the bad rule was never added");
+    let again = b.post(&format!("{ROOT}/faults/{id}/remove"), &[("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(again.status, 404, "a rule that is gone is not found");
+}

@@ -22,10 +22,16 @@ describe('login', () => {
       assert.match(await d.flash(), /not a tenant's/);
       await d.axe('refused login');
       await d.screenshot('refused');
-      assert.deepEqual(await d.context.cookies(), [], 'no cookie for a refused login');
+      const session = async () => (await d.context.cookies()).filter((c) => c.name === 'openiav_dashboard');
+      assert.deepEqual(await session(), [], 'no session for a refused login');
+      const [loginForm] = await d.context.cookies();
+      assert.equal(loginForm.name, 'openiav_dashboard_login', "only the login form's own CSRF cookie");
+      assert.equal(loginForm.httpOnly, true);
+      assert.equal(loginForm.sameSite, 'Strict');
 
       await d.login('mx');
-      const [cookie] = await d.context.cookies();
+      const [cookie, ...others] = await d.context.cookies();
+      assert.deepEqual(others, [], "the login form's cookie is spent");
       assert.equal(cookie.name, 'openiav_dashboard');
       assert.equal(cookie.httpOnly, true);
       assert.equal(cookie.sameSite, 'Strict');
@@ -36,7 +42,7 @@ describe('login', () => {
 
       await d.page.getByRole('button', { name: 'Log out' }).click();
       await d.page.waitForURL(d.url('/login'));
-      assert.deepEqual(await d.context.cookies(), [], 'the cookie is gone');
+      assert.deepEqual(await session(), [], 'the session cookie is gone');
       await d.goto('');
       assert.equal(new URL(d.page.url()).pathname, `${h.ROOT}/login`, 'logged out: to the login page');
     } finally {

@@ -2,9 +2,10 @@
 //! Dwolla key and secret, checked by the very code the APIs check them with), the session it
 //! opens (a random token in an `HttpOnly`, `SameSite=Strict` cookie, stored only as its SHA-256
 //! in the store so every openiav process sharing the database knows it), the CSRF token every
-//! action form carries, logging out, and the one-shot flash message a redirect carries.
+//! action form carries (and the login form's own, in a cookie of its own, so another site cannot
+//! log a browser in to a tenant of its choosing), logging out, and the one-shot flash message a
+//! redirect carries.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header::{self, HeaderValue};
 use axum::http::request::Parts;
@@ -25,6 +26,10 @@ use crate::{AppState, ControlCode, ControlError};
 pub const COOKIE: &str = "openiav_dashboard";
 /// The cookie a redirect leaves its flash message in, read (and cleared) by the next page.
 pub const FLASH_COOKIE: &str = "openiav_dashboard_flash";
+/// The cookie holding the login form's CSRF token (the form carries the same value).
+pub const LOGIN_COOKIE: &str = "openiav_dashboard_login";
+/// How long a login form stays good.
+const LOGIN_FORM_LIFETIME_SECS: i64 = 3600;
 /// How long a session lives.
 pub const SESSION_LIFETIME_SECS: i64 = 12 * 3600;
 /// The largest action form the dashboard reads.
@@ -216,22 +221,23 @@ pub fn after(back: &str, outcome: Result<String, ControlError>) -> Response {
     }
 }
 
-fn login_form(message: Option<&str>) -> String {
+fn login_form(message: Option<&str>, token: &str) -> String {
     let message =
         message.map(|m| format!("<p class=\"flash error\" role=\"alert\">{}</p>", escape(m))).unwrap_or_default();
+    let token = format!("<input type=\"hidden\" name=\"login_csrf\" value=\"{}\">", escape(token));
     format!(
         "{message}<p>Log in with the credentials of a tenant: its MX client id and API key, or its Dwolla \
          application key and secret (<code>openiav serve</code> prints the sandbox tenant's).</p>\
          <div class=\"logins\">\
          <form method=\"post\" action=\"{ROOT}/login\" class=\"login\"><fieldset><legend>MX credentials</legend>\
-         <input type=\"hidden\" name=\"via\" value=\"mx\">\
+         <input type=\"hidden\" name=\"via\" value=\"mx\">{token}\
          <label for=\"mx-client-id\">Client id</label>\
          <input id=\"mx-client-id\" name=\"client_id\" autocomplete=\"username\" required>\
          <label for=\"mx-api-key\">API key</label>\
          <input id=\"mx-api-key\" name=\"api_key\" type=\"password\" autocomplete=\"current-password\" required>\
          <button type=\"submit\">Log in with MX credentials</button></fieldset></form>\
          <form method=\"post\" action=\"{ROOT}/login\" class=\"login\"><fieldset><legend>Dwolla credentials</legend>\
-         <input type=\"hidden\" name=\"via\" value=\"dwolla\">\
+         <input type=\"hidden\" name=\"via\" value=\"dwolla\">{token}\
          <label for=\"dwolla-key\">Key</label>\
          <input id=\"dwolla-key\" name=\"key\" autocomplete=\"username\" required>\
          <label for=\"dwolla-secret\">Secret</label>\
@@ -240,13 +246,30 @@ fn login_form(message: Option<&str>) -> String {
     )
 }
 
+/// The login page, with a fresh login CSRF token in its forms and in its cookie.
 fn login_page_with(status: StatusCode, message: Option<&str>) -> Response {
-    render::bare(status, "Log in", &login_form(message))
+    let token = random_url_token();
+    let mut response = render::bare(status, "Log in", &login_form(message, &token));
+    set_cookie(
+        &mut response,
+        format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age={LOGIN_FORM_LIFETIME_SECS}"),
+    );
+    response
 }
 
 /// `GET /_openiav/dashboard/login`.
 pub async fn login_page() -> Response {
     login_page_with(StatusCode::OK, None)
+}
+
+/// Whether the posted login form carries the token its cookie holds (a form posted from another
+/// site has no such cookie: it is `SameSite=Strict`).
+fn login_form_is_ours(parts: &Parts, fields: &[(String, String)]) -> bool {
+    let posted = fields.iter().find(|(k, _)| k == "login_csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+    match cookie(parts, LOGIN_COOKIE) {
+        Some(kept) if !kept.is_empty() && !posted.is_empty() => token_matches(posted, &hash_token(kept)),
+        _ => false,
+    }
 }
 
 /// Why a login did not go through.
@@ -286,8 +309,18 @@ async fn tenant_of(state: &AppState, fields: &[(String, String)]) -> Result<Resu
 }
 
 /// `POST /_openiav/dashboard/login`: opens a session for the credentials' tenant.
-pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn login(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return login_page_with(StatusCode::PAYLOAD_TOO_LARGE, Some("That form is too large."));
+    };
     let fields = form_fields(&body);
+    if !login_form_is_ours(&parts, &fields) {
+        return login_page_with(
+            StatusCode::FORBIDDEN,
+            Some("This login form has expired or was not this dashboard's. Log in again here."),
+        );
+    }
     let tenant = match tenant_of(&state, &fields).await {
         Ok(Ok(tenant)) => tenant,
         Ok(Err(Refused::Incomplete)) => {
@@ -331,6 +364,7 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> Response {
         &mut response,
         format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age={SESSION_LIFETIME_SECS}"),
     );
+    set_cookie(&mut response, format!("{LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age=0"));
     response
 }
 

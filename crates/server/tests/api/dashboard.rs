@@ -56,6 +56,8 @@ struct Browser {
     http: reqwest::Client,
     cookie: Option<String>,
     flash: Option<String>,
+    /// The login form's CSRF cookie, which a login post sends back in the form too.
+    login: Option<String>,
 }
 
 impl Browser {
@@ -65,6 +67,7 @@ impl Browser {
             http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
             cookie: None,
             flash: None,
+            login: None,
         }
     }
 
@@ -76,6 +79,9 @@ impl Browser {
         if let Some(f) = &self.flash {
             cookies.push(format!("openiav_dashboard_flash={f}"));
         }
+        if let Some(l) = &self.login {
+            cookies.push(format!("openiav_dashboard_login={l}"));
+        }
         let req = if cookies.is_empty() { req } else { req.header("cookie", cookies.join("; ")) };
         let r = req.send().await.unwrap();
         let page = Page { status: r.status().as_u16(), headers: r.headers().clone(), text: r.text().await.unwrap() };
@@ -83,6 +89,8 @@ impl Browser {
             let value = c.split(';').next().unwrap();
             if let Some(v) = value.strip_prefix("openiav_dashboard_flash=") {
                 self.flash = (!v.is_empty()).then(|| v.to_owned());
+            } else if let Some(v) = value.strip_prefix("openiav_dashboard_login=") {
+                self.login = (!v.is_empty()).then(|| v.to_owned());
             } else if let Some(v) = value.strip_prefix("openiav_dashboard=") {
                 self.cookie = (!v.is_empty()).then(|| v.to_owned());
             }
@@ -100,9 +108,20 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Posts the login form as a browser would: from the login page, carrying its token.
+    async fn post_login(&mut self, form: &[(&str, &str)]) -> Page {
+        if self.login.is_none() {
+            assert_eq!(self.get(&format!("{ROOT}/login")).await.status, 200);
+        }
+        let token = self.login.clone().expect("the login page sets its CSRF cookie");
+        let mut form = form.to_vec();
+        form.push(("login_csrf", &token));
+        self.post(&format!("{ROOT}/login"), &form).await
+    }
+
     /// Logs in with MX credentials; answers the login's response.
     async fn login_mx(&mut self, client_id: &str, api_key: &str) -> Page {
-        self.post(&format!("{ROOT}/login"), &[("via", "mx"), ("client_id", client_id), ("api_key", api_key)]).await
+        self.post_login(&[("via", "mx"), ("client_id", client_id), ("api_key", api_key)]).await
     }
 
     /// Logs in as the sandbox tenant and answers the CSRF token of its session.
@@ -141,11 +160,14 @@ async fn mx_credentials_open_a_session_whose_cookie_is_http_only_and_same_site_s
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(r.header("location"), ROOT);
     let cookies = r.set_cookies();
-    assert_eq!(cookies.len(), 1, "{cookies:?}");
     let token = b.cookie.clone().expect("a session cookie");
     assert_eq!(
-        cookies[0],
-        format!("openiav_dashboard={token}; HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=43200")
+        cookies,
+        [
+            format!("openiav_dashboard={token}; HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=43200"),
+            "openiav_dashboard_login=; HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=0".to_owned(),
+        ],
+        "the session, and the spent login form's token cleared"
     );
     assert_eq!(token.len(), 43, "32 random bytes, base64url: {token}");
     assert!(token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
@@ -166,12 +188,46 @@ async fn dwolla_key_and_secret_open_a_session_of_the_same_tenant_on_either_liste
     for base in [app.payments_base.clone(), app.base.clone()] {
         let mut b = Browser::new(&base);
         let d = &app.sandbox.dwolla;
-        let r = b.post(&format!("{ROOT}/login"), &[("via", "dwolla"), ("key", &d.key), ("secret", &d.secret)]).await;
+        let r = b.post_login(&[("via", "dwolla"), ("key", &d.key), ("secret", &d.secret)]).await;
         assert_eq!(r.status, 303, "{}", r.text);
         let overview = b.get(ROOT).await;
         assert_eq!(overview.status, 200);
         assert!(overview.text.contains(&app.sandbox.id));
     }
+}
+
+#[tokio::test]
+async fn a_login_posted_without_the_login_forms_own_token_opens_no_session() {
+    let app = TestApp::spawn().await;
+    let s = &app.sandbox;
+    let creds = [("via", "mx"), ("client_id", s.mx.client_id.as_str()), ("api_key", s.mx.api_key.as_str())];
+    // Another site's form: right credentials, but no token, or a token without its cookie.
+    let mut forged = Browser::new(&app.base);
+    let r = forged.post(&format!("{ROOT}/login"), &creds).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.flash().is_some_and(|f| f.contains("expired or was not this dashboard")), "{:?}", r.flash());
+    assert!(forged.cookie.is_none());
+    let mut with_token = creds.to_vec();
+    with_token.push(("login_csrf", "a-token-of-the-attackers-choosing"));
+    let mut forged = Browser::new(&app.base);
+    assert_eq!(forged.post(&format!("{ROOT}/login"), &with_token).await.status, 403);
+    assert!(forged.cookie.is_none());
+
+    // The login page's cookie with another page's token is refused too.
+    let mut b = Browser::new(&app.base);
+    let page = b.get(&format!("{ROOT}/login")).await;
+    let cookie = page.set_cookies().into_iter().find(|c| c.starts_with("openiav_dashboard_login=")).unwrap();
+    assert_eq!(
+        cookie.split_once("; ").unwrap().1,
+        "HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=3600",
+        "{cookie}"
+    );
+    let token = b.login.clone().unwrap();
+    assert!(page.text.contains(&format!("name=\"login_csrf\" value=\"{token}\"")), "the forms carry it");
+    assert_eq!(b.post(&format!("{ROOT}/login"), &with_token).await.status, 403);
+    assert!(b.cookie.is_none());
+    assert_eq!(b.post_login(&creds).await.status, 303, "the page's own form logs in");
+    assert!(b.cookie.is_some());
 }
 
 #[tokio::test]
@@ -189,11 +245,15 @@ async fn wrong_or_missing_credentials_show_the_login_page_again_with_why() {
         (&[("client_id", &s.mx.client_id), ("api_key", &s.mx.api_key)], 400, "Enter both"),
     ];
     for (form, status, why) in cases {
-        let r = b.post(&format!("{ROOT}/login"), form).await;
+        let r = b.post_login(form).await;
         assert_eq!(r.status, status, "{form:?}: {}", r.text);
         assert!(r.flash().is_some_and(|f| f.contains(why)), "{form:?}: {:?}", r.flash());
         assert!(r.text.contains("name=\"api_key\""), "the form again");
-        assert!(r.set_cookies().is_empty(), "no session for {form:?}");
+        let cookies = r.set_cookies();
+        assert!(
+            cookies.iter().all(|c| c.starts_with("openiav_dashboard_login=")),
+            "no session for {form:?}: {cookies:?}"
+        );
         assert_security_headers(&r, "a refused login");
     }
     assert!(b.cookie.is_none());

@@ -67,6 +67,39 @@ describe('MX pages', () => {
     }
   });
 
+  it('force an MX micro-deposit VERIFIED from its user page', { timeout: h.TEST_TIMEOUT_MS }, async () => {
+    const u = await h.mx('POST', '/users', { user: { email: `dash-md-${Date.now()}@example.com` } });
+    assert.equal(u.status, 200, u.text);
+    const user = u.body.user.guid;
+    const md = await h.mx('POST', `/users/${user}/micro_deposits`, {
+      micro_deposit: {
+        account_name: 'Dashboard deposits', account_number: '3331261', account_type: 'CHECKING',
+        email: 'a@example.com', first_name: 'Joshy', last_name: 'Grobanne', routing_number: '068899994',
+      },
+    });
+    assert.equal(md.status, 200, md.text);
+    const guid = md.body.micro_deposit[0].guid;
+    const d = await h.loggedIn('02-mx-micro-deposit');
+    try {
+      const page = d.page;
+      await d.goto(`/mx/users/${user}`);
+      await page.getByRole('heading', { level: 1, name: `MX user ${user}` }).waitFor();
+      const row = () => page.locator('tr', { hasText: guid });
+      assert.equal(await row().locator('.deposit-status').textContent(), 'DEPOSITED');
+      const select = page.getByLabel(`Status to force micro-deposit ${guid} into`);
+      await select.selectOption('VERIFIED');
+      await page.locator('form', { has: select }).getByRole('button', { name: 'Force status' }).click();
+      await page.getByRole('status').waitFor();
+      assert.equal(await d.flash(), `Micro-deposit ${guid} is now VERIFIED.`);
+      assert.equal(await row().locator('.deposit-status').textContent(), 'VERIFIED');
+      const api = await h.mx('GET', `/users/${user}/micro_deposits/${guid}`);
+      assert.equal(api.body.micro_deposit[0].status, 'VERIFIED', api.text);
+      await d.axe('MX user with a micro-deposit');
+    } finally {
+      await d.close();
+    }
+  });
+
   it('another tenant’s user is not found', { timeout: h.TEST_TIMEOUT_MS }, async () => {
     const d = await h.loggedIn('02-mx-404');
     try {

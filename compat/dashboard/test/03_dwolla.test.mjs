@@ -81,5 +81,26 @@ describe('Dwolla pages', () => {
       await d.close();
     }
   });
+  it('force a bank’s pending micro-deposits processed', { timeout: h.TEST_TIMEOUT_MS }, async () => {
+    const { customer, bank } = await h.seedDwollaCustomer(`dash-md-${Date.now()}@example.com`);
+    const initiated = await h.dwolla('POST', `/funding-sources/${bank}/micro-deposits`);
+    assert.equal(initiated.status, 201, initiated.text);
+    const d = await h.loggedIn('03-dwolla-micro-deposits');
+    try {
+      const page = d.page;
+      await d.goto(`/dwolla/customers/${customer}`);
+      await page.getByRole('heading', { level: 1, name: `Dwolla customer ${customer}` }).waitFor();
+      const select = page.getByLabel(`Status to force the micro-deposits of funding source ${bank} into`);
+      await select.selectOption('processed');
+      await page.locator('form', { has: select }).getByRole('button', { name: 'Force micro-deposits' }).click();
+      await page.getByRole('status').waitFor();
+      assert.equal(await d.flash(), `The micro-deposits of funding source ${bank} are now processed.`);
+      const api = await h.dwolla('GET', `/funding-sources/${bank}/micro-deposits`);
+      assert.equal(api.body.status, 'processed', api.text);
+      await d.axe('Dwolla customer with micro-deposits');
+    } finally {
+      await d.close();
+    }
+  });
 });
 

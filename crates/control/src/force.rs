@@ -291,16 +291,26 @@ async fn micro_deposit(
     bytes: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let b: StatusBody = body(&bytes)?;
+    let (source, deposits) = force_micro_deposits(&state, tenant, &id, &b.status).await?;
+    Ok(to_value(MicroDeposits::of(state.payments.base(), &source, &deposits)))
+}
+
+/// Forces the micro-deposits of the tenant's funding source `id` to the `status` named.
+pub async fn force_micro_deposits(
+    state: &AppState,
+    tenant: TenantId,
+    id: &str,
+    status: &str,
+) -> Result<(FundingSourceRecord, FundingSourceMicroDepositsRecord), ControlError> {
     let all = FundingSourceMicroDepositStatus::ALL;
-    let target = word("status", &b.status, all, FundingSourceMicroDepositStatus::as_str)?;
+    let target = word("status", status, all, FundingSourceMicroDepositStatus::as_str)?;
     let (id, now, base) =
         (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
     let forced = state
         .store
         .write(move |c| Box::pin(async move { micro_deposits::force_status(c, &base, tenant, &id, target, now).await }))
         .await?;
-    let (source, deposits) = forced.map_err(|e| from_dwolla(e, "funding source"))?;
-    Ok(to_value(MicroDeposits::of(state.payments.base(), &source, &deposits)))
+    forced.map_err(|e| from_dwolla(e, "funding source"))
 }
 
 fn mx_micro_deposit_view(d: &MicroDepositRecord, status: MicroDepositStatus) -> Value {
@@ -320,12 +330,22 @@ async fn mx_micro_deposit(
     bytes: Bytes,
 ) -> Result<Json<Value>, ControlError> {
     let b: StatusBody = body(&bytes)?;
-    let target = word("status", &b.status, MicroDepositStatus::ALL, MicroDepositStatus::as_str)?;
-    let forced = forced::micro_deposit(&state.aggregation, tenant, &guid, target)
+    let (d, status) = force_mx_micro_deposit(&state, tenant, &guid, &b.status).await?;
+    Ok(Json(mx_micro_deposit_view(&d, status)))
+}
+
+/// Forces the tenant's MX micro-deposit `guid` to the `status` named; answers it with its status.
+pub async fn force_mx_micro_deposit(
+    state: &AppState,
+    tenant: TenantId,
+    guid: &str,
+    status: &str,
+) -> Result<(MicroDepositRecord, MicroDepositStatus), ControlError> {
+    let target = word("status", status, MicroDepositStatus::ALL, MicroDepositStatus::as_str)?;
+    let forced = forced::micro_deposit(&state.aggregation, tenant, guid, target)
         .await
         .map_err(|e| from_mx(e, "micro-deposit"))?;
-    let (d, status) = forced.map_err(ControlError::conflict)?;
-    Ok(Json(mx_micro_deposit_view(&d, status)))
+    forced.map_err(ControlError::conflict)
 }
 
 #[cfg(test)]

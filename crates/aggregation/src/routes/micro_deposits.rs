@@ -89,7 +89,7 @@ pub(crate) fn landing_webhook_guid(d: &MicroDepositRecord) -> String {
 }
 
 /// The status as of `now`: an initiated verification is DEPOSITED once the deposits land.
-pub(crate) fn effective_status(d: &MicroDepositRecord, now: openiav_core::clock::Timestamp) -> MicroDepositStatus {
+pub fn effective_status(d: &MicroDepositRecord, now: openiav_core::clock::Timestamp) -> MicroDepositStatus {
     if d.status == MicroDepositStatus::Initiated && now >= d.deposited_at {
         MicroDepositStatus::Deposited
     } else {

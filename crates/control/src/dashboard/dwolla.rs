@@ -1,15 +1,18 @@
 //! The Dwolla pages: the tenant's customers, and a customer's exchanges, funding sources and
 //! transfers, with the force forms (customer status, a bank's verified/unverified/removed state,
-//! a transfer's outcome with its return code) and a fire-event form on each resource (the same
+//! its micro-deposits' outcome, a transfer's outcome with its return code) and a fire-event form
+//! on each resource (the same
 //! operations as `POST /_openiav/force/…` and `POST /_openiav/fire/dwolla`).
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use openiav_core::payments::{CustomerStatus, EventTopic, FundingSourceKind};
+use openiav_core::payments::{CustomerStatus, EventTopic, FundingSourceKind, FundingSourceMicroDepositStatus};
 use openiav_payments::events::fired::{subject_of, Party, Subject};
 use openiav_payments::funding_sources::rules::ForcedState;
 use openiav_payments::transfers::failure::ReturnCode;
-use openiav_store::records::{CustomerRecord, ExchangeRecord, FundingSourceRecord, TransferRecord};
+use openiav_store::records::{
+    CustomerRecord, ExchangeRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord, TransferRecord,
+};
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::transfers::TransferFilter;
 use openiav_store::repo::{customers, exchanges, funding_sources, transfers};
@@ -87,7 +90,12 @@ fn exchange_row(session: &Session, back: &str, e: &ExchangeRecord) -> Vec<String
     ]
 }
 
-fn funding_source_row(session: &Session, back: &str, f: &FundingSourceRecord) -> Vec<String> {
+fn funding_source_row(
+    session: &Session,
+    back: &str,
+    f: &FundingSourceRecord,
+    deposits: Option<&FundingSourceMicroDepositsRecord>,
+) -> Vec<String> {
     let force = Action {
         path: format!("/dwolla/funding-sources/{}/force", f.id),
         back,
@@ -100,12 +108,30 @@ fn funding_source_row(session: &Session, back: &str, f: &FundingSourceRecord) ->
         button: "Force state",
     };
     let fire = fire_form(back, "funding source", &f.id, Subject::FundingSource(Party::Customer));
+    let deposits = match deposits {
+        Some(d) => {
+            let force = Action {
+                path: format!("/dwolla/funding-sources/{}/micro-deposits/force", f.id),
+                back,
+                selects: vec![(
+                    "status",
+                    format!("Status to force the micro-deposits of funding source {} into", f.id),
+                    FundingSourceMicroDepositStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                )],
+                extra: vec![],
+                button: "Force micro-deposits",
+            };
+            format!("{}{}", escape(d.status.as_str()), force.render(session))
+        }
+        None => cell(None),
+    };
     vec![
         code(&f.id),
         escape(&f.name),
         escape(f.kind.as_str()),
         status(f.status.as_str()),
         escape(if f.removed { "yes" } else { "no" }),
+        deposits,
         // A balance has no verification state to force.
         match f.kind {
             FundingSourceKind::Bank => format!("{}{}", force.render(session), fire.render(session)),
@@ -152,12 +178,13 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
             let mut sources = funding_sources::list_for_customer(&mut c, tenant, &customer.id, None).await?;
             let filter = TransferFilter { customer_id: Some(customer.id.clone()), ..TransferFilter::default() };
             let ts = transfers::list(&mut c, tenant, &filter, MAX_ROWS, 0).await?.items;
+            let deposits = funding_sources::micro_deposits_for_customer(&mut c, tenant, &customer.id).await?;
             exs.reverse();
             sources.reverse();
-            Ok(Some((customer, exs, sources, ts)))
+            Ok(Some((customer, exs, sources, ts, deposits)))
         })
         .await;
-    let (customer, exs, sources, ts) = match found {
+    let (customer, exs, sources, ts, deposits) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return failure(crate::ControlError::not_found("customer")),
         Err(e) => return failure(e.into()),
@@ -176,7 +203,9 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
     };
     let fire = fire_form(&back, "customer", &customer.id, Subject::Customer);
     let ex_rows: Vec<Vec<String>> = exs.iter().map(|e| exchange_row(&session, &back, e)).collect();
-    let fs_rows: Vec<Vec<String>> = sources.iter().map(|f| funding_source_row(&session, &back, f)).collect();
+    let deposits_of = |f: &FundingSourceRecord| deposits.iter().find(|d| d.funding_source_id == f.id);
+    let fs_rows: Vec<Vec<String>> =
+        sources.iter().map(|f| funding_source_row(&session, &back, f, deposits_of(f))).collect();
     let t_rows: Vec<Vec<String>> = ts.iter().map(|t| transfer_row(&session, &back, t)).collect();
     let body = format!(
         "<dl class=\"facts\"><dt>Id</dt><dd><code>{id}</code></dd><dt>Email</dt><dd>{email}</dd>\
@@ -189,7 +218,11 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
         force = force.render(&session),
         fire = fire.render(&session),
         exchanges = render::table("Exchanges", &["Id", "Partner", "Status", "Created", "Actions"], &ex_rows),
-        sources = render::table("Funding sources", &["Id", "Name", "Kind", "Status", "Removed", "Actions"], &fs_rows),
+        sources = render::table(
+            "Funding sources",
+            &["Id", "Name", "Kind", "Status", "Removed", "Micro-deposits", "Actions"],
+            &fs_rows
+        ),
         transfers = render::table(
             "Transfers",
             &["Id", "Amount", "Status", "Return code", "Source", "Destination", "Created", "Actions"],
@@ -215,6 +248,15 @@ pub async fn force_funding_source(State(state): State<AppState>, Path(id): Path<
         let removed = if f.removed { " (removed)" } else { "" };
         format!("Funding source {} is now {}{removed}.", f.id, f.status.as_str())
     });
+    after(&posted.back(), outcome)
+}
+
+/// `POST /_openiav/dashboard/dwolla/funding-sources/{id}/micro-deposits/force`.
+pub async fn force_micro_deposits(State(state): State<AppState>, Path(id): Path<String>, posted: Posted) -> Response {
+    let target = posted.get("status").unwrap_or_default().to_owned();
+    let outcome = force::force_micro_deposits(&state, posted.session.tenant, &id, &target)
+        .await
+        .map(|(f, d)| format!("The micro-deposits of funding source {} are now {}.", f.id, d.status.as_str()));
     after(&posted.back(), outcome)
 }
 

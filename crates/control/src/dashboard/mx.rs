@@ -1,15 +1,18 @@
 //! The MX pages: the tenant's users, and a user's members (connection status, running job, open
-//! MFA challenges) and accounts, with each member's force-status and fire-webhook forms (the same
-//! operations as `POST /_openiav/force/members/{guid}` and `POST /_openiav/fire/mx`).
+//! MFA challenges), accounts and micro-deposits, with the force-status and fire-webhook forms of
+//! each member and micro-deposit (the same operations as `POST /_openiav/force/members/{guid}`,
+//! `POST /_openiav/force/mx-micro-deposits/{guid}` and `POST /_openiav/fire/mx`).
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use openiav_aggregation::forced::ForcedStatus;
+use openiav_aggregation::routes::micro_deposits::effective_status;
 use openiav_aggregation::webhooks::fired::{subject_of, Subject};
-use openiav_core::aggregation::MxWebhookType;
-use openiav_store::records::{AccountRecord, MemberRecord, UserRecord};
+use openiav_core::aggregation::{MicroDepositStatus, MxWebhookType};
+use openiav_core::clock::Timestamp;
+use openiav_store::records::{AccountRecord, MemberRecord, MicroDepositRecord, UserRecord};
 use openiav_store::repo::users::UserFilter;
-use openiav_store::repo::{accounts, members, users, PageRequest};
+use openiav_store::repo::{accounts, members, micro_deposits, users, PageRequest};
 use serde_json::Value;
 
 use super::render::{self, cell, code, escape, Action};
@@ -142,6 +145,39 @@ fn account_row(a: &AccountRecord) -> Vec<String> {
     ]
 }
 
+fn micro_deposit_row(session: &Session, back: &str, d: &MicroDepositRecord, now: Timestamp) -> Vec<String> {
+    let guid = d.guid.as_str();
+    let force = Action {
+        path: format!("/mx/micro-deposits/{guid}/force"),
+        back,
+        selects: vec![(
+            "status",
+            format!("Status to force micro-deposit {guid} into"),
+            MicroDepositStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        )],
+        extra: vec![],
+        button: "Force status",
+    };
+    let fire = Action {
+        path: "/mx/fire".into(),
+        back,
+        selects: vec![(
+            "type",
+            format!("Webhook type to fire about micro-deposit {guid}"),
+            webhook_types(Subject::MicroDeposit),
+        )],
+        extra: vec![("micro_deposit_guid", guid.to_owned())],
+        button: "Fire webhook",
+    };
+    vec![
+        code(guid),
+        cell(d.account_name.as_deref()),
+        format!("<span class=\"deposit-status\">{}</span>", escape(effective_status(d, now).as_str())),
+        cell(d.error_message.as_deref()),
+        format!("{}{}", force.render(session), fire.render(session)),
+    ]
+}
+
 /// `GET /_openiav/dashboard/mx/users/{guid}`.
 pub async fn user(State(state): State<AppState>, session: Session, Path(guid): Path<String>) -> Response {
     let tenant = session.tenant;
@@ -153,10 +189,15 @@ pub async fn user(State(state): State<AppState>, session: Session, Path(guid): P
             let all = PageRequest { page: 1, per_page: MAX_ROWS };
             let ms = members::list(&mut c, tenant, &user.guid, None, all).await?.items;
             let accs = accounts::list(&mut c, tenant, &user.guid, None, all).await?.items;
-            Ok(Some((user, ms, accs)))
+            let deposits = micro_deposits::list(&mut c, tenant, &user.guid, all).await?.items;
+            Ok(Some((user, ms, accs, deposits)))
         })
         .await;
-    let (user, mut ms, accs) = match found {
+    let now = match state.aggregation.now(tenant).await {
+        Ok(now) => now,
+        Err(e) => return failure(e.into()),
+    };
+    let (user, mut ms, accs, deposits) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return failure(ControlError::not_found("user")),
         Err(e) => return failure(e.into()),
@@ -165,6 +206,8 @@ pub async fn user(State(state): State<AppState>, session: Session, Path(guid): P
     let back = format!("{ROOT}/mx/users/{}", user.guid.as_str());
     let member_rows: Vec<Vec<String>> = ms.iter().map(|m| member_row(&session, &back, m)).collect();
     let account_rows: Vec<Vec<String>> = accs.iter().map(account_row).collect();
+    let deposit_rows: Vec<Vec<String>> =
+        deposits.iter().rev().map(|d| micro_deposit_row(&session, &back, d, now)).collect();
     let fire_user = Action {
         path: "/mx/fire".into(),
         back: &back,
@@ -174,7 +217,7 @@ pub async fn user(State(state): State<AppState>, session: Session, Path(guid): P
     };
     let body = format!(
         "<dl class=\"facts\"><dt>Guid</dt><dd><code>{guid}</code></dd><dt>Id</dt><dd>{id}</dd>\
-         <dt>Email</dt><dd>{email}</dd></dl>{fire}{members}{accounts}",
+         <dt>Email</dt><dd>{email}</dd></dl>{fire}{members}{accounts}{deposits}",
         guid = escape(user.guid.as_str()),
         id = cell(user.id.as_deref()),
         email = cell(user.email.as_deref()),
@@ -185,6 +228,7 @@ pub async fn user(State(state): State<AppState>, session: Session, Path(guid): P
             &member_rows
         ),
         accounts = render::table("Accounts", &["Guid", "Name", "Type", "Member", "Balance", "Number"], &account_rows),
+        deposits = render::table("Micro-deposits", &["Guid", "Account", "Status", "Message", "Actions"], &deposit_rows),
     );
     render::page(&session, "/mx/users", &format!("MX user {}", user.guid.as_str()), &body)
 }
@@ -195,6 +239,15 @@ pub async fn force_member(State(state): State<AppState>, Path(guid): Path<String
     let outcome = force::force_member(&state, posted.session.tenant, &guid, &target)
         .await
         .map(|m| format!("Member {} is now {}.", m.guid.as_str(), m.connection_status.as_str()));
+    after(&posted.back(), outcome)
+}
+
+/// `POST /_openiav/dashboard/mx/micro-deposits/{guid}/force`.
+pub async fn force_micro_deposit(State(state): State<AppState>, Path(guid): Path<String>, posted: Posted) -> Response {
+    let target = posted.get("status").unwrap_or_default().to_owned();
+    let outcome = force::force_mx_micro_deposit(&state, posted.session.tenant, &guid, &target)
+        .await
+        .map(|(d, status)| format!("Micro-deposit {} is now {}.", d.guid, status.as_str()));
     after(&posted.back(), outcome)
 }
 

@@ -10,6 +10,8 @@ use reqwest::redirect::Policy;
 use serde_json::{json, Value};
 
 use crate::helpers::{captured_logs, Client, TestApp};
+use crate::payments::support::Dwolla;
+use crate::payments::transfers::verified_personal;
 
 const ROOT: &str = "/_openiav/dashboard";
 const CSP: &str =
@@ -575,4 +577,56 @@ async fn fault_rules_added_on_the_page_apply_show_in_the_journal_and_go_when_rem
     assert_eq!(c.get("/_openiav/faults").await.body["total"], 0, "removed, and the bad rule was never added");
     let again = b.post(&format!("{ROOT}/faults/{id}/remove"), &[("csrf", &csrf), ("back", &back)]).await;
     assert_eq!(again.status, 404, "a rule that is gone is not found");
+}
+
+#[tokio::test]
+async fn micro_deposits_of_both_vendors_are_forced_from_the_pages_that_list_them() {
+    let app = TestApp::spawn().await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+
+    // MX: the user's page lists the micro-deposit and forces it VERIFIED.
+    let mx = app.client();
+    let user = mx.create_user().await;
+    let create = json!({ "micro_deposit": {
+        "account_name": "Dashboard", "account_number": "3331261", "account_type": "CHECKING",
+        "email": "a@example.com", "first_name": "Joshy", "last_name": "Grobanne", "routing_number": "068899994"
+    }});
+    let r = mx.post(&format!("/users/{user}/micro_deposits"), create).await;
+    let guid = r.body["micro_deposit"][0]["guid"].as_str().unwrap().to_owned();
+    let back = format!("{ROOT}/mx/users/{user}");
+    let page = b.get(&back).await;
+    assert!(page.text.contains(&format!("{ROOT}/mx/micro-deposits/{guid}/force")), "{}", page.text);
+    let r = b
+        .post(
+            &format!("{ROOT}/mx/micro-deposits/{guid}/force"),
+            &[("status", "VERIFIED"), ("csrf", &csrf), ("back", &back)],
+        )
+        .await;
+    assert_eq!((r.status, r.header("location")), (303, back.as_str()));
+    assert_eq!(b.get(&back).await.flash().as_deref(), Some(format!("Micro-deposit {guid} is now VERIFIED.").as_str()));
+    assert_eq!(
+        mx.get(&format!("/users/{user}/micro_deposits/{guid}")).await.body["micro_deposit"][0]["status"],
+        "VERIFIED"
+    );
+
+    // Dwolla: the customer's page shows the bank's pending micro-deposits and forces them processed.
+    let d = Dwolla::sandbox(&app).await;
+    let customer = verified_personal(&d, "dash-deposits@example.com").await;
+    let bank = d.bank_from_numbers(&customer, "12345678", "Deposits").await;
+    let initiate = d.send(d.request(reqwest::Method::POST, &format!("/funding-sources/{bank}/micro-deposits"))).await;
+    assert_eq!(initiate.status, 201, "{}", initiate.text);
+    let back = format!("{ROOT}/dwolla/customers/{customer}");
+    let path = format!("{ROOT}/dwolla/funding-sources/{bank}/micro-deposits/force");
+    assert!(b.get(&back).await.text.contains(&path));
+    let r = b.post(&path, &[("status", "processed"), ("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!((r.status, r.header("location")), (303, back.as_str()));
+    let flash = b.get(&back).await.flash();
+    assert_eq!(
+        flash.as_deref(),
+        Some(format!("The micro-deposits of funding source {bank} are now processed.").as_str())
+    );
+    assert_eq!(d.get(&format!("/funding-sources/{bank}/micro-deposits")).await.body["status"], "processed");
+    let again = b.post(&path, &[("status", "failed"), ("csrf", &csrf), ("back", &back)]).await;
+    assert_eq!(again.status, 303);
+    assert!(b.get(&back).await.flash().is_some_and(|f| !f.contains("now failed")), "a second outcome is refused");
 }

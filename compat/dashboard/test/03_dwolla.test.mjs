@@ -1,6 +1,7 @@
 // The Dwolla pages: customers, and a customer's funding sources and transfers; forcing a bank
 // verified, a transfer failed with R01 and the customer suspended, and firing an event about the
-// customer, each checked through the page and the API.
+// customer, each checked through the page and the API; the account's page, with an event fired
+// about a transfer's ACH leg; and the customer list paged.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -39,7 +40,8 @@ describe('Dwolla pages', () => {
       });
       assert.equal(t.status, 201, t.text);
       await page.reload();
-      const transferRow = () => page.locator('tr', { hasText: t.id });
+      // The transfer's own row (its legs' rows name it too, in their second column).
+      const transferRow = () => page.locator('tr', { has: page.locator('td:first-child', { hasText: t.id }) });
       assert.equal(await transferRow().locator('.status').textContent(), 'pending');
       await page.getByLabel(`Outcome to force transfer ${t.id} to`).selectOption('failed');
       const codeSelect = page.getByLabel(`Return code of transfer ${t.id} if it fails`);
@@ -102,5 +104,64 @@ describe('Dwolla pages', () => {
       await d.close();
     }
   });
-});
+  it('the account page lists its own funding sources and transfers; fire an event about a bank transfer', { timeout: h.TEST_TIMEOUT_MS }, async () => {
+    const { bank } = await h.seedDwollaCustomer(`dash-account-${Date.now()}@example.com`);
+    const verified = await h.dwolla('POST', `/_openiav/force/funding-sources/${bank}`, { state: 'verified' });
+    assert.equal(verified.status, 200, verified.text);
+    const root = await h.dwolla('GET', '/');
+    const account = root.body._links.account.href;
+    const sources = await h.dwolla('GET', `${account}/funding-sources`);
+    const balance = sources.body._embedded['funding-sources'].find((f) => f.type === 'balance').id;
+    const t = await h.dwolla('POST', '/transfers', {
+      _links: { source: { href: `${h.DWOLLA_BASE}/funding-sources/${bank}` }, destination: { href: `${h.DWOLLA_BASE}/funding-sources/${balance}` } },
+      amount: { currency: 'USD', value: '4.56' },
+    });
+    assert.equal(t.status, 201, t.text);
+    const d = await h.loggedIn('03-dwolla-account');
+    try {
+      const page = d.page;
+      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Dwolla account' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Dwolla account' }).waitFor();
+      assert.equal(await page.locator('tr', { has: page.locator('td:first-child', { hasText: balance }) }).locator('.status').textContent(), 'verified');
+      assert.equal(await page.locator('tr', { has: page.locator('td:first-child', { hasText: t.id }) }).count(), 1);
+      const legRow = page.locator('tr', { has: page.locator('td:nth-child(2)', { hasText: t.id }) });
+      const leg = (await legRow.locator('td').first().textContent()).trim();
+      await d.axe('Dwolla account');
+      await d.screenshot('account');
 
+      const topic = page.getByLabel(`Event topic to fire about bank transfer ${leg}`);
+      await topic.selectOption('customer_bank_transfer_completed');
+      await page.locator('form', { has: topic }).getByRole('button', { name: 'Fire event' }).click();
+      await page.getByRole('status').waitFor();
+      const fired = (await d.flash()).match(/^Fired customer_bank_transfer_completed event (.+)\.$/);
+      assert.ok(fired, await d.flash());
+      const event = await h.dwolla('GET', `/_openiav/events/${fired[1]}`);
+      assert.equal(event.status, 200, event.text);
+      assert.equal(event.body.fired, true);
+      assert.equal(event.body.event.resourceId, leg);
+      await d.axe('Dwolla account after firing');
+    } finally {
+      await d.close();
+    }
+  });
+  it('the customer list pages back from the newest', { timeout: h.TEST_TIMEOUT_MS }, async () => {
+    const d = await h.loggedIn('03-dwolla-pages');
+    try {
+      const page = d.page;
+      await d.goto('/dwolla/customers');
+      const pager = page.getByRole('navigation', { name: 'Pages of customers' });
+      const total = Number((await pager.textContent()).match(/^(\d+) customers/)[1]);
+      for (let i = total; i <= 100; i += 1) await h.seedDwollaCustomer(`dash-page-${Date.now()}-${i}@example.com`);
+      await page.reload();
+      await pager.getByRole('link', { name: 'Older' }).click();
+      await page.getByText(/page 2 of \d+\./).waitFor();
+      assert.ok((await page.locator('tbody tr').count()) >= 1);
+      await d.axe('Dwolla customers, page 2');
+      await pager.getByRole('link', { name: 'Newer' }).click();
+      await page.getByText(/page 1 of \d+\./).waitFor();
+      assert.equal(await page.locator('tbody tr').count(), 100);
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -50,6 +50,10 @@ impl FromRequestParts<AppState> for Tenant {
     type Rejection = MxError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // The operations layer may have checked the credentials already.
+        if let Some(known) = parts.extensions.get::<Tenant>() {
+            return Ok(*known);
+        }
         let (client_id, api_key) = basic_credentials(parts).ok_or(MxError::Unauthorized)?;
         let (tenant, key_hash) = match state.tenants.get(&client_id) {
             Some(hit) => hit,

@@ -55,24 +55,34 @@ async fn dwolla(
     bytes: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ControlError> {
     let b: DwollaFire = body(&bytes)?;
-    let (event, now) = fire_dwolla(&state, tenant, &b.topic, b.resource_id).await?;
-    Ok((StatusCode::CREATED, Json(record(state.payments.base(), &event, Some(now)))))
+    let (events, now) = fire_dwolla(&state, tenant, &b.topic, b.resource_id).await?;
+    let base = state.payments.base();
+    let records: Vec<Value> = events.iter().map(|e| record(base, e, Some(now))).collect();
+    // The first event's record, and every event written: a transfer with a customer on each
+    // side tells each of them, as the real path does.
+    let mut answer = records[0].clone();
+    answer["events"] = Value::Array(records);
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
-/// Fires a Dwolla event of `topic` about the tenant's resource `resource_id`; answers the event
-/// and when it was fired.
+/// Fires a Dwolla event of `topic` about the tenant's resource `resource_id`; answers the
+/// events written (at least one) and when they were fired.
 pub async fn fire_dwolla(
     state: &AppState,
     tenant: TenantId,
     topic: &str,
     resource_id: String,
-) -> Result<(EventRecord, Timestamp), ControlError> {
+) -> Result<(Vec<EventRecord>, Timestamp), ControlError> {
     let topic = word("topic", topic, EventTopic::ALL, EventTopic::as_str)?;
-    let (now, base) = (state.payments.now(tenant).await?, state.payments.base().to_owned());
-    let id = resource_id;
-    let fired = state
+    let (id, payments) = (resource_id, state.payments.clone());
+    let (fired, now) = state
         .store
-        .write(move |c| Box::pin(async move { fired::fire(c, &base, tenant, topic, &id, now).await }))
+        .write(move |c| {
+            Box::pin(async move {
+                let now = payments.now_in(c, tenant).await?;
+                Ok((fired::fire(c, payments.base(), tenant, topic, &id, now).await?, now))
+            })
+        })
         .await?;
     Ok((fired.map_err(|e| from_dwolla(e, "resource"))?, now))
 }

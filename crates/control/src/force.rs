@@ -161,11 +161,15 @@ pub async fn force_customer(
     status: &str,
 ) -> Result<customers::Customer, ControlError> {
     let target = word("status", status, CustomerStatus::ALL, CustomerStatus::as_str)?;
-    let (id, now, base) =
-        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
+    let (id, payments) = (id.to_ascii_lowercase(), state.payments.clone());
     let forced = state
         .store
-        .write(move |c| Box::pin(async move { customers::force_status(c, &base, tenant, &id, target, now).await }))
+        .write(move |c| {
+            Box::pin(async move {
+                let now = payments.now_in(c, tenant).await?;
+                customers::force_status(c, payments.base(), tenant, &id, target, now).await
+            })
+        })
         .await?;
     forced.map_err(|e| from_dwolla(e, "customer"))
 }
@@ -196,11 +200,14 @@ pub async fn force_funding_source(
     target: &str,
 ) -> Result<(FundingSourceRecord, Option<FundingSourceMicroDepositsRecord>), ControlError> {
     let target = word("state", target, ForcedState::ALL, ForcedState::as_str)?;
-    let (id, now, payments) = (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.clone());
+    let (id, payments) = (id.to_ascii_lowercase(), state.payments.clone());
     let forced = state
         .store
         .write(move |c| {
-            Box::pin(async move { funding_sources::force_state(c, &payments, tenant, &id, target, now).await })
+            Box::pin(async move {
+                let now = payments.now_in(c, tenant).await?;
+                funding_sources::force_state(c, &payments, tenant, &id, target, now).await
+            })
         })
         .await?;
     forced.map_err(|e| from_dwolla(e, "funding source"))
@@ -212,9 +219,9 @@ enum TransferOutcome {
     Cancelled,
 }
 
-fn transfer_outcome(b: &StatusBody) -> Result<TransferOutcome, ControlError> {
-    let status = word("status", &b.status, TransferStatus::ALL, TransferStatus::as_str)?;
-    let code = match b.return_code.as_deref() {
+fn transfer_outcome(status: &str, return_code: Option<&str>) -> Result<TransferOutcome, ControlError> {
+    let status = word("status", status, TransferStatus::ALL, TransferStatus::as_str)?;
+    let code = match return_code {
         None => None,
         Some(code) => Some(word("returnCode", code, ReturnCode::ALL, ReturnCode::as_str)?),
     };
@@ -256,17 +263,16 @@ pub async fn force_transfer(
     status: &str,
     return_code: Option<&str>,
 ) -> Result<(), ControlError> {
-    let b = StatusBody { status: status.to_owned(), return_code: return_code.map(str::to_owned) };
-    let outcome = transfer_outcome(&b)?;
-    let (target, now, base) =
-        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
+    let outcome = transfer_outcome(status, return_code)?;
+    let (target, payments) = (id.to_ascii_lowercase(), state.payments.clone());
     let done: Result<(), ControlError> = state
         .store
         .write(move |c| {
             Box::pin(async move {
+                let (now, base) = (payments.now_in(c, tenant).await?, payments.base());
                 Ok(match outcome {
                     TransferOutcome::Forced(forced) => {
-                        match processing::force(c, &base, tenant, &target, forced, now).await? {
+                        match processing::force(c, base, tenant, &target, forced, now).await? {
                             Ok(_) => Ok(()),
                             Err(None) => Err(ControlError::not_found("transfer")),
                             Err(Some(reason)) => Err(ControlError::conflict(reason)),
@@ -274,7 +280,7 @@ pub async fn force_transfer(
                     }
                     TransferOutcome::Cancelled => {
                         let request = UpdateTransfer { status: Some("cancelled".into()) };
-                        let cancelled = transfers::cancel(c, &base, tenant, &target, &request, now).await?;
+                        let cancelled = transfers::cancel(c, base, tenant, &target, &request, now).await?;
                         cancelled.map(|_| ()).map_err(|e| from_dwolla(e, "transfer"))
                     }
                 })
@@ -304,11 +310,15 @@ pub async fn force_micro_deposits(
 ) -> Result<(FundingSourceRecord, FundingSourceMicroDepositsRecord), ControlError> {
     let all = FundingSourceMicroDepositStatus::ALL;
     let target = word("status", status, all, FundingSourceMicroDepositStatus::as_str)?;
-    let (id, now, base) =
-        (id.to_ascii_lowercase(), state.payments.now(tenant).await?, state.payments.base().to_owned());
+    let (id, payments) = (id.to_ascii_lowercase(), state.payments.clone());
     let forced = state
         .store
-        .write(move |c| Box::pin(async move { micro_deposits::force_status(c, &base, tenant, &id, target, now).await }))
+        .write(move |c| {
+            Box::pin(async move {
+                let now = payments.now_in(c, tenant).await?;
+                micro_deposits::force_status(c, payments.base(), tenant, &id, target, now).await
+            })
+        })
         .await?;
     forced.map_err(|e| from_dwolla(e, "funding source"))
 }
@@ -353,8 +363,7 @@ mod tests {
     use super::*;
 
     fn outcome(status: &str, code: Option<&str>) -> Result<TransferOutcome, ControlCode> {
-        let b = StatusBody { status: status.into(), return_code: code.map(str::to_owned) };
-        transfer_outcome(&b).map_err(|e| e.code)
+        transfer_outcome(status, code).map_err(|e| e.code)
     }
 
     #[test]

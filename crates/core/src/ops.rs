@@ -1,7 +1,12 @@
-//! The operations vocabulary: which listener a request came in on, and the kinds of fault a rule
-//! can inject.
+//! The operations vocabulary: which listener a request came in on (and whether over TLS), and
+//! the kinds of fault a rule can inject.
 
 use crate::wire_enum;
+
+/// Marks a request that reached openiav over TLS (vendor-host mode), so what it answers can
+/// insist on TLS too (`Secure` cookies).
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls;
 
 wire_enum! {
     /// One of the two HTTP listeners (and so the vendor whose wire it speaks).

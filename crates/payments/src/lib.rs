@@ -30,7 +30,7 @@ use std::sync::Arc;
 use openiav_core::clock::{Clock, Timestamp};
 use openiav_core::crypto::Keyring;
 use openiav_core::ids::TenantId;
-use openiav_store::{Store, StoreError};
+use openiav_store::{Conn, Store, StoreError};
 
 pub use error::{DwollaCode, DwollaError, FieldCode, FieldError};
 
@@ -83,6 +83,11 @@ impl Payments {
     /// `openiav_store::repo::tenant_clocks::now(conn, tenant, state.clock.now())`.
     pub async fn now(&self, tenant: TenantId) -> Result<Timestamp, StoreError> {
         self.store.now_for(self.clock.as_ref(), tenant).await
+    }
+
+    /// Like [`Payments::now`], inside the caller's write (so the now is the one the write sees).
+    pub async fn now_in(&self, conn: &mut Conn, tenant: TenantId) -> Result<Timestamp, StoreError> {
+        openiav_store::repo::tenant_clocks::now(conn, tenant, self.clock.now()).await
     }
 
     /// The public base URL, without a trailing slash.

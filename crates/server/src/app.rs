@@ -282,9 +282,11 @@ impl App {
         aggregation_routes = aggregation_routes.merge(openiav_control::router(control.clone()));
         let recorder = openiav_control::journal::Recorder::spawn(self.store.clone(), self.journal_size);
         ops::metrics::handle();
+        let fault_rules = Arc::new(openiav_control::faults::RuleCache::default());
         let ops_for = |listener| ops::Ops {
             listener,
             store: self.store.clone(),
+            fault_rules: fault_rules.clone(),
             aggregation: self.aggregation.clone(),
             payments: self.payments.clone(),
             recorder: recorder.clone(),

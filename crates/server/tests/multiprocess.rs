@@ -1,7 +1,7 @@
 //! Several `openiav serve` processes on one PostgreSQL database (the scale-out promise): flows
 //! driven through all of them run each job once, deliver each webhook once per subscription,
 //! open a widget URL once, replay an Idempotency-Key whichever process answers, and follow
-//! sandbox fixtures loaded through any of them. Needs OPENIAV_TEST_POSTGRES_URL; without it the
+//! sandbox fixtures and fault rules changed through any of them. Needs OPENIAV_TEST_POSTGRES_URL; without it the
 //! test says so and passes.
 
 mod process;
@@ -239,6 +239,37 @@ async fn three_processes_on_one_database_share_the_work_without_doing_it_twice()
             assert_eq!(seen["institution"]["name"], name, "{} follows the stored fixtures", s.aggregation);
         }
     }
+
+    // A fault rule added through one process applies in the others (each caches the rules
+    // until the store's notification says they changed), and so does its removal.
+    let rule =
+        json!({ "listener": "mx", "method": "GET", "path": "/institutions/mxbank", "effect": "status", "status": 503 });
+    let (status, added) =
+        mx(&http, reqwest::Method::POST, &format!("{}/_openiav/faults", servers[0].aggregation), Some(rule)).await;
+    assert_eq!(status, 201, "{added}");
+    let answers = |wanted: u16| {
+        let http = http.clone();
+        let urls: Vec<String> = servers.iter().map(|s| format!("{}/institutions/mxbank", s.aggregation)).collect();
+        async move {
+            for url in urls {
+                let mut seen = 0;
+                for _ in 0..1200 {
+                    seen = mx(&http, reqwest::Method::GET, &url, None).await.0;
+                    if seen == wanted {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                assert_eq!(seen, wanted, "{url} follows the stored fault rules");
+            }
+        }
+    };
+    answers(503).await;
+    let id = added["id"].as_str().unwrap();
+    let (status, _) =
+        mx(&http, reqwest::Method::DELETE, &format!("{}/_openiav/faults/{id}", servers[1].aggregation), None).await;
+    assert_eq!(status, 204);
+    answers(200).await;
 
     drop(servers);
     testing::drop_scratch_postgres(&admin, &db).await.unwrap();

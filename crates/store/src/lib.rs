@@ -15,6 +15,7 @@ pub mod sqlite;
 pub mod testing;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,10 +53,43 @@ pub trait Database: Send + Sync + 'static {
     fn submit_write(&self, op: WriteOp) -> BoxFuture<'_, ()>;
     /// A pooled connection for reads.
     fn read_connection(&self) -> BoxFuture<'_, Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError>>;
-    /// Starts whatever relays cross-process job notifications into `notify` (PostgreSQL LISTEN).
-    fn listen_for_jobs(&self, notify: Arc<Notify>) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// Starts whatever relays other processes' changes into `changes` (PostgreSQL LISTEN).
+    fn listen_for_changes(&self, changes: Changes) -> BoxFuture<'_, Result<(), StoreError>>;
     /// Closes connections, finishing queued writes first.
     fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// Where a store announces committed changes others may be waiting on or caching.
+#[derive(Clone)]
+pub struct Changes {
+    /// This store among the processes sharing a database: its own notifications, heard back,
+    /// were announced already at commit.
+    pub origin: u64,
+    /// Signalled when jobs may have been enqueued (here, or in another process).
+    pub jobs_ready: Arc<Notify>,
+    /// Bumped after any change to fault rules (here, or in another process), so a cache of
+    /// them knows it is stale.
+    pub fault_rules: Arc<AtomicU64>,
+}
+
+impl Changes {
+    fn new() -> Self {
+        Self { origin: uuid::Uuid::new_v4().as_u64_pair().0, jobs_ready: Arc::default(), fault_rules: Arc::default() }
+    }
+}
+
+/// What a write changed that the store announces once it has committed, and the store
+/// writing (for the notifications it sends).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Signals {
+    pub origin: u64,
+    pub jobs_enqueued: bool,
+    pub fault_rules_changed: bool,
+}
+
+/// The [`Changes::origin`] of the store running the current write (0 outside one).
+pub(crate) fn write_origin() -> u64 {
+    SIGNALS.try_with(|cell| cell.get().origin).unwrap_or_default()
 }
 
 /// How a store is opened.
@@ -82,22 +116,30 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct Store {
     db: Arc<dyn Database>,
-    /// Signalled when jobs may have been enqueued (here, or in another process).
-    jobs_ready: Arc<Notify>,
+    changes: Changes,
     /// One wake-up per worker, fanned out from `jobs_ready`.
     job_workers: Arc<std::sync::Mutex<Vec<Arc<Notify>>>>,
 }
 
 tokio::task_local! {
-    /// Set by [`repo::jobs::enqueue`] while a write runs, so the store wakes job workers once
-    /// that write has committed.
-    pub(crate) static JOBS_ENQUEUED: std::cell::Cell<bool>;
+    /// Set by the repo functions of a write ([`repo::jobs::enqueue`], fault rule changes), so
+    /// the store announces them once that write has committed.
+    static SIGNALS: std::cell::Cell<Signals>;
+}
+
+/// Notes, inside a write, what it changed (a no-op outside [`Store::write`]).
+pub(crate) fn signal(mark: impl FnOnce(&mut Signals)) {
+    let _ = SIGNALS.try_with(|cell| {
+        let mut signals = cell.get();
+        mark(&mut signals);
+        cell.set(signals);
+    });
 }
 
 struct TypedReply<T> {
     result: Result<T, StoreError>,
-    enqueued: bool,
-    tx: tokio::sync::oneshot::Sender<(Result<T, StoreError>, bool)>,
+    signals: Signals,
+    tx: tokio::sync::oneshot::Sender<(Result<T, StoreError>, Signals)>,
 }
 
 impl<T: Send> Reply for TypedReply<T> {
@@ -111,7 +153,7 @@ impl<T: Send> Reply for TypedReply<T> {
             Ok(()) => me.result,
             Err(e) => me.result.and(Err(e)),
         };
-        let _ = me.tx.send((out, me.enqueued));
+        let _ = me.tx.send((out, me.signals));
     }
 }
 
@@ -135,11 +177,11 @@ impl Store {
                 url.split(':').next().unwrap_or_default()
             )));
         };
-        let jobs_ready = Arc::new(Notify::new());
-        db.listen_for_jobs(jobs_ready.clone()).await?;
+        let changes = Changes::new();
+        db.listen_for_changes(changes.clone()).await?;
         let job_workers: Arc<std::sync::Mutex<Vec<Arc<Notify>>>> = Arc::default();
         // Every worker (one per queue) hears every wake-up.
-        let (source, workers) = (jobs_ready.clone(), job_workers.clone());
+        let (source, workers) = (changes.jobs_ready.clone(), job_workers.clone());
         tokio::spawn(async move {
             loop {
                 source.notified().await;
@@ -149,7 +191,7 @@ impl Store {
                 }
             }
         });
-        Ok(Self { db, jobs_ready, job_workers })
+        Ok(Self { db, changes, job_workers })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -157,18 +199,19 @@ impl Store {
     }
 
     /// Runs `op` in one write transaction and returns its result once it is durable; job
-    /// workers are woken if `op` enqueued jobs.
+    /// workers are woken if `op` enqueued jobs, and fault rule caches learn of a rule change.
     pub async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Conn) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let origin = Signals { origin: self.changes.origin, ..Signals::default() };
         let boxed: WriteOp = Box::new(move |conn| {
-            Box::pin(JOBS_ENQUEUED.scope(std::cell::Cell::new(false), async move {
+            Box::pin(SIGNALS.scope(std::cell::Cell::new(origin), async move {
                 let result = op(conn).await;
-                let enqueued = JOBS_ENQUEUED.with(std::cell::Cell::get);
-                Box::new(TypedReply { result, enqueued, tx }) as Box<dyn Reply>
+                let signals = SIGNALS.with(std::cell::Cell::get);
+                Box::new(TypedReply { result, signals, tx }) as Box<dyn Reply>
             }))
         });
         let started = std::time::Instant::now();
@@ -176,15 +219,20 @@ impl Store {
         let answered = rx.await;
         // From submission to durable (queueing for the writer included): what a caller waits.
         metrics::histogram!(WRITE_SECONDS).record(started.elapsed().as_secs_f64());
-        let (result, enqueued) = answered.map_err(|_| {
+        let (result, signals) = answered.map_err(|_| {
             StoreError::Unavailable(
                 "the write was not run: the database refused the transaction or is shutting down".into(),
             )
         })?;
-        // Whatever the write queued is durable now: wake the workers (other processes hear
+        // Whatever the write changed is durable now: announce it here (other processes hear
         // PostgreSQL's NOTIFY, sent at the same commit).
-        if enqueued && result.is_ok() {
-            self.jobs_ready.notify_one();
+        if result.is_ok() {
+            if signals.jobs_enqueued {
+                self.changes.jobs_ready.notify_one();
+            }
+            if signals.fault_rules_changed {
+                self.changes.fault_rules.fetch_add(1, Ordering::Release);
+            }
         }
         result
     }
@@ -208,6 +256,13 @@ impl Store {
     ) -> Result<openiav_core::clock::Timestamp, StoreError> {
         let real = real.now();
         self.read(|mut c| async move { repo::tenant_clocks::now(&mut c, tenant, real).await }).await
+    }
+
+    /// A number that changes whenever any process's committed write changes fault rules: a
+    /// cache of rules loaded at one version is current while the version stays. Another
+    /// process's change is seen once PostgreSQL delivers its notification (milliseconds).
+    pub fn fault_rules_version(&self) -> u64 {
+        self.changes.fault_rules.load(Ordering::Acquire)
     }
 
     /// Whether the database answers a trivial query on a read connection, within a short bound.

@@ -1,23 +1,25 @@
 //! PostgreSQL backend for scale-out: several openiav processes share one database; each write
-//! runs in its own transaction, jobs are claimed with `FOR UPDATE SKIP LOCKED`, and workers in
-//! every process are woken through `LISTEN`/`NOTIFY`.
+//! runs in its own transaction, jobs are claimed with `FOR UPDATE SKIP LOCKED`, and workers (and
+//! fault rule caches) in every process hear of changes through `LISTEN`/`NOTIFY`.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::Executor;
-use tokio::sync::Notify;
 
-use crate::{Database, Dialect, StoreError, StoreOptions, WriteOp};
+use crate::{Changes, Database, Dialect, StoreError, StoreOptions, WriteOp};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The channel `NOTIFY` uses to announce new jobs.
 pub const JOBS_CHANNEL: &str = "openiav_jobs";
+
+/// The channel `NOTIFY` uses to announce a change to fault rules.
+pub const FAULT_RULES_CHANNEL: &str = "openiav_fault_rules";
 
 /// How long a request waits for a pooled connection before it is told the database is
 /// unavailable.
@@ -76,18 +78,26 @@ impl Database for PgDatabase {
         Box::pin(async move { Ok(self.pool.acquire().await?) })
     }
 
-    fn listen_for_jobs(&self, notify: Arc<Notify>) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn listen_for_changes(&self, changes: Changes) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async move {
             let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
-            listener.listen(JOBS_CHANNEL).await?;
+            listener.listen_all([JOBS_CHANNEL, FAULT_RULES_CHANNEL]).await?;
+            let own = changes.origin.to_string();
             let task = tokio::spawn(async move {
                 loop {
                     match listener.recv().await {
-                        Ok(_) => notify.notify_one(),
+                        Ok(notice) if notice.channel() == FAULT_RULES_CHANNEL => {
+                            if notice.payload() != own {
+                                changes.fault_rules.fetch_add(1, Ordering::Release);
+                            }
+                        }
+                        Ok(_) => changes.jobs_ready.notify_one(),
                         Err(e) => {
-                            // PgListener reconnects by itself; wake workers so nothing waits on a lost notice.
-                            tracing::warn!(error = %e, "job notification listener interrupted");
-                            notify.notify_one();
+                            // PgListener reconnects by itself; a notice may have been lost
+                            // meanwhile, so wake the workers and make rule caches reload.
+                            tracing::warn!(error = %e, "change notification listener interrupted");
+                            changes.jobs_ready.notify_one();
+                            changes.fault_rules.fetch_add(1, Ordering::Release);
                             tokio::time::sleep(Duration::from_millis(500)).await;
                         }
                     }

@@ -3,15 +3,14 @@
 //! pool of `query_only` read connections.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, Connection, Executor};
-use tokio::sync::{mpsc, Mutex, Notify};
+use tokio::sync::{mpsc, Mutex};
 
-use crate::{Database, Dialect, Reply, StoreError, WriteOp};
+use crate::{Changes, Database, Dialect, Reply, StoreError, WriteOp};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -195,7 +194,7 @@ impl Database for SqliteDatabase {
         Box::pin(async move { Ok(self.reads.acquire().await?) })
     }
 
-    fn listen_for_jobs(&self, _notify: Arc<Notify>) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn listen_for_changes(&self, _changes: Changes) -> BoxFuture<'_, Result<(), StoreError>> {
         // One process owns a SQLite file; in-process notification is all there is.
         Box::pin(async { Ok(()) })
     }

@@ -213,6 +213,7 @@ conformance! {
         sandbox_fixtures_are_stored_per_tenant_and_replaced,
         fault_rules_insert_list_live_spend_delete_and_clear_per_tenant,
         fault_rule_counts_are_spent_exactly_once_under_concurrent_writes,
+        fault_rules_version_moves_with_every_committed_rule_change_in_every_process,
         journal_inserts_in_batches_lists_newest_first_filters_and_trims_per_tenant,
         queue_stats_depth_counts_jobs_and_the_oldest_due,
         rows_read_for_update_are_the_stored_rows,
@@ -3817,6 +3818,73 @@ async fn fault_rule_counts_are_spent_exactly_once_under_concurrent_writes(db: Te
     assert_eq!(applied, 2);
     let stored = store.read(|mut c| async move { faults::list(&mut c, tenant).await }).await.unwrap();
     assert_eq!((stored[0].remaining, stored[0].applied), (Some(0), 2));
+}
+
+/// Waits (a hang guard, not a speed test) until `store`'s fault rules version is past `seen`.
+async fn fault_rules_version_passes(store: &Store, seen: u64) -> u64 {
+    for _ in 0..1200 {
+        let now = store.fault_rules_version();
+        if now > seen {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the fault rules version never moved past {seen}");
+}
+
+/// A cache of fault rules trusts this version: every committed change moves it, in the store
+/// that wrote and (PostgreSQL, several processes on one database) in another store opened on
+/// the same database; reads, rolled-back writes and uses of an unlimited rule leave it.
+async fn fault_rules_version_moves_with_every_committed_rule_change_in_every_process(db: TestDb) {
+    let store = db.store;
+    let elsewhere = match store.dialect() {
+        Dialect::Postgres => Some(Store::open(&db.url).await.expect("a second store on the database")),
+        Dialect::Sqlite => None,
+    };
+    let tenant = new_tenant(&store).await;
+    let (once, always) = (fault_rule(tenant, "/token", Some(1), 0), fault_rule(tenant, "/customers", None, 1));
+    let mut seen = store.fault_rules_version();
+    let mut seen_elsewhere = elsewhere.as_ref().map(Store::fault_rules_version);
+    let mut moved = async |what: &str, before: u64| {
+        let now = store.fault_rules_version();
+        assert!(now > before, "{what} moves the version");
+        if let (Some(other), Some(was)) = (&elsewhere, seen_elsewhere) {
+            seen_elsewhere = Some(fault_rules_version_passes(other, was).await);
+        }
+        now
+    };
+
+    for r in [&once, &always] {
+        put_fault_rule(&store, r).await;
+        seen = moved("an insert", seen).await;
+    }
+    let _ = store.read(|mut c| async move { faults::live(&mut c, tenant).await }).await.unwrap();
+    assert_eq!(store.fault_rules_version(), seen, "a read leaves it");
+    let rule = fault_rule(tenant, "/token", None, 2);
+    let refused = store
+        .write(move |c| {
+            Box::pin(async move {
+                faults::insert(c, &rule).await?;
+                Err::<(), _>(StoreError::InvalidInput("changed my mind".into()))
+            })
+        })
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(store.fault_rules_version(), seen, "a rolled-back change leaves it");
+    assert!(spend(&store, tenant, &always.id, true).await);
+    assert_eq!(store.fault_rules_version(), seen, "a use of an unlimited rule leaves it");
+    assert!(spend(&store, tenant, &once.id, true).await);
+    seen = moved("spending the last of a count", seen).await;
+    let id = always.id.clone();
+    store.write(move |c| Box::pin(async move { faults::delete(c, tenant, &id).await })).await.unwrap();
+    seen = moved("a delete", seen).await;
+    store.write(move |c| Box::pin(async move { faults::clear(c, tenant).await })).await.unwrap();
+    seen = moved("a clear", seen).await;
+    store.write(move |c| Box::pin(async move { sandbox::reset(c, tenant).await })).await.unwrap();
+    moved("a sandbox reset", seen).await;
+    if let Some(other) = elsewhere {
+        other.close().await;
+    }
 }
 
 fn journal_entry(tenant: TenantId, route: &str, status: i64, at_ms: i64) -> JournalRecord {

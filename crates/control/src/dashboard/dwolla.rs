@@ -1,17 +1,18 @@
-//! The Dwolla pages: the tenant's customers, and a customer's exchanges, funding sources and
-//! transfers, with the force forms (customer status, a bank's verified/unverified/removed state,
+//! The Dwolla pages: the account's own funding sources and transfers, the tenant's customers, and
+//! a customer's exchanges, funding sources and transfers (with their ACH legs), with the force forms (customer status, a bank's verified/unverified/removed state,
 //! its micro-deposits' outcome, a transfer's outcome with its return code) and a fire-event form
 //! on each resource (the same
 //! operations as `POST /_openiav/force/…` and `POST /_openiav/fire/dwolla`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use openiav_core::payments::{CustomerStatus, EventTopic, FundingSourceKind, FundingSourceMicroDepositStatus};
 use openiav_payments::events::fired::{subject_of, Party, Subject};
 use openiav_payments::funding_sources::rules::ForcedState;
 use openiav_payments::transfers::failure::ReturnCode;
 use openiav_store::records::{
-    CustomerRecord, ExchangeRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord, TransferRecord,
+    BankTransferRecord, CustomerRecord, ExchangeRecord, FundingSourceMicroDepositsRecord, FundingSourceRecord,
+    TransferRecord,
 };
 use openiav_store::repo::customers::CustomerFilter;
 use openiav_store::repo::transfers::TransferFilter;
@@ -19,7 +20,7 @@ use openiav_store::repo::{customers, exchanges, funding_sources, transfers};
 
 use super::render::{self, cell, code, escape, Action};
 use super::session::{after, failure, Posted, Session};
-use super::{last_page_offset, MAX_ROWS, ROOT};
+use super::{PageQuery, MAX_ROWS, ROOT};
 use crate::{fire, force, AppState};
 
 fn topics(subject: Subject) -> Vec<&'static str> {
@@ -56,15 +57,17 @@ fn customer_row(c: &CustomerRecord) -> Vec<String> {
 }
 
 /// `GET /_openiav/dashboard/dwolla/customers`.
-pub async fn customers(State(state): State<AppState>, session: Session) -> Response {
+pub async fn customers(State(state): State<AppState>, session: Session, Query(page): Query<PageQuery>) -> Response {
     let tenant = session.tenant;
     let found = state
         .store
         .read(|mut c| async move {
             let f = CustomerFilter::default();
             let total = customers::list(&mut c, tenant, &f, 1, 0).await?.total;
-            let page = customers::list(&mut c, tenant, &f, MAX_ROWS, last_page_offset(total)).await?;
-            Ok((page.items, total))
+            let (offset, limit) = page.oldest_first_window(total);
+            let rows =
+                if limit == 0 { Vec::new() } else { customers::list(&mut c, tenant, &f, limit, offset).await?.items };
+            Ok((rows, total))
         })
         .await;
     let (mut rows, total) = match found {
@@ -74,7 +77,8 @@ pub async fn customers(State(state): State<AppState>, session: Session) -> Respo
     rows.reverse();
     let rows: Vec<Vec<String>> = rows.iter().map(customer_row).collect();
     let body = format!(
-        "<p>{total} customers (the newest {MAX_ROWS} shown, newest first).</p>{}",
+        "{}{}",
+        render::pager("/dwolla/customers", "customers", page, total),
         render::table("Customers", &["Id", "Name", "Email", "Type", "Status", "Created"], &rows)
     );
     render::page(&session, "/dwolla/customers", "Dwolla customers", &body)
@@ -140,7 +144,7 @@ fn funding_source_row(
     ]
 }
 
-fn transfer_row(session: &Session, back: &str, t: &TransferRecord) -> Vec<String> {
+fn transfer_row(session: &Session, back: &str, party: Party, t: &TransferRecord) -> Vec<String> {
     let mut codes = vec![""];
     codes.extend(ReturnCode::ALL.iter().map(|c| c.as_str()));
     let force = Action {
@@ -153,7 +157,7 @@ fn transfer_row(session: &Session, back: &str, t: &TransferRecord) -> Vec<String
         extra: vec![],
         button: "Force outcome",
     };
-    let fire = fire_form(back, "transfer", &t.id, Subject::Transfer(Party::Customer));
+    let fire = fire_form(back, "transfer", &t.id, Subject::Transfer(party));
     vec![
         code(&t.id),
         escape(&t.amount.to_string()),
@@ -164,6 +168,99 @@ fn transfer_row(session: &Session, back: &str, t: &TransferRecord) -> Vec<String
         escape(&t.created_at.to_rfc3339_seconds()),
         format!("{}{}", force.render(session), fire.render(session)),
     ]
+}
+
+fn leg_row(session: &Session, back: &str, leg: &BankTransferRecord) -> Vec<String> {
+    let party = if leg.customer_id.is_some() { Party::Customer } else { Party::Account };
+    vec![
+        code(&leg.id),
+        code(&leg.transfer_id),
+        escape(leg.direction.as_str()),
+        code(&leg.funding_source_id),
+        status(leg.status.as_str()),
+        cell(leg.failure_code.as_deref()),
+        fire_form(back, "bank transfer", &leg.id, Subject::BankTransfer(party)).render(session),
+    ]
+}
+
+/// The transfers table (each with its outcome and fire forms, `party`'s topics) and the table
+/// of their ACH legs (the bank transfers, each with its own fire form).
+fn transfer_tables(
+    session: &Session,
+    back: &str,
+    party: Party,
+    ts: &[TransferRecord],
+    legs: &[BankTransferRecord],
+) -> String {
+    let t_rows: Vec<Vec<String>> = ts.iter().map(|t| transfer_row(session, back, party, t)).collect();
+    let leg_rows: Vec<Vec<String>> = legs.iter().map(|l| leg_row(session, back, l)).collect();
+    format!(
+        "{}{}",
+        render::table(
+            "Transfers",
+            &["Id", "Amount", "Status", "Return code", "Source", "Destination", "Created", "Actions"],
+            &t_rows
+        ),
+        render::table(
+            "Bank transfers (ACH legs)",
+            &["Id", "Transfer", "Direction", "Bank", "Status", "Return code", "Actions"],
+            &leg_rows
+        ),
+    )
+}
+
+/// The newest transfers `filter` keeps, and their legs.
+async fn transfers_with_legs(
+    c: &mut openiav_store::ReadConn,
+    tenant: openiav_core::ids::TenantId,
+    filter: &TransferFilter,
+) -> Result<(Vec<TransferRecord>, Vec<BankTransferRecord>), openiav_store::StoreError> {
+    let ts = transfers::list(c, tenant, filter, MAX_ROWS, 0).await?.items;
+    let mut legs = Vec::new();
+    for t in &ts {
+        legs.extend(transfers::legs_of(c, tenant, &t.id).await?);
+    }
+    Ok((ts, legs))
+}
+
+/// `GET /_openiav/dashboard/dwolla/account`: the account's own funding sources (its bank and
+/// balance) and the transfers it sends or receives, with their fire forms.
+pub async fn account(State(state): State<AppState>, session: Session) -> Response {
+    let tenant = session.tenant;
+    let found = state
+        .store
+        .read(|mut c| async move {
+            let sources = funding_sources::list_for_account(&mut c, tenant, None).await?;
+            let filter = TransferFilter { account_party: true, ..TransferFilter::default() };
+            let (ts, legs) = transfers_with_legs(&mut c, tenant, &filter).await?;
+            Ok((sources, ts, legs))
+        })
+        .await;
+    let (sources, ts, legs) = match found {
+        Ok(found) => found,
+        Err(e) => return failure(e.into()),
+    };
+    let back = format!("{ROOT}/dwolla/account");
+    let fs_rows: Vec<Vec<String>> = sources
+        .iter()
+        .map(|f| {
+            vec![
+                code(&f.id),
+                escape(&f.name),
+                escape(f.kind.as_str()),
+                status(f.status.as_str()),
+                escape(if f.removed { "yes" } else { "no" }),
+                fire_form(&back, "funding source", &f.id, Subject::FundingSource(Party::Account)).render(&session),
+            ]
+        })
+        .collect();
+    let body = format!(
+        "<p>The master account's own funding sources and the transfers it sends or receives \
+         (the newest {MAX_ROWS}, newest first).</p>{}{}",
+        render::table("Funding sources", &["Id", "Name", "Kind", "Status", "Removed", "Actions"], &fs_rows),
+        transfer_tables(&session, &back, Party::Account, &ts, &legs),
+    );
+    render::page(&session, "/dwolla/account", "Dwolla account", &body)
 }
 
 /// `GET /_openiav/dashboard/dwolla/customers/{id}`.
@@ -177,14 +274,14 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
             let mut exs = exchanges::list_for_customer(&mut c, tenant, &customer.id).await?;
             let mut sources = funding_sources::list_for_customer(&mut c, tenant, &customer.id, None).await?;
             let filter = TransferFilter { customer_id: Some(customer.id.clone()), ..TransferFilter::default() };
-            let ts = transfers::list(&mut c, tenant, &filter, MAX_ROWS, 0).await?.items;
+            let (ts, legs) = transfers_with_legs(&mut c, tenant, &filter).await?;
             let deposits = funding_sources::micro_deposits_for_customer(&mut c, tenant, &customer.id).await?;
             exs.reverse();
             sources.reverse();
-            Ok(Some((customer, exs, sources, ts, deposits)))
+            Ok(Some((customer, exs, sources, ts, legs, deposits)))
         })
         .await;
-    let (customer, exs, sources, ts, deposits) = match found {
+    let (customer, exs, sources, ts, legs, deposits) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return failure(crate::ControlError::not_found("customer")),
         Err(e) => return failure(e.into()),
@@ -206,7 +303,6 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
     let deposits_of = |f: &FundingSourceRecord| deposits.iter().find(|d| d.funding_source_id == f.id);
     let fs_rows: Vec<Vec<String>> =
         sources.iter().map(|f| funding_source_row(&session, &back, f, deposits_of(f))).collect();
-    let t_rows: Vec<Vec<String>> = ts.iter().map(|t| transfer_row(&session, &back, t)).collect();
     let body = format!(
         "<dl class=\"facts\"><dt>Id</dt><dd><code>{id}</code></dd><dt>Email</dt><dd>{email}</dd>\
          <dt>Type</dt><dd>{kind}</dd><dt>Status</dt><dd>{status}</dd></dl>\
@@ -223,11 +319,7 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
             &["Id", "Name", "Kind", "Status", "Removed", "Micro-deposits", "Actions"],
             &fs_rows
         ),
-        transfers = render::table(
-            "Transfers",
-            &["Id", "Amount", "Status", "Return code", "Source", "Destination", "Created", "Actions"],
-            &t_rows
-        ),
+        transfers = transfer_tables(&session, &back, Party::Customer, &ts, &legs),
     );
     render::page(&session, "/dwolla/customers", &format!("Dwolla customer {}", customer.id), &body)
 }
@@ -274,8 +366,10 @@ pub async fn force_transfer(State(state): State<AppState>, Path(id): Path<String
 pub async fn fire(State(state): State<AppState>, posted: Posted) -> Response {
     let topic = posted.get("topic").unwrap_or_default().to_owned();
     let resource = posted.get("resource_id").unwrap_or_default().to_owned();
-    let outcome = fire::fire_dwolla(&state, posted.session.tenant, &topic, resource)
-        .await
-        .map(|(e, _)| format!("Fired {} event {}.", e.topic.as_str(), e.id));
+    let outcome = fire::fire_dwolla(&state, posted.session.tenant, &topic, resource).await.map(|(events, _)| {
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        let noun = if ids.len() == 1 { "event" } else { "events" };
+        format!("Fired {topic} {noun} {}.", ids.join(", "))
+    });
     after(&posted.back(), outcome)
 }

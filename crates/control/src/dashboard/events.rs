@@ -2,7 +2,7 @@
 //! response code) and a Retry button (the operation behind `POST /webhooks/{id}/retries`), and
 //! the MX webhook deliveries with theirs.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use openiav_payments::webhooks::attempts::Attempt;
 use openiav_payments::webhooks::subscriptions;
@@ -12,7 +12,7 @@ use openiav_store::repo::{events as events_repo, mx_webhooks as mx_repo, webhook
 
 use super::render::{self, code, escape, Action};
 use super::session::{after, failure, Posted, Session};
-use super::{MAX_ROWS, ROOT};
+use super::{PageQuery, MAX_ROWS, ROOT};
 use crate::force::from_dwolla;
 use crate::{AppState, ControlError};
 
@@ -64,12 +64,12 @@ fn webhook_row(session: &Session, w: &WebhookRecord, subs: &[WebhookSubscription
 }
 
 /// `GET /_openiav/dashboard/events`.
-pub async fn events(State(state): State<AppState>, session: Session) -> Response {
+pub async fn events(State(state): State<AppState>, session: Session, Query(page): Query<PageQuery>) -> Response {
     let tenant = session.tenant;
     let found = state
         .store
         .read(|mut c| async move {
-            let evs = events_repo::list(&mut c, tenant, MAX_ROWS, 0).await?;
+            let evs = events_repo::list(&mut c, tenant, MAX_ROWS, page.newest_first_offset()).await?;
             let subs = webhooks::list_subscriptions(&mut c, tenant).await?;
             let mut hooks = Vec::new();
             for s in &subs {
@@ -100,8 +100,8 @@ pub async fn events(State(state): State<AppState>, session: Session) -> Response
         })
         .collect();
     let body = format!(
-        "<p>{total} events (the newest {MAX_ROWS} shown, newest first).</p>{subs}{hooks}{events}",
-        total = evs.total,
+        "{subs}{hooks}{pager}{events}",
+        pager = render::pager("/events", "events", page, evs.total),
         subs = render::table("Webhook subscriptions", &["Id", "URL", "Paused", "Failures in a row"], &sub_rows),
         hooks = render::table(
             "Webhook deliveries",
@@ -116,26 +116,29 @@ pub async fn events(State(state): State<AppState>, session: Session) -> Response
 /// `POST /_openiav/dashboard/webhooks/{id}/retry`.
 pub async fn retry(State(state): State<AppState>, Path(id): Path<String>, posted: Posted) -> Response {
     let tenant = posted.session.tenant;
-    let target = id.clone();
-    let store = state.store.clone();
-    let done = async move {
-        let now = state.payments.now(tenant).await?;
-        store.write(move |c| Box::pin(async move { subscriptions::retry(c, tenant, &target, now).await })).await
-    }
-    .await
-    .map_err(ControlError::from)
-    .and_then(|r| r.map_err(|e| from_dwolla(e, "webhook")))
-    .map(|r| format!("Retry {} of webhook {} queued.", r.id, r.webhook_id));
+    let (target, payments) = (id.clone(), state.payments.clone());
+    let done = state
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let now = payments.now_in(c, tenant).await?;
+                subscriptions::retry(c, tenant, &target, now).await
+            })
+        })
+        .await
+        .map_err(ControlError::from)
+        .and_then(|r| r.map_err(|e| from_dwolla(e, "webhook")))
+        .map(|r| format!("Retry {} of webhook {} queued.", r.id, r.webhook_id));
     after(&posted.back(), done)
 }
 
 /// `GET /_openiav/dashboard/mx/webhooks`.
-pub async fn mx_webhooks(State(state): State<AppState>, session: Session) -> Response {
+pub async fn mx_webhooks(State(state): State<AppState>, session: Session, Query(paging): Query<PageQuery>) -> Response {
     let tenant = session.tenant;
     let found = state
         .store
         .read(|mut c| async move {
-            let page = mx_repo::list_webhooks(&mut c, tenant, None, MAX_ROWS, 0).await?;
+            let page = mx_repo::list_webhooks(&mut c, tenant, None, MAX_ROWS, paging.newest_first_offset()).await?;
             let endpoints = mx_repo::list_endpoints(&mut c, tenant).await?;
             Ok((page, endpoints))
         })
@@ -165,8 +168,8 @@ pub async fn mx_webhooks(State(state): State<AppState>, session: Session) -> Res
         })
         .collect();
     let body = format!(
-        "<p>{total} MX webhooks (the newest {MAX_ROWS} shown, newest first).</p>{endpoints}{deliveries}",
-        total = page.total,
+        "{endpoints}{pager}{deliveries}",
+        pager = render::pager("/mx/webhooks", "MX webhooks", paging, page.total),
         endpoints = render::table("Endpoints", &["Type", "URL"], &endpoint_rows),
         deliveries = render::table("Deliveries", &["Guid", "Type", "URL", "Created", "Attempts"], &rows),
     );

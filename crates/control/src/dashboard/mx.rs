@@ -3,7 +3,7 @@
 //! each member and micro-deposit (the same operations as `POST /_openiav/force/members/{guid}`,
 //! `POST /_openiav/force/mx-micro-deposits/{guid}` and `POST /_openiav/fire/mx`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use openiav_aggregation::forced::ForcedStatus;
 use openiav_aggregation::routes::micro_deposits::effective_status;
@@ -17,25 +17,34 @@ use serde_json::Value;
 
 use super::render::{self, cell, code, escape, Action};
 use super::session::{after, failure, Posted, Session};
-use super::{MAX_ROWS, ROOT};
+use super::{PageQuery, MAX_ROWS, ROOT};
 use crate::fire::MxFire;
 use crate::{force, AppState, ControlError};
 
-/// The newest users, newest first.
-async fn newest_users(state: &AppState, session: &Session) -> Result<(Vec<UserRecord>, i64), ControlError> {
+/// A page of the users, newest first, and how many there are.
+async fn users_page(
+    state: &AppState,
+    session: &Session,
+    page: PageQuery,
+) -> Result<(Vec<UserRecord>, i64), ControlError> {
     let tenant = session.tenant;
     Ok(state
         .store
         .read(|mut c| async move {
             let f = UserFilter::default();
             let total = users::list(&mut c, tenant, &f, PageRequest { page: 1, per_page: 1 }).await?.total;
-            // The last two pages of MAX_ROWS hold the newest MAX_ROWS.
-            let last = (total + MAX_ROWS - 1) / MAX_ROWS;
+            let (start, len) = page.oldest_first_window(total);
+            if len == 0 {
+                return Ok((Vec::new(), total));
+            }
+            // The store pages by MAX_ROWS from the oldest: the window spans at most two of them.
+            let (first, last) = (start / MAX_ROWS + 1, (start + len - 1) / MAX_ROWS + 1);
             let mut rows = Vec::new();
-            for page in [last - 1, last].into_iter().filter(|p| *p >= 1) {
+            for page in first..=last {
                 rows.extend(users::list(&mut c, tenant, &f, PageRequest { page, per_page: MAX_ROWS }).await?.items);
             }
-            let mut rows = rows.split_off(rows.len().saturating_sub(MAX_ROWS as usize));
+            let skip = (start - (first - 1) * MAX_ROWS) as usize;
+            let mut rows: Vec<UserRecord> = rows.into_iter().skip(skip).take(len as usize).collect();
             rows.reverse();
             Ok((rows, total))
         })
@@ -43,8 +52,8 @@ async fn newest_users(state: &AppState, session: &Session) -> Result<(Vec<UserRe
 }
 
 /// `GET /_openiav/dashboard/mx/users`.
-pub async fn users(State(state): State<AppState>, session: Session) -> Response {
-    let (rows, total) = match newest_users(&state, &session).await {
+pub async fn users(State(state): State<AppState>, session: Session, Query(page): Query<PageQuery>) -> Response {
+    let (rows, total) = match users_page(&state, &session, page).await {
         Ok(found) => found,
         Err(e) => return failure(e),
     };
@@ -61,7 +70,8 @@ pub async fn users(State(state): State<AppState>, session: Session) -> Response 
         })
         .collect();
     let body = format!(
-        "<p>{total} users (the newest {MAX_ROWS} shown, newest first).</p>{}",
+        "{}{}",
+        render::pager("/mx/users", "users", page, total),
         render::table("Users", &["Guid", "Id", "Email", "Disabled", "Created"], &rows)
     );
     render::page(&session, "/mx/users", "MX users", &body)

@@ -2,9 +2,12 @@
 //! the building blocks the pages share (tables, action forms), the error pages, the security
 //! headers every dashboard response carries, and the one stylesheet.
 
+use axum::extract::Request;
 use axum::http::header::{self, HeaderValue};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use openiav_core::ops::OverTls;
 
 use super::session::{Flash, Session};
 use super::ROOT;
@@ -33,15 +36,30 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Adds the security headers to a dashboard response (a middleware over every dashboard route).
-pub async fn security_headers(mut response: Response) -> Response {
+/// Adds the security headers to a dashboard response (a middleware over every dashboard route);
+/// over TLS, every cookie it sets is `Secure` as well.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let over_tls = request.extensions().get::<OverTls>().is_some();
+    let mut response = next.run(request).await;
     let h = response.headers_mut();
+    if over_tls {
+        let cookies: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().filter_map(secure_cookie).collect();
+        h.remove(header::SET_COOKIE);
+        for cookie in cookies {
+            h.append(header::SET_COOKIE, cookie);
+        }
+    }
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+/// A `Set-Cookie` value with the `Secure` attribute.
+fn secure_cookie(value: &HeaderValue) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{}; Secure", value.to_str().ok()?)).ok()
 }
 
 pub async fn stylesheet() -> Response {
@@ -53,6 +71,7 @@ const NAV: &[(&str, &str)] = &[
     ("", "Overview"),
     ("/mx/users", "MX users"),
     ("/mx/webhooks", "MX webhooks"),
+    ("/dwolla/account", "Dwolla account"),
     ("/dwolla/customers", "Dwolla customers"),
     ("/events", "Events and webhooks"),
     ("/journal", "Journal"),
@@ -190,6 +209,21 @@ impl<'a> Action<'a> {
             button = escape(self.button),
         )
     }
+}
+
+/// The count of a list shown a page at a time, and links to the newer and older pages.
+pub fn pager(path: &str, what: &str, page: super::PageQuery, total: i64) -> String {
+    let n = page.number();
+    let pages = ((total + super::MAX_ROWS - 1) / super::MAX_ROWS).max(1);
+    let link = |to: i64, rel: &str, text: &str| {
+        format!("<a href=\"{ROOT}{}?page={to}\" rel=\"{rel}\">{text}</a>", escape(path))
+    };
+    let newer = if n > 1 { link(n - 1, "prev", "Newer") } else { String::new() };
+    let older = if n < pages { link(n + 1, "next", "Older") } else { String::new() };
+    format!(
+        "<nav class=\"pager\" aria-label=\"Pages of {what}\"><p>{total} {what}, newest first: page {n} of {pages}.</p>{newer}{older}</nav>",
+        what = escape(what),
+    )
 }
 
 /// A link to a page under the dashboard.

@@ -82,6 +82,12 @@ fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.trim())
 }
 
+/// A dashboard cookie: `HttpOnly`, `SameSite=Strict`, for the dashboard's paths only (the
+/// dashboard's middleware adds `Secure` over TLS). A `max_age` of 0 takes it off the browser.
+fn cookie_line(name: &str, value: &str, max_age: i64) -> String {
+    format!("{name}={value}; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age={max_age}")
+}
+
 fn set_cookie(response: &mut Response, value: String) {
     if let Ok(v) = HeaderValue::from_str(&value) {
         response.headers_mut().append(header::SET_COOKIE, v);
@@ -90,7 +96,7 @@ fn set_cookie(response: &mut Response, value: String) {
 
 /// Takes the flash message off the browser once shown.
 pub fn clear_flash(response: &mut Response) {
-    set_cookie(response, format!("{FLASH_COOKIE}=; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age=0"));
+    set_cookie(response, cookie_line(FLASH_COOKIE, "", 0));
 }
 
 /// A 303 to `to` (a dashboard path), carrying `flash` to the page there.
@@ -98,10 +104,7 @@ pub fn redirect(to: &str, flash: Option<Flash>) -> Response {
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
     if let Some(flash) = flash {
         let value = flash.encode();
-        set_cookie(
-            &mut response,
-            format!("{FLASH_COOKIE}={value}; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age=60"),
-        );
+        set_cookie(&mut response, cookie_line(FLASH_COOKIE, &value, 60));
     }
     response
 }
@@ -129,7 +132,12 @@ impl FromRequestParts<AppState> for Session {
             .read(|mut c| async move { dashboard_sessions::find_live(&mut c, &lookup, now()).await })
             .await
             .map_err(|e| failure(e.into()))?;
-        let record = found.ok_or_else(to_login)?;
+        // An expired or ended session's cookie is taken off the browser on the way to logging in.
+        let record = found.ok_or_else(|| {
+            let mut response = to_login();
+            set_cookie(&mut response, cookie_line(COOKIE, "", 0));
+            response
+        })?;
         let flash = cookie(parts, FLASH_COOKIE).and_then(Flash::decode);
         Ok(Session { tenant: record.tenant_id, csrf: record.csrf_token, token_hash: hash, flash })
     }
@@ -250,10 +258,7 @@ fn login_form(message: Option<&str>, token: &str) -> String {
 fn login_page_with(status: StatusCode, message: Option<&str>) -> Response {
     let token = random_url_token();
     let mut response = render::bare(status, "Log in", &login_form(message, &token));
-    set_cookie(
-        &mut response,
-        format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age={LOGIN_FORM_LIFETIME_SECS}"),
-    );
+    set_cookie(&mut response, cookie_line(LOGIN_COOKIE, &token, LOGIN_FORM_LIFETIME_SECS));
     response
 }
 
@@ -360,11 +365,8 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     }
     tracing::info!(tenant = %tenant, "dashboard login");
     let mut response = redirect(ROOT, None);
-    set_cookie(
-        &mut response,
-        format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age={SESSION_LIFETIME_SECS}"),
-    );
-    set_cookie(&mut response, format!("{LOGIN_COOKIE}=; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age=0"));
+    set_cookie(&mut response, cookie_line(COOKIE, &token, SESSION_LIFETIME_SECS));
+    set_cookie(&mut response, cookie_line(LOGIN_COOKIE, "", 0));
     response
 }
 
@@ -377,7 +379,7 @@ pub async fn logout(State(state): State<AppState>, posted: Posted) -> Response {
         return failure(e.into());
     }
     let mut response = redirect(&format!("{ROOT}/login"), None);
-    set_cookie(&mut response, format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path={ROOT}; Max-Age=0"));
+    set_cookie(&mut response, cookie_line(COOKIE, "", 0));
     response
 }
 

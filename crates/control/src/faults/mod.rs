@@ -1,8 +1,12 @@
 //! Fault injection: a tenant's rules (`/_openiav/faults`), and the decision, per request, of
-//! whether one applies. A rule's count is spent in the same write that decides on it.
+//! whether one applies (from a per-process cache the store invalidates). A rule's count is
+//! spent in the same write that decides on it.
 
 pub mod render;
 pub mod rules;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -136,10 +140,38 @@ pub struct Applied {
     pub effect: FaultEffect,
 }
 
+/// Each tenant's live rules as last read, with the store's [`Store::fault_rules_version`] at
+/// that read: current while the version stays, so a request costs no query.
+#[derive(Default)]
+pub struct RuleCache(RwLock<HashMap<TenantId, CachedRules>>);
+
+/// The store's rules version at a read, and the live rules it gave.
+type CachedRules = (u64, Arc<[FaultRuleRecord]>);
+
+impl RuleCache {
+    async fn live(&self, store: &Store, tenant: TenantId) -> Result<Arc<[FaultRuleRecord]>, StoreError> {
+        // Read before loading: a change committed meanwhile leaves this entry stale, not current.
+        let version = store.fault_rules_version();
+        if let Some((at, rules)) = self.0.read().ok().and_then(|m| m.get(&tenant).cloned()) {
+            if at == version {
+                return Ok(rules);
+            }
+        }
+        let rules: Arc<[FaultRuleRecord]> =
+            store.read(|mut c| async move { faults::live(&mut c, tenant).await }).await?.into();
+        if let Ok(mut map) = self.0.write() {
+            map.insert(tenant, (version, rules.clone()));
+        }
+        Ok(rules)
+    }
+}
+
 /// Whether a fault applies to this request of `tenant`, spending one of the rule's count if so.
-/// A read first: a tenant with no matching rule costs one indexed query and no write.
+/// The cached rules first: a tenant with no matching rule costs neither a query nor a write;
+/// a match is decided again on the locked rows.
 pub async fn decide(
     store: &Store,
+    cache: &RuleCache,
     tenant: TenantId,
     listener: Listener,
     method: &Method,
@@ -148,7 +180,7 @@ pub async fn decide(
     if rules::exempt(path) {
         return Ok(None);
     }
-    let live = store.read(|mut c| async move { faults::live(&mut c, tenant).await }).await?;
+    let live = cache.live(store, tenant).await?;
     if !live.iter().any(|r| rules::rule_matches(r, listener, method, path)) {
         return Ok(None);
     }

@@ -6,7 +6,7 @@
 use openiav_core::clock::Timestamp;
 use openiav_core::ids::TenantId;
 use openiav_core::payments::{EventResource, EventTopic};
-use openiav_store::records::EventRecord;
+use openiav_store::records::{EventRecord, TransferRecord};
 use openiav_store::repo::{customers, events as repo, exchanges, funding_sources, transfers};
 use openiav_store::{Conn, StoreError};
 
@@ -71,23 +71,23 @@ pub fn subject_of(topic: EventTopic) -> Subject {
     }
 }
 
-/// The customer a resource owned by `owner` (a customer id, or the account) is told as, if it
-/// fits `party`: `Some(customer)` for a customer's, `Some(None)` for the account's.
-fn owner_fits(party: Party, owner: Option<String>) -> Option<Option<String>> {
+/// Who an event about a resource owned by `owner` (a customer id, or the account) is told to,
+/// if it fits `party`: `[Some(customer)]` for a customer's, `[None]` for the account's.
+fn owner_fits(party: Party, owner: Option<String>) -> Vec<Option<String>> {
     match (party, owner) {
-        (Party::Customer, Some(customer)) => Some(Some(customer)),
-        (Party::Account, None) => Some(None),
-        _ => None,
+        (Party::Customer, Some(customer)) => vec![Some(customer)],
+        (Party::Account, None) => vec![None],
+        _ => Vec::new(),
     }
 }
 
-/// The party of a transfer `party` asks for: its first customer (source, then destination), or
-/// the account when it is one of its sides.
-fn transfer_party(party: Party, source: Option<String>, destination: Option<String>) -> Option<Option<String>> {
+/// Who an event of `party` about the transfer `t` is told to, as the real path tells it: each
+/// of its customers (source, then destination), or the account when it is one of its sides.
+fn transfer_audience(party: Party, t: &TransferRecord) -> Vec<Option<String>> {
+    let parties = crate::transfers::events::parties(t).into_iter();
     match party {
-        Party::Customer => source.or(destination).map(Some),
-        Party::Account if source.is_none() || destination.is_none() => Some(None),
-        Party::Account => None,
+        Party::Customer => parties.filter(Option::is_some).collect(),
+        Party::Account => parties.filter(Option::is_none).collect(),
     }
 }
 
@@ -106,8 +106,9 @@ fn does_not_fit(topic: EventTopic) -> DwollaError {
 }
 
 /// Fires `topic` about the tenant's resource `resource_id` inside the caller's write: checks
-/// that the resource exists (404 otherwise) and fits the topic, then writes the event the real
-/// path would, with its webhooks, and marks it fired at `now`.
+/// that the resource exists (404 otherwise) and fits the topic, then writes the events the real
+/// path would (one per customer told, as a transfer with a customer on each side has two),
+/// with their webhooks, and marks them fired at `now`.
 pub async fn fire(
     c: &mut Conn,
     base: &str,
@@ -115,12 +116,12 @@ pub async fn fire(
     topic: EventTopic,
     resource_id: &str,
     now: Timestamp,
-) -> Result<Result<EventRecord, DwollaError>, StoreError> {
+) -> Result<Result<Vec<EventRecord>, DwollaError>, StoreError> {
     let missing = || Ok(Err(DwollaError::not_found("The requested resource was not found.")));
     let id = resource_id.to_ascii_lowercase();
-    let (resource, customer, correlation) = match subject_of(topic) {
+    let (resource, audience, correlation) = match subject_of(topic) {
         Subject::Customer => match customers::find(c, tenant, &id).await? {
-            Some(found) => (EventResource::Customers, Some(Some(found.id)), None),
+            Some(found) => (EventResource::Customers, vec![Some(found.id)], None),
             None => return missing(),
         },
         Subject::FundingSource(party) => match funding_sources::find(c, tenant, &id).await? {
@@ -128,15 +129,13 @@ pub async fn fire(
             None => return missing(),
         },
         Subject::Exchange => match exchanges::find(c, tenant, &id).await? {
-            Some(found) => (EventResource::Exchanges, Some(Some(found.customer_id)), None),
+            Some(found) => (EventResource::Exchanges, vec![Some(found.customer_id)], None),
             None => return missing(),
         },
         Subject::Transfer(party) => match transfers::find(c, tenant, &id).await? {
-            Some(t) if t.fee_of.is_none() => (
-                EventResource::Transfers,
-                transfer_party(party, t.source_customer_id, t.destination_customer_id),
-                t.correlation_id,
-            ),
+            Some(t) if t.fee_of.is_none() => {
+                (EventResource::Transfers, transfer_audience(party, &t), t.correlation_id.clone())
+            }
             Some(_) => return Ok(Err(does_not_fit(topic))),
             None => return missing(),
         },
@@ -148,20 +147,26 @@ pub async fn fire(
             None => return missing(),
         },
     };
-    let Some(customer_id) = customer else { return Ok(Err(does_not_fit(topic))) };
-    let event = EventRecord {
-        id: uuid::Uuid::new_v4().to_string(),
-        tenant_id: tenant,
-        topic,
-        resource_type: resource,
-        resource_id: id,
-        customer_id,
-        correlation_id: correlation,
-        created_at: now,
-    };
-    let event = super::write(c, base, event).await?;
-    repo::mark_fired(c, tenant, &event.id, now).await?;
-    Ok(Ok(event))
+    if audience.is_empty() {
+        return Ok(Err(does_not_fit(topic)));
+    }
+    let mut fired = Vec::with_capacity(audience.len());
+    for customer_id in audience {
+        let event = EventRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: tenant,
+            topic,
+            resource_type: resource,
+            resource_id: id.clone(),
+            customer_id,
+            correlation_id: correlation.clone(),
+            created_at: now,
+        };
+        let event = super::write(c, base, event).await?;
+        repo::mark_fired(c, tenant, &event.id, now).await?;
+        fired.push(event);
+    }
+    Ok(Ok(fired))
 }
 
 #[cfg(test)]
@@ -188,13 +193,22 @@ mod tests {
 
     #[test]
     fn a_resource_fits_the_party_its_topic_is_told_to() {
-        assert_eq!(owner_fits(Party::Customer, Some("c".into())), Some(Some("c".into())));
-        assert_eq!(owner_fits(Party::Account, None), Some(None));
-        assert_eq!(owner_fits(Party::Account, Some("c".into())), None);
-        assert_eq!(owner_fits(Party::Customer, None), None);
-        assert_eq!(transfer_party(Party::Customer, None, Some("d".into())), Some(Some("d".into())));
-        assert_eq!(transfer_party(Party::Customer, Some("s".into()), Some("d".into())), Some(Some("s".into())));
-        assert_eq!(transfer_party(Party::Account, None, Some("d".into())), Some(None));
-        assert_eq!(transfer_party(Party::Account, Some("s".into()), Some("d".into())), None);
+        assert_eq!(owner_fits(Party::Customer, Some("c".into())), [Some("c".to_owned())]);
+        assert_eq!(owner_fits(Party::Account, None), [None]);
+        assert!(owner_fits(Party::Account, Some("c".into())).is_empty());
+        assert!(owner_fits(Party::Customer, None).is_empty());
+    }
+
+    #[test]
+    fn a_transfer_event_is_told_to_each_customer_or_to_the_account_on_its_sides() {
+        use crate::transfers::events::tests::transfer;
+        let between = transfer(Some("s"), Some("d"));
+        assert_eq!(transfer_audience(Party::Customer, &between), [Some("s".to_owned()), Some("d".to_owned())]);
+        assert!(transfer_audience(Party::Account, &between).is_empty());
+        let to_account = transfer(Some("s"), None);
+        assert_eq!(transfer_audience(Party::Customer, &to_account), [Some("s".to_owned())]);
+        assert_eq!(transfer_audience(Party::Account, &to_account), [None]);
+        let to_self = transfer(Some("s"), Some("s"));
+        assert_eq!(transfer_audience(Party::Customer, &to_self), [Some("s".to_owned())], "one party, told once");
     }
 }

@@ -270,7 +270,7 @@ pub async fn bank_removed(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use openiav_core::ids::TenantId;
     use openiav_core::money::Cents;
     use openiav_core::payments::{BankTransferDirection, TransferStatus};
@@ -278,7 +278,8 @@ mod tests {
     use super::*;
     use EventTopic::*;
 
-    fn transfer(source: Option<&str>, destination: Option<&str>) -> TransferRecord {
+    /// A pending $1.00 transfer `t` between the given owners (`None`: the account).
+    pub(crate) fn transfer(source: Option<&str>, destination: Option<&str>) -> TransferRecord {
         TransferRecord {
             id: "t".into(),
             tenant_id: TenantId::generate(),

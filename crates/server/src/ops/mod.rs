@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::RequestExt;
 use openiav_aggregation::Aggregation;
-use openiav_control::faults::{self, render, rules, Applied, FaultEffect};
+use openiav_control::faults::{self, render, rules, Applied, FaultEffect, RuleCache};
 use openiav_control::journal::Recorder;
 use openiav_core::clock::Clock;
 use openiav_core::ops::Listener;
@@ -31,6 +31,7 @@ use request_id::RequestId;
 pub struct Ops {
     pub listener: Listener,
     pub store: Store,
+    pub fault_rules: Arc<RuleCache>,
     pub aggregation: Arc<Aggregation>,
     pub payments: Arc<Payments>,
     pub recorder: Recorder,
@@ -131,7 +132,7 @@ pub async fn observe(State(ops): State<Arc<Ops>>, mut req: Request, next: Next) 
     };
     let mut applied = None;
     if let Some(tenant) = tenant {
-        match faults::decide(&ops.store, tenant, ops.listener, &method, &path).await {
+        match faults::decide(&ops.store, &ops.fault_rules, tenant, ops.listener, &method, &path).await {
             Ok(found) => applied = found,
             Err(e) => tracing::warn!(error = %e, "reading fault rules failed; the request runs without them"),
         }

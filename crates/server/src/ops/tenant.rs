@@ -1,5 +1,5 @@
 //! Whose request this is, found before the handler runs (for fault rules and the journal): the
-//! tenant of MX Basic credentials, of a Dwolla bearer token (the token looked up once and left in
+//! tenant of MX Basic credentials or of a Dwolla bearer token (either checked once and left in
 //! the request for the handler's own extractor), or of the client id of a Dwolla `/token` call.
 
 use axum::body::Body;
@@ -35,8 +35,13 @@ pub async fn resolve(ops: &Ops, req: Request) -> (Option<TenantId>, Request) {
     let token_call = ops.listener == Listener::Dwolla && parts.method == Method::POST && parts.uri.path() == "/token";
     match (ops.listener, scheme) {
         (Listener::Mx, Some((s, _))) if s == "basic" => {
-            let tenant = openiav_aggregation::auth::Tenant::from_request_parts(&mut parts, &ops.aggregation).await;
-            (tenant.ok().map(|t| t.0), Request::from_parts(parts, body))
+            match openiav_aggregation::auth::Tenant::from_request_parts(&mut parts, &ops.aggregation).await {
+                Ok(tenant) => {
+                    parts.extensions.insert(tenant);
+                    (Some(tenant.0), Request::from_parts(parts, body))
+                }
+                Err(_) => (None, Request::from_parts(parts, body)),
+            }
         }
         (Listener::Dwolla, Some((s, encoded))) if s == "basic" && token_call => {
             let tenant = match basic_user(&encoded) {

@@ -89,7 +89,8 @@ pub async fn serve(
             };
             let server_name = tls.get_ref().1.server_name().map(str::to_owned);
             let first_request = limits.header_read.saturating_sub(accepted.elapsed());
-            let service = tower::service_fn(move |req: Request<Incoming>| {
+            let service = tower::service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(openiav_core::ops::OverTls);
                 let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned);
                 let target = match route(server_name.as_deref(), host.as_deref()) {
                     Ok(Api::Payments) => Ok(routes.payments.clone()),

@@ -111,6 +111,19 @@ async fn each_resource_kind_takes_its_topics_with_the_links_the_real_path_writes
     assert_eq!(r.body["event"]["_links"]["resource"]["href"], format!("{base}/transfers/{t}"));
     assert_eq!(r.body["event"]["_links"]["customer"]["href"], format!("{base}/customers/{}", p.a));
     assert_eq!(r.body["event"]["correlationId"], "order-77", "{}", r.text);
+    // Each customer of the transfer is told, as the real path tells them: the sender, then the
+    // receiver, each event stored, marked and listed by Dwolla's own API.
+    let told = r.body["events"].as_array().expect("every event the fire wrote");
+    let customers: Vec<&str> =
+        told.iter().map(|e| e["event"]["_links"]["customer"]["href"].as_str().unwrap()).collect();
+    assert_eq!(customers, [format!("{base}/customers/{}", p.a), format!("{base}/customers/{}", p.b)], "{}", r.text);
+    assert_eq!(told[0]["id"], r.body["id"]);
+    for e in told {
+        assert_eq!((e["topic"].as_str(), e["fired"].as_bool()), (Some("customer_transfer_completed"), Some(true)));
+        assert_eq!(e["event"]["correlationId"], "order-77");
+        let stored = d.get(&format!("/events/{}", e["id"].as_str().unwrap())).await;
+        assert_eq!(stored.body, e["event"], "{}", stored.text);
+    }
 
     // A leg: the events of the transfer's creation name it.
     let events = d.get("/events?limit=200").await;

@@ -630,3 +630,127 @@ async fn micro_deposits_of_both_vendors_are_forced_from_the_pages_that_list_them
     assert_eq!(again.status, 303);
     assert!(b.get(&back).await.flash().is_some_and(|f| !f.contains("now failed")), "a second outcome is refused");
 }
+
+#[tokio::test]
+async fn the_account_page_lists_its_own_sources_and_transfers_and_fires_about_a_bank_transfer() {
+    let app = TestApp::spawn().await;
+    let (mut b, csrf) = Browser::logged_in(&app).await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = crate::payments::transfers::pair(&d).await;
+    let sources = d.get(&format!("/accounts/{}/funding-sources", app.sandbox.id)).await;
+    let listed = sources.body["_embedded"]["funding-sources"].as_array().unwrap().clone();
+    let balance = listed.iter().find(|f| f["type"] == "balance").unwrap()["id"].as_str().unwrap().to_owned();
+    // A customer's bank pays the account: the transfer has the account on one side and a debit leg.
+    let t = d.post("/transfers", crate::payments::transfers::body(&p.a_bank, &balance, "3.00")).await.created_id();
+    // Its leg: the one bank transfer so far.
+    let events = d.get("/events?limit=200").await;
+    let leg = events.body["_embedded"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"] == "customer_bank_transfer_created")
+        .expect("the debit leg's event")["resourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let between = d.post("/transfers", crate::payments::transfers::body(&p.a_bank, &p.b_balance, "1.00")).await;
+    let between = between.created_id();
+
+    let page = b.get(&format!("{ROOT}/dwolla/account")).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_security_headers(&page, "the account page");
+    for f in &listed {
+        assert!(page.text.contains(f["id"].as_str().unwrap()), "the account's {} is listed", f["type"]);
+    }
+    assert!(page.text.contains(&t), "the transfer to the account is listed");
+    assert!(!page.text.contains(&between), "a transfer between customers is not the account's");
+    assert!(page.text.contains("<option value=\"transfer_completed\">"), "account transfers fire unprefixed topics");
+    assert!(page.text.contains("<option value=\"funding_source_removed\">"));
+
+    // The leg is listed with its own fire form; firing about it writes the customer's event.
+    assert!(page.text.contains(&format!("value=\"{leg}\"")), "{}", page.text);
+    let back = format!("{ROOT}/dwolla/account");
+    let r = b
+        .post(
+            &format!("{ROOT}/dwolla/fire"),
+            &[("topic", "customer_bank_transfer_completed"), ("resource_id", &leg), ("csrf", &csrf), ("back", &back)],
+        )
+        .await;
+    assert_eq!((r.status, r.header("location")), (303, back.as_str()));
+    let flash = b.get(&back).await.flash().unwrap();
+    let fired = flash.strip_prefix("Fired customer_bank_transfer_completed event ").expect(&flash);
+    let event = d.get(&format!("/events/{}", fired.trim_end_matches('.'))).await;
+    assert_eq!(event.status, 200, "{}", event.text);
+    assert_eq!(event.body["_links"]["resource"]["href"], format!("{}/transfers/{leg}", app.payments_base));
+
+    // The customer's page lists the same leg, and firing a transfer topic tells both customers.
+    let back = format!("{ROOT}/dwolla/customers/{}", p.a);
+    assert!(b.get(&back).await.text.contains(&format!("value=\"{leg}\"")));
+    let r = b
+        .post(
+            &format!("{ROOT}/dwolla/fire"),
+            &[("topic", "customer_transfer_created"), ("resource_id", &between), ("csrf", &csrf), ("back", &back)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let flash = b.get(&back).await.flash().unwrap();
+    let ids = flash.strip_prefix("Fired customer_transfer_created events ").expect(&flash);
+    assert_eq!(ids.trim_end_matches('.').split(", ").count(), 2, "{flash}");
+}
+
+#[tokio::test]
+async fn long_lists_page_back_from_the_newest() {
+    let app = TestApp::spawn().await;
+    let (mut b, _) = Browser::logged_in(&app).await;
+    let mx = app.client();
+    let mut guids = Vec::new();
+    for _ in 0..105 {
+        guids.push(mx.create_user().await);
+    }
+    let first = b.get(&format!("{ROOT}/mx/users")).await;
+    assert!(first.text.contains("105 users, newest first: page 1 of 2."), "{}", first.text);
+    assert!(first.text.contains(&guids[104]) && first.text.contains(&guids[5]));
+    assert!(!first.text.contains(&guids[4]), "the five oldest are on the next page");
+    assert!(first.text.contains("href=\"/_openiav/dashboard/mx/users?page=2\" rel=\"next\">Older</a>"));
+    assert!(!first.text.contains("rel=\"prev\""));
+    let second = b.get(&format!("{ROOT}/mx/users?page=2")).await;
+    assert!(second.text.contains("page 2 of 2."));
+    for g in &guids[..5] {
+        assert!(second.text.contains(g.as_str()));
+    }
+    assert!(!second.text.contains(&guids[5]));
+    assert!(second.text.contains("href=\"/_openiav/dashboard/mx/users?page=1\" rel=\"prev\">Newer</a>"));
+    assert!(!second.text.contains("rel=\"next\""));
+    let past = b.get(&format!("{ROOT}/mx/users?page=9")).await;
+    assert_eq!(past.status, 200);
+    assert!(past.text.contains("None yet."), "a page past the end is empty");
+    let nonsense = b.get(&format!("{ROOT}/mx/users?page=zz")).await;
+    assert!(nonsense.text.contains("page 1 of 2."), "not a number: the first page");
+
+    let d = Dwolla::sandbox(&app).await;
+    for i in 0..3 {
+        verified_personal(&d, &format!("pages-{i}@example.com")).await;
+    }
+    let customers = b.get(&format!("{ROOT}/dwolla/customers?page=1")).await;
+    assert!(customers.text.contains("3 customers, newest first: page 1 of 1."), "{}", customers.text);
+    let events = b.get(&format!("{ROOT}/events")).await;
+    assert!(events.text.contains("events, newest first: page 1 of 1."), "{}", events.text);
+}
+
+#[tokio::test]
+async fn an_expired_sessions_cookie_is_taken_off_the_browser_on_the_way_to_login() {
+    let app = TestApp::spawn().await;
+    let (mut b, _) = Browser::logged_in(&app).await;
+    let token = b.cookie.clone().unwrap();
+    let hash = hash_token(&token);
+    app.store.write(move |c| Box::pin(async move { dashboard_sessions::delete(c, &hash).await })).await.unwrap();
+    let r = b.get(&format!("{ROOT}/events")).await;
+    assert_eq!((r.status, r.header("location")), (303, "/_openiav/dashboard/login"));
+    assert!(
+        r.set_cookies()
+            .contains(&"openiav_dashboard=; HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=0".to_owned()),
+        "{:?}",
+        r.set_cookies()
+    );
+    assert!(b.cookie.is_none());
+}

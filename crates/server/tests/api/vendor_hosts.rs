@@ -224,9 +224,30 @@ async fn each_vendor_host_reaches_its_api_over_tls_and_urls_name_the_vendors_hos
     let refused = http.get("https://example.com/health").send().await;
     assert!(refused.is_err(), "no handshake for a host openiav does not stand in for: {refused:?}");
 
+    // The dashboard over TLS sets only Secure cookies; over a plain listener, not (the browser
+    // would refuse them on plain http to another host).
+    let cookies = |r: &reqwest::Response| -> Vec<String> {
+        r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    };
+    let login = http.get("https://int-api.mx.com/_openiav/dashboard/login").send().await.unwrap();
+    assert_eq!(login.status(), 200);
+    let over_tls = cookies(&login);
+    assert!(!over_tls.is_empty());
+    for c in &over_tls {
+        assert!(
+            c.starts_with("openiav_dashboard_login=")
+                && c.ends_with("; HttpOnly; SameSite=Strict; Path=/_openiav/dashboard; Max-Age=3600; Secure"),
+            "{c}"
+        );
+    }
+
     // The plain listeners keep working, with the vendor's host in their links too.
     let r = reqwest::get(format!("http://{}/health", app.payments_plain)).await.unwrap();
     assert_eq!(r.status(), 200);
+    let plain = reqwest::get(format!("http://{}/_openiav/dashboard/login", app.payments_plain)).await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert!(cookies(&plain).iter().all(|c| !c.contains("Secure")), "{:?}", cookies(&plain));
+    assert_eq!(cookies(&plain).len(), over_tls.len());
     app.stop().await;
 }
 

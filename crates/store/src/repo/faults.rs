@@ -95,8 +95,23 @@ pub async fn insert(conn: &mut Conn, r: &FaultRuleRecord) -> Result<(), StoreErr
     .bind(r.matched)
     .bind(r.applied)
     .bind(r.created_at.millis())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    changed(conn).await
+}
+
+/// Announces, at the write's commit, that the rules changed: to this process through the
+/// store, to the others through PostgreSQL's `NOTIFY` (delivered at the same commit, naming
+/// the store that wrote so it does not count its own change twice).
+pub(crate) async fn changed(conn: &mut Conn) -> Result<(), StoreError> {
+    crate::signal(|s| s.fault_rules_changed = true);
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::postgres::FAULT_RULES_CHANNEL)
+            .bind(crate::write_origin().to_string())
+            .execute(conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -134,20 +149,29 @@ pub async fn lock_live(conn: &mut Conn, tenant: TenantId) -> Result<Vec<FaultRul
 /// Counts one matching request against the rule; when `applied`, also spends one of its count,
 /// only if any is left. Returns whether the rule applied (false when its count ran out).
 pub async fn record_match(conn: &mut Conn, tenant: TenantId, id: &str, applied: bool) -> Result<bool, StoreError> {
-    let done = if applied {
-        sqlx::query(
-            "UPDATE fault_rules SET matched = matched + 1, applied = applied + 1, \
-               remaining = CASE WHEN remaining IS NULL THEN NULL ELSE remaining - 1 END \
-             WHERE tenant_id = $1 AND id = $2 AND (remaining IS NULL OR remaining > 0)",
-        )
-    } else {
+    if !applied {
         sqlx::query("UPDATE fault_rules SET matched = matched + 1 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.to_string())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(false);
     }
+    let spent = sqlx::query(
+        "UPDATE fault_rules SET matched = matched + 1, applied = applied + 1, \
+           remaining = CASE WHEN remaining IS NULL THEN NULL ELSE remaining - 1 END \
+         WHERE tenant_id = $1 AND id = $2 AND (remaining IS NULL OR remaining > 0) RETURNING remaining",
+    )
     .bind(tenant.to_string())
     .bind(id)
-    .execute(conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(applied && done.rows_affected() == 1)
+    let Some(row) = spent else { return Ok(false) };
+    if row.try_get::<Option<i64>, _>("remaining")? == Some(0) {
+        // The count ran out: caches must stop offering the rule.
+        changed(conn).await?;
+    }
+    Ok(true)
 }
 
 /// Removes one rule; false when the tenant has none by that id.
@@ -155,14 +179,18 @@ pub async fn delete(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<bool,
     let done = sqlx::query("DELETE FROM fault_rules WHERE tenant_id = $1 AND id = $2")
         .bind(tenant.to_string())
         .bind(id)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    changed(conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Removes every rule of the tenant; returns how many went.
 pub async fn clear(conn: &mut Conn, tenant: TenantId) -> Result<u64, StoreError> {
-    let done =
-        sqlx::query("DELETE FROM fault_rules WHERE tenant_id = $1").bind(tenant.to_string()).execute(conn).await?;
+    let done = sqlx::query("DELETE FROM fault_rules WHERE tenant_id = $1")
+        .bind(tenant.to_string())
+        .execute(&mut *conn)
+        .await?;
+    changed(conn).await?;
     Ok(done.rows_affected())
 }

@@ -33,7 +33,7 @@ pub async fn enqueue(
     .fetch_one(&mut *conn)
     .await?
     .try_get("seq")?;
-    let _ = crate::JOBS_ENQUEUED.try_with(|queued| queued.set(true));
+    crate::signal(|s| s.jobs_enqueued = true);
     if conn.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT pg_notify($1, $2)").bind(crate::postgres::JOBS_CHANNEL).bind(queue).execute(conn).await?;
     }

@@ -205,6 +205,8 @@ pub async fn reset(conn: &mut Conn, tenant: TenantId) -> Result<Vec<(&'static st
 }
 
 async fn delete_data(conn: &mut Conn, tenant: TenantId) -> Result<Vec<(&'static str, u64)>, StoreError> {
+    // Fault rules are data: whatever is restored after this, caches of them are stale.
+    crate::repo::faults::changed(conn).await?;
     let mut deleted = Vec::new();
     for table in data_tables().rev() {
         let n = sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1"))

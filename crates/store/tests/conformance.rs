@@ -211,6 +211,7 @@ conformance! {
         sandbox_restore_refuses_rows_of_another_tenant_unknown_tables_and_columns,
         sandbox_concurrent_restores_of_one_tenant_each_replace_the_data_whole,
         sandbox_fixtures_are_stored_per_tenant_and_replaced,
+        sandbox_concurrent_fixture_loads_each_get_their_own_version_and_the_last_one_stays,
         fault_rules_insert_list_live_spend_delete_and_clear_per_tenant,
         fault_rule_counts_are_spent_exactly_once_under_concurrent_writes,
         fault_rules_version_moves_with_every_committed_rule_change_in_every_process,
@@ -4617,6 +4618,39 @@ async fn sandbox_fixtures_are_stored_per_tenant_and_replaced(db: TestDb) {
     let mut expected = vec![(a, at(9).millis() + 1), (b, T0.millis())];
     expected.sort_by_key(|(t, _)| t.to_string());
     assert_eq!(versions, expected);
+}
+
+/// Ten loads of one tenant's fixtures at once, all at the same instant: each gets a version of
+/// its own (processes tell documents apart by it), and the document stored is the one given the
+/// highest.
+async fn sandbox_concurrent_fixture_loads_each_get_their_own_version_and_the_last_one_stays(db: TestDb) {
+    let store = db.store;
+    let tenant = new_tenant(&store).await;
+    let loads: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let doc = format!("{{\"load\":{i}}}");
+                let stored = doc.clone();
+                let version = store
+                    .write(move |c| Box::pin(async move { sandbox::set_fixtures(c, tenant, &stored, T0).await }))
+                    .await
+                    .unwrap();
+                (version, doc)
+            })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for load in loads {
+        answered.push(load.await.unwrap());
+    }
+    let mut versions: Vec<i64> = answered.iter().map(|(v, _)| *v).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    assert_eq!(versions.len(), 10, "every load has a version of its own: {answered:?}");
+    let last = answered.iter().max_by_key(|(v, _)| *v).unwrap();
+    let stored = store.read(|mut c| async move { sandbox::fixtures(&mut c, tenant).await }).await.unwrap().unwrap();
+    assert_eq!((stored.version, &stored.document), (last.0, &last.1));
 }
 
 /// A snapshot is portable between the backends: one taken on SQLite (flags as 0/1) restores on

@@ -17,80 +17,39 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-OPENIAV_BIN="${OPENIAV_BIN:-$REPO/target/release/openiav}"
-CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
-COMPAT_KEEP="${COMPAT_KEEP:-0}"
+# shellcheck source=SCRIPTDIR/../lib/server.sh
+source "$HERE/../lib/server.sh"
+compat_init plaid
+compat_require_binary
+compat_require_tools node npm python3 curl
+compat_require_chromium
 
-MX_CLIENT_ID="compat-mx-client-0000-000000000001"
-MX_API_KEY="compat0mx0api0key0000000000000000000001"
-DWOLLA_KEY="compat0dwolla0key000000000000000000000000000001"
-DWOLLA_SECRET="compat0dwolla0secret0000000000000000000000000001"
-ENCRYPTION_KEY="00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-
-log() { printf '[compat/plaid] %s\n' "$*" >&2; }
-
-[[ -x "$OPENIAV_BIN" ]] || { log "binary not found: $OPENIAV_BIN (cargo build --release -p openiav-server)"; exit 2; }
-for tool in node npm python3 curl; do
-  command -v "$tool" >/dev/null || { log "missing required tool: $tool"; exit 2; }
-done
-[[ -x "$CHROMIUM_PATH" ]] || { log "no browser at $CHROMIUM_PATH (apt-get install chromium, or set CHROMIUM_PATH)"; exit 2; }
-
-# shellcheck source=ensure_deps.sh
+# shellcheck source=SCRIPTDIR/ensure_deps.sh
 source "$HERE/ensure_deps.sh"
 plaid_ensure_deps "$HERE"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/openiav-compat-plaid.XXXXXX")"
-SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
-cleanup() {
-  local rc=$?
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [[ "$COMPAT_KEEP" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+compat_workdir
+# Always SQLite: this suite does not read OPENIAV_DATABASE_URL.
+DATABASE_URL="sqlite://$WORK/openiav.db"
 
 SHOTS="$HERE/artifacts/screenshots"
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 
-read -r P1 P2 < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))')
+compat_free_ports 2
+P1="${PORTS[0]}" P2="${PORTS[1]}"
 MX_BASE="http://127.0.0.1:$P1"
 DWOLLA_BASE="http://127.0.0.1:$P2"
 
 log "starting $OPENIAV_BIN (aggregation and Link $MX_BASE, payments $DWOLLA_BASE)"
-OPENIAV_DATABASE_URL="sqlite://$WORK/openiav.db" \
-OPENIAV_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
-OPENIAV_SANDBOX_MX_CLIENT_ID="$MX_CLIENT_ID" \
-OPENIAV_SANDBOX_MX_API_KEY="$MX_API_KEY" \
-OPENIAV_SANDBOX_DWOLLA_KEY="$DWOLLA_KEY" \
-OPENIAV_SANDBOX_DWOLLA_SECRET="$DWOLLA_SECRET" \
-RUST_LOG="${RUST_LOG:-info}" \
-  "$OPENIAV_BIN" serve --aggregation-listen "127.0.0.1:$P1" --payments-listen "127.0.0.1:$P2" >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 300); do
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  [[ "$(curl -s -o /dev/null -w '%{http_code}' "$MX_BASE/health" || true)" == 200 ]] && break
-  sleep 0.1
-done
-if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$MX_BASE/health" || true)" != 200 ]]; then
-  log "server did not become healthy"; cat "$SERVER_LOG" >&2; exit 1
-fi
+compat_start_server "$MX_BASE" -- --aggregation-listen "127.0.0.1:$P1" --payments-listen "127.0.0.1:$P2"
 
 export DWOLLA_BASE_URL="$DWOLLA_BASE" MX_BASE_URL="$MX_BASE" DWOLLA_KEY DWOLLA_SECRET CHROMIUM_PATH
 export PLAID_SCREENSHOT_DIR="$SHOTS"
 rc=0
 (cd "$HERE" && node --test --test-reporter=spec test/*.test.mjs) || rc=$?
 if [[ "$rc" != 0 ]]; then
-  log "----- server log -----"; cat "$SERVER_LOG" >&2
+  print_server_log
   echo "compat/plaid: FAILED"
   exit 1
 fi

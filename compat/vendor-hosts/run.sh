@@ -37,31 +37,14 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-OPENIAV_BIN="${OPENIAV_BIN:-$REPO/target/release/openiav}"
+# shellcheck source=SCRIPTDIR/../lib/server.sh
+source "$HERE/../lib/server.sh"
 VENDOR_HOSTS_IP="${VENDOR_HOSTS_IP:-127.43.0.1}"
-COMPAT_KEEP="${COMPAT_KEEP:-0}"
-CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 HOSTS="api-sandbox.dwolla.com api.dwolla.com int-api.mx.com api.mx.com int-widgets.moneydesktop.com widgets.moneydesktop.com"
-
-MX_CLIENT_ID="compat-mx-client-0000-000000000001"
-MX_API_KEY="compat0mx0api0key0000000000000000000001"
-DWOLLA_KEY="compat0dwolla0key000000000000000000000000000001"
-DWOLLA_SECRET="compat0dwolla0secret0000000000000000000000000001"
-ENCRYPTION_KEY="00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-
-log() { printf '[compat/vendor-hosts] %s\n' "$*" >&2; }
-
-if [[ ! -x "$OPENIAV_BIN" ]]; then
-  log "binary not found or not executable: $OPENIAV_BIN (build it with: cargo build --release -p openiav-server)"
-  exit 2
-fi
-for tool in node npm curl unshare mount python3 certutil; do
-  command -v "$tool" >/dev/null || { log "missing required tool: $tool (certutil: apt-get install libnss3-tools)"; exit 2; }
-done
-if [[ ! -x "$CHROMIUM_PATH" ]]; then
-  log "no browser at $CHROMIUM_PATH: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH"
-  exit 2
-fi
+compat_init vendor-hosts
+compat_require_binary
+compat_require_tools node npm curl unshare mount python3 certutil
+compat_require_chromium
 if [[ "$(id -u)" != 0 ]]; then
   log "needs root: the server binds port 443 and the SDK process gets its hosts file through a bind mount in its own mount namespace"
   exit 2
@@ -70,54 +53,11 @@ if ! unshare --mount --propagation private true 2>/dev/null; then
   log "cannot make a mount namespace here (unshare --mount failed); no other hosts override is used"
   exit 2
 fi
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/openiav-compat-vhosts.XXXXXX")"
-SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
-PG_ADMIN_URL=""
-PG_DB=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [[ -n "$PG_DB" && "$COMPAT_KEEP" != 1 ]]; then
-    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
-  if [[ "$COMPAT_KEEP" == 1 ]]; then
-    log "kept $WORK${PG_DB:+ and database $PG_DB}"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-print_server_log() {
-  log "----- server log ($SERVER_LOG) -----"
-  cat "$SERVER_LOG" >&2 || true
-  log "----- end of server log -----"
-}
+compat_workdir vhosts
 
 # --- database ------------------------------------------------------------------------------
-DATABASE_URL="${OPENIAV_DATABASE_URL:-sqlite://$WORK/openiav.db}"
-SHOTS="$HERE/artifacts/screenshots"
-case "$DATABASE_URL" in
-  postgres://*|postgresql://*)
-    command -v psql >/dev/null || { log "psql is needed for a postgres database URL"; exit 2; }
-    PG_ADMIN_URL="$DATABASE_URL"
-    PG_DB="openiav_compat_vhosts_$(date +%s)_$$_$RANDOM"
-    psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
-    DATABASE_URL="$(printf '%s' "$PG_ADMIN_URL" | sed -E "s#^(postgres(ql)?://[^/?]+)(/[^?]*)?(\\?.*)?\$#\\1/$PG_DB\\4#")"
-    SHOTS="$HERE/artifacts/screenshots-postgres"
-    log "database: fresh PostgreSQL database $PG_DB"
-    ;;
-  sqlite:*) log "database: $DATABASE_URL" ;;
-  *) log "unsupported OPENIAV_DATABASE_URL: $DATABASE_URL"; exit 2 ;;
-esac
+compat_database openiav_compat_vhosts
+SHOTS="$HERE/artifacts/screenshots${PG_DB:+-postgres}"
 
 # --- dependencies ----------------------------------------------------------------------------
 installed() { node -p "try { require('$HERE/node_modules/$1/package.json').version } catch (e) { '' }"; }
@@ -169,42 +109,14 @@ certutil -N -d "sql:$BROWSER_HOME/.pki/nssdb" --empty-password
 certutil -A -d "sql:$BROWSER_HOME/.pki/nssdb" -t "C,," -n "openiav vendor-host CA" -i "$CA_FILE"
 
 # --- server --------------------------------------------------------------------------------
-read -r P1 P2 < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
+compat_free_ports 2
+P1="${PORTS[0]}" P2="${PORTS[1]}"
 log "starting $OPENIAV_BIN serve --vendor-hosts on $VENDOR_HOSTS_IP:443 (plain listeners on 127.0.0.1:$P1 and :$P2)"
-OPENIAV_DATABASE_URL="$DATABASE_URL" \
-OPENIAV_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
-OPENIAV_SANDBOX_MX_CLIENT_ID="$MX_CLIENT_ID" \
-OPENIAV_SANDBOX_MX_API_KEY="$MX_API_KEY" \
-OPENIAV_SANDBOX_DWOLLA_KEY="$DWOLLA_KEY" \
-OPENIAV_SANDBOX_DWOLLA_SECRET="$DWOLLA_SECRET" \
-RUST_LOG="${RUST_LOG:-info}" \
-  "$OPENIAV_BIN" serve --aggregation-listen "127.0.0.1:$P1" --payments-listen "127.0.0.1:$P2" \
-  --vendor-hosts --vendor-hosts-listen "$VENDOR_HOSTS_IP:443" --vendor-hosts-dir "$VH_DIR" \
-  >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-
-ready=0
-for _ in $(seq 1 300); do
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  if [[ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_FILE" \
-        --resolve "api-sandbox.dwolla.com:443:$VENDOR_HOSTS_IP" https://api-sandbox.dwolla.com/health || true)" == 200 ]]; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-if [[ "$ready" != 1 ]]; then
-  log "the server did not answer https://api-sandbox.dwolla.com/health on $VENDOR_HOSTS_IP:443 within 30 s"
-  print_server_log
-  exit 1
-fi
-log "server is healthy over TLS (pid $SERVER_PID)"
+# Healthy means answering over TLS on the vendor host, with the CA, at VENDOR_HOSTS_IP:443.
+COMPAT_HEALTH_CURL_ARGS=(--cacert "$CA_FILE" --resolve "api-sandbox.dwolla.com:443:$VENDOR_HOSTS_IP")
+compat_start_server https://api-sandbox.dwolla.com \
+  -- --aggregation-listen "127.0.0.1:$P1" --payments-listen "127.0.0.1:$P2" \
+  --vendor-hosts --vendor-hosts-listen "$VENDOR_HOSTS_IP:443" --vendor-hosts-dir "$VH_DIR"
 
 # --- the hosts override: a hosts file of the SDK process's own mount namespace ---------------
 HOSTS_FILE="$WORK/hosts"
@@ -222,8 +134,8 @@ in_namespace() {
     unshare --mount --propagation private bash -c 'mount --bind "$1" /etc/hosts && cd "$2" && shift 2 && exec "$@"' \
     _ "$HOSTS_FILE" "$HERE" "$@"
 }
-passed=0
-failed=0
+total_passed=0
+total_failed=0
 declare -A RESULT
 for suite in node python; do
   out="$WORK/$suite.out"
@@ -232,49 +144,27 @@ for suite in node python; do
     node)
       log "===== node: dwolla-v2 (sandbox) + mx-platform-node (default base path), widget in Chromium ====="
       in_namespace node --test --test-reporter=spec seed000.test.mjs 2>&1 | tee "$out" || rc=$?
-      p="$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$out" | tail -1)"
-      f="$(sed -nE 's/^ℹ (fail|cancelled) ([0-9]+)$/\2/p' "$out" | awk '{ n += $1 } END { print n + 0 }')"
+      compat_counts node "$out"
       ;;
     python)
       log "===== python: dwollav2 (sandbox) + mx-platform-python (default host) ====="
       in_namespace "$VENV/bin/python" -m pytest -p no:cacheprovider -v -W ignore::DeprecationWarning python/test_vendor_hosts.py 2>&1 | tee "$out" || rc=$?
-      p="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || true)"
-      f="$(grep -E '^=+ .* in [0-9.]+s' "$out" | tail -1 | grep -oE '[0-9]+ (failed|errors?)' | awk '{ n += $1 } END { print n + 0 }' || true)"
+      compat_counts pytest "$out"
       ;;
   esac
-  p="${p:-0}"
-  f="${f:-0}"
-  if [[ "$rc" != 0 && "$f" == 0 ]]; then f=1; fi
-  RESULT[$suite]="$p passed, $f failed"
-  passed=$((passed + p))
-  failed=$((failed + f))
+  if [[ "$rc" != 0 && "$failed" == 0 ]]; then failed=1; fi
+  RESULT[$suite]="$passed passed, $failed failed"
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
 done
 if getent hosts api-sandbox.dwolla.com >/dev/null 2>&1 && [[ "$(getent hosts api-sandbox.dwolla.com | awk '{print $1}')" == "$VENDOR_HOSTS_IP" ]]; then
   log "the machine's own resolver sends api-sandbox.dwolla.com to openiav: the override leaked"
-  failed=$((failed + 1))
+  total_failed=$((total_failed + 1))
 fi
 
 # --- shutdown ------------------------------------------------------------------------------
-log "stopping the server with SIGTERM"
-kill -TERM "$SERVER_PID"
-server_rc=0
-for _ in $(seq 1 150); do
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$SERVER_PID" 2>/dev/null; then
-  log "server did not exit within 15 s of SIGTERM"
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
-  server_rc=137
-  wait "$SERVER_PID" 2>/dev/null || true
-else
-  wait "$SERVER_PID" || server_rc=$?
-fi
-SERVER_PID=""
-if [[ "$server_rc" != 0 ]]; then
-  log "server exited with status $server_rc after SIGTERM (expected 0)"
-  failed=$((failed + 1))
-fi
+compat_stop_server
+if [[ "$server_rc" != 0 ]]; then total_failed=$((total_failed + 1)); fi
 
 echo
 echo "===== compat/vendor-hosts summary ($OPENIAV_BIN, ${PG_DB:+postgres }${PG_DB:-sqlite}) ====="
@@ -282,11 +172,11 @@ echo "  node     ${RESULT[node]}"
 echo "  python   ${RESULT[python]}"
 echo "  shots    $(find "$SHOTS" -name '*.png' | wc -l) screenshots in ${SHOTS#"$REPO"/}"
 echo "  server   exit status $server_rc after SIGTERM"
-if [[ "$failed" != 0 ]]; then
+if [[ "$total_failed" != 0 ]]; then
   print_server_log
   echo "compat/vendor-hosts: FAILED"
-  echo "compat/vendor-hosts: $passed passed, $failed failed"
+  echo "compat/vendor-hosts: $total_passed passed, $total_failed failed"
   exit 1
 fi
 echo "compat/vendor-hosts: all passed"
-echo "compat/vendor-hosts: $passed passed, $failed failed"
+echo "compat/vendor-hosts: $total_passed passed, $total_failed failed"

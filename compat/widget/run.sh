@@ -22,82 +22,18 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-OPENIAV_BIN="${OPENIAV_BIN:-$REPO/target/release/openiav}"
-CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+# shellcheck source=SCRIPTDIR/../lib/server.sh
+source "$HERE/../lib/server.sh"
 WIDGET_SANDBOX_DELAY_MS="${WIDGET_SANDBOX_DELAY_MS:-300}"
-COMPAT_KEEP="${COMPAT_KEEP:-0}"
-
-MX_CLIENT_ID="compat-mx-client-0000-000000000001"
-MX_API_KEY="compat0mx0api0key0000000000000000000001"
-DWOLLA_KEY="compat0dwolla0key000000000000000000000000000001"
-DWOLLA_SECRET="compat0dwolla0secret0000000000000000000000000001"
-ENCRYPTION_KEY="00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-
-log() { printf '[compat/widget] %s\n' "$*" >&2; }
-
-if [[ ! -x "$OPENIAV_BIN" ]]; then
-  log "binary not found or not executable: $OPENIAV_BIN (build it with: cargo build --release -p openiav-server)"
-  exit 2
-fi
-for tool in node npm python3 curl; do
-  command -v "$tool" >/dev/null || { log "missing required tool: $tool"; exit 2; }
-done
-if [[ ! -x "$CHROMIUM_PATH" ]]; then
-  log "no browser at $CHROMIUM_PATH: install Debian's chromium package (apt-get install chromium) or set CHROMIUM_PATH"
-  exit 2
-fi
-
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/openiav-compat-widget.XXXXXX")"
-SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
-PG_ADMIN_URL=""
-PG_DB=""
-
-cleanup() {
-  local rc=$?
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  if [[ -n "$PG_DB" && "$COMPAT_KEEP" != 1 ]]; then
-    psql -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
-  if [[ "$COMPAT_KEEP" == 1 ]]; then
-    log "kept $WORK${PG_DB:+ and database $PG_DB}"
-  else
-    rm -rf "$WORK"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-print_server_log() {
-  log "----- server log ($SERVER_LOG) -----"
-  cat "$SERVER_LOG" >&2 || true
-  log "----- end of server log -----"
-}
+compat_init widget
+compat_require_binary
+compat_require_tools node npm python3 curl
+compat_require_chromium
+compat_workdir
 
 # --- database ------------------------------------------------------------------------------
-DATABASE_URL="${OPENIAV_DATABASE_URL:-sqlite://$WORK/openiav.db}"
-SHOTS="$HERE/artifacts/screenshots"
-case "$DATABASE_URL" in
-  postgres://*|postgresql://*)
-    command -v psql >/dev/null || { log "psql is needed for a postgres database URL"; exit 2; }
-    PG_ADMIN_URL="$DATABASE_URL"
-    PG_DB="openiav_compat_widget_$(date +%s)_$$_$RANDOM"
-    psql -q -v ON_ERROR_STOP=1 "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null
-    # Same server and user, the fresh database in place of the URL's path; the query string is kept.
-    DATABASE_URL="$(printf '%s' "$PG_ADMIN_URL" | sed -E "s#^(postgres(ql)?://[^/?]+)(/[^?]*)?(\\?.*)?\$#\\1/$PG_DB\\4#")"
-    SHOTS="$HERE/artifacts/screenshots-postgres"
-    log "database: fresh PostgreSQL database $PG_DB"
-    ;;
-  sqlite:*)
-    log "database: $DATABASE_URL"
-    ;;
-  *)
-    log "unsupported OPENIAV_DATABASE_URL: $DATABASE_URL"; exit 2 ;;
-esac
+compat_database openiav_compat_widget
+SHOTS="$HERE/artifacts/screenshots${PG_DB:+-postgres}"
 
 # --- dependencies ----------------------------------------------------------------------------
 installed() { node -p "try { require('$HERE/node_modules/$1/package.json').version } catch (e) { '' }"; }
@@ -114,51 +50,15 @@ rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 
 # --- server --------------------------------------------------------------------------------
-read -r P1 P2 < <(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(*(s.getsockname()[1] for s in socks))
-EOF
-)
+compat_free_ports 2
+P1="${PORTS[0]}" P2="${PORTS[1]}"
 BASE="http://127.0.0.1:$P1"
 
 log "starting $OPENIAV_BIN (aggregation $BASE, payments http://127.0.0.1:$P2, sandbox delay ${WIDGET_SANDBOX_DELAY_MS} ms)"
-OPENIAV_DATABASE_URL="$DATABASE_URL" \
-OPENIAV_ENCRYPTION_KEY="$ENCRYPTION_KEY" \
-OPENIAV_SANDBOX_MX_CLIENT_ID="$MX_CLIENT_ID" \
-OPENIAV_SANDBOX_MX_API_KEY="$MX_API_KEY" \
-OPENIAV_SANDBOX_DWOLLA_KEY="$DWOLLA_KEY" \
-OPENIAV_SANDBOX_DWOLLA_SECRET="$DWOLLA_SECRET" \
-OPENIAV_SANDBOX_DELAY_MS="$WIDGET_SANDBOX_DELAY_MS" \
-RUST_LOG="${RUST_LOG:-info}" \
-  "$OPENIAV_BIN" serve --aggregation-listen "127.0.0.1:$P1" --payments-listen "127.0.0.1:$P2" \
-  >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-
-ready=0
-for _ in $(seq 1 300); do
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    break
-  fi
-  if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health" || true)" == 200 ]]; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-if [[ "$ready" != 1 ]]; then
-  log "server did not become healthy on $BASE/health within 30 s"
-  print_server_log
-  exit 1
-fi
-if ! grep -q "client_id: $MX_CLIENT_ID" "$SERVER_LOG"; then
-  log "warning: the server did not report bootstrapping a sandbox tenant with the test credentials"
-fi
-log "server is healthy (pid $SERVER_PID)"
+compat_start_server "$BASE" \
+  OPENIAV_SANDBOX_DELAY_MS="$WIDGET_SANDBOX_DELAY_MS" \
+  -- --aggregation-listen "127.0.0.1:$P1" --payments-listen "127.0.0.1:$P2"
+compat_check_bootstrap mx
 
 export MX_BASE_URL="$BASE" MX_CLIENT_ID MX_API_KEY CHROMIUM_PATH
 export WIDGET_SCREENSHOT_DIR="$SHOTS"
@@ -173,31 +73,13 @@ suite_rc=0
   # shellcheck disable=SC2086
   node --test --test-reporter=spec ${WIDGET_TESTS:-test/*.test.mjs}
 ) 2>&1 | tee "$OUT" || suite_rc=$?
-passed="$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$OUT" | tail -1)"
-failed="$(sed -nE 's/^ℹ (fail|cancelled) ([0-9]+)$/\2/p' "$OUT" | awk '{ n += $1 } END { print n + 0 }')"
-passed="${passed:-0}"
-failed="${failed:-0}"
+compat_counts node "$OUT"
 # A suite that crashed before reporting still counts as a failure.
 if [[ "$suite_rc" != 0 && "$failed" == 0 ]]; then failed=1; fi
 elapsed=$((SECONDS - start))
 
 # --- shutdown ------------------------------------------------------------------------------
-log "stopping the server with SIGTERM"
-kill -TERM "$SERVER_PID"
-server_rc=0
-for _ in $(seq 1 150); do
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$SERVER_PID" 2>/dev/null; then
-  log "server did not exit within 15 s of SIGTERM"
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
-  server_rc=137
-  wait "$SERVER_PID" 2>/dev/null || true
-else
-  wait "$SERVER_PID" || server_rc=$?
-fi
-SERVER_PID=""
+compat_stop_server
 
 shots="$(find "$SHOTS" -name '*.png' | wc -l)"
 echo
@@ -205,10 +87,7 @@ echo "===== compat/widget summary ($OPENIAV_BIN, ${PG_DB:+postgres }${PG_DB:-sql
 printf '  %-8s %s\n' suite "$([[ "$suite_rc" == 0 ]] && echo passed || echo "FAILED (exit $suite_rc)"): $passed passed, $failed failed (${elapsed} s)"
 printf '  %-8s %s\n' shots "$shots screenshots in ${SHOTS#"$REPO"/}"
 printf '  %-8s %s\n' server "exit status $server_rc after SIGTERM"
-if [[ "$server_rc" != 0 ]]; then
-  log "server exited with status $server_rc after SIGTERM (expected 0)"
-  failed=$((failed + 1))
-fi
+if [[ "$server_rc" != 0 ]]; then failed=$((failed + 1)); fi
 
 if [[ "$suite_rc" != 0 || "$server_rc" != 0 ]]; then
   print_server_log

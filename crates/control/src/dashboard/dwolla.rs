@@ -183,19 +183,24 @@ fn leg_row(session: &Session, back: &str, leg: &BankTransferRecord) -> Vec<Strin
     ]
 }
 
-/// The transfers table (each with its outcome and fire forms, `party`'s topics) and the table
-/// of their ACH legs (the bank transfers, each with its own fire form).
-fn transfer_tables(
-    session: &Session,
-    back: &str,
-    party: Party,
-    ts: &[TransferRecord],
-    legs: &[BankTransferRecord],
-) -> String {
-    let t_rows: Vec<Vec<String>> = ts.iter().map(|t| transfer_row(session, back, party, t)).collect();
-    let leg_rows: Vec<Vec<String>> = legs.iter().map(|l| leg_row(session, back, l)).collect();
+/// A page of transfers, newest first, their legs and how many transfers there are in all.
+struct TransferPage {
+    page: PageQuery,
+    transfers: Vec<TransferRecord>,
+    legs: Vec<BankTransferRecord>,
+    total: i64,
+}
+
+/// The transfers table (each with its outcome and fire forms, `party`'s topics) under its
+/// pager, and the table of their ACH legs (the bank transfers, each with its own fire form).
+/// `back` is the page's own path.
+fn transfer_tables(session: &Session, back: &str, party: Party, found: &TransferPage) -> String {
+    let t_rows: Vec<Vec<String>> = found.transfers.iter().map(|t| transfer_row(session, back, party, t)).collect();
+    let leg_rows: Vec<Vec<String>> = found.legs.iter().map(|l| leg_row(session, back, l)).collect();
+    let path = back.strip_prefix(ROOT).unwrap_or(back);
     format!(
-        "{}{}",
+        "{}{}{}",
+        render::pager(path, "transfers", found.page, found.total),
         render::table(
             "Transfers",
             &["Id", "Amount", "Status", "Return code", "Source", "Destination", "Created", "Actions"],
@@ -209,34 +214,35 @@ fn transfer_tables(
     )
 }
 
-/// The newest transfers `filter` keeps, and their legs.
+/// A page of the transfers `filter` keeps, with their legs.
 async fn transfers_with_legs(
     c: &mut openiav_store::ReadConn,
     tenant: openiav_core::ids::TenantId,
     filter: &TransferFilter,
-) -> Result<(Vec<TransferRecord>, Vec<BankTransferRecord>), openiav_store::StoreError> {
-    let ts = transfers::list(c, tenant, filter, MAX_ROWS, 0).await?.items;
+    page: PageQuery,
+) -> Result<TransferPage, openiav_store::StoreError> {
+    let found = transfers::list(c, tenant, filter, MAX_ROWS, page.newest_first_offset()).await?;
     let mut legs = Vec::new();
-    for t in &ts {
+    for t in &found.items {
         legs.extend(transfers::legs_of(c, tenant, &t.id).await?);
     }
-    Ok((ts, legs))
+    Ok(TransferPage { page, transfers: found.items, legs, total: found.total })
 }
 
 /// `GET /_openiav/dashboard/dwolla/account`: the account's own funding sources (its bank and
 /// balance) and the transfers it sends or receives, with their fire forms.
-pub async fn account(State(state): State<AppState>, session: Session) -> Response {
+pub async fn account(State(state): State<AppState>, session: Session, Query(page): Query<PageQuery>) -> Response {
     let tenant = session.tenant;
     let found = state
         .store
         .read(|mut c| async move {
             let sources = funding_sources::list_for_account(&mut c, tenant, None).await?;
             let filter = TransferFilter { account_party: true, ..TransferFilter::default() };
-            let (ts, legs) = transfers_with_legs(&mut c, tenant, &filter).await?;
-            Ok((sources, ts, legs))
+            let transfers = transfers_with_legs(&mut c, tenant, &filter, page).await?;
+            Ok((sources, transfers))
         })
         .await;
-    let (sources, ts, legs) = match found {
+    let (sources, transfers) = match found {
         Ok(found) => found,
         Err(e) => return failure(e.into()),
     };
@@ -255,16 +261,20 @@ pub async fn account(State(state): State<AppState>, session: Session) -> Respons
         })
         .collect();
     let body = format!(
-        "<p>The master account's own funding sources and the transfers it sends or receives \
-         (the newest {MAX_ROWS}, newest first).</p>{}{}",
+        "<p>The master account's own funding sources and the transfers it sends or receives.</p>{}{}",
         render::table("Funding sources", &["Id", "Name", "Kind", "Status", "Removed", "Actions"], &fs_rows),
-        transfer_tables(&session, &back, Party::Account, &ts, &legs),
+        transfer_tables(&session, &back, Party::Account, &transfers),
     );
     render::page(&session, "/dwolla/account", "Dwolla account", &body)
 }
 
 /// `GET /_openiav/dashboard/dwolla/customers/{id}`.
-pub async fn customer(State(state): State<AppState>, session: Session, Path(id): Path<String>) -> Response {
+pub async fn customer(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Response {
     let tenant = session.tenant;
     let id = id.to_ascii_lowercase();
     let found = state
@@ -274,14 +284,14 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
             let mut exs = exchanges::list_for_customer(&mut c, tenant, &customer.id).await?;
             let mut sources = funding_sources::list_for_customer(&mut c, tenant, &customer.id, None).await?;
             let filter = TransferFilter { customer_id: Some(customer.id.clone()), ..TransferFilter::default() };
-            let (ts, legs) = transfers_with_legs(&mut c, tenant, &filter).await?;
+            let transfers = transfers_with_legs(&mut c, tenant, &filter, page).await?;
             let deposits = funding_sources::micro_deposits_for_customer(&mut c, tenant, &customer.id).await?;
             exs.reverse();
             sources.reverse();
-            Ok(Some((customer, exs, sources, ts, legs, deposits)))
+            Ok(Some((customer, exs, sources, transfers, deposits)))
         })
         .await;
-    let (customer, exs, sources, ts, legs, deposits) = match found {
+    let (customer, exs, sources, transfers, deposits) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return failure(crate::ControlError::not_found("customer")),
         Err(e) => return failure(e.into()),
@@ -319,7 +329,7 @@ pub async fn customer(State(state): State<AppState>, session: Session, Path(id):
             &["Id", "Name", "Kind", "Status", "Removed", "Micro-deposits", "Actions"],
             &fs_rows
         ),
-        transfers = transfer_tables(&session, &back, Party::Customer, &ts, &legs),
+        transfers = transfer_tables(&session, &back, Party::Customer, &transfers),
     );
     render::page(&session, "/dwolla/customers", &format!("Dwolla customer {}", customer.id), &body)
 }

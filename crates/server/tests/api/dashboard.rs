@@ -754,3 +754,30 @@ async fn an_expired_sessions_cookie_is_taken_off_the_browser_on_the_way_to_login
     );
     assert!(b.cookie.is_none());
 }
+
+#[tokio::test]
+async fn transfers_on_the_account_and_customer_pages_page_back_from_the_newest() {
+    let app = TestApp::spawn().await;
+    let (mut b, _) = Browser::logged_in(&app).await;
+    let d = Dwolla::sandbox(&app).await;
+    let p = crate::payments::transfers::pair(&d).await;
+    let sources = d.get(&format!("/accounts/{}/funding-sources", app.sandbox.id)).await;
+    let listed = sources.body["_embedded"]["funding-sources"].as_array().unwrap().clone();
+    let balance = listed.iter().find(|f| f["type"] == "balance").unwrap()["id"].as_str().unwrap().to_owned();
+    let mut ids = Vec::new();
+    for _ in 0..101 {
+        ids.push(
+            d.post("/transfers", crate::payments::transfers::body(&p.a_bank, &balance, "0.01")).await.created_id(),
+        );
+    }
+    for path in [format!("{ROOT}/dwolla/account"), format!("{ROOT}/dwolla/customers/{}", p.a)] {
+        let first = b.get(&path).await;
+        assert!(first.text.contains("101 transfers, newest first: page 1 of 2."), "{path}: {}", first.text);
+        assert!(first.text.contains(&ids[100]) && first.text.contains(&ids[1]));
+        assert!(!first.text.contains(&ids[0]), "{path}: the oldest is on the next page");
+        assert!(first.text.contains(&format!("href=\"{path}?page=2\" rel=\"next\">Older</a>")), "{}", first.text);
+        let second = b.get(&format!("{path}?page=2")).await;
+        assert!(second.text.contains("page 2 of 2.") && second.text.contains(&ids[0]));
+        assert!(!second.text.contains(&ids[1]));
+    }
+}

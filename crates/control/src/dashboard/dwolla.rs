@@ -94,6 +94,17 @@ fn exchange_row(session: &Session, back: &str, e: &ExchangeRecord) -> Vec<String
     ]
 }
 
+/// What every funding source row shows: id, name, kind, status and whether it is removed.
+fn funding_source_cells(f: &FundingSourceRecord) -> Vec<String> {
+    vec![
+        code(&f.id),
+        escape(&f.name),
+        escape(f.kind.as_str()),
+        status(f.status.as_str()),
+        escape(if f.removed { "yes" } else { "no" }),
+    ]
+}
+
 fn funding_source_row(
     session: &Session,
     back: &str,
@@ -129,19 +140,16 @@ fn funding_source_row(
         }
         None => cell(None),
     };
-    vec![
-        code(&f.id),
-        escape(&f.name),
-        escape(f.kind.as_str()),
-        status(f.status.as_str()),
-        escape(if f.removed { "yes" } else { "no" }),
+    let mut cells = funding_source_cells(f);
+    cells.extend([
         deposits,
         // A balance has no verification state to force.
         match f.kind {
             FundingSourceKind::Bank => format!("{}{}", force.render(session), fire.render(session)),
             FundingSourceKind::Balance => fire.render(session),
         },
-    ]
+    ]);
+    cells
 }
 
 fn transfer_row(session: &Session, back: &str, party: Party, t: &TransferRecord) -> Vec<String> {
@@ -250,14 +258,11 @@ pub async fn account(State(state): State<AppState>, session: Session, Query(page
     let fs_rows: Vec<Vec<String>> = sources
         .iter()
         .map(|f| {
-            vec![
-                code(&f.id),
-                escape(&f.name),
-                escape(f.kind.as_str()),
-                status(f.status.as_str()),
-                escape(if f.removed { "yes" } else { "no" }),
+            let mut cells = funding_source_cells(f);
+            cells.push(
                 fire_form(&back, "funding source", &f.id, Subject::FundingSource(Party::Account)).render(&session),
-            ]
+            );
+            cells
         })
         .collect();
     let body = format!(

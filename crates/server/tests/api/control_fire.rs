@@ -26,6 +26,20 @@ async fn record(d: &Dwolla, id: &str) -> HalResp {
     send_raw(d.request(Method::GET, &format!("/_openiav/events/{id}"))).await
 }
 
+/// The newest bank transfer (ACH leg), as the events of its creation name it.
+pub async fn newest_leg(d: &Dwolla) -> String {
+    let events = d.get("/events?limit=200").await;
+    events.body["_embedded"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["topic"] == "customer_bank_transfer_created")
+        .expect("a leg's creation event")["resourceId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_fired_event_is_stored_listed_and_delivered_like_a_real_one_and_marked_fired() {
     let app = TestApp::spawn().await;
@@ -126,16 +140,7 @@ async fn each_resource_kind_takes_its_topics_with_the_links_the_real_path_writes
     }
 
     // A leg: the events of the transfer's creation name it.
-    let events = d.get("/events?limit=200").await;
-    let leg = events.body["_embedded"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["topic"] == "customer_bank_transfer_created")
-        .expect("the debit leg's event")["resourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let leg = newest_leg(&d).await;
     let r = fire(&d, json!({ "topic": "customer_bank_transfer_completed", "resourceId": leg })).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["event"]["_links"]["resource"]["href"], format!("{base}/transfers/{leg}"));

@@ -639,20 +639,11 @@ async fn the_account_page_lists_its_own_sources_and_transfers_and_fires_about_a_
     let p = crate::payments::transfers::pair(&d).await;
     let sources = d.get(&format!("/accounts/{}/funding-sources", app.sandbox.id)).await;
     let listed = sources.body["_embedded"]["funding-sources"].as_array().unwrap().clone();
-    let balance = listed.iter().find(|f| f["type"] == "balance").unwrap()["id"].as_str().unwrap().to_owned();
+    let (_, balance) = crate::payments::transfers::account_sources(&d, &app.sandbox.id).await;
     // A customer's bank pays the account: the transfer has the account on one side and a debit leg.
     let t = d.post("/transfers", crate::payments::transfers::body(&p.a_bank, &balance, "3.00")).await.created_id();
     // Its leg: the one bank transfer so far.
-    let events = d.get("/events?limit=200").await;
-    let leg = events.body["_embedded"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["topic"] == "customer_bank_transfer_created")
-        .expect("the debit leg's event")["resourceId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let leg = crate::control_fire::newest_leg(&d).await;
     let between = d.post("/transfers", crate::payments::transfers::body(&p.a_bank, &p.b_balance, "1.00")).await;
     let between = between.created_id();
 
@@ -761,9 +752,7 @@ async fn transfers_on_the_account_and_customer_pages_page_back_from_the_newest()
     let (mut b, _) = Browser::logged_in(&app).await;
     let d = Dwolla::sandbox(&app).await;
     let p = crate::payments::transfers::pair(&d).await;
-    let sources = d.get(&format!("/accounts/{}/funding-sources", app.sandbox.id)).await;
-    let listed = sources.body["_embedded"]["funding-sources"].as_array().unwrap().clone();
-    let balance = listed.iter().find(|f| f["type"] == "balance").unwrap()["id"].as_str().unwrap().to_owned();
+    let (_, balance) = crate::payments::transfers::account_sources(&d, &app.sandbox.id).await;
     let mut ids = Vec::new();
     for _ in 0..101 {
         ids.push(

@@ -972,7 +972,7 @@ async fn another_tenant_sees_none_of_the_transfers_or_funding_sources() {
 // ---- the account as a party ----------------------------------------------------------------
 
 /// The account's bank and balance, as `GET /accounts/{id}/funding-sources` lists them.
-async fn account_sources(d: &Dwolla, tenant: &str) -> (String, String) {
+pub async fn account_sources(d: &Dwolla, tenant: &str) -> (String, String) {
     let r = d.get(&format!("/accounts/{tenant}/funding-sources")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let list = r.body["_embedded"]["funding-sources"].as_array().unwrap();
